@@ -1,0 +1,1 @@
+//! The auditor's conformance suite (see its issue).

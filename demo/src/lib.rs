@@ -1,0 +1,1 @@
+//! Demo identity providers and a demo relying service.
