@@ -150,7 +150,10 @@ mod tests {
             assert_ne!(a.label(Lang::Fr), "");
         }
         assert_eq!(Attribute::PreferredLanguage.claim(), "locale");
-        assert_eq!("sin".parse::<Attribute>(), Err(UnknownAttribute("sin".into())));
+        assert_eq!(
+            "sin".parse::<Attribute>(),
+            Err(UnknownAttribute("sin".into()))
+        );
     }
 
     #[test]

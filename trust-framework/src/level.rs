@@ -85,8 +85,9 @@ impl Serialize for AssuranceLevel {
 impl<'de> Deserialize<'de> for AssuranceLevel {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let n = i64::deserialize(d)?;
-        Self::from_number(n)
-            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a level of assurance (1 to 4)")))
+        Self::from_number(n).ok_or_else(|| {
+            serde::de::Error::custom(format!("{n} is not a level of assurance (1 to 4)"))
+        })
     }
 }
 
@@ -98,7 +99,10 @@ mod tests {
     fn levels_are_ordered() {
         assert!(AssuranceLevel::One < AssuranceLevel::Two);
         assert!(AssuranceLevel::Three < AssuranceLevel::Four);
-        assert_eq!(AssuranceLevel::ALL.iter().max(), Some(&AssuranceLevel::Four));
+        assert_eq!(
+            AssuranceLevel::ALL.iter().max(),
+            Some(&AssuranceLevel::Four)
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub use agreement::{Agreement, AgreementStatus, LegalBasis, ProviderSelector};
 pub use attribute::Attribute;
 pub use jurisdiction::Jurisdiction;
 pub use level::AssuranceLevel;
-pub use policy::{Candidate, Decision, Refusal, Release, RequestContext, UpstreamAssertion, decide, release};
+pub use policy::{
+    Candidate, Decision, Refusal, Release, RequestContext, UpstreamAssertion, decide, release,
+};
 pub use provider::{Certification, Component, IdentityProvider, Status};
 pub use registry::{Problem, Registry, RegistryError, RegistryFile};
 pub use relying_party::{ClientAuth, ClientKeys, RelyingParty, SigningAlg};

@@ -32,7 +32,11 @@ impl Lang {
     /// `Accept-Language`); `fr-CA` and `fr` both mean French.
     pub fn negotiate<'a>(tags: impl IntoIterator<Item = &'a str>) -> Option<Lang> {
         tags.into_iter().find_map(|tag| {
-            let primary = tag.trim().split(['-', '_', ';']).next()?.to_ascii_lowercase();
+            let primary = tag
+                .trim()
+                .split(['-', '_', ';'])
+                .next()?
+                .to_ascii_lowercase();
             match primary.as_str() {
                 "en" => Some(Lang::En),
                 "fr" => Some(Lang::Fr),

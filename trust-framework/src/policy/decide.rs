@@ -50,7 +50,9 @@ pub struct Decision {
 
 impl Decision {
     pub fn candidate(&self, provider_id: &str) -> Option<&Candidate> {
-        self.candidates.iter().find(|c| c.provider_id == provider_id)
+        self.candidates
+            .iter()
+            .find(|c| c.provider_id == provider_id)
     }
 
     /// The level that every candidate will demand: the highest of them, since the request's
@@ -65,10 +67,16 @@ impl Decision {
 /// Invariants (property-tested): a candidate is active, certified at its required level at
 /// `now`, covered by an agreement in force with this relying party, and its attributes are a
 /// subset of that agreement's.
-pub fn decide(registry: &Registry, request: &RequestContext, now: OffsetDateTime) -> Result<Decision, Refusal> {
+pub fn decide(
+    registry: &Registry,
+    request: &RequestContext,
+    now: OffsetDateTime,
+) -> Result<Decision, Refusal> {
     let rp = registry
         .relying_party(&request.client_id)
-        .ok_or_else(|| Refusal::UnknownClient { client_id: request.client_id.clone() })?;
+        .ok_or_else(|| Refusal::UnknownClient {
+            client_id: request.client_id.clone(),
+        })?;
     if !rp.status.is_active() {
         return Err(Refusal::ClientNotActive {
             client_id: rp.client_id.clone(),
@@ -76,7 +84,11 @@ pub fn decide(registry: &Registry, request: &RequestContext, now: OffsetDateTime
         });
     }
     let agreements: Vec<&Agreement> = registry.agreements_of(&rp.client_id).collect();
-    let in_force: Vec<&Agreement> = agreements.iter().copied().filter(|a| a.in_force(now).is_ok()).collect();
+    let in_force: Vec<&Agreement> = agreements
+        .iter()
+        .copied()
+        .filter(|a| a.in_force(now).is_ok())
+        .collect();
     if in_force.is_empty() {
         return Err(why_no_agreement(&rp.client_id, &agreements, now));
     }
@@ -85,7 +97,11 @@ pub fn decide(registry: &Registry, request: &RequestContext, now: OffsetDateTime
         None => None,
         Some(hint) => {
             let matches: Vec<&IdentityProvider> = match hint.parse::<Jurisdiction>() {
-                Ok(j) => registry.providers().iter().filter(|p| p.jurisdiction == j).collect(),
+                Ok(j) => registry
+                    .providers()
+                    .iter()
+                    .filter(|p| p.jurisdiction == j)
+                    .collect(),
                 Err(_) => registry.provider(hint).into_iter().collect(),
             };
             if matches.is_empty() {
@@ -103,7 +119,8 @@ pub fn decide(registry: &Registry, request: &RequestContext, now: OffsetDateTime
         .iter()
         .filter_map(|p| candidate(p, &in_force, request, now))
         .collect();
-    candidates.sort_by(|a, b| (a.jurisdiction, &a.provider_id).cmp(&(b.jurisdiction, &b.provider_id)));
+    candidates
+        .sort_by(|a, b| (a.jurisdiction, &a.provider_id).cmp(&(b.jurisdiction, &b.provider_id)));
 
     if candidates.is_empty() {
         return Err(why_no_candidate(&considered, &in_force, request, now));
@@ -129,7 +146,9 @@ fn candidate(
         .iter()
         .filter(|a| a.covers(provider))
         .filter_map(|a| {
-            let required = request.level.map_or(a.minimum_level, |l| l.max(a.minimum_level));
+            let required = request
+                .level
+                .map_or(a.minimum_level, |l| l.max(a.minimum_level));
             if !provider.is_routable_at(required, now) {
                 return None;
             }
@@ -139,7 +158,11 @@ fn candidate(
                 .filter(|x| a.attributes.contains(x) && provider.attributes.contains(x))
                 .copied()
                 .collect();
-            let refused = request.attributes.difference(&attributes).copied().collect();
+            let refused = request
+                .attributes
+                .difference(&attributes)
+                .copied()
+                .collect();
             Some(Candidate {
                 provider_id: provider.id.clone(),
                 jurisdiction: provider.jurisdiction,
@@ -164,13 +187,21 @@ fn candidate(
 fn why_no_agreement(client_id: &str, agreements: &[&Agreement], now: OffsetDateTime) -> Refusal {
     let reason = |kind: NotInForce| agreements.iter().find(|a| a.in_force(now) == Err(kind));
     if let Some(a) = reason(NotInForce::Expired) {
-        Refusal::AgreementExpired { agreement_id: a.id.clone() }
+        Refusal::AgreementExpired {
+            agreement_id: a.id.clone(),
+        }
     } else if let Some(a) = reason(NotInForce::Terminated) {
-        Refusal::AgreementTerminated { agreement_id: a.id.clone() }
+        Refusal::AgreementTerminated {
+            agreement_id: a.id.clone(),
+        }
     } else if let Some(a) = reason(NotInForce::NotYetInForce) {
-        Refusal::AgreementNotYetInForce { agreement_id: a.id.clone() }
+        Refusal::AgreementNotYetInForce {
+            agreement_id: a.id.clone(),
+        }
     } else {
-        Refusal::NoAgreement { client_id: client_id.to_owned() }
+        Refusal::NoAgreement {
+            client_id: client_id.to_owned(),
+        }
     }
 }
 
@@ -186,7 +217,11 @@ fn why_no_candidate(
         .filter(|p| in_force.iter().any(|a| a.covers(p)))
         .collect();
     let hint = request.hint.clone();
-    let active: Vec<&IdentityProvider> = covered.iter().copied().filter(|p| p.status.is_active()).collect();
+    let active: Vec<&IdentityProvider> = covered
+        .iter()
+        .copied()
+        .filter(|p| p.status.is_active())
+        .collect();
     if active.is_empty() {
         return match (covered.first(), hint) {
             (Some(p), Some(_)) => Refusal::ProviderNotActive {
@@ -201,7 +236,11 @@ fn why_no_candidate(
     let needed = in_force
         .iter()
         .filter(|a| active.iter().any(|p| a.covers(p)))
-        .map(|a| request.level.map_or(a.minimum_level, |l| l.max(a.minimum_level)))
+        .map(|a| {
+            request
+                .level
+                .map_or(a.minimum_level, |l| l.max(a.minimum_level))
+        })
         .min();
     match (best_available, needed) {
         (Some(best), Some(required)) if best < required => Refusal::LevelNotAttainable {

@@ -9,6 +9,6 @@ pub use refusal::Refusal;
 pub use release::{Release, UpstreamAssertion, release};
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::registry::{AgreementEntry, CertificationEntry, ProviderEntry, RegistryFile, RegistryMeta, RelyingPartyEntry};
+use crate::registry::{
+    AgreementEntry, CertificationEntry, ProviderEntry, RegistryFile, RegistryMeta,
+    RelyingPartyEntry,
+};
 use crate::{AssuranceLevel, Attribute, Bilingual, Jurisdiction, Registry, SecretRef};
 
 const STATUSES: [&str; 4] = ["pending", "active", "suspended", "revoked"];
@@ -26,7 +29,9 @@ fn attrs() -> impl Strategy<Value = Vec<String>> {
 }
 
 fn window() -> impl Strategy<Value = (String, String)> {
-    (0..DATES.len() - 1).prop_flat_map(|a| (Just(a), a + 1..DATES.len())).prop_map(|(a, b)| (DATES[a].to_owned(), DATES[b].to_owned()))
+    (0..DATES.len() - 1)
+        .prop_flat_map(|a| (Just(a), a + 1..DATES.len()))
+        .prop_map(|(a, b)| (DATES[a].to_owned(), DATES[b].to_owned()))
 }
 
 /// Mostly the whole test period, sometimes a window that `now` can fall outside of.
@@ -35,7 +40,15 @@ fn wide_window() -> impl Strategy<Value = (String, String)> {
 }
 
 fn status() -> impl Strategy<Value = (String, Option<String>)> {
-    proptest::sample::select(vec![STATUSES[0], STATUSES[1], STATUSES[1], STATUSES[1], STATUSES[2], STATUSES[3]]).prop_map(|s| {
+    proptest::sample::select(vec![
+        STATUSES[0],
+        STATUSES[1],
+        STATUSES[1],
+        STATUSES[1],
+        STATUSES[2],
+        STATUSES[3],
+    ])
+    .prop_map(|s| {
         let reason = matches!(s, "suspended" | "revoked").then(|| "generated".to_owned());
         (s.to_owned(), reason)
     })
@@ -46,16 +59,21 @@ fn provider(i: usize) -> impl Strategy<Value = ProviderEntry> {
     let certs = (
         proptest::collection::vec((1i64..=4, wide_window()), 3),
         proptest::collection::vec(
-            (proptest::sample::select(vec!["verified-person", "authentication", "privacy"]), 1i64..=4, window()),
+            (
+                proptest::sample::select(vec!["verified-person", "authentication", "privacy"]),
+                1i64..=4,
+                window(),
+            ),
             0..2,
         ),
     )
         .prop_map(|(base, extra)| {
-            let mut certs: Vec<(&str, i64, (String, String))> = ["verified-person", "authentication", "privacy"]
-                .into_iter()
-                .zip(base)
-                .map(|(c, (l, w))| (c, l, w))
-                .collect();
+            let mut certs: Vec<(&str, i64, (String, String))> =
+                ["verified-person", "authentication", "privacy"]
+                    .into_iter()
+                    .zip(base)
+                    .map(|(c, (l, w))| (c, l, w))
+                    .collect();
             certs.extend(extra);
             certs
         });
@@ -66,30 +84,37 @@ fn provider(i: usize) -> impl Strategy<Value = ProviderEntry> {
         certs,
         status(),
     )
-        .prop_map(move |(j, attributes, acr_map, certs, (status, status_reason))| ProviderEntry {
-            id: format!("idp-{i}"),
-            jurisdiction: j.code().to_owned(),
-            name: Bilingual::new("P", "P"),
-            issuer: format!("https://idp{i}.example"),
-            client_id: "broker".into(),
-            client_secret: SecretRef::Env("S".into()),
-            scopes: vec!["openid".into()],
-            acr_map: acr_map.into_iter().map(|(k, v)| (format!("{k}{i}"), v)).collect(),
-            claim_map: Default::default(),
-            attributes,
-            certifications: certs
-                .into_iter()
-                .map(|(component, level, (not_before, not_after))| CertificationEntry {
-                    component: component.into(),
-                    level,
-                    not_before,
-                    not_after,
-                    assessor: None,
-                })
-                .collect(),
-            status,
-            status_reason,
-        })
+        .prop_map(
+            move |(j, attributes, acr_map, certs, (status, status_reason))| ProviderEntry {
+                id: format!("idp-{i}"),
+                jurisdiction: j.code().to_owned(),
+                name: Bilingual::new("P", "P"),
+                issuer: format!("https://idp{i}.example"),
+                client_id: "broker".into(),
+                client_secret: SecretRef::Env("S".into()),
+                scopes: vec!["openid".into()],
+                acr_map: acr_map
+                    .into_iter()
+                    .map(|(k, v)| (format!("{k}{i}"), v))
+                    .collect(),
+                claim_map: Default::default(),
+                attributes,
+                certifications: certs
+                    .into_iter()
+                    .map(
+                        |(component, level, (not_before, not_after))| CertificationEntry {
+                            component: component.into(),
+                            level,
+                            not_before,
+                            not_after,
+                            assessor: None,
+                        },
+                    )
+                    .collect(),
+                status,
+                status_reason,
+            },
+        )
 }
 
 fn registry() -> impl Strategy<Value = Registry> {
@@ -113,11 +138,19 @@ fn registry() -> impl Strategy<Value = Registry> {
                 wide_window(),
                 proptest::bool::weighted(0.2),
             );
-            (Just(providers), Just(rps), proptest::collection::vec(agreement, 1..6))
+            (
+                Just(providers),
+                Just(rps),
+                proptest::collection::vec(agreement, 1..6),
+            )
         })
         .prop_map(|(providers, rps, agreements)| {
             let file = RegistryFile {
-                registry: RegistryMeta { version: 1, name: "generated".into(), development: false },
+                registry: RegistryMeta {
+                    version: 1,
+                    name: "generated".into(),
+                    development: false,
+                },
                 providers,
                 relying_parties: rps
                     .into_iter()
@@ -140,21 +173,26 @@ fn registry() -> impl Strategy<Value = Registry> {
                 agreements: agreements
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (rp, providers, attributes, level, (not_before, not_after), terminated))| AgreementEntry {
-                        id: format!("isa-{i}"),
-                        version: 1,
-                        relying_party: format!("rp-{rp}"),
-                        providers,
-                        purpose: Bilingual::new("p", "p"),
-                        attributes,
-                        minimum_level: level,
-                        legal_basis: "consent".into(),
-                        not_before,
-                        not_after,
-                        retention_days: 30,
-                        status: if terminated { "terminated" } else { "active" }.into(),
-                        status_reason: terminated.then(|| "ended".into()),
-                    })
+                    .map(
+                        |(
+                            i,
+                            (rp, providers, attributes, level, (not_before, not_after), terminated),
+                        )| AgreementEntry {
+                            id: format!("isa-{i}"),
+                            version: 1,
+                            relying_party: format!("rp-{rp}"),
+                            providers,
+                            purpose: Bilingual::new("p", "p"),
+                            attributes,
+                            minimum_level: level,
+                            legal_basis: "consent".into(),
+                            not_before,
+                            not_after,
+                            retention_days: 30,
+                            status: if terminated { "terminated" } else { "active" }.into(),
+                            status_reason: terminated.then(|| "ended".into()),
+                        },
+                    )
                     .collect(),
             };
             Registry::from_file(file).unwrap()
@@ -166,7 +204,10 @@ fn request() -> impl Strategy<Value = RequestContext> {
         prop_oneof![9 => 0usize..2, 1 => Just(7usize)],
         proptest::sample::subsequence(Attribute::ALL.to_vec(), 0..=Attribute::ALL.len()),
         proptest::option::weighted(0.5, 1i64..=4),
-        proptest::option::weighted(0.3, proptest::sample::select(vec!["idp-0", "idp-1", "CA", "CA-AB", "CA-QC"])),
+        proptest::option::weighted(
+            0.3,
+            proptest::sample::select(vec!["idp-0", "idp-1", "CA", "CA-AB", "CA-QC"]),
+        ),
     )
         .prop_map(|(rp, attributes, level, hint)| RequestContext {
             client_id: format!("rp-{rp}"),
@@ -182,7 +223,10 @@ fn now() -> impl Strategy<Value = OffsetDateTime> {
 
 /// Every claim a provider might send: all standard claim names plus some unknown ones.
 fn everything() -> Map<String, Value> {
-    let mut claims: Map<String, Value> = Attribute::ALL.iter().map(|a| (a.claim().to_owned(), Value::from("v"))).collect();
+    let mut claims: Map<String, Value> = Attribute::ALL
+        .iter()
+        .map(|a| (a.claim().to_owned(), Value::from("v")))
+        .collect();
     claims.insert("sin".into(), Value::from("123456789"));
     claims.insert("health_card".into(), Value::from("x"));
     claims
@@ -268,7 +312,17 @@ fn generators_exercise_successful_decisions_and_releases() {
         let req = request().new_tree(&mut runner).unwrap().current();
         let now = now().new_tree(&mut runner).unwrap().current();
         let outcome = decide(&registry, &req, now);
-        if let Err(e) = &outcome { *kinds.entry(format!("{e:?}").split([' ', '{']).next().unwrap().to_owned()).or_insert(0) += 1; }
+        if let Err(e) = &outcome {
+            *kinds
+                .entry(
+                    format!("{e:?}")
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap()
+                        .to_owned(),
+                )
+                .or_insert(0) += 1;
+        }
         if let Ok(d) = outcome {
             decided += 1;
             let c = &d.candidates[0];
@@ -285,6 +339,12 @@ fn generators_exercise_successful_decisions_and_releases() {
         }
     }
     eprintln!("decided {decided}, released {released}, refusals {kinds:?}");
-    assert!(decided >= 30, "only {decided} of 500 generated requests were decided");
-    assert!(released >= 15, "only {released} of 500 generated requests released attributes");
+    assert!(
+        decided >= 30,
+        "only {decided} of 500 generated requests were decided"
+    );
+    assert!(
+        released >= 15,
+        "only {released} of 500 generated requests released attributes"
+    );
 }

@@ -55,7 +55,9 @@ impl Refusal {
             Self::UnknownClient { .. } => "invalid_client",
             Self::ClientNotActive { .. } => "unauthorized_client",
             Self::UnknownHint { .. } => "invalid_request",
-            Self::LevelNotAttainable { .. } | Self::LevelNotMet { .. } => "unmet_authentication_requirements",
+            Self::LevelNotAttainable { .. } | Self::LevelNotMet { .. } => {
+                "unmet_authentication_requirements"
+            }
             Self::WrongProvider { .. } => "server_error",
             Self::NoAgreement { .. }
             | Self::AgreementExpired { .. }

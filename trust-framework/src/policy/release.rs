@@ -82,12 +82,13 @@ pub fn release(
             actual: assertion.provider_id.clone(),
         });
     }
-    let provider = registry
-        .provider(&candidate.provider_id)
-        .ok_or_else(|| Refusal::ProviderNotActive {
-            provider_id: candidate.provider_id.clone(),
-            status: "removed".to_owned(),
-        })?;
+    let provider =
+        registry
+            .provider(&candidate.provider_id)
+            .ok_or_else(|| Refusal::ProviderNotActive {
+                provider_id: candidate.provider_id.clone(),
+                status: "removed".to_owned(),
+            })?;
     if !provider.status.is_active() {
         return Err(Refusal::ProviderNotActive {
             provider_id: provider.id.clone(),
@@ -102,28 +103,39 @@ pub fn release(
             required: candidate.required_level,
         })?;
 
-    let agreement = registry
-        .agreement(&candidate.agreement_id)
-        .ok_or_else(|| Refusal::AgreementTerminated {
+    let agreement = registry.agreement(&candidate.agreement_id).ok_or_else(|| {
+        Refusal::AgreementTerminated {
             agreement_id: candidate.agreement_id.clone(),
-        })?;
+        }
+    })?;
     match agreement.in_force(now) {
         Ok(()) => {}
         Err(crate::agreement::NotInForce::Expired) => {
-            return Err(Refusal::AgreementExpired { agreement_id: agreement.id.clone() });
+            return Err(Refusal::AgreementExpired {
+                agreement_id: agreement.id.clone(),
+            });
         }
         Err(crate::agreement::NotInForce::Terminated) => {
-            return Err(Refusal::AgreementTerminated { agreement_id: agreement.id.clone() });
+            return Err(Refusal::AgreementTerminated {
+                agreement_id: agreement.id.clone(),
+            });
         }
         Err(crate::agreement::NotInForce::NotYetInForce) => {
-            return Err(Refusal::AgreementNotYetInForce { agreement_id: agreement.id.clone() });
+            return Err(Refusal::AgreementNotYetInForce {
+                agreement_id: agreement.id.clone(),
+            });
         }
     }
     if agreement.version != candidate.agreement_version || !agreement.covers(provider) {
-        return Err(Refusal::AgreementChanged { agreement_id: agreement.id.clone() });
+        return Err(Refusal::AgreementChanged {
+            agreement_id: agreement.id.clone(),
+        });
     }
 
-    let asserted = assertion.acr.as_deref().and_then(|acr| provider.level_of_acr(acr));
+    let asserted = assertion
+        .acr
+        .as_deref()
+        .and_then(|acr| provider.level_of_acr(acr));
     let level = asserted.map(|l| l.min(certified));
     if level.is_none_or(|l| l < candidate.required_level) {
         return Err(Refusal::LevelNotMet {

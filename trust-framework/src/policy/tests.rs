@@ -17,14 +17,33 @@ fn request(client_id: &str, attributes: &[Attribute]) -> RequestContext {
 }
 
 fn ids(d: &Decision) -> Vec<&str> {
-    d.candidates.iter().map(|c| c.provider_id.as_str()).collect()
+    d.candidates
+        .iter()
+        .map(|c| c.provider_id.as_str())
+        .collect()
 }
 
 #[test]
 fn eligible_providers_in_jurisdiction_order_federal_last() {
-    let d = decide(&example(), &request("esdc-employment-insurance", &[Attribute::GivenName]), NOW).unwrap();
-    assert_eq!(ids(&d), ["ab-account", "bc-services-card", "qc-sqin", "ircc-newcomers"]);
-    assert_eq!(d.candidates.last().unwrap().jurisdiction, Jurisdiction::Federal);
+    let d = decide(
+        &example(),
+        &request("esdc-employment-insurance", &[Attribute::GivenName]),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        ids(&d),
+        [
+            "ab-account",
+            "bc-services-card",
+            "qc-sqin",
+            "ircc-newcomers"
+        ]
+    );
+    assert_eq!(
+        d.candidates.last().unwrap().jurisdiction,
+        Jurisdiction::Federal
+    );
     assert_eq!(d.required_level(), Some(AssuranceLevel::Two));
 }
 
@@ -33,9 +52,16 @@ fn the_agreement_minimum_is_a_floor_under_the_requested_level() {
     let mut req = request("esdc-employment-insurance", &[]);
     req.level = Some(AssuranceLevel::One);
     let d = decide(&example(), &req, NOW).unwrap();
-    assert!(d.candidates.iter().all(|c| c.required_level == AssuranceLevel::Two));
+    assert!(
+        d.candidates
+            .iter()
+            .all(|c| c.required_level == AssuranceLevel::Two)
+    );
     let ab = d.candidate("ab-account").unwrap();
-    assert_eq!(ab.acr_values, ["urn:ab:aca:verified", "urn:ab:aca:verified-mfa"]);
+    assert_eq!(
+        ab.acr_values,
+        ["urn:ab:aca:verified", "urn:ab:aca:verified-mfa"]
+    );
 }
 
 #[test]
@@ -44,7 +70,10 @@ fn a_higher_requested_level_narrows_the_providers() {
     req.level = Some(AssuranceLevel::Three);
     let d = decide(&example(), &req, NOW).unwrap();
     assert_eq!(ids(&d), ["ab-account", "qc-sqin", "ircc-newcomers"]);
-    assert_eq!(d.candidate("qc-sqin").unwrap().acr_values, ["qc:sqin:eleve"]);
+    assert_eq!(
+        d.candidate("qc-sqin").unwrap().acr_values,
+        ["qc:sqin:eleve"]
+    );
 }
 
 #[test]
@@ -66,20 +95,38 @@ fn an_unattainable_level_is_refused() {
 fn attributes_outside_the_agreement_are_not_asked() {
     let d = decide(
         &example(),
-        &request("vpl-library-card", &[Attribute::GivenName, Attribute::Birthdate, Attribute::Address]),
+        &request(
+            "vpl-library-card",
+            &[
+                Attribute::GivenName,
+                Attribute::Birthdate,
+                Attribute::Address,
+            ],
+        ),
         NOW,
     )
     .unwrap();
     let bc = d.candidate("bc-services-card").unwrap();
-    assert_eq!(bc.attributes, BTreeSet::from([Attribute::GivenName, Attribute::Address]));
+    assert_eq!(
+        bc.attributes,
+        BTreeSet::from([Attribute::GivenName, Attribute::Address])
+    );
     assert_eq!(bc.refused, BTreeSet::from([Attribute::Birthdate]));
 }
 
 #[test]
 fn attributes_a_provider_cannot_attest_are_not_asked_of_it() {
-    let d = decide(&example(), &request("esdc-employment-insurance", &[Attribute::Address]), NOW).unwrap();
+    let d = decide(
+        &example(),
+        &request("esdc-employment-insurance", &[Attribute::Address]),
+        NOW,
+    )
+    .unwrap();
     assert!(d.candidate("ircc-newcomers").unwrap().attributes.is_empty());
-    assert_eq!(d.candidate("ab-account").unwrap().attributes, BTreeSet::from([Attribute::Address]));
+    assert_eq!(
+        d.candidate("ab-account").unwrap().attributes,
+        BTreeSet::from([Attribute::Address])
+    );
 }
 
 #[test]
@@ -98,17 +145,37 @@ fn unknown_and_inactive_clients_are_refused() {
 #[test]
 fn expired_terminated_and_future_agreements_are_refused() {
     let later = datetime!(2030-01-01 0:00 UTC);
-    let err = decide(&example(), &request("esdc-employment-insurance", &[]), later).unwrap_err();
-    assert_eq!(err, Refusal::AgreementExpired { agreement_id: "isa-esdc-ei-2025".into() });
+    let err = decide(
+        &example(),
+        &request("esdc-employment-insurance", &[]),
+        later,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::AgreementExpired {
+            agreement_id: "isa-esdc-ei-2025".into()
+        }
+    );
     let earlier = datetime!(2025-12-31 0:00 UTC);
     let err = decide(&example(), &request("vpl-library-card", &[]), earlier).unwrap_err();
-    assert_eq!(err, Refusal::AgreementNotYetInForce { agreement_id: "isa-vpl-library-2026".into() });
+    assert_eq!(
+        err,
+        Refusal::AgreementNotYetInForce {
+            agreement_id: "isa-vpl-library-2026".into()
+        }
+    );
     let r = edited(|f| {
         f.agreements[0].status = "terminated".into();
         f.agreements[0].status_reason = Some("program ended".into());
     });
     let err = decide(&r, &request("esdc-employment-insurance", &[]), NOW).unwrap_err();
-    assert_eq!(err, Refusal::AgreementTerminated { agreement_id: "isa-esdc-ei-2025".into() });
+    assert_eq!(
+        err,
+        Refusal::AgreementTerminated {
+            agreement_id: "isa-esdc-ei-2025".into()
+        }
+    );
     assert_eq!(err.error_code(), "access_denied");
 }
 
@@ -116,7 +183,12 @@ fn expired_terminated_and_future_agreements_are_refused() {
 fn no_agreement_no_release() {
     let r = edited(|f| f.agreements.retain(|a| a.relying_party != "cra-my-account"));
     let err = decide(&r, &request("cra-my-account", &[]), NOW).unwrap_err();
-    assert_eq!(err, Refusal::NoAgreement { client_id: "cra-my-account".into() });
+    assert_eq!(
+        err,
+        Refusal::NoAgreement {
+            client_id: "cra-my-account".into()
+        }
+    );
 }
 
 #[test]
@@ -125,12 +197,21 @@ fn hints_select_a_provider_or_a_jurisdiction() {
     req.hint = Some("CA-QC".into());
     assert_eq!(ids(&decide(&example(), &req, NOW).unwrap()), ["qc-sqin"]);
     req.hint = Some("ircc-newcomers".into());
-    assert_eq!(ids(&decide(&example(), &req, NOW).unwrap()), ["ircc-newcomers"]);
+    assert_eq!(
+        ids(&decide(&example(), &req, NOW).unwrap()),
+        ["ircc-newcomers"]
+    );
     req.hint = Some("CA-XX".into());
-    assert_eq!(decide(&example(), &req, NOW).unwrap_err().error_code(), "invalid_request");
+    assert_eq!(
+        decide(&example(), &req, NOW).unwrap_err().error_code(),
+        "invalid_request"
+    );
     // A real jurisdiction with no provider under this agreement.
     req.hint = Some("CA-NU".into());
-    assert!(matches!(decide(&example(), &req, NOW), Err(Refusal::UnknownHint { .. })));
+    assert!(matches!(
+        decide(&example(), &req, NOW),
+        Err(Refusal::UnknownHint { .. })
+    ));
     // Ontario's provider exists but is pending.
     req.hint = Some("on-digital-id".into());
     assert!(matches!(
@@ -148,9 +229,17 @@ fn a_suspended_provider_named_by_the_hint_is_refused_as_such() {
     let mut req = request("esdc-employment-insurance", &[]);
     req.hint = Some("qc-sqin".into());
     let err = decide(&r, &req, NOW).unwrap_err();
-    assert!(matches!(err, Refusal::ProviderNotActive { ref provider_id, .. } if provider_id == "qc-sqin"), "{err:?}");
+    assert!(
+        matches!(err, Refusal::ProviderNotActive { ref provider_id, .. } if provider_id == "qc-sqin"),
+        "{err:?}"
+    );
     req.hint = None;
-    assert!(decide(&r, &req, NOW).unwrap().candidate("qc-sqin").is_none());
+    assert!(
+        decide(&r, &req, NOW)
+            .unwrap()
+            .candidate("qc-sqin")
+            .is_none()
+    );
 }
 
 #[test]
@@ -161,7 +250,10 @@ fn a_provider_whose_certification_lapsed_is_not_eligible() {
     assert!(d.candidate("ab-account").is_some());
     // With every certification lapsed there is no certified provider at all.
     let at = datetime!(2028-07-01 0:00 UTC);
-    assert_eq!(decide(&example(), &request("vpl-library-card", &[]), at).unwrap_err(), Refusal::NoCertifiedProvider);
+    assert_eq!(
+        decide(&example(), &request("vpl-library-card", &[]), at).unwrap_err(),
+        Refusal::NoCertifiedProvider
+    );
 }
 
 #[test]
@@ -173,14 +265,26 @@ fn the_agreement_releasing_more_wins() {
         wider.minimum_level = 2;
         f.agreements.push(wider);
     });
-    let d = decide(&r, &request("vpl-library-card", &[Attribute::Birthdate, Attribute::GivenName]), NOW).unwrap();
+    let d = decide(
+        &r,
+        &request(
+            "vpl-library-card",
+            &[Attribute::Birthdate, Attribute::GivenName],
+        ),
+        NOW,
+    )
+    .unwrap();
     let ab = d.candidate("ab-account").unwrap();
     assert_eq!(ab.agreement_id, "isa-vpl-wider");
     assert_eq!(ab.required_level, AssuranceLevel::Two);
 }
 
 fn candidate(client: &str, provider: &str, attributes: &[Attribute]) -> Candidate {
-    decide(&example(), &request(client, attributes), NOW).unwrap().candidate(provider).unwrap().clone()
+    decide(&example(), &request(client, attributes), NOW)
+        .unwrap()
+        .candidate(provider)
+        .unwrap()
+        .clone()
 }
 
 fn assertion(provider: &str, acr: &str, claims: serde_json::Value) -> UpstreamAssertion {
@@ -194,7 +298,11 @@ fn assertion(provider: &str, acr: &str, claims: serde_json::Value) -> UpstreamAs
 
 #[test]
 fn release_maps_claims_and_keeps_only_what_was_agreed() {
-    let c = candidate("esdc-employment-insurance", "qc-sqin", &[Attribute::GivenName, Attribute::Birthdate]);
+    let c = candidate(
+        "esdc-employment-insurance",
+        "qc-sqin",
+        &[Attribute::GivenName, Attribute::Birthdate],
+    );
     let a = assertion(
         "qc-sqin",
         "qc:sqin:modere",
@@ -202,24 +310,57 @@ fn release_maps_claims_and_keeps_only_what_was_agreed() {
     );
     let rel = release(&example(), &c, &a, NOW).unwrap();
     assert_eq!(rel.level(), AssuranceLevel::Two);
-    assert_eq!(rel.attributes().get(&Attribute::GivenName), Some(&json!("Élise")));
-    assert_eq!(rel.attributes().get(&Attribute::Birthdate), Some(&json!("1990-02-03")));
+    assert_eq!(
+        rel.attributes().get(&Attribute::GivenName),
+        Some(&json!("Élise"))
+    );
+    assert_eq!(
+        rel.attributes().get(&Attribute::Birthdate),
+        Some(&json!("1990-02-03"))
+    );
     assert_eq!(rel.attributes().len(), 2);
-    assert_eq!(rel.withheld(), &BTreeSet::from([Attribute::FamilyName, Attribute::PlaceOfBirth]));
+    assert_eq!(
+        rel.withheld(),
+        &BTreeSet::from([Attribute::FamilyName, Attribute::PlaceOfBirth])
+    );
     assert_eq!(rel.agreement_id(), "isa-esdc-ei-2025");
 }
 
 #[test]
 fn release_reports_what_the_provider_did_not_supply() {
-    let c = candidate("esdc-employment-insurance", "ab-account", &[Attribute::GivenName, Attribute::Address]);
-    let rel = release(&example(), &c, &assertion("ab-account", "urn:ab:aca:verified", json!({"given_name": "A"})), NOW).unwrap();
+    let c = candidate(
+        "esdc-employment-insurance",
+        "ab-account",
+        &[Attribute::GivenName, Attribute::Address],
+    );
+    let rel = release(
+        &example(),
+        &c,
+        &assertion(
+            "ab-account",
+            "urn:ab:aca:verified",
+            json!({"given_name": "A"}),
+        ),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(rel.missing(), &BTreeSet::from([Attribute::Address]));
 }
 
 #[test]
 fn release_refuses_a_level_below_the_required_one() {
-    let c = candidate("esdc-employment-insurance", "ab-account", &[Attribute::GivenName]);
-    let err = release(&example(), &c, &assertion("ab-account", "urn:ab:aca:basic", json!({"given_name": "A"})), NOW).unwrap_err();
+    let c = candidate(
+        "esdc-employment-insurance",
+        "ab-account",
+        &[Attribute::GivenName],
+    );
+    let err = release(
+        &example(),
+        &c,
+        &assertion("ab-account", "urn:ab:aca:basic", json!({"given_name": "A"})),
+        NOW,
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         Refusal::LevelNotMet {
@@ -229,9 +370,15 @@ fn release_refuses_a_level_below_the_required_one() {
     );
     // No acr, or an acr the provider never registered, is no level at all.
     let mut a = assertion("ab-account", "urn:pctf:loa:4", json!({}));
-    assert!(matches!(release(&example(), &c, &a, NOW), Err(Refusal::LevelNotMet { achieved: None, .. })));
+    assert!(matches!(
+        release(&example(), &c, &a, NOW),
+        Err(Refusal::LevelNotMet { achieved: None, .. })
+    ));
     a.acr = None;
-    assert!(matches!(release(&example(), &c, &a, NOW), Err(Refusal::LevelNotMet { achieved: None, .. })));
+    assert!(matches!(
+        release(&example(), &c, &a, NOW),
+        Err(Refusal::LevelNotMet { achieved: None, .. })
+    ));
 }
 
 #[test]
@@ -243,42 +390,75 @@ fn release_caps_the_level_at_the_certification() {
     });
     let d = decide(&r, &request("esdc-employment-insurance", &[]), NOW).unwrap();
     let c = d.candidate("ab-account").unwrap();
-    let rel = release(&r, c, &assertion("ab-account", "urn:ab:aca:verified-mfa", json!({})), NOW).unwrap();
+    let rel = release(
+        &r,
+        c,
+        &assertion("ab-account", "urn:ab:aca:verified-mfa", json!({})),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(rel.level(), AssuranceLevel::Two);
 }
 
 #[test]
 fn release_rechecks_the_registry_at_callback_time() {
-    let c = candidate("esdc-employment-insurance", "ab-account", &[Attribute::GivenName]);
-    let a = assertion("ab-account", "urn:ab:aca:verified", json!({"given_name": "A"}));
+    let c = candidate(
+        "esdc-employment-insurance",
+        "ab-account",
+        &[Attribute::GivenName],
+    );
+    let a = assertion(
+        "ab-account",
+        "urn:ab:aca:verified",
+        json!({"given_name": "A"}),
+    );
     let suspended = edited(|f| {
         f.providers[0].status = "suspended".into();
         f.providers[0].status_reason = Some("incident".into());
     });
-    assert!(matches!(release(&suspended, &c, &a, NOW), Err(Refusal::ProviderNotActive { .. })));
+    assert!(matches!(
+        release(&suspended, &c, &a, NOW),
+        Err(Refusal::ProviderNotActive { .. })
+    ));
     let terminated = edited(|f| {
         f.agreements[0].status = "terminated".into();
         f.agreements[0].status_reason = Some("ended".into());
     });
-    assert!(matches!(release(&terminated, &c, &a, NOW), Err(Refusal::AgreementTerminated { .. })));
+    assert!(matches!(
+        release(&terminated, &c, &a, NOW),
+        Err(Refusal::AgreementTerminated { .. })
+    ));
     assert!(matches!(
         release(&example(), &c, &a, datetime!(2030-01-01 0:00 UTC)),
         Err(Refusal::AgreementExpired { .. } | Refusal::ProviderNotCertified { .. })
     ));
     let amended = edited(|f| f.agreements[0].version = 2);
-    assert!(matches!(release(&amended, &c, &a, NOW), Err(Refusal::AgreementChanged { .. })));
+    assert!(matches!(
+        release(&amended, &c, &a, NOW),
+        Err(Refusal::AgreementChanged { .. })
+    ));
     let mut other = a.clone();
     other.provider_id = "qc-sqin".into();
-    assert!(matches!(release(&example(), &c, &other, NOW), Err(Refusal::WrongProvider { .. })));
+    assert!(matches!(
+        release(&example(), &c, &other, NOW),
+        Err(Refusal::WrongProvider { .. })
+    ));
 }
 
 #[test]
 fn every_refusal_has_a_code_and_two_messages() {
     let refusals = [
-        Refusal::UnknownClient { client_id: "x".into() },
+        Refusal::UnknownClient {
+            client_id: "x".into(),
+        },
         Refusal::NoCertifiedProvider,
-        Refusal::LevelNotMet { required: AssuranceLevel::Three, achieved: None },
-        Refusal::AgreementChanged { agreement_id: "a".into() },
+        Refusal::LevelNotMet {
+            required: AssuranceLevel::Three,
+            achieved: None,
+        },
+        Refusal::AgreementChanged {
+            agreement_id: "a".into(),
+        },
     ];
     for r in refusals {
         assert!(!r.error_code().is_empty());

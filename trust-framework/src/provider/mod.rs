@@ -107,7 +107,8 @@ pub struct Certification {
 /// assurance (verified person) and credential assurance (authentication) are what a level of
 /// assurance is made of; privacy must be current at any level because the provider handles
 /// personal information for every login.
-pub const ROUTING_COMPONENTS: [Component; 2] = [Component::VerifiedPerson, Component::Authentication];
+pub const ROUTING_COMPONENTS: [Component; 2] =
+    [Component::VerifiedPerson, Component::Authentication];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityProvider {

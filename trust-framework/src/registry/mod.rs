@@ -77,7 +77,11 @@ impl Registry {
     pub fn from_file(file: RegistryFile) -> Result<Self, RegistryError> {
         let (providers, relying_parties, agreements) =
             validate::validate(&file).map_err(RegistryError::Invalid)?;
-        let provider_index = providers.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        let provider_index = providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
         let rp_index = relying_parties
             .iter()
             .enumerate()
@@ -120,15 +124,22 @@ impl Registry {
     }
 
     pub fn relying_party(&self, client_id: &str) -> Option<&RelyingParty> {
-        self.rp_index.get(client_id).map(|i| &self.relying_parties[*i])
+        self.rp_index
+            .get(client_id)
+            .map(|i| &self.relying_parties[*i])
     }
 
     pub fn agreement(&self, id: &str) -> Option<&Agreement> {
         self.agreements.iter().find(|a| a.id == id)
     }
 
-    pub fn agreements_of<'a>(&'a self, client_id: &'a str) -> impl Iterator<Item = &'a Agreement> + 'a {
-        self.agreements.iter().filter(move |a| a.relying_party == client_id)
+    pub fn agreements_of<'a>(
+        &'a self,
+        client_id: &'a str,
+    ) -> impl Iterator<Item = &'a Agreement> + 'a {
+        self.agreements
+            .iter()
+            .filter(move |a| a.relying_party == client_id)
     }
 
     /// The file this snapshot was validated from, for editing and persisting.

@@ -6,7 +6,11 @@ fn the_example_registry_loads_clean() {
     let r = example();
     assert!(r.is_development());
     assert!(r.providers().len() >= 4);
-    let provinces = r.providers().iter().filter(|p| !p.jurisdiction.is_federal()).count();
+    let provinces = r
+        .providers()
+        .iter()
+        .filter(|p| !p.jurisdiction.is_federal())
+        .count();
     assert!(provinces >= 3);
     assert!(r.providers().iter().any(|p| p.jurisdiction.is_federal()));
     assert!(r.relying_parties().len() >= 3);
@@ -131,9 +135,18 @@ fn every_mistake_is_reported_with_its_place() {
         "agreements[0].status_reason: a terminated agreement must give a reason",
     ];
     for e in expected {
-        assert!(found.iter().any(|f| f.starts_with(e)), "missing {e:?} in:\n{}", found.join("\n"));
+        assert!(
+            found.iter().any(|f| f.starts_with(e)),
+            "missing {e:?} in:\n{}",
+            found.join("\n")
+        );
     }
-    assert_eq!(found.len(), expected.len(), "unexpected extra problems:\n{}", found.join("\n"));
+    assert_eq!(
+        found.len(),
+        expected.len(),
+        "unexpected extra problems:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -141,24 +154,41 @@ fn loopback_http_is_allowed_only_in_a_development_registry() {
     let production = EXAMPLE.replace("development = true", "development = false");
     let found = problems(&production);
     assert!(!found.is_empty());
-    assert!(found.iter().all(|p| p.contains("uses http: allowed only on loopback")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .all(|p| p.contains("uses http: allowed only on loopback")),
+        "{found:#?}"
+    );
     // Non-loopback http is refused even in development.
     let found = problems(&EXAMPLE.replace("http://127.0.0.1:8411", "http://10.0.0.1:8411"));
-    assert_eq!(found, vec!["providers[0].issuer: \"http://10.0.0.1:8411\" must use https"]);
+    assert_eq!(
+        found,
+        vec!["providers[0].issuer: \"http://10.0.0.1:8411\" must use https"]
+    );
 }
 
 #[test]
 fn issuers_must_be_unique_and_without_query() {
     let found = problems(&EXAMPLE.replace("http://127.0.0.1:8412", "http://127.0.0.1:8411"));
-    assert_eq!(found, vec!["providers[1].issuer: duplicate issuer \"http://127.0.0.1:8411\""]);
-    let found = problems(&EXAMPLE.replace("https://id.ontario.example", "https://id.ontario.example/?tenant=1"));
+    assert_eq!(
+        found,
+        vec!["providers[1].issuer: duplicate issuer \"http://127.0.0.1:8411\""]
+    );
+    let found = problems(&EXAMPLE.replace(
+        "https://id.ontario.example",
+        "https://id.ontario.example/?tenant=1",
+    ));
     assert_eq!(found.len(), 1);
     assert!(found[0].contains("an issuer must not have a query"));
 }
 
 #[test]
 fn syntax_and_unknown_fields_are_errors() {
-    assert!(matches!(Registry::from_toml("not toml ["), Err(RegistryError::Syntax(_))));
+    assert!(matches!(
+        Registry::from_toml("not toml ["),
+        Err(RegistryError::Syntax(_))
+    ));
     let unknown = EXAMPLE.replacen("development = true", "development = true\nlegacy = 1", 1);
     let err = Registry::from_toml(&unknown).unwrap_err();
     assert!(err.to_string().contains("unknown field"), "{err}");
@@ -167,7 +197,10 @@ fn syntax_and_unknown_fields_are_errors() {
 #[test]
 fn unsupported_format_version() {
     let found = problems(&EXAMPLE.replacen("version = 1", "version = 2", 1));
-    assert_eq!(found, vec!["registry.version: format version 2 is not supported (this build reads version 1)"]);
+    assert_eq!(
+        found,
+        vec!["registry.version: format version 2 is not supported (this build reads version 1)"]
+    );
 }
 
 #[test]
@@ -177,8 +210,14 @@ fn private_key_jwt_needs_exactly_one_key_source() {
             "[registry]\nversion = 1\n[[relying_parties]]\nclient_id = \"k\"\nname = {{ en = \"K\", fr = \"K\" }}\njurisdiction = \"CA\"\nredirect_uris = [\"https://k.example/cb\"]\ntoken_endpoint_auth_method = \"private_key_jwt\"\nsector_identifier = \"k\"\n{extra}"
         )
     };
-    assert_eq!(problems(&rp("")), vec!["relying_parties[0]: private_key_jwt needs exactly one of jwks or jwks_uri"]);
-    assert_eq!(problems(&rp("jwks_uri = \"https://k.example/jwks\"")), Vec::<String>::new());
+    assert_eq!(
+        problems(&rp("")),
+        vec!["relying_parties[0]: private_key_jwt needs exactly one of jwks or jwks_uri"]
+    );
+    assert_eq!(
+        problems(&rp("jwks_uri = \"https://k.example/jwks\"")),
+        Vec::<String>::new()
+    );
     assert_eq!(
         problems(&rp("jwks = { keys = [] }")),
         vec!["relying_parties[0].jwks: a JWKS must have a non-empty \"keys\" array"]

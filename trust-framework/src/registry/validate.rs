@@ -9,7 +9,8 @@ use url::{Host, Url};
 
 use super::Problem;
 use super::file::{
-    AgreementEntry, CertificationEntry, FORMAT_VERSION, ProviderEntry, RegistryFile, RelyingPartyEntry,
+    AgreementEntry, CertificationEntry, FORMAT_VERSION, ProviderEntry, RegistryFile,
+    RelyingPartyEntry,
 };
 use crate::agreement::{Agreement, AgreementStatus, LegalBasis, ProviderSelector};
 use crate::attribute::Attribute;
@@ -48,12 +49,17 @@ impl Checker {
                 Lang::En => "English",
                 Lang::Fr => "French",
             };
-            self.problem(format!("{place}.{}", lang.code()), format!("the {which} text is missing"));
+            self.problem(
+                format!("{place}.{}", lang.code()),
+                format!("the {which} text is missing"),
+            );
         }
     }
 
     fn jurisdiction(&mut self, place: &str, code: &str) -> Option<Jurisdiction> {
-        code.parse().map_err(|e| self.problem(place, format!("{e}"))).ok()
+        code.parse()
+            .map_err(|e| self.problem(place, format!("{e}")))
+            .ok()
     }
 
     fn level(&mut self, place: &str, n: i64) -> Option<AssuranceLevel> {
@@ -71,7 +77,9 @@ impl Checker {
         }
         for (i, name) in names.iter().enumerate() {
             match name.parse::<Attribute>() {
-                Ok(a) if !set.insert(a) => self.problem(format!("{place}[{i}]"), format!("{name:?} is listed twice")),
+                Ok(a) if !set.insert(a) => {
+                    self.problem(format!("{place}[{i}]"), format!("{name:?} is listed twice"))
+                }
                 Ok(_) => {}
                 Err(e) => self.problem(format!("{place}[{i}]"), e.to_string()),
             }
@@ -130,7 +138,12 @@ impl Checker {
     fn window(&mut self, place: &str, not_before: &str, not_after: &str) -> Option<Window> {
         let parse = |c: &mut Self, field: &str, value: &str| {
             OffsetDateTime::parse(value, &Rfc3339)
-                .map_err(|e| c.problem(format!("{place}.{field}"), format!("{value:?} is not an RFC 3339 date-time: {e}")))
+                .map_err(|e| {
+                    c.problem(
+                        format!("{place}.{field}"),
+                        format!("{value:?} is not an RFC 3339 date-time: {e}"),
+                    )
+                })
                 .ok()
         };
         let nb = parse(self, "not_before", not_before);
@@ -140,7 +153,10 @@ impl Checker {
             self.problem(place, format!("the validity window is inverted or empty: not_before {not_before} is not before not_after {not_after}"));
             return None;
         }
-        Some(Window { not_before, not_after })
+        Some(Window {
+            not_before,
+            not_after,
+        })
     }
 
     fn status(&mut self, place: &str, status: &str, reason: &Option<String>) -> Option<Status> {
@@ -148,7 +164,10 @@ impl Checker {
         let need_reason = |c: &mut Self| match reason {
             Some(r) => Some(r.to_owned()),
             None => {
-                c.problem(format!("{place}_reason"), format!("a {status} entry must give a reason"));
+                c.problem(
+                    format!("{place}_reason"),
+                    format!("a {status} entry must give a reason"),
+                );
                 None
             }
         };
@@ -158,7 +177,10 @@ impl Checker {
             "suspended" => need_reason(self).map(|reason| Status::Suspended { reason }),
             "revoked" => need_reason(self).map(|reason| Status::Revoked { reason }),
             other => {
-                self.problem(place, format!("{other:?} is not a status (pending, active, suspended, revoked)"));
+                self.problem(
+                    place,
+                    format!("{other:?} is not a status (pending, active, suspended, revoked)"),
+                );
                 None
             }
         }
@@ -179,7 +201,10 @@ pub(super) fn validate(file: &RegistryFile) -> Result<Validated, Vec<Problem>> {
     if file.registry.version != FORMAT_VERSION {
         c.problem(
             "registry.version",
-            format!("format version {} is not supported (this build reads version {FORMAT_VERSION})", file.registry.version),
+            format!(
+                "format version {} is not supported (this build reads version {FORMAT_VERSION})",
+                file.registry.version
+            ),
         );
     }
 
@@ -204,7 +229,12 @@ pub(super) fn validate(file: &RegistryFile) -> Result<Validated, Vec<Problem>> {
         .enumerate()
         .map(|(i, r)| {
             let place = format!("relying_parties[{i}]");
-            c.unique(&mut client_ids, format!("{place}.client_id"), &r.client_id, "client id");
+            c.unique(
+                &mut client_ids,
+                format!("{place}.client_id"),
+                &r.client_id,
+                "client id",
+            );
             relying_party(&mut c, &place, r)
         })
         .collect();
@@ -217,11 +247,19 @@ pub(super) fn validate(file: &RegistryFile) -> Result<Validated, Vec<Problem>> {
         .enumerate()
         .map(|(i, a)| {
             let place = format!("agreements[{i}]");
-            c.unique(&mut agreement_ids, format!("{place}.id"), &a.id, "agreement id");
+            c.unique(
+                &mut agreement_ids,
+                format!("{place}.id"),
+                &a.id,
+                "agreement id",
+            );
             if !a.relying_party.is_empty() && !client_ids.contains(a.relying_party.as_str()) {
                 c.problem(
                     format!("{place}.relying_party"),
-                    format!("{:?} is not a relying party in this registry", a.relying_party),
+                    format!(
+                        "{:?} is not a relying party in this registry",
+                        a.relying_party
+                    ),
                 );
             }
             agreement(&mut c, &place, a, &provider_ids)
@@ -247,15 +285,26 @@ fn provider(c: &mut Checker, place: &str, p: &ProviderEntry) -> Option<IdentityP
     let jurisdiction = c.jurisdiction(&format!("{place}.jurisdiction"), &p.jurisdiction);
     let issuer = c.url(&format!("{place}.issuer"), &p.issuer, true);
     if !p.scopes.iter().any(|s| s == "openid") {
-        c.problem(format!("{place}.scopes"), "the scopes must include \"openid\"");
+        c.problem(
+            format!("{place}.scopes"),
+            "the scopes must include \"openid\"",
+        );
     }
     if p.acr_map.is_empty() {
-        c.problem(format!("{place}.acr_map"), "at least one acr value must be mapped to a level");
+        c.problem(
+            format!("{place}.acr_map"),
+            "at least one acr value must be mapped to a level",
+        );
     }
     let acr_map: BTreeMap<String, AssuranceLevel> = p
         .acr_map
         .iter()
-        .filter_map(|(acr, n)| Some((acr.clone(), c.level(&format!("{place}.acr_map.{acr:?}"), *n)?)))
+        .filter_map(|(acr, n)| {
+            Some((
+                acr.clone(),
+                c.level(&format!("{place}.acr_map.{acr:?}"), *n)?,
+            ))
+        })
         .collect();
     let claim_map: BTreeMap<String, Attribute> = p
         .claim_map
@@ -278,7 +327,10 @@ fn provider(c: &mut Checker, place: &str, p: &ProviderEntry) -> Option<IdentityP
         }
     }
     if p.certifications.is_empty() {
-        c.problem(format!("{place}.certifications"), "a provider must have at least one certification");
+        c.problem(
+            format!("{place}.certifications"),
+            "a provider must have at least one certification",
+        );
     }
     let certifications: Vec<Option<Certification>> = p
         .certifications
@@ -321,11 +373,18 @@ fn certification(c: &mut Checker, place: &str, cert: &CertificationEntry) -> Opt
 
 fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<RelyingParty> {
     c.nonempty(&format!("{place}.client_id"), &r.client_id, "the client id");
-    c.nonempty(&format!("{place}.sector_identifier"), &r.sector_identifier, "the sector identifier");
+    c.nonempty(
+        &format!("{place}.sector_identifier"),
+        &r.sector_identifier,
+        "the sector identifier",
+    );
     c.bilingual(&format!("{place}.name"), &r.name);
     let jurisdiction = c.jurisdiction(&format!("{place}.jurisdiction"), &r.jurisdiction);
     if r.redirect_uris.is_empty() {
-        c.problem(format!("{place}.redirect_uris"), "at least one redirect URI is required");
+        c.problem(
+            format!("{place}.redirect_uris"),
+            "at least one redirect URI is required",
+        );
     }
     let mut seen = HashSet::new();
     let redirect_uris: Vec<Option<String>> = r
@@ -333,18 +392,36 @@ fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<
         .iter()
         .enumerate()
         .map(|(i, u)| {
-            c.unique(&mut seen, format!("{place}.redirect_uris[{i}]"), u, "redirect URI");
-            c.url(&format!("{place}.redirect_uris[{i}]"), u, false).map(|_| u.clone())
+            c.unique(
+                &mut seen,
+                format!("{place}.redirect_uris[{i}]"),
+                u,
+                "redirect URI",
+            );
+            c.url(&format!("{place}.redirect_uris[{i}]"), u, false)
+                .map(|_| u.clone())
         })
         .collect();
     let auth_place = format!("{place}.token_endpoint_auth_method");
     let secret = |c: &mut Checker| {
         if r.jwks.is_some() || r.jwks_uri.is_some() {
-            c.problem(place.to_owned(), format!("{} does not use jwks or jwks_uri", r.token_endpoint_auth_method));
+            c.problem(
+                place.to_owned(),
+                format!(
+                    "{} does not use jwks or jwks_uri",
+                    r.token_endpoint_auth_method
+                ),
+            );
         }
         let s = r.client_secret.clone();
         if s.is_none() {
-            c.problem(format!("{place}.client_secret"), format!("{} needs a client_secret reference", r.token_endpoint_auth_method));
+            c.problem(
+                format!("{place}.client_secret"),
+                format!(
+                    "{} needs a client_secret reference",
+                    r.token_endpoint_auth_method
+                ),
+            );
         }
         s
     };
@@ -353,22 +430,39 @@ fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<
         "client_secret_post" => secret(c).map(|secret| ClientAuth::ClientSecretPost { secret }),
         "private_key_jwt" => {
             if r.client_secret.is_some() {
-                c.problem(format!("{place}.client_secret"), "private_key_jwt does not use a client secret");
+                c.problem(
+                    format!("{place}.client_secret"),
+                    "private_key_jwt does not use a client secret",
+                );
             }
             match (&r.jwks, &r.jwks_uri) {
                 (Some(jwks), None) => {
-                    if jwks.get("keys").and_then(|k| k.as_array()).is_none_or(|k| k.is_empty()) {
-                        c.problem(format!("{place}.jwks"), "a JWKS must have a non-empty \"keys\" array");
+                    if jwks
+                        .get("keys")
+                        .and_then(|k| k.as_array())
+                        .is_none_or(|k| k.is_empty())
+                    {
+                        c.problem(
+                            format!("{place}.jwks"),
+                            "a JWKS must have a non-empty \"keys\" array",
+                        );
                         None
                     } else {
-                        Some(ClientAuth::PrivateKeyJwt { keys: ClientKeys::Jwks(jwks.clone()) })
+                        Some(ClientAuth::PrivateKeyJwt {
+                            keys: ClientKeys::Jwks(jwks.clone()),
+                        })
                     }
                 }
-                (None, Some(uri)) => c
-                    .url(&format!("{place}.jwks_uri"), uri, false)
-                    .map(|u| ClientAuth::PrivateKeyJwt { keys: ClientKeys::JwksUri(u) }),
+                (None, Some(uri)) => c.url(&format!("{place}.jwks_uri"), uri, false).map(|u| {
+                    ClientAuth::PrivateKeyJwt {
+                        keys: ClientKeys::JwksUri(u),
+                    }
+                }),
                 _ => {
-                    c.problem(place.to_owned(), "private_key_jwt needs exactly one of jwks or jwks_uri");
+                    c.problem(
+                        place.to_owned(),
+                        "private_key_jwt needs exactly one of jwks or jwks_uri",
+                    );
                     None
                 }
             }
@@ -399,14 +493,22 @@ fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<
     })
 }
 
-fn agreement(c: &mut Checker, place: &str, a: &AgreementEntry, provider_ids: &HashSet<&str>) -> Option<Agreement> {
+fn agreement(
+    c: &mut Checker,
+    place: &str,
+    a: &AgreementEntry,
+    provider_ids: &HashSet<&str>,
+) -> Option<Agreement> {
     c.nonempty(&format!("{place}.id"), &a.id, "the agreement id");
     if a.version == 0 {
         c.problem(format!("{place}.version"), "versions start at 1");
     }
     c.bilingual(&format!("{place}.purpose"), &a.purpose);
     if a.providers.is_empty() {
-        c.problem(format!("{place}.providers"), "an agreement must name at least one provider or jurisdiction");
+        c.problem(
+            format!("{place}.providers"),
+            "an agreement must name at least one provider or jurisdiction",
+        );
     }
     let providers: Vec<Option<ProviderSelector>> = a
         .providers
@@ -432,25 +534,44 @@ fn agreement(c: &mut Checker, place: &str, a: &AgreementEntry, provider_ids: &Ha
         "consent" => Some(LegalBasis::Consent),
         "notice" => Some(LegalBasis::Notice),
         other => {
-            c.problem(format!("{place}.legal_basis"), format!("{other:?} is not a legal basis (consent, notice)"));
+            c.problem(
+                format!("{place}.legal_basis"),
+                format!("{other:?} is not a legal basis (consent, notice)"),
+            );
             None
         }
     };
     let window = c.window(place, &a.not_before, &a.not_after);
     if a.retention_days == 0 {
-        c.problem(format!("{place}.retention_days"), "a retention period of at least one day is required");
+        c.problem(
+            format!("{place}.retention_days"),
+            "a retention period of at least one day is required",
+        );
     }
     let status = match a.status.as_str() {
         "active" => Some(AgreementStatus::Active),
-        "terminated" => match a.status_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            Some(reason) => Some(AgreementStatus::Terminated { reason: reason.to_owned() }),
+        "terminated" => match a
+            .status_reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            Some(reason) => Some(AgreementStatus::Terminated {
+                reason: reason.to_owned(),
+            }),
             None => {
-                c.problem(format!("{place}.status_reason"), "a terminated agreement must give a reason");
+                c.problem(
+                    format!("{place}.status_reason"),
+                    "a terminated agreement must give a reason",
+                );
                 None
             }
         },
         other => {
-            c.problem(format!("{place}.status"), format!("{other:?} is not an agreement status (active, terminated)"));
+            c.problem(
+                format!("{place}.status"),
+                format!("{other:?} is not an agreement status (active, terminated)"),
+            );
             None
         }
     };
