@@ -1,1 +1,16 @@
 //! Demo identity providers and a demo relying service.
+//!
+//! - [`provider`]: a small but real OpenID Provider (one per jurisdiction in `broker demo`), with
+//!   test persons, `login_hint` sign-in and [`provider::Fault`]s that tamper with exactly one
+//!   aspect of its answers, to test the broker's strict validation.
+//! - [`relying_service`]: a government service's front end that signs a person in through the
+//!   broker with plain OpenID Connect (code + PKCE S256 + state + nonce) and shows the result.
+//!
+//! Both are axum routers with `serve(listener, config, shutdown)` entry points; their pages are
+//! server-rendered, bilingual (`?lang=fr` / `?lang=en`) and carry a strict Content-Security-Policy.
+
+mod html;
+mod util;
+
+pub mod provider;
+pub mod relying_service;

@@ -1,0 +1,163 @@
+//! The provider's ES256 signing key, its JWKS, and the signing of ID tokens (including the
+//! signature faults).
+
+use std::fmt;
+
+use anyhow::Context as _;
+use josekit::jwk::Jwk;
+use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
+use josekit::jws::alg::ecdsa::EcdsaJwsSigner;
+use josekit::jws::{ES256, JwsSigner as _};
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::Fault;
+use crate::util::b64url;
+
+struct SigningKey {
+    kid: String,
+    signer: EcdsaJwsSigner,
+    public: Jwk,
+}
+
+impl SigningKey {
+    fn generate() -> anyhow::Result<Self> {
+        let pair = EcKeyPair::generate(EcCurve::P256).context("cannot generate an ES256 key")?;
+        let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
+        let kid = thumbprint(&public)?;
+        public.set_key_id(kid.clone());
+        public.set_key_use("sig");
+        public.set_algorithm("ES256");
+        let signer = ES256
+            .signer_from_der(josekit::jwk::KeyPair::to_der_private_key(&pair))
+            .context("cannot load the ES256 key")?;
+        Ok(Self {
+            kid,
+            signer,
+            public,
+        })
+    }
+
+    fn sign(&self, header: &Value, payload: &Map<String, Value>) -> anyhow::Result<String> {
+        let input = signing_input(header, payload)?;
+        let signature = self.signer.sign(input.as_bytes())?;
+        Ok(format!("{input}.{}", b64url(signature)))
+    }
+}
+
+/// The RFC 7638 thumbprint of an EC public key, as its `kid`.
+fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
+    let member = |name: &str| {
+        jwk.parameter(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("the public key has no {name}"))
+    };
+    let canonical = format!(
+        r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+        member("crv")?,
+        member("x")?,
+        member("y")?
+    );
+    Ok(b64url(Sha256::digest(canonical.as_bytes())))
+}
+
+fn signing_input(header: &Value, payload: &Map<String, Value>) -> anyhow::Result<String> {
+    Ok(format!(
+        "{}.{}",
+        b64url(serde_json::to_vec(header)?),
+        b64url(serde_json::to_vec(payload)?)
+    ))
+}
+
+/// The published key, and a second one that is never published (for [`Fault::UnknownKid`]).
+pub(super) struct Keys {
+    current: SigningKey,
+    unpublished: SigningKey,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keys")
+            .field("kid", &self.current.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    pub(super) fn generate() -> anyhow::Result<Self> {
+        Ok(Self {
+            current: SigningKey::generate()?,
+            unpublished: SigningKey::generate()?,
+        })
+    }
+
+    /// The JWKS document: the current public key only.
+    pub(super) fn jwks(&self) -> Value {
+        let key: &Map<String, Value> = self.current.public.as_ref();
+        json!({ "keys": [key] })
+    }
+
+    /// Signs an ID token, applying the signature faults; claim faults are applied by the caller.
+    pub(super) fn sign_id_token(
+        &self,
+        payload: &Map<String, Value>,
+        fault: Option<&Fault>,
+        client_secret: &str,
+    ) -> anyhow::Result<String> {
+        let es256 = |kid: &str| json!({ "alg": "ES256", "typ": "JWT", "kid": kid });
+        match fault {
+            Some(Fault::AlgNone) => {
+                let input = signing_input(&json!({ "alg": "none", "typ": "JWT" }), payload)?;
+                Ok(format!("{input}."))
+            }
+            Some(Fault::HmacWithClientSecret) => {
+                let input = signing_input(&json!({ "alg": "HS256", "typ": "JWT" }), payload)?;
+                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, client_secret.as_bytes());
+                let tag = ring::hmac::sign(&key, input.as_bytes());
+                Ok(format!("{input}.{}", b64url(tag.as_ref())))
+            }
+            Some(Fault::UnknownKid) => self
+                .unpublished
+                .sign(&es256(&self.unpublished.kid), payload),
+            Some(Fault::BadSignature) => {
+                let input = signing_input(&es256(&self.current.kid), payload)?;
+                let mut signature = self.current.signer.sign(input.as_bytes())?;
+                if let Some(byte) = signature.get_mut(7) {
+                    *byte ^= 0x01;
+                }
+                Ok(format!("{input}.{}", b64url(signature)))
+            }
+            _ => self.current.sign(&es256(&self.current.kid), payload),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use josekit::jws::JwsVerifier as _;
+
+    #[test]
+    fn signed_tokens_verify_with_the_published_key() {
+        let keys = Keys::generate().unwrap();
+        let mut payload = Map::new();
+        payload.insert("sub".into(), json!("x"));
+        let token = keys.sign_id_token(&payload, None, "secret").unwrap();
+        let jwks = keys.jwks();
+        let jwk = Jwk::from_map(jwks["keys"][0].as_object().unwrap().clone()).unwrap();
+        let verifier = ES256.verifier_from_jwk(&jwk).unwrap();
+        let (body, header) = josekit::jws::deserialize_compact(&token, &verifier).unwrap();
+        assert_eq!(header.key_id(), jwk.key_id());
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["sub"], "x");
+
+        let bad = keys
+            .sign_id_token(&payload, Some(&Fault::BadSignature), "secret")
+            .unwrap();
+        assert!(josekit::jws::deserialize_compact(&bad, &verifier).is_err());
+        let (input, signature) = bad.rsplit_once('.').unwrap();
+        let signature = crate::util::b64url_decode(signature).unwrap();
+        assert_eq!(signature.len(), 64);
+        assert!(verifier.verify(input.as_bytes(), &signature).is_err());
+    }
+}

@@ -1,0 +1,262 @@
+//! A demo identity provider: a small, real OpenID Provider (authorization code + PKCE S256,
+//! ES256 ID tokens) with fictional test persons.
+//!
+//! It is a *test* provider: a `login_hint` naming a test person signs that person in at once,
+//! as test providers in conformance suites do; without one it shows a bilingual login page
+//! listing the persons. A [`Fault`] makes it misbehave in exactly one named way, to test the
+//! broker's strict validation of upstream providers.
+
+mod authorize;
+mod claims;
+mod discovery;
+mod keys;
+mod persons;
+mod token;
+mod userinfo;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use axum::Router;
+use axum::routing::get;
+use serde_json::{Map, Value};
+
+use crate::html::Lang;
+use crate::util::TtlMap;
+
+pub use persons::test_persons;
+
+/// A fictional person the provider can sign in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    /// The subject (`sub`) and the `login_hint` that selects this person.
+    pub id: String,
+    /// Canonical OIDC claim names: given_name, family_name, middle_name, birthdate, gender,
+    /// place_of_birth, address (object), email, phone_number, locale.
+    pub claims: Map<String, Value>,
+}
+
+/// A client registered at the provider (the broker, or a test's client).
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Exact redirect URIs (compared byte for byte).
+    pub redirect_uris: Vec<String>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("redirect_uris", &self.redirect_uris)
+            .finish()
+    }
+}
+
+/// One demo provider.
+#[derive(Debug, Clone)]
+pub struct ProviderConfig {
+    /// E.g. `http://127.0.0.1:8411`, without a trailing slash; discovery states it byte for byte.
+    pub issuer: String,
+    pub name_en: String,
+    pub name_fr: String,
+    pub clients: Vec<ClientConfig>,
+    /// The provider's own acr values, weakest first.
+    pub acr_values: Vec<String>,
+    /// Canonical claim name -> this provider's claim name (e.g. `given_name` -> `prenom`);
+    /// unmapped claims keep the canonical name.
+    pub claim_names: BTreeMap<String, String>,
+    pub persons: Vec<Person>,
+    /// Misbehave in one named way, for tests of the broker's validation.
+    pub fault: Option<Fault>,
+}
+
+/// One way to misbehave. Each alters exactly the named aspect of an otherwise valid answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The ID token's ES256 signature has one byte flipped.
+    BadSignature,
+    /// The ID token's header says `"alg": "none"` and its signature is empty.
+    AlgNone,
+    /// The ID token is HS256-signed with the client's secret instead of the published key.
+    HmacWithClientSecret,
+    /// The ID token's `iss` is not this provider.
+    WrongIssuer,
+    /// The ID token's `aud` is another client.
+    WrongAudience,
+    /// The ID token's `nonce` is not the request's.
+    WrongNonce,
+    /// The ID token expired an hour ago (`exp` and `iat` in the past).
+    Expired,
+    /// The ID token is issued an hour from now (`iat` and `exp` in the future).
+    IssuedInFuture,
+    /// The authorization endpoint redirects back with `error=access_denied`.
+    ErrorResponse,
+    /// The token endpoint answers 400 `invalid_grant`.
+    TokenEndpointError,
+    /// The token endpoint waits this long before answering.
+    SlowToken(Duration),
+    /// The ID token's `acr` is this value, whatever was asked.
+    AcrOverride(String),
+    /// The ID token is signed with a second key whose `kid` is not in the JWKS.
+    UnknownKid,
+}
+
+/// Pending authorization requests (login page shown) live this long.
+const PENDING_TTL: Duration = Duration::from_secs(600);
+/// Authorization codes live this long and are redeemable once.
+const CODE_TTL: Duration = Duration::from_secs(60);
+/// Access tokens (for userinfo) and ID tokens live this long.
+const TOKEN_TTL_SECS: i64 = 300;
+/// Bounds each in-memory map: a demo must not grow without limit.
+const MAX_ENTRIES: usize = 10_000;
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+struct AuthRequest {
+    client_id: String,
+    redirect_uri: String,
+    state: String,
+    nonce: String,
+    code_challenge: String,
+    scopes: Vec<String>,
+    /// The `claims` request parameter, parsed.
+    claims: Option<Value>,
+    /// The acr this sign-in will carry.
+    acr: Option<String>,
+    login_hint: Option<String>,
+}
+
+/// What a code or an access token stands for.
+#[derive(Debug, Clone)]
+struct Grant {
+    request: AuthRequest,
+    person_id: String,
+    auth_time: i64,
+}
+
+struct Provider {
+    config: ProviderConfig,
+    keys: keys::Keys,
+    pending: TtlMap<AuthRequest>,
+    codes: TtlMap<Grant>,
+    access_tokens: TtlMap<Grant>,
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provider")
+            .field("issuer", &self.config.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Provider {
+    fn client(&self, client_id: &str) -> Option<&ClientConfig> {
+        self.config
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+    }
+
+    fn person(&self, id: &str) -> Option<&Person> {
+        self.config.persons.iter().find(|p| p.id == id)
+    }
+
+    fn name(&self, lang: Lang) -> &str {
+        lang.pick(&self.config.name_en, &self.config.name_fr)
+    }
+
+    /// This provider's name for a canonical claim.
+    fn claim_name<'a>(&'a self, canonical: &'a str) -> &'a str {
+        self.config
+            .claim_names
+            .get(canonical)
+            .map_or(canonical, String::as_str)
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.config.issuer)
+    }
+}
+
+fn validate(config: &ProviderConfig) -> anyhow::Result<()> {
+    let issuer = url::Url::parse(&config.issuer)
+        .with_context(|| format!("the issuer {:?} is not a URL", config.issuer))?;
+    if !matches!(issuer.scheme(), "http" | "https")
+        || config.issuer.ends_with('/')
+        || issuer.query().is_some()
+        || issuer.fragment().is_some()
+    {
+        bail!(
+            "the issuer {:?} must be an http(s) URL without a trailing slash, query or fragment",
+            config.issuer
+        );
+    }
+    let mut ids = HashSet::new();
+    for client in &config.clients {
+        if client.client_id.is_empty() || !ids.insert(client.client_id.as_str()) {
+            bail!("client ids must be non-empty and unique");
+        }
+        for uri in &client.redirect_uris {
+            url::Url::parse(uri)
+                .with_context(|| format!("the redirect URI {uri:?} is not a URL"))?;
+        }
+    }
+    let mut ids = HashSet::new();
+    for person in &config.persons {
+        if person.id.is_empty() || !ids.insert(person.id.as_str()) {
+            bail!("person ids must be non-empty and unique");
+        }
+    }
+    Ok(())
+}
+
+/// The provider's routes, for in-process tests. Generates a fresh ES256 signing key.
+pub fn router(config: ProviderConfig) -> anyhow::Result<Router> {
+    validate(&config)?;
+    let provider = Arc::new(Provider {
+        keys: keys::Keys::generate()?,
+        config,
+        pending: TtlMap::new(PENDING_TTL, MAX_ENTRIES),
+        codes: TtlMap::new(CODE_TTL, MAX_ENTRIES),
+        access_tokens: TtlMap::new(Duration::from_secs(300), MAX_ENTRIES),
+    });
+    Ok(Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route("/jwks", get(discovery::jwks))
+        .route("/authorize", get(authorize::authorize))
+        .route("/login", get(authorize::login_page).post(authorize::login))
+        .route("/token", axum::routing::post(token::token))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/style.css", get(crate::html::stylesheet))
+        .with_state(provider))
+}
+
+/// Serves the provider on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: ProviderConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let issuer = config.issuer.clone();
+    let app = router(config)?;
+    tracing::info!(%issuer, "demo provider listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .with_context(|| format!("demo provider {issuer} stopped"))
+}
