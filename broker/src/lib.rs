@@ -1,4 +1,18 @@
 //! The pan-Canadian identity broker: an OpenID Provider toward relying parties and an OpenID
 //! Connect client toward Trusted Digital Identity Providers, enforcing the trust framework.
 
+pub mod app;
 pub mod cli;
+pub mod config;
+pub mod endpoints;
+pub mod flow;
+pub mod grant;
+pub mod id_token;
+pub mod keys;
+pub mod lang;
+pub mod oauth_error;
+pub mod pages;
+pub mod pairwise;
+pub mod secrets;
+pub mod store;
+pub mod upstream;

@@ -13,11 +13,36 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the broker with a configuration file.
+    Serve {
+        #[arg(long, env = "BROKER_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run the broker, demo identity providers and a demo relying service on localhost, in
+    /// memory, with the example registry (or another development registry).
+    Demo {
+        #[arg(long)]
+        registry: Option<PathBuf>,
+        #[arg(long, default_value_t = 8400)]
+        port: u16,
+    },
+    /// Generate the broker's signing keys (one PEM file per algorithm) into a directory.
+    GenerateKeys { dir: PathBuf },
     /// Validate a registry file and print every problem found; exits non-zero on any.
     CheckRegistry {
         /// The registry TOML file.
         file: PathBuf,
     },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .json()
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -30,6 +55,28 @@ fn main() -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Demo { registry, port } => {
+            init_tracing();
+            let options = broker::cli::demo::DemoOptions {
+                registry,
+                broker_port: port,
+            };
+            tokio::runtime::Runtime::new()?.block_on(broker::cli::demo::run(options))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::GenerateKeys { dir } => {
+            std::fs::create_dir_all(&dir)?;
+            for (alg, path) in broker::keys::KeySet::generate_files(&dir)? {
+                println!("{alg} = \"{}\"", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { config } => {
+            init_tracing();
+            let config = broker::config::Config::load(&config)?;
+            tokio::runtime::Runtime::new()?.block_on(broker::cli::serve::run(config))?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

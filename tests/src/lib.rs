@@ -1,1 +1,4 @@
 //! End-to-end test harness: starts real processes and peers.
+
+pub mod broker;
+pub mod interop;

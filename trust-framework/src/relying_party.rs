@@ -39,7 +39,9 @@ pub enum ClientKeys {
 
 /// Algorithms the broker signs its ID tokens with, per relying party. ES256 is the default
 /// because it is the fastest to sign of the FAPI 2.0 algorithms and has small signatures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 pub enum SigningAlg {
     #[default]
     ES256,

@@ -1,3 +1,5 @@
 //! Command-line entry points. `anyhow` lives here, at the binary's edge, and nowhere deeper.
 
 pub mod check_registry;
+pub mod demo;
+pub mod serve;

@@ -1,0 +1,137 @@
+//! The broker's shared state and its router.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use trust_framework::Registry;
+
+use crate::endpoints;
+use crate::keys::KeySet;
+use crate::pairwise::PairwiseSubjects;
+use crate::secrets::SecretResolver;
+use crate::store::{Store, TypedStore};
+use crate::upstream::UpstreamClient;
+
+/// Everything a request handler may need. Cheap to clone (an `Arc` inside).
+#[derive(Debug, Clone)]
+pub struct Broker(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub issuer: String,
+    registry: RwLock<Arc<Registry>>,
+    pub keys: KeySet,
+    pub store: TypedStore,
+    pub upstream: UpstreamClient,
+    pub secrets: SecretResolver,
+    pub pairwise: PairwiseSubjects,
+    /// Whether cookies get `Secure` (always, except on a plain-http development issuer).
+    pub secure_cookies: bool,
+}
+
+impl std::ops::Deref for Broker {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct BrokerParts {
+    pub issuer: String,
+    pub registry: Registry,
+    pub keys: KeySet,
+    pub store: Arc<dyn Store>,
+    pub secrets: SecretResolver,
+    pub pairwise_secret: Vec<u8>,
+    pub upstream_timeout: Duration,
+}
+
+impl Broker {
+    pub fn new(parts: BrokerParts) -> Result<Self, crate::upstream::UpstreamError> {
+        let issuer = parts.issuer.trim_end_matches('/').to_owned();
+        Ok(Self(Arc::new(Inner {
+            secure_cookies: issuer.starts_with("https://"),
+            issuer,
+            registry: RwLock::new(Arc::new(parts.registry)),
+            keys: parts.keys,
+            store: TypedStore(parts.store),
+            upstream: UpstreamClient::new(parts.upstream_timeout)?,
+            secrets: parts.secrets,
+            pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
+        })))
+    }
+
+    /// The registry snapshot in force now. Each request takes one snapshot and decides on it.
+    pub fn registry(&self) -> Arc<Registry> {
+        match self.0.registry.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Swaps in a new registry; requests in flight keep the snapshot they started with and
+    /// re-check against the new one at their next step.
+    pub fn replace_registry(&self, registry: Registry) {
+        let mut guard = match self.0.registry.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(registry);
+    }
+
+    pub fn callback_url(&self) -> String {
+        format!("{}/callback", self.issuer)
+    }
+}
+
+/// Bodies larger than this are refused with 413: no form of the protocol needs more.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(broker: Broker) -> Router {
+    let header = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    Router::new()
+        .route("/.well-known/openid-configuration", get(endpoints::discovery::configuration))
+        .route("/jwks.json", get(endpoints::discovery::jwks))
+        .route("/authorize", get(endpoints::authorize::get).post(endpoints::authorize::post))
+        .route("/authorize/select", get(endpoints::select::show).post(endpoints::select::choose))
+        .route("/callback", get(endpoints::callback::callback))
+        .route("/token", post(endpoints::token::token))
+        .route("/userinfo", get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo))
+        .route("/healthz", get(endpoints::health::healthz))
+        .route("/readyz", get(endpoints::health::readyz))
+        .route("/static/broker.css", get(endpoints::health::stylesheet))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .with_state(broker)
+}
+
+/// Serves until `shutdown` completes. Tests bind port 0 and pass the listener in.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    broker: Broker,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(broker))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// `run` until Ctrl-C or SIGTERM, for the CLI.
+pub async fn run_anyhow(listener: tokio::net::TcpListener, broker: Broker) -> anyhow::Result<()> {
+    run(listener, broker, crate::cli::serve::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! `broker demo`: the broker, a demo provider per registry provider on its loopback port, and
+//! the demo relying service, all in one process and in memory. Secrets and keys are generated
+//! at start and printed, so that other people's tools can use the demo as a test bed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use trust_framework::{AssuranceLevel, ClientAuth, Registry, SecretRef};
+
+use crate::app::{Broker, BrokerParts};
+use crate::endpoints::browser::random_token;
+use crate::keys::KeySet;
+use crate::secrets::{Secret, SecretResolver};
+use crate::store::MemoryStore;
+
+pub const DEFAULT_REGISTRY: &str = include_str!("../../../examples/registry/pan-canada.toml");
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub registry: Option<std::path::PathBuf>,
+    pub broker_port: u16,
+}
+
+fn loopback_port(url: &str) -> Option<u16> {
+    let url = url::Url::parse(url).ok()?;
+    match url.host_str()? {
+        "127.0.0.1" | "localhost" => url.port(),
+        _ => None,
+    }
+}
+
+fn env_name(reference: &SecretRef) -> Option<&str> {
+    match reference {
+        SecretRef::Env(name) => Some(name),
+        SecretRef::File(_) => None,
+    }
+}
+
+pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
+    let text = match &options.registry {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => DEFAULT_REGISTRY.to_owned(),
+    };
+    let registry = Registry::from_toml(&text)?;
+    if !registry.is_development() {
+        bail!("broker demo runs development registries only (registry.development = true)");
+    }
+    let issuer = format!("http://127.0.0.1:{}", options.broker_port);
+    let mut overlay = HashMap::new();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "\nPan-Canadian identity broker demo\n\n  broker issuer        {issuer}\n"
+    ));
+
+    let mut tasks = Vec::new();
+    for provider in registry.providers() {
+        let Some(port) = loopback_port(&provider.issuer) else {
+            continue;
+        };
+        if !provider.status.is_active() {
+            continue;
+        }
+        let secret = random_token();
+        if let Some(env) = env_name(&provider.client_secret) {
+            overlay.insert(env.to_owned(), Secret::new(secret.clone()));
+        }
+        let mut acr: Vec<(&String, &AssuranceLevel)> = provider.acr_map.iter().collect();
+        acr.sort_by_key(|(_, l)| **l);
+        let config = demo::provider::ProviderConfig {
+            issuer: provider.issuer.clone(),
+            name_en: provider.name.en.clone(),
+            name_fr: provider.name.fr.clone(),
+            clients: vec![demo::provider::ClientConfig {
+                client_id: provider.client_id.clone(),
+                client_secret: secret,
+                redirect_uris: vec![format!("{issuer}/callback")],
+            }],
+            acr_values: acr.into_iter().map(|(a, _)| a.clone()).collect(),
+            claim_names: provider
+                .claim_map
+                .iter()
+                .map(|(upstream, a)| (a.claim().to_owned(), upstream.clone()))
+                .collect::<BTreeMap<_, _>>(),
+            persons: demo::provider::test_persons(provider.jurisdiction.code()),
+            fault: None,
+        };
+        let persons: Vec<String> = config.persons.iter().map(|p| p.id.clone()).collect();
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| {
+                format!("demo provider {} cannot listen on port {port}", provider.id)
+            })?;
+        out.push_str(&format!(
+            "  provider {:<12} {}  ({}; test persons: {})\n",
+            provider.jurisdiction.code(),
+            provider.issuer,
+            provider.id,
+            persons.join(", ")
+        ));
+        tasks.push(tokio::spawn(demo::provider::serve(
+            listener,
+            config,
+            crate::cli::serve::shutdown_signal(),
+        )));
+    }
+
+    let mut clients = Vec::new();
+    let mut rp_port = None;
+    for rp in registry.relying_parties() {
+        let Some(redirect) = rp.redirect_uris.iter().find(|u| loopback_port(u).is_some()) else {
+            continue;
+        };
+        let secret = random_token();
+        let (method, reference) = match &rp.auth {
+            ClientAuth::ClientSecretBasic { secret } => ("client_secret_basic", secret),
+            ClientAuth::ClientSecretPost { secret } => ("client_secret_post", secret),
+            ClientAuth::PrivateKeyJwt { .. } => continue,
+        };
+        if let Some(env) = env_name(reference) {
+            overlay.insert(env.to_owned(), Secret::new(secret.clone()));
+        }
+        rp_port = rp_port.or(loopback_port(redirect));
+        out.push_str(&format!(
+            "  service {:<25} client_id {}  secret {}  ({method})  redirect {}\n",
+            rp.name.en, rp.client_id, secret, redirect
+        ));
+        clients.push(demo::relying_service::ServiceClient {
+            client_id: rp.client_id.clone(),
+            client_secret: secret,
+            auth_method: method.to_owned(),
+            redirect_uri: redirect.clone(),
+            name_en: rp.name.en.clone(),
+            name_fr: rp.name.fr.clone(),
+        });
+    }
+
+    let broker = Broker::new(BrokerParts {
+        issuer: issuer.clone(),
+        registry,
+        keys: KeySet::generate()?,
+        store: Arc::new(MemoryStore::new()),
+        secrets: SecretResolver::with_overlay(overlay),
+        pairwise_secret: random_token().into_bytes(),
+        upstream_timeout: Duration::from_secs(10),
+    })?;
+    let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
+        .await
+        .with_context(|| format!("the broker cannot listen on port {}", options.broker_port))?;
+    tasks.push(tokio::spawn(crate::app::run_anyhow(listener, broker)));
+
+    if let Some(port) = rp_port {
+        let public_url = format!("http://127.0.0.1:{port}");
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("the demo relying service cannot listen on port {port}"))?;
+        let config = demo::relying_service::RelyingServiceConfig {
+            broker_issuer: issuer.clone(),
+            public_url: public_url.clone(),
+            clients,
+        };
+        tasks.push(tokio::spawn(demo::relying_service::serve(
+            listener,
+            config,
+            crate::cli::serve::shutdown_signal(),
+        )));
+        out.push_str(&format!(
+            "\n  Open {public_url}/ in a browser to sign in through the broker.\n"
+        ));
+    }
+    out.push_str("  Press Ctrl-C to stop.\n");
+    println!("{out}");
+
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! The broker's configuration: a versioned TOML file, then environment overrides, then flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use trust_framework::{SecretRef, SigningAlg};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub version: u32,
+    /// The broker's issuer identifier, exactly as relying parties will compare it.
+    pub issuer: String,
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The registry TOML file.
+    pub registry: PathBuf,
+    /// Private signing keys per algorithm (PEM or JWK files). ES256 is required.
+    pub keys: BTreeMap<SigningAlg, PathBuf>,
+    pub pairwise: Pairwise,
+    #[serde(default)]
+    pub upstream: Upstream,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pairwise {
+    /// The key of the pairwise subject hash. Changing it changes every subject.
+    pub secret: SecretRef,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: default_timeout(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8400".into()
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("{0}: {1}")]
+    Parse(String, toml::de::Error),
+    #[error("{0}: configuration version {1} is not supported (this build reads version 1)")]
+    Version(String, u32),
+}
+
+impl Config {
+    /// Reads the file, then applies `BROKER_ISSUER`, `BROKER_LISTEN` and `BROKER_REGISTRY`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(shown.clone(), e))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Parse(shown.clone(), e))?;
+        if config.version != 1 {
+            return Err(ConfigError::Version(shown, config.version));
+        }
+        if let Ok(v) = std::env::var("BROKER_ISSUER") {
+            config.issuer = v;
+        }
+        if let Ok(v) = std::env::var("BROKER_LISTEN") {
+            config.listen = v;
+        }
+        if let Ok(v) = std::env::var("BROKER_REGISTRY") {
+            config.registry = v.into();
+        }
+        // Relative paths are relative to the configuration file.
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.registry = base.join(&config.registry);
+        for file in config.keys.values_mut() {
+            *file = base.join(&*file);
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects_unknown_fields() {
+        let dir = std::env::temp_dir().join(format!("broker-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\n[keys]\nES256 = \"k.pem\"\n[pairwise]\nsecret = { env = \"P\" }\n";
+        std::fs::write(dir.join("good.toml"), good).unwrap();
+        let c = Config::load(&dir.join("good.toml")).unwrap();
+        assert_eq!(c.registry, dir.join("r.toml"));
+        assert_eq!(c.keys[&SigningAlg::ES256], dir.join("k.pem"));
+        assert_eq!(c.upstream.timeout_seconds, 10);
+        std::fs::write(dir.join("bad.toml"), format!("{good}typo = 1\n")).unwrap();
+        assert!(matches!(
+            Config::load(&dir.join("bad.toml")),
+            Err(ConfigError::Parse(..))
+        ));
+        std::fs::write(
+            dir.join("v2.toml"),
+            good.replace("version = 1", "version = 2"),
+        )
+        .unwrap();
+        assert!(matches!(
+            Config::load(&dir.join("v2.toml")),
+            Err(ConfigError::Version(..))
+        ));
+    }
+}

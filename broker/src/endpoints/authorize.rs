@@ -1,0 +1,366 @@
+//! `/authorize` (GET and POST): the relying party's authorization request.
+//!
+//! Until the client and its redirect URI are validated, every error is a page; after that,
+//! errors go back to the redirect URI with `state` and `iss`.
+
+use std::collections::BTreeSet;
+
+use axum::extract::{RawForm, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::http::Uri;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use trust_framework::{AssuranceLevel, Attribute, Lang, RequestContext, decide};
+
+use super::browser;
+use super::params::{Params, is_s256_challenge};
+use crate::app::Broker;
+use crate::flow::{self, Failure};
+use crate::grant::PendingLogin;
+use crate::lang;
+use crate::oauth_error::{ErrorCode, OAuthError};
+use crate::pages;
+use crate::store::Kind;
+
+pub async fn get(
+    State(broker): State<Broker>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let pairs = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let here = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    authorize(broker, pairs, headers, here).await
+}
+
+pub async fn post(
+    State(broker): State<Broker>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    // A POSTed request cannot be repeated by a link; the language switch restarts as a GET.
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter())
+        .finish();
+    authorize(broker, pairs, headers, format!("/authorize?{query}")).await
+}
+
+async fn authorize(
+    broker: Broker,
+    pairs: Vec<(String, String)>,
+    headers: HeaderMap,
+    here: String,
+) -> Response {
+    let explicit_lang = pairs
+        .iter()
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v.clone());
+    let ui_locales = pairs
+        .iter()
+        .find(|(k, _)| k == "ui_locales")
+        .map(|(_, v)| v.clone());
+    let lang = lang::negotiate(explicit_lang.as_deref(), ui_locales.as_deref(), &headers);
+    let switch = flow::same_page_other_lang(&here, lang);
+    match begin(&broker, pairs, &headers, lang).await {
+        Ok(response) => response,
+        Err(failure) => failure.into_response(&broker, switch),
+    }
+}
+
+async fn begin(
+    broker: &Broker,
+    pairs: Vec<(String, String)>,
+    headers: &HeaderMap,
+    lang: Lang,
+) -> Result<Response, Failure> {
+    let page = |e: OAuthError| Failure::page(lang, e);
+    let params = Params::from_pairs(pairs).map_err(|e| page(OAuthError::invalid_request(e)))?;
+    let registry = broker.registry();
+
+    // 1. The client and the redirect URI, or an error page: never an open redirect.
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page(OAuthError::invalid_request("client_id is missing")))?;
+    let rp = registry.relying_party(client_id).ok_or_else(|| {
+        page(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "the client is not registered",
+        ))
+    })?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or_else(|| page(OAuthError::invalid_request("redirect_uri is missing")))?;
+    if !rp.allows_redirect(redirect_uri) {
+        return Err(page(OAuthError::invalid_request(
+            "redirect_uri does not exactly match a URI registered for this client",
+        )));
+    }
+
+    // 2. From here on the relying party is told.
+    let state = params.get("state").map(str::to_owned);
+    let to_rp = |code: ErrorCode, description: &str| Failure::Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.clone(),
+        error: OAuthError::new(code, description),
+    };
+    if params.has("request") {
+        return Err(to_rp(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if params.has("request_uri") {
+        return Err(to_rp(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        None => return Err(to_rp(ErrorCode::InvalidRequest, "response_type is missing")),
+        Some(_) => {
+            return Err(to_rp(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return Err(to_rp(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
+    }
+    let scope = params.get("scope").unwrap_or("");
+    if !scope.split(' ').any(|s| s == "openid") {
+        return Err(to_rp(
+            ErrorCode::InvalidScope,
+            "the scope must include openid",
+        ));
+    }
+    let nonce = params
+        .get("nonce")
+        .ok_or_else(|| to_rp(ErrorCode::InvalidRequest, "nonce is required"))?;
+    let challenge = params.get("code_challenge").ok_or_else(|| {
+        to_rp(
+            ErrorCode::InvalidRequest,
+            "PKCE is required: code_challenge is missing",
+        )
+    })?;
+    if params.get("code_challenge_method") != Some("S256") {
+        return Err(to_rp(
+            ErrorCode::InvalidRequest,
+            "code_challenge_method must be S256",
+        ));
+    }
+    if !is_s256_challenge(challenge) {
+        return Err(to_rp(
+            ErrorCode::InvalidRequest,
+            "code_challenge is not an S256 challenge",
+        ));
+    }
+    if params
+        .get("prompt")
+        .is_some_and(|p| p.split(' ').any(|p| p == "none"))
+    {
+        return Err(to_rp(
+            ErrorCode::LoginRequired,
+            "prompt=none cannot be honoured: every login needs the person",
+        ));
+    }
+    let claims = match params.get("claims") {
+        None => None,
+        Some(raw) => Some(
+            serde_json::from_str::<Value>(raw)
+                .ok()
+                .filter(Value::is_object)
+                .ok_or_else(|| to_rp(ErrorCode::InvalidRequest, "claims is not a JSON object"))?,
+        ),
+    };
+    let attributes = requested_attributes(scope, claims.as_ref());
+    let level = requested_level(params.get("acr_values"), claims.as_ref())
+        .map_err(|e| to_rp(ErrorCode::InvalidRequest, &e))?;
+
+    // 3. The trust framework decides.
+    let context = RequestContext {
+        client_id: rp.client_id.clone(),
+        attributes: attributes.clone(),
+        level,
+        hint: params.get("idp_hint").map(str::to_owned),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let decision = decide(&registry, &context, now).map_err(|refusal| {
+        tracing::info!(client = %rp.client_id, %refusal, "policy refused the request");
+        Failure::Redirect {
+            redirect_uri: redirect_uri.to_owned(),
+            state: state.clone(),
+            error: OAuthError::from_refusal(&refusal),
+        }
+    })?;
+    tracing::info!(
+        client = %rp.client_id,
+        eligible = ?decision.candidates.iter().map(|c| c.provider_id.as_str()).collect::<Vec<_>>(),
+        required_level = ?decision.required_level(),
+        "policy decision"
+    );
+
+    // 4. Remember the request, bound to this browser.
+    let existing = browser::cookie(headers);
+    let cookie = existing.clone().unwrap_or_else(browser::random_token);
+    let txn = browser::random_token();
+    let pending = PendingLogin {
+        client_id: rp.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.clone(),
+        nonce: nonce.to_owned(),
+        code_challenge: challenge.to_owned(),
+        attributes,
+        level,
+        login_hint: params.get("login_hint").map(str::to_owned),
+        ui_locales: params
+            .get("ui_locales")
+            .map(|u| {
+                u.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        lang,
+        decision: decision.clone(),
+        browser: browser::hash(&cookie),
+        csrf: browser::random_token(),
+        upstream: None,
+    };
+
+    let mut response = if let [only] = decision.candidates.as_slice() {
+        flow::start_upstream(broker, &registry, &txn, pending, only).await?
+    } else {
+        broker
+            .store
+            .put(Kind::Pending, &txn, &pending)
+            .await
+            .map_err(|e| Failure::page(lang, OAuthError::unavailable(e.to_string())))?;
+        pages::picker(lang, &registry, &decision, &txn, &pending.csrf)
+    };
+    if existing.is_none()
+        && let Some(v) = browser::set_cookie(&cookie, broker.secure_cookies)
+    {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response.into_response())
+}
+
+/// Attributes asked by scope (OpenID Connect Core 5.4) and by the `claims` parameter (5.5).
+fn requested_attributes(scope: &str, claims: Option<&Value>) -> BTreeSet<Attribute> {
+    let mut attributes: BTreeSet<Attribute> = scope
+        .split(' ')
+        .flat_map(Attribute::for_scope)
+        .copied()
+        .collect();
+    if let Some(claims) = claims {
+        for member in ["id_token", "userinfo"] {
+            if let Some(Value::Object(requested)) = claims.get(member) {
+                attributes.extend(requested.keys().filter_map(|k| Attribute::from_claim(k)));
+            }
+        }
+    }
+    attributes
+}
+
+/// The level asked by `acr_values` and by an essential `acr` claim: any listed value is
+/// acceptable to the relying party, so the weakest listed is the requirement.
+fn requested_level(
+    acr_values: Option<&str>,
+    claims: Option<&Value>,
+) -> Result<Option<AssuranceLevel>, String> {
+    let mut levels = Vec::new();
+    if let Some(values) = acr_values {
+        let parsed: Vec<AssuranceLevel> = values
+            .split(' ')
+            .filter_map(AssuranceLevel::from_acr)
+            .collect();
+        if parsed.is_empty() {
+            return Err(format!(
+                "acr_values names no PCTF level (expected urn:pctf:loa:1 to urn:pctf:loa:4), got {values:?}"
+            ));
+        }
+        levels.push(parsed.into_iter().min());
+    }
+    if let Some(acr) = claims
+        .and_then(|c| c.get("id_token"))
+        .and_then(|t| t.get("acr"))
+    {
+        let essential = acr
+            .get("essential")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut values: Vec<&str> = acr
+            .get("values")
+            .and_then(Value::as_array)
+            .map(|v| v.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(v) = acr.get("value").and_then(Value::as_str) {
+            values.push(v);
+        }
+        let parsed: Vec<AssuranceLevel> = values
+            .iter()
+            .filter_map(|v| AssuranceLevel::from_acr(v))
+            .collect();
+        if essential && parsed.is_empty() && !values.is_empty() {
+            return Err("the essential acr claim names no PCTF level".into());
+        }
+        levels.push(parsed.into_iter().min());
+    }
+    Ok(levels.into_iter().flatten().max())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scopes_and_claims_request_attributes() {
+        let a = requested_attributes(
+            "openid email",
+            Some(
+                &json!({"id_token": {"birthdate": null}, "userinfo": {"address": {"essential": true}, "sin": null}}),
+            ),
+        );
+        assert_eq!(
+            a,
+            BTreeSet::from([Attribute::Email, Attribute::Birthdate, Attribute::Address])
+        );
+        assert!(requested_attributes("openid", None).is_empty());
+    }
+
+    #[test]
+    fn levels_from_acr_values_and_claims() {
+        assert_eq!(
+            requested_level(Some("urn:pctf:loa:3 urn:pctf:loa:2"), None),
+            Ok(Some(AssuranceLevel::Two))
+        );
+        assert!(requested_level(Some("urn:other:gold"), None).is_err());
+        let claims =
+            json!({"id_token": {"acr": {"essential": true, "values": ["urn:pctf:loa:3"]}}});
+        assert_eq!(
+            requested_level(None, Some(&claims)),
+            Ok(Some(AssuranceLevel::Three))
+        );
+        assert_eq!(
+            requested_level(Some("urn:pctf:loa:2"), Some(&claims)),
+            Ok(Some(AssuranceLevel::Three))
+        );
+        let bad = json!({"id_token": {"acr": {"essential": true, "values": ["gold"]}}});
+        assert!(requested_level(None, Some(&bad)).is_err());
+        assert_eq!(requested_level(None, None), Ok(None));
+    }
+}

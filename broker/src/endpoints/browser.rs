@@ -1,0 +1,48 @@
+//! Binding a login to the browser that started it, with an HttpOnly cookie, so that a code
+//! or a state captured elsewhere cannot be completed in another browser (login CSRF, RFC 9700
+//! section 4.7).
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub const COOKIE: &str = "pcb_browser";
+
+/// Random 256-bit value, base64url: for codes, tokens, states, nonces and verifiers.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn hash(value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()))
+}
+
+/// The browser's binding cookie, if it sent one of the right shape.
+pub fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == COOKIE && value.len() == 43)
+        .map(|(_, value)| value.to_owned())
+}
+
+pub fn set_cookie(value: &str, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600{secure}"
+    ))
+    .ok()
+}
+
+/// SHA-256 of the browser cookie to store; constant-time comparison on the way back.
+pub fn matches(stored_hash: &str, headers: &HeaderMap) -> bool {
+    use subtle::ConstantTimeEq;
+    cookie(headers).is_some_and(|c| hash(&c).as_bytes().ct_eq(stored_hash.as_bytes()).into())
+}

@@ -1,0 +1,225 @@
+//! `/callback`: the provider sends the person back. The pending login is taken once; the
+//! provider's ID token is validated strictly; the trust framework decides what is released.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use trust_framework::{Attribute, Lang, UpstreamAssertion, release};
+
+use super::browser;
+use crate::app::Broker;
+use crate::flow::{self, Failure};
+use crate::grant::{CodeGrant, PendingLogin};
+use crate::id_token;
+use crate::oauth_error::{ErrorCode, OAuthError};
+use crate::store::Kind;
+use crate::upstream::CodeRedemption;
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+pub async fn callback(
+    State(broker): State<Broker>,
+    Query(q): Query<CallbackParams>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = crate::lang::negotiate(None, None, &headers);
+    match complete(&broker, q, &headers, lang).await {
+        Ok(r) => r,
+        Err(f) => f.into_response(&broker, format!("/?lang={}", lang.other().code())),
+    }
+}
+
+async fn complete(
+    broker: &Broker,
+    q: CallbackParams,
+    headers: &HeaderMap,
+    lang: Lang,
+) -> Result<Response, Failure> {
+    let expired = || {
+        Failure::page(
+            lang,
+            OAuthError::invalid_request(
+                "this sign-in has expired or was already completed; start again from the service",
+            ),
+        )
+    };
+    let txn = q.state.as_deref().ok_or_else(expired)?;
+    // One-time: whatever happens next, this state cannot be used again.
+    let pending: PendingLogin = broker
+        .store
+        .take(Kind::Pending, txn)
+        .await
+        .map_err(|e| Failure::page(lang, OAuthError::unavailable(e.to_string())))?
+        .ok_or_else(expired)?;
+    let lang = pending.lang;
+    if !browser::matches(&pending.browser, headers) {
+        return Err(Failure::page(
+            lang,
+            OAuthError::invalid_request("this sign-in was started in another browser"),
+        ));
+    }
+    let Some(leg) = pending.upstream.clone() else {
+        return Err(expired());
+    };
+    let registry = broker.registry();
+    let fail = |code: ErrorCode, d: String| Failure::to_rp(&pending, OAuthError::new(code, d));
+    let Some(provider) = registry.provider(&leg.provider_id) else {
+        return Err(fail(
+            ErrorCode::AccessDenied,
+            "the identity provider is no longer registered".into(),
+        ));
+    };
+    // RFC 9207: a response that names another issuer is a mix-up attack or a misrouting.
+    if let Some(iss) = &q.iss
+        && iss != &provider.issuer
+    {
+        return Err(fail(
+            ErrorCode::ServerError,
+            format!(
+                "the authorization response came from {iss:?}, not {:?}",
+                provider.issuer
+            ),
+        ));
+    }
+    if let Some(error) = &q.error {
+        let code = if error == "temporarily_unavailable" {
+            ErrorCode::TemporarilyUnavailable
+        } else {
+            ErrorCode::AccessDenied
+        };
+        let said = q
+            .error_description
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        tracing::info!(txn, provider = %provider.id, upstream_error = %error, "provider returned an error");
+        return Err(fail(
+            code,
+            format!("the identity provider answered {error}{said}"),
+        ));
+    }
+    let code = q.code.as_deref().ok_or_else(|| {
+        fail(
+            ErrorCode::ServerError,
+            "the identity provider returned no code".into(),
+        )
+    })?;
+    let candidate = pending
+        .decision
+        .candidate(&provider.id)
+        .cloned()
+        .ok_or_else(|| {
+            fail(
+                ErrorCode::AccessDenied,
+                "the provider was not eligible for this request".into(),
+            )
+        })?;
+    let secret = broker
+        .secrets
+        .resolve(&provider.client_secret)
+        .map_err(|e| {
+            tracing::error!(provider = %provider.id, error = %e, "provider credentials unavailable");
+            fail(ErrorCode::ServerError, "the broker's credentials for this provider are unavailable".into())
+        })?;
+    let now = time::OffsetDateTime::now_utc();
+    let wanted: Vec<String> = candidate
+        .attributes
+        .iter()
+        .map(|a| provider.claim_of_attribute(*a).to_owned())
+        .collect();
+    let callback_url = broker.callback_url();
+    let redemption = CodeRedemption {
+        redirect_uri: &callback_url,
+        code,
+        pkce_verifier: &leg.pkce_verifier,
+        nonce: &leg.nonce,
+    };
+    let login = broker
+        .upstream
+        .finish(provider, &secret, &redemption, now, |claims| {
+            wanted.iter().any(|c| !claims.contains_key(c))
+        })
+        .await
+        .map_err(|e| {
+            tracing::warn!(txn, provider = %provider.id, error = %e, "upstream login failed");
+            Failure::to_rp(&pending, e.to_oauth())
+        })?;
+
+    let assertion = UpstreamAssertion {
+        provider_id: provider.id.clone(),
+        subject: login.subject.clone(),
+        acr: login.acr.clone(),
+        claims: login.claims.clone(),
+    };
+    // The registry may have changed since /authorize: release re-checks it now.
+    let registry = broker.registry();
+    let released = release(
+        &registry,
+        &candidate,
+        &assertion,
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(|refusal| {
+        tracing::info!(txn, provider = %provider.id, %refusal, "release refused");
+        Failure::to_rp(&pending, OAuthError::from_refusal(&refusal))
+    })?;
+    let rp = registry
+        .relying_party(&pending.client_id)
+        .filter(|rp| rp.status.is_active())
+        .ok_or_else(|| {
+            fail(
+                ErrorCode::UnauthorizedClient,
+                "the relying party is no longer active".into(),
+            )
+        })?;
+    tracing::info!(
+        txn,
+        client = %rp.client_id,
+        provider = %provider.id,
+        agreement = released.agreement_id(),
+        agreement_version = released.agreement_version(),
+        level_required = %candidate.required_level,
+        level_achieved = %released.level(),
+        released = ?released.attributes().keys().map(|a: &Attribute| a.name()).collect::<Vec<_>>(),
+        withheld = ?released.withheld().iter().map(|a| a.name()).collect::<Vec<_>>(),
+        "attributes released"
+    );
+
+    let auth_time = login
+        .auth_time
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .unwrap_or(now);
+    let grant = CodeGrant {
+        client_id: rp.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        nonce: pending.nonce.clone(),
+        txn: txn.to_owned(),
+        subject: broker
+            .pairwise
+            .subject(&rp.sector_identifier, &provider.id, &login.subject),
+        acr: released.level().acr().to_owned(),
+        auth_time: auth_time.unix_timestamp(),
+        claims: id_token::released_claims(&released),
+        verified_claims: id_token::verified_claims(&released, provider, txn, auth_time),
+    };
+    let code = browser::random_token();
+    broker
+        .store
+        .put(Kind::Code, &code, &grant)
+        .await
+        .map_err(|e| Failure::to_rp(&pending, OAuthError::unavailable(e.to_string())))?;
+    let mut params = vec![("code", code)];
+    if let Some(state) = &pending.state {
+        params.push(("state", state.clone()));
+    }
+    Ok(flow::redirect_to_rp(broker, &pending.redirect_uri, params))
+}

@@ -1,0 +1,12 @@
+//! HTTP endpoints, one file each. Handlers parse, call the domain, and map the result.
+
+pub mod authorize;
+pub mod callback;
+pub mod discovery;
+pub mod health;
+pub mod select;
+pub mod token;
+pub mod userinfo;
+
+pub(crate) mod browser;
+mod params;

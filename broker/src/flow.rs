@@ -1,0 +1,212 @@
+//! Steps shared by several endpoints of the login: answering the relying party, and sending
+//! the person upstream.
+
+use std::collections::BTreeSet;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use trust_framework::{Attribute, Candidate, IdentityProvider, Lang, Registry};
+
+use crate::app::Broker;
+use crate::endpoints::browser::random_token;
+use crate::grant::{PendingLogin, UpstreamLeg};
+use crate::oauth_error::OAuthError;
+use crate::pages;
+use crate::store::Kind;
+use crate::upstream::AuthorizationRequest;
+
+/// Where a failed login ends: a page for the person when the relying party cannot be trusted
+/// with a redirect, otherwise an error redirected to it.
+#[derive(Debug)]
+pub enum Failure {
+    Page {
+        lang: Lang,
+        error: OAuthError,
+        status: StatusCode,
+    },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+impl Failure {
+    pub fn page(lang: Lang, error: OAuthError) -> Self {
+        let status = match error.code {
+            crate::oauth_error::ErrorCode::TemporarilyUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            crate::oauth_error::ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::Page {
+            lang,
+            error,
+            status,
+        }
+    }
+
+    pub fn to_rp(pending: &PendingLogin, error: OAuthError) -> Self {
+        Self::Redirect {
+            redirect_uri: pending.redirect_uri.clone(),
+            state: pending.state.clone(),
+            error,
+        }
+    }
+
+    pub fn into_response(self, broker: &Broker, switch_href: String) -> Response {
+        match self {
+            Failure::Page {
+                lang,
+                error,
+                status,
+            } => {
+                tracing::info!(error = %error, "login stopped with an error page");
+                pages::error(lang, status, &error, &error.description, switch_href)
+            }
+            Failure::Redirect {
+                redirect_uri,
+                state,
+                error,
+            } => {
+                tracing::info!(error = %error, "login stopped, error sent to the relying party");
+                let mut params = vec![
+                    ("error", error.code.as_str().to_owned()),
+                    ("error_description", error.description.clone()),
+                ];
+                if let Some(state) = state {
+                    params.push(("state", state));
+                }
+                redirect_to_rp(broker, &redirect_uri, params)
+            }
+        }
+    }
+}
+
+/// A 303 to the relying party's registered redirect URI with `iss` added (RFC 9207).
+pub fn redirect_to_rp(
+    broker: &Broker,
+    redirect_uri: &str,
+    params: Vec<(&str, String)>,
+) -> Response {
+    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+        return pages::error(
+            Lang::En,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &OAuthError::server_error("the registered redirect URI is not a URL"),
+            "",
+            String::new(),
+        );
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (k, v) in params {
+            query.append_pair(k, &v);
+        }
+        query.append_pair("iss", &broker.issuer);
+    }
+    see_other(url.as_str())
+}
+
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Scopes that carry the attributes, limited to those the provider registered.
+fn upstream_scopes(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>) -> Vec<String> {
+    let mut scopes = vec!["openid".to_owned()];
+    for scope in ["profile", "email", "address", "phone"] {
+        let needed = Attribute::for_scope(scope)
+            .iter()
+            .any(|a| attributes.contains(a));
+        if needed && provider.scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    scopes
+}
+
+/// The `claims` request for exactly the attributes to ask, under the provider's claim names.
+fn claims_request(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>) -> Option<Value> {
+    if attributes.is_empty() {
+        return None;
+    }
+    let members: Map<String, Value> = attributes
+        .iter()
+        .map(|a| (provider.claim_of_attribute(*a).to_owned(), Value::Null))
+        .collect();
+    Some(serde_json::json!({ "id_token": members, "userinfo": members }))
+}
+
+/// Records the chosen provider in the pending login and sends the person there.
+pub async fn start_upstream(
+    broker: &Broker,
+    registry: &Registry,
+    txn: &str,
+    mut pending: PendingLogin,
+    candidate: &Candidate,
+) -> Result<Response, Failure> {
+    let provider = registry.provider(&candidate.provider_id).ok_or_else(|| {
+        Failure::to_rp(
+            &pending,
+            OAuthError::new(
+                crate::oauth_error::ErrorCode::AccessDenied,
+                "the provider is no longer registered",
+            ),
+        )
+    })?;
+    let leg = UpstreamLeg {
+        provider_id: provider.id.clone(),
+        nonce: random_token(),
+        pkce_verifier: random_token(),
+    };
+    let request = AuthorizationRequest {
+        redirect_uri: broker.callback_url(),
+        state: txn.to_owned(),
+        nonce: leg.nonce.clone(),
+        pkce_challenge: leg.pkce_verifier.clone(),
+        scopes: upstream_scopes(provider, &candidate.attributes),
+        acr_values: candidate.acr_values.clone(),
+        claims: claims_request(provider, &candidate.attributes),
+        login_hint: pending.login_hint.clone(),
+        ui_locales: pending.ui_locales.clone(),
+    };
+    let url = broker
+        .upstream
+        .authorization_url(provider, &request)
+        .await
+        .map_err(|e| Failure::to_rp(&pending, e.to_oauth()))?;
+    pending.upstream = Some(leg);
+    broker
+        .store
+        .put(Kind::Pending, txn, &pending)
+        .await
+        .map_err(|e| Failure::page(pending.lang, OAuthError::unavailable(e.to_string())))?;
+    tracing::info!(txn, provider = %provider.id, level = %candidate.required_level, "sent upstream");
+    Ok(see_other(url.as_str()))
+}
+
+/// The language switch link for a page reached with these headers.
+pub fn same_page_other_lang(path_and_query: &str, lang: Lang) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != "lang")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.push(("lang".into(), lang.other().code().into()));
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{path}?{query}")
+}

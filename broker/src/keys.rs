@@ -1,0 +1,382 @@
+//! The broker's signing keys and its JWKS.
+//!
+//! One key per algorithm, each with a kid (its RFC 7638 thumbprint). Keys come from files (PEM
+//! or JWK) in production; only the demo generates them at start. The JWKS is built from the
+//! public halves alone, so a private member can never be published by mistake.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use josekit::jwk::Jwk;
+use josekit::jws::{ES256, EdDSA, JwsHeader, JwsSigner, PS256, RS256};
+use josekit::jwt::JwtPayload;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use trust_framework::SigningAlg;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    #[error("cannot read key file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("key file {path} is not a usable {alg} private key: {reason}")]
+    Invalid {
+        path: String,
+        alg: SigningAlg,
+        reason: String,
+    },
+    #[error("no signing key is configured for {0}")]
+    Missing(SigningAlg),
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+struct SigningKey {
+    kid: String,
+    signer: Box<dyn JwsSigner>,
+    public: Map<String, Value>,
+}
+
+/// The keys the broker signs ID tokens with, one per algorithm.
+pub struct KeySet {
+    keys: BTreeMap<&'static str, SigningKey>,
+}
+
+impl fmt::Debug for KeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<(&str, &str)> = self
+            .keys
+            .iter()
+            .map(|(a, k)| (*a, k.kid.as_str()))
+            .collect();
+        f.debug_struct("KeySet")
+            .field("kids", &kids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeySet {
+    /// Fresh keys for every algorithm. Demo and tests only: real deployments load files so that
+    /// relying parties can cache the JWKS across restarts.
+    pub fn generate() -> Result<Self, KeyError> {
+        let mut keys = BTreeMap::new();
+        for (alg, pem) in generate_pems()? {
+            keys.insert(alg.name(), SigningKey::from_pem(alg, &pem, "(generated)")?);
+        }
+        Ok(Self { keys })
+    }
+
+    /// Writes a fresh PEM private key per algorithm into `dir` (`es256.pem`, ...), readable by
+    /// the owner only, and returns the files for the `[keys]` section of the configuration.
+    pub fn generate_files(
+        dir: &Path,
+    ) -> Result<BTreeMap<SigningAlg, std::path::PathBuf>, KeyError> {
+        let mut files = BTreeMap::new();
+        for (alg, pem) in generate_pems()? {
+            let path = dir.join(format!("{}.pem", alg.name().to_lowercase()));
+            write_private(&path, &pem).map_err(|source| KeyError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            files.insert(alg, path);
+        }
+        Ok(files)
+    }
+
+    /// Loads keys from files: each a PEM private key or a private JWK (JSON).
+    pub fn load(files: &BTreeMap<SigningAlg, std::path::PathBuf>) -> Result<Self, KeyError> {
+        let mut keys = BTreeMap::new();
+        for (alg, path) in files {
+            keys.insert(alg.name(), SigningKey::from_file(*alg, path)?);
+        }
+        if !keys.contains_key(SigningAlg::ES256.name()) {
+            return Err(KeyError::Missing(SigningAlg::ES256));
+        }
+        Ok(Self { keys })
+    }
+
+    pub fn algorithms(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.keys.keys().copied()
+    }
+
+    pub fn supports(&self, alg: SigningAlg) -> bool {
+        self.keys.contains_key(alg.name())
+    }
+
+    /// The public JWKS document.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .values()
+            .map(|k| Value::Object(k.public.clone()))
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// Signs a JWT with the key for `alg`.
+    pub fn sign(&self, alg: SigningAlg, claims: Map<String, Value>) -> Result<String, KeyError> {
+        let key = self.keys.get(alg.name()).ok_or(KeyError::Missing(alg))?;
+        let mut header = JwsHeader::new();
+        header.set_token_type("JWT");
+        header.set_key_id(&key.kid);
+        let payload = JwtPayload::from_map(claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+        josekit::jwt::encode_with_signer(&payload, &header, key.signer.as_ref())
+            .map_err(|e| KeyError::Sign(e.to_string()))
+    }
+}
+
+impl SigningKey {
+    fn from_file(alg: SigningAlg, path: &Path) -> Result<Self, KeyError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        if bytes.trim_ascii_start().starts_with(b"{") {
+            let jwk = Jwk::from_bytes(&bytes).map_err(|e| KeyError::Invalid {
+                path: shown.clone(),
+                alg,
+                reason: e.to_string(),
+            })?;
+            Self::from_jwk(alg, jwk, &shown)
+        } else {
+            Self::from_pem(alg, &bytes, &shown)
+        }
+    }
+
+    fn from_pem(alg: SigningAlg, pem: &[u8], shown: &str) -> Result<Self, KeyError> {
+        let jwk = match alg {
+            SigningAlg::ES256 => ES256.key_pair_from_pem(pem).map(|k| k.to_jwk_key_pair()),
+            SigningAlg::PS256 => PS256.key_pair_from_pem(pem).map(|k| k.to_jwk_key_pair()),
+            SigningAlg::RS256 => RS256.key_pair_from_pem(pem).map(|k| k.to_jwk_key_pair()),
+            SigningAlg::EdDSA => EdDSA.key_pair_from_pem(pem).map(|k| k.to_jwk_key_pair()),
+        }
+        .map_err(|e| KeyError::Invalid {
+            path: shown.to_owned(),
+            alg,
+            reason: e.to_string(),
+        })?;
+        Self::from_jwk(alg, jwk, shown)
+    }
+
+    fn from_jwk(alg: SigningAlg, jwk: Jwk, path: &str) -> Result<Self, KeyError> {
+        let invalid = |reason: String| KeyError::Invalid {
+            path: path.to_owned(),
+            alg,
+            reason,
+        };
+        let signer: Box<dyn JwsSigner> = match alg {
+            SigningAlg::ES256 => Box::new(
+                ES256
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+            SigningAlg::PS256 => Box::new(
+                PS256
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+            SigningAlg::RS256 => Box::new(
+                RS256
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+            SigningAlg::EdDSA => Box::new(
+                EdDSA
+                    .signer_from_jwk(&jwk)
+                    .map_err(|e| invalid(e.to_string()))?,
+            ),
+        };
+        let public = public_members(&jwk)
+            .ok_or_else(|| invalid(format!("unexpected key type {:?}", jwk.key_type())))?;
+        let kid = thumbprint(&public);
+        let mut public = public;
+        public.insert("kid".into(), Value::from(kid.clone()));
+        public.insert("use".into(), Value::from("sig"));
+        public.insert("alg".into(), Value::from(alg.name()));
+        Ok(Self {
+            kid,
+            signer,
+            public,
+        })
+    }
+}
+
+/// One fresh private key per algorithm, as PEM.
+fn generate_pems() -> Result<[(SigningAlg, Vec<u8>); 4], KeyError> {
+    let err = |alg| {
+        move |e: josekit::JoseError| KeyError::Invalid {
+            path: "(generated)".into(),
+            alg,
+            reason: e.to_string(),
+        }
+    };
+    Ok([
+        (
+            SigningAlg::ES256,
+            ES256
+                .generate_key_pair()
+                .map_err(err(SigningAlg::ES256))?
+                .to_pem_private_key(),
+        ),
+        (
+            SigningAlg::PS256,
+            PS256
+                .generate_key_pair(2048)
+                .map_err(err(SigningAlg::PS256))?
+                .to_pem_private_key(),
+        ),
+        (
+            SigningAlg::RS256,
+            RS256
+                .generate_key_pair(2048)
+                .map_err(err(SigningAlg::RS256))?
+                .to_pem_private_key(),
+        ),
+        (
+            SigningAlg::EdDSA,
+            EdDSA
+                .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+                .map_err(err(SigningAlg::EdDSA))?
+                .to_pem_private_key(),
+        ),
+    ])
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents)
+}
+
+/// Keeps only the public members of a key: an allow-list, not a deny-list, so that no private
+/// member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`) can slip through.
+fn public_members(jwk: &Jwk) -> Option<Map<String, Value>> {
+    let members: &[&str] = match jwk.key_type() {
+        "EC" => &["kty", "crv", "x", "y"],
+        "RSA" => &["kty", "n", "e"],
+        "OKP" => &["kty", "crv", "x"],
+        _ => return None,
+    };
+    let mut public = Map::new();
+    for m in members {
+        public.insert((*m).to_owned(), jwk.parameter(m)?.clone());
+    }
+    Some(public)
+}
+
+/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
+fn thumbprint(public: &Map<String, Value>) -> String {
+    // serde_json's Map is ordered (BTreeMap) without the preserve_order feature.
+    let canonical = serde_json::to_string(public).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use josekit::jws::JwsVerifier;
+
+    fn verify(keys: &KeySet, alg: SigningAlg, token: &str) -> Map<String, Value> {
+        let jwks = keys.jwks();
+        let header = josekit::jwt::decode_header(token).unwrap();
+        let kid = header.claim("kid").unwrap().as_str().unwrap().to_owned();
+        let jwk = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .unwrap();
+        let jwk = Jwk::from_map(jwk.as_object().unwrap().clone()).unwrap();
+        let verifier: Box<dyn JwsVerifier> = match alg {
+            SigningAlg::ES256 => Box::new(ES256.verifier_from_jwk(&jwk).unwrap()),
+            SigningAlg::PS256 => Box::new(PS256.verifier_from_jwk(&jwk).unwrap()),
+            SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(&jwk).unwrap()),
+            SigningAlg::EdDSA => Box::new(EdDSA.verifier_from_jwk(&jwk).unwrap()),
+        };
+        let (payload, _) = josekit::jwt::decode_with_verifier(token, verifier.as_ref()).unwrap();
+        payload.claims_set().clone()
+    }
+
+    #[test]
+    fn signs_with_every_algorithm_and_verifies_against_the_jwks() {
+        let keys = KeySet::generate().unwrap();
+        for alg in SigningAlg::ALL {
+            let mut claims = Map::new();
+            claims.insert("sub".into(), Value::from("x"));
+            let token = keys.sign(alg, claims).unwrap();
+            let header = josekit::jwt::decode_header(&token).unwrap();
+            assert_eq!(header.claim("alg"), Some(&Value::from(alg.name())));
+            assert_eq!(verify(&keys, alg, &token)["sub"], "x");
+        }
+    }
+
+    #[test]
+    fn the_jwks_has_public_members_only_and_unique_kids() {
+        let keys = KeySet::generate().unwrap();
+        let jwks = keys.jwks();
+        let list = jwks["keys"].as_array().unwrap();
+        assert_eq!(list.len(), 4);
+        let mut kids = std::collections::HashSet::new();
+        for k in list {
+            for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+                assert!(k.get(private).is_none(), "{private} published in {k}");
+            }
+            assert!(kids.insert(k["kid"].as_str().unwrap().to_owned()));
+            assert_eq!(k["use"], "sig");
+        }
+    }
+
+    #[test]
+    fn generated_files_load_back_and_are_never_overwritten() {
+        let dir = std::env::temp_dir().join(format!("broker-keygen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = KeySet::generate_files(&dir).unwrap();
+        let keys = KeySet::load(&files).unwrap();
+        assert!(SigningAlg::ALL.iter().all(|a| keys.supports(*a)));
+        assert!(
+            KeySet::generate_files(&dir).is_err(),
+            "existing keys must not be replaced"
+        );
+    }
+
+    #[test]
+    fn loads_pem_and_jwk_files_and_rejects_garbage() {
+        let dir = std::env::temp_dir().join(format!("broker-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = ES256.generate_key_pair().unwrap().to_pem_private_key();
+        std::fs::write(dir.join("es256.pem"), &pem).unwrap();
+        let jwk = EdDSA
+            .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+            .unwrap()
+            .to_jwk_key_pair();
+        std::fs::write(dir.join("eddsa.jwk"), jwk.to_string()).unwrap();
+        std::fs::write(dir.join("bad.pem"), "-----BEGIN NONSENSE-----").unwrap();
+        let files = BTreeMap::from([
+            (SigningAlg::ES256, dir.join("es256.pem")),
+            (SigningAlg::EdDSA, dir.join("eddsa.jwk")),
+        ]);
+        let keys = KeySet::load(&files).unwrap();
+        assert!(keys.supports(SigningAlg::EdDSA) && !keys.supports(SigningAlg::PS256));
+        let bad = BTreeMap::from([(SigningAlg::ES256, dir.join("bad.pem"))]);
+        assert!(matches!(KeySet::load(&bad), Err(KeyError::Invalid { .. })));
+        let only_ed = BTreeMap::from([(SigningAlg::EdDSA, dir.join("eddsa.jwk"))]);
+        assert!(matches!(
+            KeySet::load(&only_ed),
+            Err(KeyError::Missing(SigningAlg::ES256))
+        ));
+        assert!(matches!(
+            KeySet::sign(&keys, SigningAlg::RS256, Map::new()),
+            Err(KeyError::Missing(_))
+        ));
+    }
+}

@@ -1,0 +1,231 @@
+//! Pages for people: bilingual, server-rendered, escaped by askama, no script at all.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use trust_framework::{Decision, Jurisdiction, Lang, Registry};
+
+use crate::oauth_error::OAuthError;
+
+pub const BROKER_NAME: (&str, &str) = (
+    "Pan-Canadian identity broker",
+    "Courtier d'identité pancanadien",
+);
+
+fn pick(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Fr => fr,
+    }
+}
+
+/// The frame common to every page: language, title, and the switch to the other language.
+struct Frame {
+    lang: &'static str,
+    other_lang: &'static str,
+    title: &'static str,
+    broker_name: &'static str,
+    skip_text: &'static str,
+    language_label: &'static str,
+    switch_text: &'static str,
+    switch_href: String,
+}
+
+impl Frame {
+    fn new(lang: Lang, title: &'static str, switch_href: String) -> Self {
+        Self {
+            lang: lang.code(),
+            other_lang: lang.other().code(),
+            title,
+            broker_name: pick(lang, BROKER_NAME.0, BROKER_NAME.1),
+            skip_text: pick(lang, "Skip to main content", "Passer au contenu principal"),
+            language_label: pick(lang, "Language", "Langue"),
+            switch_text: pick(lang, "Français", "English"),
+            switch_href,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    lang: &'static str,
+    other_lang: &'static str,
+    title: &'static str,
+    broker_name: &'static str,
+    skip_text: &'static str,
+    language_label: &'static str,
+    switch_text: &'static str,
+    switch_href: String,
+    message: &'a str,
+    code_label: &'static str,
+    code: &'static str,
+    detail: &'a str,
+}
+
+/// A bilingual error page for a person. `switch_href` is the same page in the other language;
+/// the detail is escaped like everything else, so input is never reflected raw.
+pub fn error(
+    lang: Lang,
+    status: StatusCode,
+    error: &OAuthError,
+    detail: &str,
+    switch_href: String,
+) -> Response {
+    let f = Frame::new(
+        lang,
+        pick(lang, "Sign-in stopped", "Connexion interrompue"),
+        switch_href,
+    );
+    let page = ErrorPage {
+        lang: f.lang,
+        other_lang: f.other_lang,
+        title: f.title,
+        broker_name: f.broker_name,
+        skip_text: f.skip_text,
+        language_label: f.language_label,
+        switch_text: f.switch_text,
+        switch_href: f.switch_href,
+        message: error.person_message(lang),
+        code_label: pick(lang, "Error code", "Code d'erreur"),
+        code: error.code.as_str(),
+        detail,
+    };
+    render(status, page.render())
+}
+
+struct ProviderChoice {
+    id: String,
+    name: String,
+}
+
+struct Group {
+    jurisdiction: &'static str,
+    providers: Vec<ProviderChoice>,
+}
+
+#[derive(Template)]
+#[template(path = "picker.html")]
+struct PickerPage {
+    lang: &'static str,
+    other_lang: &'static str,
+    title: &'static str,
+    broker_name: &'static str,
+    skip_text: &'static str,
+    language_label: &'static str,
+    switch_text: &'static str,
+    switch_href: String,
+    intro: &'static str,
+    txn: String,
+    csrf: String,
+    groups: Vec<Group>,
+}
+
+/// The jurisdiction picker: eligible providers grouped by jurisdiction, in the decision's order.
+pub fn picker(
+    lang: Lang,
+    registry: &Registry,
+    decision: &Decision,
+    txn: &str,
+    csrf: &str,
+) -> Response {
+    let switch_href = format!(
+        "/authorize/select?txn={}&lang={}",
+        urlencoding::encode(txn),
+        lang.other().code()
+    );
+    let f = Frame::new(
+        lang,
+        pick(
+            lang,
+            "Choose where to sign in",
+            "Choisissez où vous connecter",
+        ),
+        switch_href,
+    );
+    let mut groups: Vec<Group> = Vec::new();
+    for c in &decision.candidates {
+        let name = registry
+            .provider(&c.provider_id)
+            .map(|p| p.name.get(lang).to_owned())
+            .unwrap_or_else(|| c.provider_id.clone());
+        let jurisdiction = jurisdiction_label(c.jurisdiction, lang);
+        match groups.last_mut() {
+            Some(g) if g.jurisdiction == jurisdiction => g.providers.push(ProviderChoice {
+                id: c.provider_id.clone(),
+                name,
+            }),
+            _ => groups.push(Group {
+                jurisdiction,
+                providers: vec![ProviderChoice {
+                    id: c.provider_id.clone(),
+                    name,
+                }],
+            }),
+        }
+    }
+    let page = PickerPage {
+        lang: f.lang,
+        other_lang: f.other_lang,
+        title: f.title,
+        broker_name: f.broker_name,
+        skip_text: f.skip_text,
+        language_label: f.language_label,
+        switch_text: f.switch_text,
+        switch_href: f.switch_href,
+        intro: pick(
+            lang,
+            "Sign in with the identity provider of the province or territory where you were born. If you were born outside Canada, choose the Government of Canada.",
+            "Connectez-vous auprès du fournisseur d'identité de la province ou du territoire où vous êtes né. Si vous êtes né à l'extérieur du Canada, choisissez le gouvernement du Canada.",
+        ),
+        txn: txn.to_owned(),
+        csrf: csrf.to_owned(),
+        groups,
+    };
+    let mut response = render(StatusCode::OK, page.render());
+    // Browsers apply form-action to the redirect that follows a form post, so the providers
+    // the person may be sent to are named; nothing else is.
+    let origins: Vec<String> = decision
+        .candidates
+        .iter()
+        .filter_map(|c| registry.provider(&c.provider_id))
+        .filter_map(|p| url::Url::parse(&p.issuer).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
+        origins.join(" ")
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    response
+}
+
+fn jurisdiction_label(j: Jurisdiction, lang: Lang) -> &'static str {
+    j.name(lang)
+}
+
+fn render(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
+    match rendered {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "page rendering failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal error / Erreur interne",
+            )
+                .into_response()
+        }
+    }
+}
+
+pub const STYLESHEET: &str = include_str!("../static/broker.css");

@@ -1,0 +1,128 @@
+//! Reading secrets from where the registry says they are. A `Secret` never prints.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use subtle::ConstantTimeEq;
+use trust_framework::SecretRef;
+
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time comparison, so the time taken reveals nothing about the secret.
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.0.as_bytes().ct_eq(candidate.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    #[error("secret {0} is not set")]
+    NotSet(String),
+    #[error("secret {0} cannot be read: {1}")]
+    Unreadable(String, std::io::Error),
+    #[error("secret {0} is empty")]
+    Empty(String),
+}
+
+/// Resolves secret references: the environment and files, with an in-process overlay that only
+/// `broker demo` uses (it generates its secrets and must not put them into the environment).
+#[derive(Clone, Default)]
+pub struct SecretResolver {
+    overlay: HashMap<String, Secret>,
+}
+
+impl fmt::Debug for SecretResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretResolver")
+            .field("overlay", &self.overlay.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl SecretResolver {
+    pub fn with_overlay(overlay: HashMap<String, Secret>) -> Self {
+        Self { overlay }
+    }
+
+    pub fn resolve(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
+        let shown = reference.to_string();
+        let value = match reference {
+            SecretRef::Env(name) => match self.overlay.get(name) {
+                Some(s) => return Ok(s.clone()),
+                None => std::env::var(name).map_err(|_| SecretError::NotSet(shown.clone()))?,
+            },
+            SecretRef::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| SecretError::Unreadable(shown.clone(), e))?,
+        };
+        let value = value.trim_end().to_owned();
+        if value.is_empty() {
+            return Err(SecretError::Empty(shown));
+        }
+        Ok(Secret(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+        let r = SecretResolver::with_overlay(HashMap::from([("X".into(), s)]));
+        assert!(!format!("{r:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn resolves_overlay_and_files() {
+        let r = SecretResolver::with_overlay(HashMap::from([("DEMO_X".into(), Secret::new("v"))]));
+        assert!(
+            r.resolve(&SecretRef::Env("DEMO_X".into()))
+                .unwrap()
+                .matches("v")
+        );
+        assert!(matches!(
+            r.resolve(&SecretRef::Env("BROKER_SURELY_UNSET_42".into())),
+            Err(SecretError::NotSet(_))
+        ));
+        let path = std::env::temp_dir().join(format!("broker-secret-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").unwrap();
+        assert!(
+            r.resolve(&SecretRef::File(path.clone()))
+                .unwrap()
+                .matches("s3cret")
+        );
+        std::fs::write(&path, "\n").unwrap();
+        assert!(matches!(
+            r.resolve(&SecretRef::File(path)),
+            Err(SecretError::Empty(_))
+        ));
+    }
+
+    #[test]
+    fn comparison_is_exact() {
+        let s = Secret::new("abc");
+        assert!(s.matches("abc"));
+        assert!(!s.matches("abcd"));
+        assert!(!s.matches("ab"));
+        assert!(!s.matches(""));
+    }
+}

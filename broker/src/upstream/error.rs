@@ -1,0 +1,74 @@
+//! Upstream failures, each mapped to the error the relying party receives. The person's login
+//! stops; the relying party gets a clean OAuth error and never a token.
+
+use crate::oauth_error::{ErrorCode, OAuthError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    #[error("the identity provider cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the identity provider's metadata is not usable: {0}")]
+    Metadata(String),
+    #[error("the identity provider refused: {0}")]
+    Rejected(String),
+    #[error("the identity provider's ID token failed validation: {0}")]
+    InvalidIdToken(String),
+}
+
+impl UpstreamError {
+    pub(super) fn from_discovery<E: std::error::Error>(
+        e: openidconnect::DiscoveryError<E>,
+    ) -> Self {
+        match e {
+            openidconnect::DiscoveryError::Request(e) => Self::Unreachable(chain(&e)),
+            other => Self::Metadata(chain(&other)),
+        }
+    }
+
+    pub(super) fn from_token_request<
+        RE: std::error::Error + 'static,
+        T: openidconnect::ErrorResponse + 'static,
+    >(
+        e: openidconnect::RequestTokenError<RE, T>,
+    ) -> Self {
+        match e {
+            openidconnect::RequestTokenError::ServerResponse(r) => {
+                Self::Rejected(format!("token endpoint: {r}"))
+            }
+            openidconnect::RequestTokenError::Request(e) => {
+                Self::Unreachable(format!("token endpoint: {}", chain(&e)))
+            }
+            other => Self::InvalidIdToken(format!("token response: {}", chain(&other))),
+        }
+    }
+
+    pub(super) fn from_claims(e: openidconnect::ClaimsVerificationError) -> Self {
+        Self::InvalidIdToken(chain(&e))
+    }
+
+    /// What the relying party is told.
+    pub fn to_oauth(&self) -> OAuthError {
+        let code = match self {
+            Self::Unreachable(_) => ErrorCode::TemporarilyUnavailable,
+            Self::Rejected(_) => ErrorCode::AccessDenied,
+            Self::Metadata(_) | Self::InvalidIdToken(_) => ErrorCode::ServerError,
+        };
+        OAuthError::new(code, self.to_string())
+    }
+}
+
+/// An error with its sources, for a description that says why (`signature: no matching key`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,421 @@
+//! The broker as an OpenID Connect client of identity providers.
+//!
+//! openidconnect's generic-heavy `Client` stays inside this module; the rest of the broker sees
+//! [`UpstreamClient`], [`AuthorizationRequest`] and [`VerifiedLogin`]. An upstream ID token is
+//! unverified until [`UpstreamClient::finish`] returns a `VerifiedLogin`.
+
+mod error;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
+    LanguageTag, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    Scope,
+};
+use serde_json::{Map, Value};
+use trust_framework::IdentityProvider;
+
+pub use error::UpstreamError;
+
+use crate::secrets::Secret;
+
+/// The algorithms accepted on upstream ID tokens. Never `none`, never HMAC: a provider's
+/// token must be verifiable with its published public key and nothing else.
+pub const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 6] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+/// How far an upstream `iat` may be from our clock. Together with the 10-minute pending-login
+/// lifetime this bounds how long a nonce has to stay unique.
+pub const MAX_IAT_SKEW: Duration = Duration::from_secs(120);
+/// The oldest `iat` accepted: an ID token is redeemed seconds after it is issued.
+pub const MAX_IAT_AGE: Duration = Duration::from_secs(600);
+/// Discovery documents are refetched after this long.
+const METADATA_TTL: Duration = Duration::from_secs(300);
+/// An unknown kid refetches the JWKS, but never more often than this per provider, so a
+/// flood of forged tokens cannot make the broker hammer a provider.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Cached {
+    metadata: CoreProviderMetadata,
+    fetched: Instant,
+    jwks_fetched: Instant,
+}
+
+/// What the broker asks a provider for.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationRequest {
+    pub redirect_uri: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_challenge: String,
+    pub scopes: Vec<String>,
+    pub acr_values: Vec<String>,
+    /// The OIDC `claims` request parameter (JSON), naming the provider's own claim names.
+    pub claims: Option<Value>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Vec<String>,
+}
+
+/// What redeeming the provider's code needs, from the pending login.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRedemption<'a> {
+    pub redirect_uri: &'a str,
+    pub code: &'a str,
+    pub pkce_verifier: &'a str,
+    pub nonce: &'a str,
+}
+
+/// A login at a provider, after strict validation of its ID token.
+#[derive(Debug, Clone)]
+pub struct VerifiedLogin {
+    pub subject: String,
+    pub acr: Option<String>,
+    pub auth_time: Option<i64>,
+    /// Every claim of the verified ID token, merged with userinfo when it was fetched.
+    pub claims: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    cache: Arc<Mutex<HashMap<String, Arc<Mutex<Cached>>>>>,
+}
+
+impl UpstreamClient {
+    /// `timeout` bounds every upstream call. Redirects are never followed: a provider must
+    /// answer at the URL it published (no SSRF through redirects).
+    pub fn new(timeout: Duration) -> Result<Self, UpstreamError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("pan-canadian-broker/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+        Ok(Self {
+            http,
+            cache: Arc::default(),
+        })
+    }
+
+    fn entry(&self, provider_id: &str) -> Option<Arc<Mutex<Cached>>> {
+        self.cache.lock().ok()?.get(provider_id).cloned()
+    }
+
+    /// The provider's discovery document (with its JWKS), cached for a few minutes.
+    async fn metadata(
+        &self,
+        provider: &IdentityProvider,
+    ) -> Result<CoreProviderMetadata, UpstreamError> {
+        if let Some(entry) = self.entry(&provider.id)
+            && let Ok(cached) = entry.lock()
+            && cached.fetched.elapsed() < METADATA_TTL
+        {
+            return Ok(cached.metadata.clone());
+        }
+        let issuer = IssuerUrl::new(provider.issuer.clone())
+            .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
+        // discover_async checks that the document's issuer equals the registered one exactly.
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(UpstreamError::from_discovery)?;
+        let now = Instant::now();
+        let cached = Cached {
+            metadata: metadata.clone(),
+            fetched: now,
+            jwks_fetched: now,
+        };
+        if let Ok(mut map) = self.cache.lock() {
+            map.insert(provider.id.clone(), Arc::new(Mutex::new(cached)));
+        }
+        Ok(metadata)
+    }
+
+    /// Refetches the JWKS after an unknown kid, at most once a minute. Returns whether new keys
+    /// were fetched.
+    async fn refresh_jwks(&self, provider: &IdentityProvider) -> Result<bool, UpstreamError> {
+        let Some(entry) = self.entry(&provider.id) else {
+            return Ok(false);
+        };
+        let jwks_uri = {
+            let cached = entry
+                .lock()
+                .map_err(|_| UpstreamError::Metadata("cache poisoned".into()))?;
+            if cached.jwks_fetched.elapsed() < JWKS_REFETCH_INTERVAL {
+                return Ok(false);
+            }
+            cached.metadata.jwks_uri().clone()
+        };
+        let jwks = CoreJsonWebKeySet::fetch_async(&jwks_uri, &self.http)
+            .await
+            .map_err(UpstreamError::from_discovery)?;
+        let mut cached = entry
+            .lock()
+            .map_err(|_| UpstreamError::Metadata("cache poisoned".into()))?;
+        cached.metadata = cached.metadata.clone().set_jwks(jwks);
+        cached.jwks_fetched = Instant::now();
+        Ok(true)
+    }
+
+    fn client(
+        metadata: CoreProviderMetadata,
+        provider: &IdentityProvider,
+        secret: Option<&Secret>,
+        redirect_uri: &str,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        UpstreamError,
+    > {
+        let redirect = RedirectUrl::new(redirect_uri.to_owned())
+            .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(provider.client_id.clone()),
+            secret.map(|s| ClientSecret::new(s.expose().to_owned())),
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// The URL to send the person to at the provider.
+    pub async fn authorization_url(
+        &self,
+        provider: &IdentityProvider,
+        request: &AuthorizationRequest,
+    ) -> Result<url::Url, UpstreamError> {
+        let metadata = self.metadata(provider).await?;
+        let client = Self::client(metadata, provider, None, &request.redirect_uri)?;
+        let state = request.state.clone();
+        let nonce = request.nonce.clone();
+        let pkce = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
+            request.pkce_challenge.clone(),
+        ));
+        let mut auth = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                move || CsrfToken::new(state),
+                move || Nonce::new(nonce),
+            )
+            .set_pkce_challenge(pkce);
+        for scope in request.scopes.iter().filter(|s| *s != "openid") {
+            auth = auth.add_scope(Scope::new(scope.clone()));
+        }
+        for acr in &request.acr_values {
+            auth = auth.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
+        }
+        for locale in &request.ui_locales {
+            auth = auth.add_ui_locale(LanguageTag::new(locale.clone()));
+        }
+        if let Some(hint) = &request.login_hint {
+            auth = auth.add_extra_param("login_hint", hint.clone());
+        }
+        if let Some(claims) = &request.claims {
+            auth = auth.add_extra_param("claims", claims.to_string());
+        }
+        let (url, _, _) = auth.url();
+        Ok(url)
+    }
+
+    /// Redeems the code and validates the ID token strictly, then fetches userinfo when
+    /// `want_userinfo` says the ID token lacks agreed attributes.
+    pub async fn finish(
+        &self,
+        provider: &IdentityProvider,
+        secret: &Secret,
+        redemption: &CodeRedemption<'_>,
+        now: time::OffsetDateTime,
+        want_userinfo: impl Fn(&Map<String, Value>) -> bool,
+    ) -> Result<VerifiedLogin, UpstreamError> {
+        let metadata = self.metadata(provider).await?;
+        let userinfo_endpoint = metadata.userinfo_endpoint().map(|u| u.url().clone());
+        let client = Self::client(metadata, provider, Some(secret), redemption.redirect_uri)?;
+        let response = client
+            .exchange_code(AuthorizationCode::new(redemption.code.to_owned()))
+            .map_err(|e| UpstreamError::Metadata(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(redemption.pkce_verifier.to_owned()))
+            .request_async(&self.http)
+            .await
+            .map_err(UpstreamError::from_token_request)?;
+        let id_token = openidconnect::TokenResponse::id_token(&response)
+            .ok_or_else(|| {
+                UpstreamError::InvalidIdToken("the token response has no id_token".into())
+            })?
+            .clone();
+        let access_token = response.access_token().secret().clone();
+
+        let issuer = IssuerUrl::new(provider.issuer.clone())
+            .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
+        let verify = |metadata: &CoreProviderMetadata| {
+            let jwks = metadata.jwks().clone();
+            let verifier = id_token_verifier(provider, issuer.clone(), jwks, now);
+            id_token
+                .claims(&verifier, &Nonce::new(redemption.nonce.to_owned()))
+                .map(|c| c.subject().as_str().to_owned())
+        };
+        let metadata = self.metadata(provider).await?;
+        let subject = match verify(&metadata) {
+            Ok(s) => s,
+            Err(openidconnect::ClaimsVerificationError::SignatureVerification(
+                openidconnect::SignatureVerificationError::NoMatchingKey,
+            )) if self.refresh_jwks(provider).await? => {
+                let metadata = self.metadata(provider).await?;
+                verify(&metadata).map_err(UpstreamError::from_claims)?
+            }
+            Err(e) => return Err(UpstreamError::from_claims(e)),
+        };
+        // The signature is verified: the payload is trusted from here on.
+        let mut claims = payload(&id_token.to_string())?;
+        check_azp(&claims, &provider.client_id)?;
+        let acr = claims.get("acr").and_then(Value::as_str).map(str::to_owned);
+        let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+
+        if want_userinfo(&claims)
+            && let Some(endpoint) = userinfo_endpoint
+        {
+            let info = self.userinfo(endpoint, &access_token).await?;
+            // OpenID Connect Core 5.3.2: the userinfo sub MUST match the ID token's.
+            if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+                return Err(UpstreamError::InvalidIdToken(
+                    "the userinfo sub differs from the ID token's".into(),
+                ));
+            }
+            for (k, v) in info {
+                claims.entry(k).or_insert(v);
+            }
+        }
+        Ok(VerifiedLogin {
+            subject,
+            acr,
+            auth_time,
+            claims,
+        })
+    }
+
+    async fn userinfo(
+        &self,
+        endpoint: url::Url,
+        access_token: &str,
+    ) -> Result<Map<String, Value>, UpstreamError> {
+        let response = self
+            .http
+            .get(endpoint)
+            .bearer_auth(access_token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::Unreachable(format!("userinfo: {e}")))?;
+        if !response.status().is_success() {
+            return Err(UpstreamError::Rejected(format!(
+                "userinfo answered {}",
+                response.status()
+            )));
+        }
+        let value: Value = response
+            .json()
+            .await
+            .map_err(|e| UpstreamError::InvalidIdToken(format!("userinfo is not JSON: {e}")))?;
+        match value {
+            Value::Object(map) => Ok(map),
+            _ => Err(UpstreamError::InvalidIdToken(
+                "userinfo is not a JSON object".into(),
+            )),
+        }
+    }
+}
+
+fn id_token_verifier(
+    provider: &IdentityProvider,
+    issuer: IssuerUrl,
+    jwks: CoreJsonWebKeySet,
+    now: time::OffsetDateTime,
+) -> CoreIdTokenVerifier<'static> {
+    let now_chrono = chrono_time(now);
+    CoreIdTokenVerifier::new_public_client(ClientId::new(provider.client_id.clone()), issuer, jwks)
+        .set_allowed_algs(ALLOWED_ALGS)
+        .set_time_fn(move || now_chrono)
+        .set_issue_time_verifier_fn(move |iat| {
+            let skew = chrono::TimeDelta::from_std(MAX_IAT_SKEW).unwrap_or_default();
+            let age = chrono::TimeDelta::from_std(MAX_IAT_AGE).unwrap_or_default();
+            if iat > now_chrono + skew {
+                Err(format!("issued in the future ({iat})"))
+            } else if iat < now_chrono - age {
+                Err(format!("issued too long ago ({iat})"))
+            } else {
+                Ok(())
+            }
+        })
+}
+
+fn chrono_time(now: time::OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(now.unix_timestamp(), now.nanosecond()).unwrap_or_default()
+}
+
+/// OpenID Connect Core 3.1.3.7 step 5: an `azp` present must be our client id.
+fn check_azp(claims: &Map<String, Value>, client_id: &str) -> Result<(), UpstreamError> {
+    match claims.get("azp") {
+        None => Ok(()),
+        Some(Value::String(azp)) if azp == client_id => Ok(()),
+        Some(other) => Err(UpstreamError::InvalidIdToken(format!(
+            "azp {other} is not this broker's client id"
+        ))),
+    }
+}
+
+/// The claims of a JWS whose signature was already verified.
+fn payload(jwt: &str) -> Result<Map<String, Value>, UpstreamError> {
+    let part = jwt
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| UpstreamError::InvalidIdToken("not a JWS".into()))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|e| UpstreamError::InvalidIdToken(format!("payload is not base64url: {e}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| UpstreamError::InvalidIdToken(format!("payload is not a JSON object: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azp_must_be_ours_when_present() {
+        let mut claims = Map::new();
+        assert!(check_azp(&claims, "broker").is_ok());
+        claims.insert("azp".into(), Value::from("broker"));
+        assert!(check_azp(&claims, "broker").is_ok());
+        claims.insert("azp".into(), Value::from("someone-else"));
+        assert!(check_azp(&claims, "broker").is_err());
+    }
+
+    #[test]
+    fn never_none_never_hmac() {
+        for alg in ALLOWED_ALGS {
+            let name = serde_json::to_value(&alg).unwrap();
+            let name = name.as_str().unwrap();
+            assert!(!name.starts_with("HS") && name != "none", "{name}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The broker binary as a separate process, configured for a test.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tokio::process::{Child, Command};
+
+/// The workspace's `broker` binary: `BROKER_BIN`, else the shared target directory (built
+/// once by scripts/test before the tests run; built here if missing).
+pub fn broker_binary() -> Result<PathBuf> {
+    if let Ok(path) = std::env::var("BROKER_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let bin = target.join("debug").join("broker");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "broker", "--bin", "broker"])
+            .current_dir(&root)
+            .status()
+            .context("cargo build -p broker")?;
+        if !status.success() {
+            bail!("building the broker failed");
+        }
+    }
+    Ok(bin)
+}
+
+/// A free loopback port (the broker must know its issuer before it binds).
+pub fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+#[derive(Debug)]
+pub struct BrokerProcess {
+    pub issuer: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    stderr: PathBuf,
+}
+
+impl BrokerProcess {
+    /// Starts `broker serve` with the registry text given, fresh keys, and `env` for secrets.
+    pub async fn start(registry: &str, env: &[(&str, &str)]) -> Result<Self> {
+        Self::start_on(free_port()?, registry, env).await
+    }
+
+    /// As `start`, on a port chosen by the caller (who had to tell a provider the callback).
+    pub async fn start_on(port: u16, registry: &str, env: &[(&str, &str)]) -> Result<Self> {
+        let bin = broker_binary()?;
+        let dir = tempfile::tempdir()?;
+        let issuer = format!("http://127.0.0.1:{port}");
+        std::fs::write(dir.path().join("registry.toml"), registry)?;
+        let keys = dir.path().join("keys");
+        let out = std::process::Command::new(&bin)
+            .arg("generate-keys")
+            .arg(&keys)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "generate-keys failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let key_lines = String::from_utf8(out.stdout)?;
+        let config = format!(
+            "version = 1\nissuer = \"{issuer}\"\nlisten = \"127.0.0.1:{port}\"\nregistry = \"registry.toml\"\n[keys]\n{key_lines}[pairwise]\nsecret = {{ env = \"E2E_PAIRWISE_SECRET\" }}\n[upstream]\ntimeout_seconds = 5\n"
+        );
+        std::fs::write(dir.path().join("broker.toml"), config)?;
+        let stderr = dir.path().join("broker.log");
+        let mut command = Command::new(&bin);
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(dir.path().join("broker.toml"))
+            .env("E2E_PAIRWISE_SECRET", "e2e-pairwise-secret")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr)?)
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().context("spawn broker")?;
+        let broker = Self {
+            issuer,
+            dir,
+            child,
+            stderr,
+        };
+        broker.wait_ready().await?;
+        Ok(broker)
+    }
+
+    async fn wait_ready(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let url = format!("{}/healthz", self.issuer);
+        while Instant::now() < deadline {
+            if let Ok(Ok(s)) = tokio::time::timeout(
+                Duration::from_secs(1),
+                tokio::net::TcpStream::connect(url_addr(&url)),
+            )
+            .await
+            {
+                drop(s);
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the broker did not start: {}", self.log())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    pub async fn stop(mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}
+
+fn url_addr(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,144 @@
+//! End to end across processes: panva's openid-client (a relying party) -> the broker binary
+//! -> panva's oidc-provider (an independent identity provider). Nothing here is in-process.
+
+#![allow(clippy::unwrap_used)]
+
+use e2e::broker::BrokerProcess;
+use e2e::interop::{UpstreamProvider, run_rp};
+use serde_json::{Value, json};
+
+const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
+const UPSTREAM_SECRET: &str = "upstream-secret-0123456789abcdef0123456789";
+const RP_SECRET: &str = "rp-secret-0123456789abcdef0123456789abcdef";
+const RP: &str = "esdc-employment-insurance";
+const RP_REDIRECT: &str = "http://127.0.0.1:8490/callback/esdc-employment-insurance";
+
+struct Setup {
+    broker: BrokerProcess,
+    _upstream: UpstreamProvider,
+}
+
+/// oidc-provider plays Alberta's provider; the registry is the example one pointed at it.
+async fn setup() -> Setup {
+    let broker_port = e2e::broker::free_port().unwrap();
+    // The broker's port is fixed by BrokerProcess; the upstream must know the callback first,
+    // so both are derived from the registry after the upstream has started.
+    let upstream = UpstreamProvider::start(json!({
+        "clients": [{
+            "client_id": "pan-canadian-broker",
+            "client_secret": UPSTREAM_SECRET,
+            "redirect_uris": [format!("http://127.0.0.1:{broker_port}/callback")],
+        }],
+        "acr_values": ["urn:ab:aca:basic", "urn:ab:aca:verified", "urn:ab:aca:verified-mfa"],
+        "accounts": {
+            "amelie": {
+                "given_name": "Amélie", "family_name": "Tremblay", "birthdate": "1994-03-12",
+                "gender": "female", "email": "amelie@example.ca", "locale": "fr-CA",
+                "address": { "street_address": "10 Jasper Ave", "locality": "Edmonton", "region": "AB", "postal_code": "T5J 0A1", "country": "CA" }
+            }
+        },
+        "default_account": "amelie",
+    }))
+    .await
+    .unwrap();
+    let registry = EXAMPLE.replace(
+        "\"http://127.0.0.1:8411\"",
+        &format!("\"{}\"", upstream.issuer),
+    );
+    let broker = BrokerProcess::start_on(
+        broker_port,
+        &registry,
+        &[
+            ("BROKER_IDP_AB_ACCOUNT_SECRET", UPSTREAM_SECRET),
+            ("DEMO_RP_ESDC_EMPLOYMENT_INSURANCE_SECRET", RP_SECRET),
+        ],
+    )
+    .await
+    .unwrap();
+    Setup {
+        broker,
+        _upstream: upstream,
+    }
+}
+
+fn rp_args<'a>(issuer: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--issuer",
+        issuer,
+        "--client-id",
+        RP,
+        "--client-secret",
+        RP_SECRET,
+        "--redirect-uri",
+        RP_REDIRECT,
+        "--scope",
+        "openid profile address",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[tokio::test]
+async fn openid_client_logs_in_through_the_broker_at_oidc_provider() {
+    let s = setup().await;
+    let issuer = s.broker.issuer.clone();
+    let out = run_rp(&rp_args(&issuer, &["--extra", "idp_hint=ab-account"]))
+        .await
+        .unwrap();
+    assert!(out.get("error").is_none(), "{out:#}\n{}", s.broker.log());
+    let claims = &out["id_token_claims"];
+    assert_eq!(claims["iss"], issuer.as_str());
+    assert_eq!(claims["aud"], RP);
+    assert_eq!(claims["given_name"], "Amélie");
+    assert_eq!(claims["family_name"], "Tremblay");
+    assert_eq!(claims["birthdate"], "1994-03-12");
+    assert_eq!(claims["address"]["locality"], "Edmonton");
+    assert_eq!(claims["acr"], "urn:pctf:loa:2");
+    assert!(
+        claims.get("email").is_none(),
+        "email is not in the agreement"
+    );
+    assert!(claims.get("gender").is_none(), "gender was not agreed");
+    assert_eq!(
+        claims["verified_claims"]["verification"]["trust_framework"],
+        "ca_pctf"
+    );
+    assert_ne!(
+        claims["sub"], "amelie",
+        "the subject is pairwise, not the provider's"
+    );
+    assert_eq!(out["id_token_header"]["alg"], "ES256");
+    assert_eq!(out["userinfo"]["sub"], claims["sub"]);
+    assert_eq!(out["userinfo"]["given_name"], "Amélie");
+}
+
+#[tokio::test]
+async fn openid_client_chooses_on_the_picker_and_steps_up() {
+    let s = setup().await;
+    let issuer = s.broker.issuer.clone();
+    let out = run_rp(&rp_args(
+        &issuer,
+        &[
+            "--acr-values",
+            "urn:pctf:loa:3",
+            "--form-action",
+            "/authorize/select",
+            "--submit",
+            "provider=ab-account",
+        ],
+    ))
+    .await
+    .unwrap();
+    assert!(out.get("error").is_none(), "{out:#}\n{}", s.broker.log());
+    assert_eq!(out["id_token_claims"]["acr"], "urn:pctf:loa:3");
+}
+
+#[tokio::test]
+async fn an_unattainable_level_is_refused_to_openid_client() {
+    let s = setup().await;
+    let issuer = s.broker.issuer.clone();
+    let out: Value = run_rp(&rp_args(&issuer, &["--acr-values", "urn:pctf:loa:4"]))
+        .await
+        .unwrap();
+    assert_eq!(out["error"], "unmet_authentication_requirements", "{out:#}");
+}
