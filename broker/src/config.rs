@@ -21,6 +21,31 @@ pub struct Config {
     pub pairwise: Pairwise,
     #[serde(default)]
     pub upstream: Upstream,
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// Where short-lived state lives: in this process, or in Redis shared by every replica.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(tag = "backend", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// One process only: state is lost on restart and not shared.
+    #[default]
+    Memory,
+    Redis {
+        url: String,
+        #[serde(default = "default_store_timeout")]
+        timeout_ms: u64,
+    },
+    Cluster {
+        nodes: Vec<String>,
+        #[serde(default = "default_store_timeout")]
+        timeout_ms: u64,
+    },
+}
+
+fn default_store_timeout() -> u64 {
+    500
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +108,12 @@ impl Config {
         if let Ok(v) = std::env::var("BROKER_REGISTRY") {
             config.registry = v.into();
         }
+        if let Ok(url) = std::env::var("BROKER_REDIS_URL") {
+            config.store = StoreConfig::Redis {
+                url,
+                timeout_ms: default_store_timeout(),
+            };
+        }
         // Relative paths are relative to the configuration file.
         let base = path.parent().unwrap_or(Path::new("."));
         config.registry = base.join(&config.registry);
@@ -107,6 +138,16 @@ mod tests {
         assert_eq!(c.registry, dir.join("r.toml"));
         assert_eq!(c.keys[&SigningAlg::ES256], dir.join("k.pem"));
         assert_eq!(c.upstream.timeout_seconds, 10);
+        assert!(matches!(c.store, StoreConfig::Memory));
+        std::fs::write(
+            dir.join("redis.toml"),
+            format!("{good}[store]\nbackend = \"cluster\"\nnodes = [\"redis://127.0.0.1:7000\"]\n"),
+        )
+        .unwrap();
+        let c = Config::load(&dir.join("redis.toml")).unwrap();
+        assert!(
+            matches!(c.store, StoreConfig::Cluster { ref nodes, timeout_ms: 500 } if nodes.len() == 1)
+        );
         std::fs::write(dir.join("bad.toml"), format!("{good}typo = 1\n")).unwrap();
         assert!(matches!(
             Config::load(&dir.join("bad.toml")),

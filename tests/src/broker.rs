@@ -37,9 +37,41 @@ pub fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// How to run one broker process.
+#[derive(Debug, Default)]
+pub struct BrokerSpec<'a> {
+    /// 0 for a free port.
+    pub port: u16,
+    /// The issuer, when it is not the process's own address (replicas behind one name).
+    pub issuer: Option<String>,
+    pub registry: &'a str,
+    pub env: &'a [(&'a str, &'a str)],
+    /// A `[store]` section; memory when absent.
+    pub store: Option<String>,
+    /// A directory of keys from `broker generate-keys`, shared by replicas.
+    pub keys: Option<PathBuf>,
+}
+
+/// Writes signing keys with `broker generate-keys`.
+pub fn generate_keys(dir: &Path) -> Result<()> {
+    let out = std::process::Command::new(broker_binary()?)
+        .arg("generate-keys")
+        .arg(dir)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "generate-keys failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 #[derive(Debug)]
 pub struct BrokerProcess {
     pub issuer: String,
+    /// Where this process listens (differs from the issuer for replicas).
+    pub url: String,
     pub dir: tempfile::TempDir,
     child: Child,
     stderr: PathBuf,
@@ -53,24 +85,48 @@ impl BrokerProcess {
 
     /// As `start`, on a port chosen by the caller (who had to tell a provider the callback).
     pub async fn start_on(port: u16, registry: &str, env: &[(&str, &str)]) -> Result<Self> {
+        Self::spawn(BrokerSpec {
+            port,
+            registry,
+            env,
+            ..BrokerSpec::default()
+        })
+        .await
+    }
+
+    pub async fn spawn(spec: BrokerSpec<'_>) -> Result<Self> {
         let bin = broker_binary()?;
         let dir = tempfile::tempdir()?;
-        let issuer = format!("http://127.0.0.1:{port}");
-        std::fs::write(dir.path().join("registry.toml"), registry)?;
-        let keys = dir.path().join("keys");
-        let out = std::process::Command::new(&bin)
-            .arg("generate-keys")
-            .arg(&keys)
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "generate-keys failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let key_lines = String::from_utf8(out.stdout)?;
+        let port = if spec.port == 0 {
+            free_port()?
+        } else {
+            spec.port
+        };
+        let issuer = spec
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+        std::fs::write(dir.path().join("registry.toml"), spec.registry)?;
+        let keys = match &spec.keys {
+            Some(k) => k.clone(),
+            None => {
+                let keys = dir.path().join("keys");
+                generate_keys(&keys)?;
+                keys
+            }
+        };
+        let key_lines: String = ["ES256", "PS256", "RS256", "EdDSA"]
+            .iter()
+            .map(|alg| {
+                format!(
+                    "{alg} = \"{}\"\n",
+                    keys.join(format!("{}.pem", alg.to_lowercase())).display()
+                )
+            })
+            .collect();
         let config = format!(
-            "version = 1\nissuer = \"{issuer}\"\nlisten = \"127.0.0.1:{port}\"\nregistry = \"registry.toml\"\n[keys]\n{key_lines}[pairwise]\nsecret = {{ env = \"E2E_PAIRWISE_SECRET\" }}\n[upstream]\ntimeout_seconds = 5\n"
+            "version = 1\nissuer = \"{issuer}\"\nlisten = \"127.0.0.1:{port}\"\nregistry = \"registry.toml\"\n[keys]\n{key_lines}[pairwise]\nsecret = {{ env = \"E2E_PAIRWISE_SECRET\" }}\n[upstream]\ntimeout_seconds = 5\n{}",
+            spec.store.unwrap_or_default()
         );
         std::fs::write(dir.path().join("broker.toml"), config)?;
         let stderr = dir.path().join("broker.log");
@@ -84,12 +140,13 @@ impl BrokerProcess {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr)?)
             .kill_on_drop(true);
-        for (k, v) in env {
+        for (k, v) in spec.env {
             command.env(k, v);
         }
         let child = command.spawn().context("spawn broker")?;
         let broker = Self {
             issuer,
+            url: format!("http://127.0.0.1:{port}"),
             dir,
             child,
             stderr,
@@ -98,9 +155,14 @@ impl BrokerProcess {
         Ok(broker)
     }
 
+    /// Whether the process is still running (it must never die of bad input or faults).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     async fn wait_ready(&self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let url = format!("{}/healthz", self.issuer);
+        let url = format!("{}/healthz", self.url);
         while Instant::now() < deadline {
             if let Ok(Ok(s)) = tokio::time::timeout(
                 Duration::from_secs(1),

@@ -2,3 +2,5 @@
 
 pub mod broker;
 pub mod interop;
+pub mod redis;
+pub mod rp;

@@ -7,10 +7,10 @@ use anyhow::Context;
 use trust_framework::Registry;
 
 use crate::app::{Broker, BrokerParts};
-use crate::config::Config;
+use crate::config::{Config, StoreConfig};
 use crate::keys::KeySet;
 use crate::secrets::SecretResolver;
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, RedisStore, RedisTarget, Store};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&config.registry)
@@ -26,7 +26,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         issuer: config.issuer.clone(),
         registry,
         keys,
-        store: Arc::new(MemoryStore::new()),
+        store: store(&config.store)?,
         secrets,
         pairwise_secret: pairwise.expose().as_bytes().to_vec(),
         upstream_timeout: Duration::from_secs(config.upstream.timeout_seconds),
@@ -37,6 +37,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(issuer = %config.issuer, listen = %listener.local_addr()?, "broker serving");
     crate::app::run(listener, broker, shutdown_signal()).await?;
     Ok(())
+}
+
+fn store(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match config {
+        StoreConfig::Memory => Arc::new(MemoryStore::new()),
+        StoreConfig::Redis { url, timeout_ms } => {
+            tracing::info!(store = "redis", "state store");
+            Arc::new(RedisStore::new(
+                &RedisTarget::Single(url.clone()),
+                Duration::from_millis(*timeout_ms),
+            )?)
+        }
+        StoreConfig::Cluster { nodes, timeout_ms } => {
+            tracing::info!(store = "redis-cluster", nodes = nodes.len(), "state store");
+            Arc::new(RedisStore::new(
+                &RedisTarget::Cluster(nodes.clone()),
+                Duration::from_millis(*timeout_ms),
+            )?)
+        }
+    })
 }
 
 /// Ctrl-C or SIGTERM: finish the requests in flight, then stop.

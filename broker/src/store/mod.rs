@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use self::redis::{RedisStore, RedisTarget};
+pub use self::redis::{RedisStore, RedisTarget, key as redis_key};
 pub use memory::MemoryStore;
 
 /// What is stored, which fixes its key namespace and its lifetime.

@@ -7,16 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use broker::app::{Broker, BrokerParts};
 use broker::keys::KeySet;
 use broker::secrets::{Secret, SecretResolver};
 use broker::store::MemoryStore;
-use josekit::jwk::Jwk;
-use josekit::jws::JwsVerifier;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use trust_framework::Registry;
@@ -157,228 +152,49 @@ pub async fn start(options: Options) -> TestBed {
     }
 }
 
-/// A browser: cookies kept, redirects not followed (each hop is checked by the test).
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
-
-/// What the scripted relying party sends to `/authorize`.
-#[derive(Clone)]
-pub struct AuthRequest {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: String,
-    pub nonce: String,
-    pub verifier: String,
-    pub extra: Vec<(String, String)>,
-}
-
-impl AuthRequest {
-    pub fn new(client_id: &str, redirect_uri: &str) -> Self {
-        Self {
-            client_id: client_id.into(),
-            redirect_uri: redirect_uri.into(),
-            scope: "openid profile address".into(),
-            state: format!("state-{}", rand_token()),
-            nonce: format!("nonce-{}", rand_token()),
-            verifier: rand_token(),
-            extra: Vec::new(),
-        }
-    }
-
-    pub fn with(mut self, k: &str, v: &str) -> Self {
-        self.extra.retain(|(key, _)| key != k);
-        self.extra.push((k.into(), v.into()));
-        self
-    }
-
-    pub fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()))
-    }
-
-    pub fn url(&self, broker_url: &str) -> String {
-        let mut url = url::Url::parse(&format!("{broker_url}/authorize")).unwrap();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("client_id", &self.client_id)
-                .append_pair("redirect_uri", &self.redirect_uri)
-                .append_pair("response_type", "code")
-                .append_pair("scope", &self.scope)
-                .append_pair("state", &self.state)
-                .append_pair("nonce", &self.nonce)
-                .append_pair("code_challenge", &self.challenge())
-                .append_pair("code_challenge_method", "S256");
-            for (k, v) in &self.extra {
-                q.append_pair(k, v);
-            }
-        }
-        url.to_string()
-    }
-}
-
-pub fn rand_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
+#[allow(unused_imports)]
+pub use e2e::rp::{AuthRequest, Outcome, rand_token};
 
 pub fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .unwrap_or_else(|| panic!("no Location on a {} response", r.status()))
-        .to_str()
-        .unwrap()
-        .to_owned()
+    e2e::rp::location(r).unwrap()
 }
 
-pub fn query(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
+pub fn query(url: &str) -> std::collections::HashMap<String, String> {
+    e2e::rp::query(url).unwrap()
 }
 
-/// Extracts `name="X" value="Y"` hidden inputs from a page.
-pub fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in page"))
-        + marker.len();
-    let end = html[start..].find('"').unwrap() + start;
-    html[start..end].to_owned()
-}
-
-/// The end of a browser's trip: the redirect back to the relying party.
-pub struct Outcome {
-    pub redirect: String,
-    pub params: HashMap<String, String>,
+pub fn browser() -> reqwest::Client {
+    e2e::rp::browser().unwrap()
 }
 
 impl TestBed {
-    /// Runs the browser side of a login: `/authorize`, the picker if shown (choosing
-    /// `provider`), the provider (signing in `login_hint` at once), `/callback`, and stops at
-    /// the redirect to the relying party.
+    /// The browser side of a login through the picker (choosing `provider`) and the provider
+    /// (signing its first test person in at once).
     pub async fn browse(&self, req: &AuthRequest, provider: &str) -> Outcome {
-        let mut r = self
-            .http
-            .get(req.url(&self.broker_url))
-            .send()
+        let walk = e2e::rp::Walk {
+            provider: provider.into(),
+            login_hint: Some(self.persons[provider].clone()),
+            callback_base: None,
+        };
+        e2e::rp::browse(&self.http, &self.broker_url, req, &walk)
             .await
-            .unwrap();
-        if r.status() == 200 {
-            let html = r.text().await.unwrap();
-            assert!(html.contains("<form"), "expected the picker, got {html}");
-            let form = [
-                ("txn", hidden(&html, "txn")),
-                ("csrf", hidden(&html, "csrf")),
-                ("lang", "en".into()),
-                ("provider", provider.into()),
-            ];
-            r = self
-                .http
-                .post(format!("{}/authorize/select", self.broker_url))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-        }
-        assert_eq!(
-            r.status(),
-            303,
-            "expected a redirect, got {} {:?}",
-            r.status(),
-            r.text().await
-        );
-        let mut next = location(&r);
-        // Follow redirects until the browser is sent to the relying party.
-        for _ in 0..6 {
-            if next.starts_with(&req.redirect_uri) {
-                let params = query(&next);
-                return Outcome {
-                    redirect: next,
-                    params,
-                };
-            }
-            let mut url = url::Url::parse(&next).unwrap();
-            if url.path().ends_with("/authorize") && !next.starts_with(&self.broker_url) {
-                // At the provider: sign the test person in without the page.
-                if !url.query_pairs().any(|(k, _)| k == "login_hint") {
-                    let person = self.persons[provider].clone();
-                    url.query_pairs_mut().append_pair("login_hint", &person);
-                }
-            }
-            let r = self.http.get(url).send().await.unwrap();
-            if r.status() != 303 && r.status() != 302 {
-                let status = r.status();
-                panic!(
-                    "expected a redirect at {next}, got {status}: {}",
-                    r.text().await.unwrap()
-                );
-            }
-            next = location(&r);
-        }
-        panic!("too many redirects");
+            .unwrap()
     }
 
     /// Redeems a code as the relying party (client_secret_basic).
     pub async fn redeem(&self, req: &AuthRequest, code: &str, secret: &str) -> (u16, Value) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/token", self.broker_url))
-            .basic_auth(&req.client_id, Some(secret))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", &req.redirect_uri),
-                ("code_verifier", &req.verifier),
-            ])
-            .send()
+        let (status, body, cache) = e2e::rp::redeem(&self.broker_url, req, code, secret)
             .await
             .unwrap();
-        let status = r.status().as_u16();
-        assert_eq!(
-            r.headers()
-                .get("cache-control")
-                .map(|v| v.to_str().unwrap()),
-            Some("no-store")
-        );
-        (status, r.json().await.unwrap())
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        (status, body)
     }
 
-    /// Verifies the broker's ID token against its published JWKS and returns its claims.
+    /// Verifies the broker's ID token against its published JWKS; returns (claims, header).
     pub async fn verify_id_token(&self, token: &str) -> (Map<String, Value>, Map<String, Value>) {
-        let jwks: Value = reqwest::get(format!("{}/jwks.json", self.broker_url))
+        e2e::rp::verify_id_token(&format!("{}/jwks.json", self.broker_url), token)
             .await
             .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let header = josekit::jwt::decode_header(token).unwrap();
-        let alg = header.claim("alg").unwrap().as_str().unwrap().to_owned();
-        let kid = header.claim("kid").unwrap().as_str().unwrap().to_owned();
-        let jwk = jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["kid"] == kid.as_str())
-            .expect("kid in JWKS");
-        let jwk = Jwk::from_map(jwk.as_object().unwrap().clone()).unwrap();
-        let verifier: Box<dyn JwsVerifier> = match alg.as_str() {
-            "ES256" => Box::new(josekit::jws::ES256.verifier_from_jwk(&jwk).unwrap()),
-            "PS256" => Box::new(josekit::jws::PS256.verifier_from_jwk(&jwk).unwrap()),
-            "RS256" => Box::new(josekit::jws::RS256.verifier_from_jwk(&jwk).unwrap()),
-            "EdDSA" => Box::new(josekit::jws::EdDSA.verifier_from_jwk(&jwk).unwrap()),
-            other => panic!("unexpected alg {other}"),
-        };
-        let (payload, header) =
-            josekit::jwt::decode_with_verifier(token, verifier.as_ref()).unwrap();
-        (payload.claims_set().clone(), header.claims_set().clone())
     }
 
     /// A whole login and code redemption; returns the verified ID token claims.

@@ -1,0 +1,135 @@
+//! The Redis store against a real `redis-server` started by the test.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use broker::store::{Kind, RedisStore, RedisTarget, Store};
+use e2e::redis::RedisServer;
+
+fn store(redis: &RedisServer) -> RedisStore {
+    RedisStore::new(
+        &RedisTarget::Single(redis.url()),
+        Duration::from_millis(300),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn put_get_take_once() {
+    let redis = RedisServer::start().await.unwrap();
+    let s = store(&redis);
+    s.put(Kind::Code, "c", b"grant".to_vec(), Kind::Code.ttl())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get(Kind::Code, "c").await.unwrap(),
+        Some(b"grant".to_vec())
+    );
+    assert_eq!(
+        s.take(Kind::Code, "c").await.unwrap(),
+        Some(b"grant".to_vec())
+    );
+    assert_eq!(s.take(Kind::Code, "c").await.unwrap(), None);
+    s.ping().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_takes_succeed_once() {
+    let redis = RedisServer::start().await.unwrap();
+    let s = Arc::new(store(&redis));
+    for round in 0..20 {
+        let key = format!("code-{round}");
+        s.put(Kind::Code, &key, b"v".to_vec(), Kind::Code.ttl())
+            .await
+            .unwrap();
+        let takers: Vec<_> = (0..8)
+            .map(|_| {
+                let (s, key) = (s.clone(), key.clone());
+                tokio::spawn(async move { s.take(Kind::Code, &key).await.unwrap().is_some() })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in takers {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn keys_expire_with_their_kind_ttl() {
+    let redis = RedisServer::start().await.unwrap();
+    let s = store(&redis);
+    s.put(Kind::Pending, "p", b"v".to_vec(), Kind::Pending.ttl())
+        .await
+        .unwrap();
+    s.put(Kind::Code, "c", b"v".to_vec(), Kind::Code.ttl())
+        .await
+        .unwrap();
+    let pttl = |key: String| {
+        let redis = &redis;
+        async move {
+            redis
+                .cli(&["PTTL", &key])
+                .await
+                .unwrap()
+                .trim()
+                .parse::<i64>()
+                .unwrap()
+        }
+    };
+    let pending = pttl(broker::store::redis_key(Kind::Pending, "p")).await;
+    let code = pttl(broker::store::redis_key(Kind::Code, "c")).await;
+    assert!(
+        (590_000..=600_000).contains(&pending),
+        "pending PTTL {pending}"
+    );
+    assert!((50_000..=60_000).contains(&code), "code PTTL {code}");
+
+    // After its TTL a value is gone.
+    s.put(
+        Kind::Code,
+        "short",
+        b"v".to_vec(),
+        Duration::from_millis(150),
+    )
+    .await
+    .unwrap();
+    assert!(s.get(Kind::Code, "short").await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.get(Kind::Code, "short").await.unwrap(), None);
+    assert_eq!(s.take(Kind::Code, "short").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_absent_redis_is_an_error_in_bounded_time_never_a_hang() {
+    let mut redis = RedisServer::start().await.unwrap();
+    let s = store(&redis);
+    s.ping().await.unwrap();
+    redis.kill().await.unwrap();
+    let started = std::time::Instant::now();
+    assert!(
+        s.put(Kind::Code, "c", b"v".to_vec(), Kind::Code.ttl())
+            .await
+            .is_err()
+    );
+    assert!(s.take(Kind::Code, "c").await.is_err());
+    assert!(s.ping().await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    redis.restart().await.unwrap();
+    let mut ok = false;
+    for _ in 0..50 {
+        if s.ping().await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the store did not reconnect by itself");
+}

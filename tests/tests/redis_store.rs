@@ -1,0 +1,309 @@
+//! Shared state on real Redis: replicas, faults, cluster. Every Redis here is a
+//! `redis-server` process this test started on a free loopback port.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use e2e::broker::{BrokerProcess, BrokerSpec, free_port, generate_keys};
+use e2e::redis::{RedisCluster, RedisServer};
+use e2e::rp::{AuthRequest, Walk, browse, browser, redeem, verify_id_token};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
+const RP: &str = "esdc-employment-insurance";
+const RP_SECRET: &str = "rp-secret-for-redis-tests";
+const RP_REDIRECT: &str = "http://127.0.0.1:8490/callback/esdc-employment-insurance";
+const UPSTREAM_SECRET: &str = "upstream-secret-for-redis-tests";
+const PERSON: &str = "ab-amelie-tremblay";
+const ENV: &[(&str, &str)] = &[
+    ("BROKER_IDP_AB_ACCOUNT_SECRET", UPSTREAM_SECRET),
+    ("DEMO_RP_ESDC_EMPLOYMENT_INSURANCE_SECRET", RP_SECRET),
+];
+
+/// Alberta's demo provider, in this test process, answering to `callbacks`.
+async fn provider(callbacks: Vec<String>) -> (String, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let config = demo::provider::ProviderConfig {
+        issuer: issuer.clone(),
+        name_en: "Alberta (test)".into(),
+        name_fr: "Alberta (essai)".into(),
+        clients: vec![demo::provider::ClientConfig {
+            client_id: "pan-canadian-broker".into(),
+            client_secret: UPSTREAM_SECRET.into(),
+            redirect_uris: callbacks,
+        }],
+        acr_values: vec![
+            "urn:ab:aca:basic".into(),
+            "urn:ab:aca:verified".into(),
+            "urn:ab:aca:verified-mfa".into(),
+        ],
+        claim_names: Default::default(),
+        persons: demo::provider::test_persons("CA-AB"),
+        fault: None,
+    };
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        let _ = demo::provider::serve(listener, config, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    (issuer, tx)
+}
+
+fn registry(provider_issuer: &str) -> String {
+    EXAMPLE.replace(
+        "\"http://127.0.0.1:8411\"",
+        &format!("\"{provider_issuer}\""),
+    )
+}
+
+fn redis_store(url: &str) -> String {
+    format!("[store]\nbackend = \"redis\"\nurl = \"{url}\"\ntimeout_ms = 300\n")
+}
+
+fn walk() -> Walk {
+    Walk {
+        provider: "ab-account".into(),
+        login_hint: Some(PERSON.into()),
+        callback_base: None,
+    }
+}
+
+fn request() -> AuthRequest {
+    AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account")
+}
+
+#[tokio::test]
+async fn two_replicas_share_one_redis() {
+    let redis = RedisServer::start().await.unwrap();
+    let (port_a, port_b) = (free_port().unwrap(), free_port().unwrap());
+    // Both replicas answer to one issuer, as behind a load balancer.
+    let issuer = format!("http://127.0.0.1:{port_a}");
+    let (upstream, _stop) = provider(vec![format!("{issuer}/callback")]).await;
+    let keys = tempfile::tempdir().unwrap();
+    generate_keys(&keys.path().join("k")).unwrap();
+    let registry = registry(&upstream);
+    let spec = |port| BrokerSpec {
+        port,
+        issuer: Some(issuer.clone()),
+        registry: &registry,
+        env: ENV,
+        store: Some(redis_store(&redis.url())),
+        keys: Some(keys.path().join("k")),
+    };
+    let a = BrokerProcess::spawn(spec(port_a)).await.unwrap();
+    let b = BrokerProcess::spawn(spec(port_b)).await.unwrap();
+
+    // The login starts at A, the provider's callback is delivered to B, the code is redeemed at A.
+    let req = request();
+    let mut w = walk();
+    w.callback_base = Some(b.url.clone());
+    let outcome = browse(&browser().unwrap(), &a.url, &req, &w).await.unwrap();
+    let code = outcome
+        .params
+        .get("code")
+        .unwrap_or_else(|| panic!("{:?}\n{}", outcome.params, b.log()))
+        .clone();
+    assert_eq!(outcome.params["iss"], issuer);
+    let (status, body, _) = redeem(&a.url, &req, &code, RP_SECRET).await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (claims, _) = verify_id_token(
+        &format!("{}/jwks.json", b.url),
+        body["id_token"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claims["iss"], issuer.as_str());
+    assert_eq!(claims["given_name"], "Amélie");
+
+    // A second login's code, redeemed at A, cannot be redeemed again at B.
+    let req = request();
+    let outcome = browse(&browser().unwrap(), &b.url, &req, &walk())
+        .await
+        .unwrap();
+    let code = outcome.params["code"].clone();
+    assert_eq!(redeem(&a.url, &req, &code, RP_SECRET).await.unwrap().0, 200);
+    let (status, body, _) = redeem(&b.url, &req, &code, RP_SECRET).await.unwrap();
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // Keys in Redis carry the prefix and a TTL, and never the code itself.
+    let keys = redis.cli(&["--scan", "--pattern", "*"]).await.unwrap();
+    assert!(keys.lines().all(|k| k.starts_with("pcb:")), "{keys}");
+    assert!(!keys.contains(&code));
+    for key in keys.lines() {
+        let ttl: i64 = redis
+            .cli(&["PTTL", key])
+            .await
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+}
+
+#[tokio::test]
+async fn redis_killed_under_load_fails_closed_and_recovers_by_itself() {
+    let mut redis = RedisServer::start().await.unwrap();
+    let port = free_port().unwrap();
+    let (upstream, _stop) = provider(vec![format!("http://127.0.0.1:{port}/callback")]).await;
+    let registry = registry(&upstream);
+    let mut broker = BrokerProcess::spawn(BrokerSpec {
+        port,
+        registry: &registry,
+        env: ENV,
+        store: Some(redis_store(&redis.url())),
+        ..BrokerSpec::default()
+    })
+    .await
+    .unwrap();
+    let url = broker.url.clone();
+
+    // 16 browsers log in over and over; Redis is killed in the middle.
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let mut workers = Vec::new();
+    for _ in 0..16 {
+        let url = url.clone();
+        workers.push(tokio::spawn(async move {
+            let mut results = Vec::new();
+            while Instant::now() < deadline {
+                let req = request();
+                let started = Instant::now();
+                let outcome = browse(&browser().unwrap(), &url, &req, &walk()).await;
+                let result = match outcome {
+                    Ok(o) => match o.params.get("code") {
+                        Some(code) => {
+                            let (status, body, _) =
+                                redeem(&url, &req, code, RP_SECRET).await.unwrap();
+                            format!("code->{status}:{}", body["error"].as_str().unwrap_or("ok"))
+                        }
+                        None => format!("rp-error:{}", o.params["error"]),
+                    },
+                    Err(e) => {
+                        let text = e.to_string();
+                        if text.contains("503") {
+                            "page-503".to_owned()
+                        } else {
+                            format!("other:{text}")
+                        }
+                    }
+                };
+                results.push((result, started.elapsed()));
+            }
+            results
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    redis.kill().await.unwrap();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    assert!(broker.is_running(), "the broker died: {}", broker.log());
+    let mut kinds = std::collections::BTreeMap::new();
+    for (result, took) in &all {
+        // Every request answered within a bounded time.
+        assert!(*took < Duration::from_secs(10), "{result} took {took:?}");
+        *kinds.entry(result.clone()).or_insert(0) += 1;
+    }
+    let allowed = |k: &str| {
+        k == "code->200:ok"
+            || k == "code->503:temporarily_unavailable"
+            || k == "code->400:invalid_grant"
+            || k == "rp-error:temporarily_unavailable"
+            || k == "page-503"
+    };
+    assert!(
+        kinds.keys().all(|k| allowed(k)),
+        "unexpected outcomes: {kinds:?}"
+    );
+    assert!(
+        kinds.get("code->200:ok").is_some_and(|n| *n > 0),
+        "no login succeeded before the kill: {kinds:?}"
+    );
+    assert!(
+        kinds.keys().any(|k| k != "code->200:ok"),
+        "the kill was not noticed: {kinds:?}"
+    );
+    let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200, "liveness does not depend on Redis");
+
+    // Redis comes back (empty): the broker resumes without a restart.
+    redis.restart().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while reqwest::get(format!("{url}/readyz"))
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(
+            Instant::now() < deadline,
+            "not ready again after Redis returned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let req = request();
+    let outcome = browse(&browser().unwrap(), &url, &req, &walk())
+        .await
+        .unwrap();
+    let (status, body, _) = redeem(&url, &req, &outcome.params["code"], RP_SECRET)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    eprintln!("outcomes: {kinds:?}");
+}
+
+#[tokio::test]
+async fn a_three_node_cluster_runs_the_login() {
+    let cluster = RedisCluster::start(3).await.unwrap();
+    let port = free_port().unwrap();
+    let (upstream, _stop) = provider(vec![format!("http://127.0.0.1:{port}/callback")]).await;
+    let registry = registry(&upstream);
+    let nodes: Vec<String> = cluster.seeds().iter().map(|s| format!("\"{s}\"")).collect();
+    let broker = BrokerProcess::spawn(BrokerSpec {
+        port,
+        registry: &registry,
+        env: ENV,
+        store: Some(format!(
+            "[store]\nbackend = \"cluster\"\nnodes = [{}]\n",
+            nodes.join(", ")
+        )),
+        ..BrokerSpec::default()
+    })
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        let req = request();
+        let outcome = browse(&browser().unwrap(), &broker.url, &req, &walk())
+            .await
+            .unwrap();
+        let code = outcome
+            .params
+            .get("code")
+            .unwrap_or_else(|| panic!("{:?}\n{}", outcome.params, broker.log()))
+            .clone();
+        let (status, body, _) = redeem(&broker.url, &req, &code, RP_SECRET).await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            redeem(&broker.url, &req, &code, RP_SECRET).await.unwrap().0,
+            400
+        );
+    }
+    // State was spread over the cluster's nodes by key slot.
+    let mut used = 0;
+    for node in &cluster.nodes {
+        let n: usize = node.cli(&["DBSIZE"]).await.unwrap().trim().parse().unwrap();
+        used += usize::from(n > 0);
+    }
+    assert!(used >= 1);
+}
