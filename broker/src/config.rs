@@ -109,10 +109,13 @@ impl Config {
             config.registry = v.into();
         }
         if let Ok(url) = std::env::var("BROKER_REDIS_URL") {
-            config.store = StoreConfig::Redis {
-                url,
-                timeout_ms: default_store_timeout(),
+            let timeout_ms = match config.store {
+                StoreConfig::Redis { timeout_ms, .. } | StoreConfig::Cluster { timeout_ms, .. } => {
+                    timeout_ms
+                }
+                StoreConfig::Memory => default_store_timeout(),
             };
+            config.store = StoreConfig::Redis { url, timeout_ms };
         }
         // Relative paths are relative to the configuration file.
         let base = path.parent().unwrap_or(Path::new("."));

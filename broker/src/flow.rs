@@ -190,7 +190,7 @@ pub async fn start_upstream(
         .store
         .put(Kind::Pending, txn, &pending)
         .await
-        .map_err(|e| Failure::page(pending.lang, OAuthError::unavailable(e.to_string())))?;
+        .map_err(|e| Failure::page(pending.lang, OAuthError::from_store(&e)))?;
     tracing::info!(txn, provider = %provider.id, level = %candidate.required_level, "sent upstream");
     Ok(see_other(url.as_str()))
 }

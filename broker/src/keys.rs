@@ -25,6 +25,11 @@ pub enum KeyError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot write key file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("key file {path} is not a usable {alg} private key: {reason}")]
     Invalid {
         path: String,
@@ -80,7 +85,7 @@ impl KeySet {
         let mut files = BTreeMap::new();
         for (alg, pem) in generate_pems()? {
             let path = dir.join(format!("{}.pem", alg.name().to_lowercase()));
-            write_private(&path, &pem).map_err(|source| KeyError::Read {
+            write_private(&path, &pem).map_err(|source| KeyError::Write {
                 path: path.display().to_string(),
                 source,
             })?;

@@ -103,6 +103,12 @@ impl OAuthError {
         Self::new(ErrorCode::TemporarilyUnavailable, description)
     }
 
+    /// A state store failure: the detail goes to the log, never to the caller.
+    pub fn from_store(e: &crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "state store failure");
+        Self::unavailable("the broker's state store is unavailable; try again shortly")
+    }
+
     pub fn from_refusal(refusal: &Refusal) -> Self {
         Self::new(ErrorCode::from_refusal(refusal), refusal.to_string())
     }

@@ -247,7 +247,7 @@ async fn begin(
             .store
             .put(Kind::Pending, &txn, &pending)
             .await
-            .map_err(|e| Failure::page(lang, OAuthError::unavailable(e.to_string())))?;
+            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?;
         pages::picker(lang, &registry, &decision, &txn, &pending.csrf)
     };
     if existing.is_none()

@@ -57,7 +57,7 @@ async fn complete(
         .store
         .take(Kind::Pending, txn)
         .await
-        .map_err(|e| Failure::page(lang, OAuthError::unavailable(e.to_string())))?
+        .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
         .ok_or_else(expired)?;
     let lang = pending.lang;
     if !browser::matches(&pending.browser, headers) {
@@ -216,7 +216,7 @@ async fn complete(
         .store
         .put(Kind::Code, &code, &grant)
         .await
-        .map_err(|e| Failure::to_rp(&pending, OAuthError::unavailable(e.to_string())))?;
+        .map_err(|e| Failure::to_rp(&pending, OAuthError::from_store(&e)))?;
     let mut params = vec![("code", code)];
     if let Some(state) = &pending.state {
         params.push(("state", state.clone()));

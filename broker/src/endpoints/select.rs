@@ -54,7 +54,7 @@ async fn pending(
         .store
         .get(Kind::Pending, txn)
         .await
-        .map_err(|e| Failure::page(lang, OAuthError::unavailable(e.to_string())))?
+        .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
         .ok_or_else(expired)?;
     if !browser::matches(&pending.browser, headers) || pending.upstream.is_some() {
         return Err(expired());

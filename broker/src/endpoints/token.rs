@@ -62,7 +62,7 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .store
         .take(Kind::Code, code)
         .await
-        .map_err(|e| OAuthError::unavailable(e.to_string()))?
+        .map_err(|e| OAuthError::from_store(&e))?
         .ok_or_else(|| {
             OAuthError::new(
                 ErrorCode::InvalidGrant,
@@ -112,7 +112,7 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .store
         .put(Kind::AccessToken, &access_token, &access)
         .await
-        .map_err(|e| OAuthError::unavailable(e.to_string()))?;
+        .map_err(|e| OAuthError::from_store(&e))?;
     tracing::info!(txn = %grant.txn, client = %rp.client_id, "tokens issued");
 
     let body = json!({

@@ -36,7 +36,7 @@ async fn lookup(broker: &Broker, headers: &HeaderMap) -> Result<Response, OAuthE
         .store
         .get(Kind::AccessToken, token)
         .await
-        .map_err(|e| OAuthError::unavailable(e.to_string()))?
+        .map_err(|e| OAuthError::from_store(&e))?
         .ok_or_else(invalid)?;
     let mut claims = Map::new();
     claims.insert("sub".into(), Value::from(grant.subject));
