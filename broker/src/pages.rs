@@ -49,14 +49,7 @@ impl Frame {
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    lang: &'static str,
-    other_lang: &'static str,
-    title: &'static str,
-    broker_name: &'static str,
-    skip_text: &'static str,
-    language_label: &'static str,
-    switch_text: &'static str,
-    switch_href: String,
+    frame: Frame,
     message: &'a str,
     code_label: &'static str,
     code: &'static str,
@@ -78,14 +71,7 @@ pub fn error(
         switch_href,
     );
     let page = ErrorPage {
-        lang: f.lang,
-        other_lang: f.other_lang,
-        title: f.title,
-        broker_name: f.broker_name,
-        skip_text: f.skip_text,
-        language_label: f.language_label,
-        switch_text: f.switch_text,
-        switch_href: f.switch_href,
+        frame: f,
         message: error.person_message(lang),
         code_label: pick(lang, "Error code", "Code d'erreur"),
         code: error.code.as_str(),
@@ -107,14 +93,7 @@ struct Group {
 #[derive(Template)]
 #[template(path = "picker.html")]
 struct PickerPage {
-    lang: &'static str,
-    other_lang: &'static str,
-    title: &'static str,
-    broker_name: &'static str,
-    skip_text: &'static str,
-    language_label: &'static str,
-    switch_text: &'static str,
-    switch_href: String,
+    frame: Frame,
     intro: &'static str,
     txn: String,
     csrf: String,
@@ -165,14 +144,7 @@ pub fn picker(
         }
     }
     let page = PickerPage {
-        lang: f.lang,
-        other_lang: f.other_lang,
-        title: f.title,
-        broker_name: f.broker_name,
-        skip_text: f.skip_text,
-        language_label: f.language_label,
-        switch_text: f.switch_text,
-        switch_href: f.switch_href,
+        frame: f,
         intro: pick(
             lang,
             "Sign in with the identity provider of the province or territory where you were born. If you were born outside Canada, choose the Government of Canada.",
