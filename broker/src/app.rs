@@ -103,6 +103,7 @@ pub fn router(broker: Broker) -> Router {
         .route("/authorize", get(endpoints::authorize::get).post(endpoints::authorize::post))
         .route("/authorize/select", get(endpoints::select::show).post(endpoints::select::choose))
         .route("/callback", get(endpoints::callback::callback))
+        .route("/consent", get(endpoints::consent::show).post(endpoints::consent::decide))
         .route("/token", post(endpoints::token::token))
         .route("/userinfo", get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo))
         .route("/healthz", get(endpoints::health::healthz))

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod consent;
 pub mod endpoints;
 pub mod flow;
 pub mod grant;

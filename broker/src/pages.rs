@@ -176,6 +176,159 @@ pub fn picker(
     response
 }
 
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    frame: Frame,
+    heading: String,
+    intro: &'static str,
+    service_label: &'static str,
+    service: String,
+    purpose_label: &'static str,
+    purpose: String,
+    provider_label: &'static str,
+    provider: String,
+    retention_label: &'static str,
+    retention: String,
+    table_caption: &'static str,
+    attribute_header: &'static str,
+    value_header: &'static str,
+    rows: Vec<(&'static str, String)>,
+    nothing_text: &'static str,
+    asks: bool,
+    remember_label: &'static str,
+    share_text: &'static str,
+    deny_text: &'static str,
+    txn: String,
+    csrf: String,
+}
+
+/// The notice-and-consent page for a pending release.
+pub fn consent(
+    lang: Lang,
+    registry: &Registry,
+    pending: &crate::consent::PendingConsent,
+    txn: &str,
+) -> Response {
+    let switch_href = format!(
+        "/consent?txn={}&lang={}",
+        urlencoding::encode(txn),
+        lang.other().code()
+    );
+    let asks = pending.legal_basis == trust_framework::LegalBasis::Consent;
+    let title = if asks {
+        pick(
+            lang,
+            "Share your information?",
+            "Communiquer vos renseignements?",
+        )
+    } else {
+        pick(
+            lang,
+            "Information to be shared",
+            "Renseignements qui seront communiqués",
+        )
+    };
+    let rp = registry.relying_party(&pending.grant.client_id);
+    let service = rp
+        .map(|r| r.name.get(lang).to_owned())
+        .unwrap_or_else(|| pending.grant.client_id.clone());
+    let agreement = registry.agreement(&pending.agreement_id);
+    let page = ConsentPage {
+        frame: Frame::new(lang, title, switch_href),
+        heading: match lang {
+            Lang::En if asks => format!("Share your information with {service}?"),
+            Lang::Fr if asks => format!("Communiquer vos renseignements à {service}?"),
+            Lang::En => format!("Information that will be shared with {service}"),
+            Lang::Fr => format!("Renseignements qui seront communiqués à {service}"),
+        },
+        intro: if asks {
+            pick(
+                lang,
+                "Your identity was confirmed. Nothing has been shared yet: you decide whether the service receives the information below.",
+                "Votre identité a été confirmée. Rien n'a encore été communiqué : vous décidez si le service reçoit les renseignements ci-dessous.",
+            )
+        } else {
+            pick(
+                lang,
+                "Your identity was confirmed. The law that governs this program authorizes the service to collect the information below; this notice tells you what is shared.",
+                "Votre identité a été confirmée. La loi qui régit ce programme autorise le service à recueillir les renseignements ci-dessous; cet avis vous indique ce qui est communiqué.",
+            )
+        },
+        service_label: pick(lang, "Service", "Service"),
+        service,
+        purpose_label: pick(lang, "Purpose", "Fin"),
+        purpose: agreement
+            .map(|a| a.purpose.get(lang).to_owned())
+            .unwrap_or_default(),
+        provider_label: pick(lang, "Identity confirmed by", "Identité confirmée par"),
+        provider: registry
+            .provider(&pending.provider_id)
+            .map(|p| p.name.get(lang).to_owned())
+            .unwrap_or_default(),
+        retention_label: pick(
+            lang,
+            "Kept by the service for",
+            "Conservé par le service pendant",
+        ),
+        retention: agreement
+            .map(|a| match lang {
+                Lang::En => format!("{} days", a.retention_days),
+                Lang::Fr => format!("{} jours", a.retention_days),
+            })
+            .unwrap_or_default(),
+        table_caption: pick(
+            lang,
+            "Information to be shared",
+            "Renseignements à communiquer",
+        ),
+        attribute_header: pick(lang, "Information", "Renseignement"),
+        value_header: pick(lang, "Value", "Valeur"),
+        rows: pending
+            .attributes
+            .iter()
+            .map(|(a, v)| (a.label(lang), crate::consent::display(v)))
+            .collect(),
+        nothing_text: pick(
+            lang,
+            "Only a confirmation that you signed in, with an identifier for this service, will be shared.",
+            "Seule une confirmation de votre connexion, avec un identifiant propre à ce service, sera communiquée.",
+        ),
+        asks,
+        remember_label: pick(
+            lang,
+            "Remember my decision for this service",
+            "Mémoriser ma décision pour ce service",
+        ),
+        share_text: if asks {
+            pick(lang, "Share", "Communiquer")
+        } else {
+            pick(lang, "Continue", "Continuer")
+        },
+        deny_text: if asks {
+            pick(lang, "Do not share", "Ne pas communiquer")
+        } else {
+            pick(lang, "Cancel sign-in", "Annuler la connexion")
+        },
+        txn: txn.to_owned(),
+        csrf: pending.csrf.clone(),
+    };
+    let mut response = render(StatusCode::OK, page.render());
+    // The decision is followed by a redirect to the service, which form-action must allow.
+    let origin = url::Url::parse(&pending.redirect_uri)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    response
+}
+
 fn jurisdiction_label(j: Jurisdiction, lang: Lang) -> &'static str {
     j.name(lang)
 }

@@ -123,6 +123,34 @@ pub struct Walk {
     pub login_hint: Option<String>,
     /// Delivers the provider's callback to another broker replica (as a load balancer might).
     pub callback_base: Option<String>,
+    /// The decision on the notice-and-consent page: `share` when unset.
+    pub consent: Option<String>,
+    /// Ticks "remember my decision" on the consent page.
+    pub remember: bool,
+}
+
+/// Submits the consent page's form with `decision`.
+async fn decide(
+    http: &reqwest::Client,
+    base: &str,
+    html: &str,
+    decision: &str,
+    remember: bool,
+) -> Result<reqwest::Response> {
+    let mut form = vec![
+        ("txn", hidden(html, "txn")?),
+        ("csrf", hidden(html, "csrf")?),
+        ("lang", hidden(html, "lang")?),
+        ("decision", decision.to_owned()),
+    ];
+    if remember {
+        form.push(("remember", "1".into()));
+    }
+    Ok(http
+        .post(format!("{base}/consent"))
+        .form(&form)
+        .send()
+        .await?)
 }
 
 /// Runs the browser side of a login: `/authorize`, the picker if shown, the provider, the
@@ -180,7 +208,16 @@ pub async fn browse(
         {
             url = url::Url::parse(&format!("{base}/callback?{}", url.query().unwrap_or("")))?;
         }
-        let r = http.get(url).send().await?;
+        let base = format!("{}://{}", url.scheme(), url.authority());
+        let mut r = http.get(url).send().await?;
+        if r.status() == 200 && next.contains("/callback?") {
+            let html = r.text().await?;
+            if !html.contains("action=\"/consent\"") {
+                bail!("expected the consent page, got {html}");
+            }
+            let decision = walk.consent.clone().unwrap_or_else(|| "share".into());
+            r = decide(http, &base, &html, &decision, walk.remember).await?;
+        }
         if r.status() != 303 && r.status() != 302 {
             let status = r.status();
             bail!(

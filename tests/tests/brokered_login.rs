@@ -73,6 +73,11 @@ fn rp_args<'a>(issuer: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         RP_REDIRECT,
         "--scope",
         "openid profile address",
+        // The person shares on the broker's notice-and-consent page.
+        "--form-action",
+        "/consent",
+        "--submit",
+        "decision=share",
     ];
     args.extend_from_slice(extra);
     args

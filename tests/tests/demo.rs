@@ -13,6 +13,7 @@ const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 struct Demo {
     child: tokio::process::Child,
     rp: String,
+    broker: String,
     _dir: tempfile::TempDir,
 }
 
@@ -64,6 +65,7 @@ async fn start_demo() -> Demo {
     Demo {
         child,
         rp,
+        broker: format!("http://127.0.0.1:{broker_port}"),
         _dir: dir,
     }
 }
@@ -87,6 +89,24 @@ async fn a_person_signs_in_to_employment_insurance_through_the_demo() {
             "{}/login/esdc-employment-insurance?idp_hint=ab-account&login_hint=ab-amelie-tremblay",
             demo.rp
         ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // The broker's notice-and-consent page: what, to whom, why; the person shares.
+    let consent = page.text().await.unwrap();
+    assert!(
+        consent.contains("Employment Insurance") && consent.contains("Amélie"),
+        "{consent}"
+    );
+    let page = http
+        .post(format!("{}/consent", demo.broker))
+        .form(&[
+            ("txn", e2e::rp::hidden(&consent, "txn").unwrap()),
+            ("csrf", e2e::rp::hidden(&consent, "csrf").unwrap()),
+            ("lang", "en".into()),
+            ("decision", "share".into()),
+        ])
         .send()
         .await
         .unwrap();

@@ -69,7 +69,7 @@ fn walk() -> Walk {
     Walk {
         provider: "ab-account".into(),
         login_hint: Some(PERSON.into()),
-        callback_base: None,
+        ..Walk::default()
     }
 }
 

@@ -9,7 +9,8 @@ use trust_framework::{Attribute, Lang, UpstreamAssertion, release};
 
 use super::browser;
 use crate::app::Broker;
-use crate::flow::{self, Failure};
+use crate::consent::PendingConsent;
+use crate::flow::Failure;
 use crate::grant::{CodeGrant, PendingLogin};
 use crate::id_token;
 use crate::oauth_error::{ErrorCode, OAuthError};
@@ -211,15 +212,23 @@ async fn complete(
         claims: id_token::released_claims(&released),
         verified_claims: id_token::verified_claims(&released, provider, txn, auth_time),
     };
-    let code = browser::random_token();
-    broker
-        .store
-        .put(Kind::Code, &code, &grant)
-        .await
-        .map_err(|e| Failure::to_rp(&pending, OAuthError::from_store(&e)))?;
-    let mut params = vec![("code", code)];
-    if let Some(state) = &pending.state {
-        params.push(("state", state.clone()));
-    }
-    Ok(flow::redirect_to_rp(broker, &pending.redirect_uri, params))
+    let attributes: Vec<(Attribute, serde_json::Value)> = released
+        .attributes()
+        .iter()
+        .map(|(a, v)| (*a, v.clone()))
+        .collect();
+    let pending_consent = PendingConsent {
+        grant,
+        redirect_uri: pending.redirect_uri.clone(),
+        state: pending.state.clone(),
+        provider_id: provider.id.clone(),
+        agreement_id: released.agreement_id().to_owned(),
+        agreement_version: released.agreement_version(),
+        legal_basis: candidate.legal_basis,
+        attributes,
+        lang,
+        browser: pending.browser.clone(),
+        csrf: browser::random_token(),
+    };
+    crate::endpoints::consent::ask(broker, &registry, pending_consent).await
 }

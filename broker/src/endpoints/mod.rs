@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod callback;
+pub mod consent;
 pub mod discovery;
 pub mod health;
 pub mod select;

@@ -25,6 +25,11 @@ pub enum Kind {
     Code,
     /// An opaque access token for `/userinfo`.
     AccessToken,
+    /// A login waiting for the person's notice-and-consent decision (10 minutes).
+    ConsentPending,
+    /// A remembered consent, keyed by subject, service and agreement version (about 13 months,
+    /// after which the person is asked again).
+    ConsentRecord,
 }
 
 impl Kind {
@@ -33,6 +38,8 @@ impl Kind {
             Kind::Pending => "pending",
             Kind::Code => "code",
             Kind::AccessToken => "at",
+            Kind::ConsentPending => "consent-pending",
+            Kind::ConsentRecord => "consent",
         }
     }
 
@@ -41,6 +48,8 @@ impl Kind {
             Kind::Pending => Duration::from_secs(600),
             Kind::Code => Duration::from_secs(60),
             Kind::AccessToken => Duration::from_secs(300),
+            Kind::ConsentPending => Duration::from_secs(600),
+            Kind::ConsentRecord => Duration::from_secs(395 * 24 * 3600),
         }
     }
 }

@@ -174,7 +174,7 @@ impl TestBed {
         let walk = e2e::rp::Walk {
             provider: provider.into(),
             login_hint: Some(self.persons[provider].clone()),
-            callback_base: None,
+            ..e2e::rp::Walk::default()
         };
         e2e::rp::browse(&self.http, &self.broker_url, req, &walk)
             .await
