@@ -191,7 +191,7 @@ pub async fn start_upstream(
         .put(Kind::Pending, txn, &pending)
         .await
         .map_err(|e| Failure::page(pending.lang, OAuthError::from_store(&e)))?;
-    tracing::info!(txn, provider = %provider.id, level = %candidate.required_level, "sent upstream");
+    tracing::info!(target: "audit", event = "upstream.sent", txn, provider = %provider.id, level_required = candidate.required_level.acr(), acr_values = ?candidate.acr_values);
     Ok(see_other(url.as_str()))
 }
 

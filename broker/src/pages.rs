@@ -94,6 +94,8 @@ struct Group {
 #[template(path = "picker.html")]
 struct PickerPage {
     frame: Frame,
+    notice: Option<&'static str>,
+    remember_label: &'static str,
     intro: &'static str,
     txn: String,
     csrf: String,
@@ -101,12 +103,22 @@ struct PickerPage {
 }
 
 /// The jurisdiction picker: eligible providers grouped by jurisdiction, in the decision's order.
+/// Shown on the picker when the provider first chosen could not reach the required level.
+pub fn step_up_notice(lang: Lang) -> &'static str {
+    pick(
+        lang,
+        "The identity provider you chose could not confirm your identity at the level this service requires. You can choose another one below.",
+        "Le fournisseur d'identité choisi n'a pas pu confirmer votre identité au niveau exigé par ce service. Vous pouvez en choisir un autre ci-dessous.",
+    )
+}
+
 pub fn picker(
     lang: Lang,
     registry: &Registry,
     decision: &Decision,
     txn: &str,
     csrf: &str,
+    notice: Option<&'static str>,
 ) -> Response {
     let switch_href = format!(
         "/authorize/select?txn={}&lang={}",
@@ -145,6 +157,12 @@ pub fn picker(
     }
     let page = PickerPage {
         frame: f,
+        notice,
+        remember_label: pick(
+            lang,
+            "Remember my choice on this device (the remembered choice is used for later sign-ins; clear this site's cookies to forget it)",
+            "Mémoriser mon choix sur cet appareil (le choix mémorisé servira aux prochaines connexions; effacez les témoins de ce site pour l'oublier)",
+        ),
         intro: pick(
             lang,
             "Sign in with the identity provider of the province or territory where you were born. If you were born outside Canada, choose the Government of Canada.",

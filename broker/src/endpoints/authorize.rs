@@ -189,15 +189,16 @@ async fn begin(
         .map_err(|e| to_rp(ErrorCode::InvalidRequest, &e))?;
 
     // 3. The trust framework decides.
+    let (hint, login_hint) = hints(&registry, params.get("idp_hint"), params.get("login_hint"));
     let context = RequestContext {
         client_id: rp.client_id.clone(),
         attributes: attributes.clone(),
         level,
-        hint: params.get("idp_hint").map(str::to_owned),
+        hint: hint.clone(),
     };
     let now = time::OffsetDateTime::now_utc();
     let decision = decide(&registry, &context, now).map_err(|refusal| {
-        tracing::info!(client = %rp.client_id, %refusal, "policy refused the request");
+        tracing::info!(target: "audit", event = "policy.refused", client = %rp.client_id, code = refusal.error_code(), %refusal);
         Failure::Redirect {
             redirect_uri: redirect_uri.to_owned(),
             state: state.clone(),
@@ -205,10 +206,13 @@ async fn begin(
         }
     })?;
     tracing::info!(
+        target: "audit",
+        event = "policy.decided",
         client = %rp.client_id,
         eligible = ?decision.candidates.iter().map(|c| c.provider_id.as_str()).collect::<Vec<_>>(),
-        required_level = ?decision.required_level(),
-        "policy decision"
+        level_required = ?decision.required_level().map(|l| l.acr()),
+        attributes_requested = ?attributes.iter().map(|a| a.name()).collect::<Vec<_>>(),
+        attributes_refused = ?decision.candidates.first().map(|c| c.refused.iter().map(|a| a.name()).collect::<Vec<_>>()),
     );
 
     // 4. Remember the request, bound to this browser.
@@ -223,7 +227,7 @@ async fn begin(
         code_challenge: challenge.to_owned(),
         attributes,
         level,
-        login_hint: params.get("login_hint").map(str::to_owned),
+        login_hint,
         ui_locales: params
             .get("ui_locales")
             .map(|u| {
@@ -240,15 +244,27 @@ async fn begin(
         upstream: None,
     };
 
+    // A remembered choice (opt-in, on the picker) skips it, unless the service asks for the
+    // choice to be made again (`prompt=select_account`) or hinted another provider.
+    let select_again = params
+        .get("prompt")
+        .is_some_and(|p| p.split(' ').any(|p| p == "select_account"));
+    let remembered = (hint.is_none() && !select_again)
+        .then(|| browser::remembered_provider(headers))
+        .flatten()
+        .and_then(|id| decision.candidate(&id));
     let mut response = if let [only] = decision.candidates.as_slice() {
         flow::start_upstream(broker, &registry, &txn, pending, only).await?
+    } else if let Some(chosen) = remembered {
+        tracing::info!(target: "audit", event = "provider.remembered", txn = %txn, provider = %chosen.provider_id);
+        flow::start_upstream(broker, &registry, &txn, pending, chosen).await?
     } else {
         broker
             .store
             .put(Kind::Pending, &txn, &pending)
             .await
             .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?;
-        pages::picker(lang, &registry, &decision, &txn, &pending.csrf)
+        pages::picker(lang, &registry, &decision, &txn, &pending.csrf, None)
     };
     if existing.is_none()
         && let Some(v) = browser::set_cookie(&cookie, broker.secure_cookies)
@@ -256,6 +272,26 @@ async fn begin(
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(response.into_response())
+}
+
+/// The provider hint and the login hint to pass upstream. `idp_hint` names a provider or a
+/// jurisdiction; a `login_hint` of the form `<provider or jurisdiction>:<hint>` does too (for
+/// services that only know `login_hint`), and only the part after the colon goes upstream.
+fn hints(
+    registry: &trust_framework::Registry,
+    idp_hint: Option<&str>,
+    login_hint: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let names_provider = |p: &str| {
+        registry.provider(p).is_some() || p.parse::<trust_framework::Jurisdiction>().is_ok()
+    };
+    match (idp_hint, login_hint.and_then(|l| l.split_once(':'))) {
+        (None, Some((prefix, rest))) if names_provider(prefix) => (
+            Some(prefix.to_owned()),
+            (!rest.is_empty()).then(|| rest.to_owned()),
+        ),
+        (idp, _) => (idp.map(str::to_owned), login_hint.map(str::to_owned)),
+    }
 }
 
 /// Attributes asked by scope (OpenID Connect Core 5.4) and by the `claims` parameter (5.5).
@@ -326,6 +362,33 @@ fn requested_level(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn login_hint_may_name_the_provider() {
+        let registry = trust_framework::Registry::from_toml(include_str!(
+            "../../../examples/registry/pan-canada.toml"
+        ))
+        .unwrap();
+        assert_eq!(
+            hints(&registry, None, Some("CA-QC:marie")),
+            (Some("CA-QC".into()), Some("marie".into()))
+        );
+        assert_eq!(
+            hints(&registry, None, Some("ab-account:")),
+            (Some("ab-account".into()), None)
+        );
+        // An explicit idp_hint wins, and the login hint is passed on whole.
+        assert_eq!(
+            hints(&registry, Some("CA"), Some("CA-QC:marie")),
+            (Some("CA".into()), Some("CA-QC:marie".into()))
+        );
+        // A colon that names no provider is just part of the hint.
+        assert_eq!(
+            hints(&registry, None, Some("urn:x:y")),
+            (None, Some("urn:x:y".into()))
+        );
+        assert_eq!(hints(&registry, None, None), (None, None));
+    }
 
     #[test]
     fn scopes_and_claims_request_attributes() {

@@ -9,6 +9,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 pub const COOKIE: &str = "pcb_browser";
+/// The person's remembered provider choice (opt-in on the picker).
+pub const REMEMBERED: &str = "pcb_idp";
 
 /// Random 256-bit value, base64url: for codes, tokens, states, nonces and verifiers.
 pub fn random_token() -> String {
@@ -21,16 +23,37 @@ pub fn hash(value: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()))
 }
 
-/// The browser's binding cookie, if it sent one of the right shape.
-pub fn cookie(headers: &HeaderMap) -> Option<String> {
+fn cookie_named(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == COOKIE && value.len() == 43)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The browser's binding cookie, if it sent one of the right shape.
+pub fn cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE).filter(|v| v.len() == 43)
+}
+
+/// The remembered provider id, if any (only ever used if it names an eligible candidate).
+pub fn remembered_provider(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, REMEMBERED).filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+pub fn remember_provider(provider_id: &str, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    let value: String = provider_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    HeaderValue::from_str(&format!(
+        "{REMEMBERED}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{secure}"
+    ))
+    .ok()
 }
 
 pub fn set_cookie(value: &str, secure: bool) -> Option<HeaderValue> {

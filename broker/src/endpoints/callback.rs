@@ -101,7 +101,7 @@ async fn complete(
             .as_deref()
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
-        tracing::info!(txn, provider = %provider.id, upstream_error = %error, "provider returned an error");
+        tracing::info!(target: "audit", event = "upstream.error", txn, provider = %provider.id, upstream_error = %error);
         return Err(fail(
             code,
             format!("the identity provider answered {error}{said}"),
@@ -167,11 +167,20 @@ async fn complete(
         &candidate,
         &assertion,
         time::OffsetDateTime::now_utc(),
-    )
-    .map_err(|refusal| {
-        tracing::info!(txn, provider = %provider.id, %refusal, "release refused");
-        Failure::to_rp(&pending, OAuthError::from_refusal(&refusal))
-    })?;
+    );
+    let released = match released {
+        Ok(r) => r,
+        Err(refusal) => {
+            tracing::info!(target: "audit", event = "release.refused", txn, provider = %provider.id, %refusal);
+            // Below the required level at this provider: offer the others that could meet it.
+            if matches!(refusal, trust_framework::Refusal::LevelNotMet { .. })
+                && let Some(page) = offer_others(broker, &registry, &pending, &provider.id).await?
+            {
+                return Ok(page);
+            }
+            return Err(Failure::to_rp(&pending, OAuthError::from_refusal(&refusal)));
+        }
+    };
     let rp = registry
         .relying_party(&pending.client_id)
         .filter(|rp| rp.status.is_active())
@@ -182,6 +191,8 @@ async fn complete(
             )
         })?;
     tracing::info!(
+        target: "audit",
+        event = "release.granted",
         txn,
         client = %rp.client_id,
         provider = %provider.id,
@@ -191,7 +202,6 @@ async fn complete(
         level_achieved = %released.level(),
         released = ?released.attributes().keys().map(|a: &Attribute| a.name()).collect::<Vec<_>>(),
         withheld = ?released.withheld().iter().map(|a| a.name()).collect::<Vec<_>>(),
-        "attributes released"
     );
 
     let auth_time = login
@@ -231,4 +241,39 @@ async fn complete(
         csrf: browser::random_token(),
     };
     crate::endpoints::consent::ask(broker, &registry, pending_consent).await
+}
+
+/// Shows the picker again without the provider that fell short, if any other candidate is left.
+async fn offer_others(
+    broker: &Broker,
+    registry: &trust_framework::Registry,
+    pending: &PendingLogin,
+    failed: &str,
+) -> Result<Option<Response>, Failure> {
+    let mut retry = pending.clone();
+    retry
+        .decision
+        .candidates
+        .retain(|c| c.provider_id != failed);
+    if retry.decision.candidates.is_empty() {
+        return Ok(None);
+    }
+    retry.upstream = None;
+    retry.csrf = browser::random_token();
+    let txn = browser::random_token();
+    broker
+        .store
+        .put(Kind::Pending, &txn, &retry)
+        .await
+        .map_err(|e| Failure::page(retry.lang, OAuthError::from_store(&e)))?;
+    tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, failed_provider = failed,
+        offered = ?retry.decision.candidates.iter().map(|c| c.provider_id.as_str()).collect::<Vec<_>>());
+    Ok(Some(crate::pages::picker(
+        retry.lang,
+        registry,
+        &retry.decision,
+        &txn,
+        &retry.csrf,
+        Some(crate::pages::step_up_notice(retry.lang)),
+    )))
 }

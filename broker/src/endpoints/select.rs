@@ -27,6 +27,7 @@ pub struct Choice {
     csrf: String,
     provider: String,
     lang: Option<String>,
+    remember: Option<String>,
 }
 
 fn lang_of(explicit: Option<&str>, pending: &PendingLogin) -> Lang {
@@ -80,6 +81,7 @@ pub async fn show(
             &p.decision,
             &q.txn,
             &p.csrf,
+            None,
         ),
         Err(f) => f.into_response(
             &broker,
@@ -127,7 +129,15 @@ pub async fn choose(
             ));
         };
         let registry = broker.registry();
-        flow::start_upstream(&broker, &registry, &c.txn, pending, &candidate).await
+        tracing::info!(target: "audit", event = "provider.chosen", txn = %c.txn, provider = %candidate.provider_id,
+            remembered = c.remember.is_some());
+        let mut response = flow::start_upstream(&broker, &registry, &c.txn, pending, &candidate).await?;
+        if c.remember.is_some()
+            && let Some(v) = browser::remember_provider(&candidate.provider_id, broker.secure_cookies)
+        {
+            response.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+        Ok(response)
     }
     .await;
     match result {

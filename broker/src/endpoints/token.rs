@@ -113,7 +113,7 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .put(Kind::AccessToken, &access_token, &access)
         .await
         .map_err(|e| OAuthError::from_store(&e))?;
-    tracing::info!(txn = %grant.txn, client = %rp.client_id, "tokens issued");
+    tracing::info!(target: "audit", event = "token.issued", txn = %grant.txn, client = %rp.client_id, acr = %grant.acr);
 
     let body = json!({
         "access_token": access_token,

@@ -31,6 +31,8 @@ pub const PROVIDERS: [(&str, &str, u16); 4] = [
 
 pub struct TestBed {
     pub broker_url: String,
+    /// The registry the broker started with (provider ports filled in), for edits mid-flow.
+    pub registry_text: String,
     pub broker: Broker,
     pub providers: HashMap<String, String>,
     pub persons: HashMap<String, String>,
@@ -123,6 +125,7 @@ pub async fn start(options: Options) -> TestBed {
         registry_text = edit(registry_text);
     }
     let registry = Registry::from_toml(&registry_text).unwrap();
+    let registry_text = registry_text.clone();
     let broker = Broker::new(BrokerParts {
         issuer: broker_url.clone(),
         registry,
@@ -144,6 +147,7 @@ pub async fn start(options: Options) -> TestBed {
     });
     TestBed {
         broker_url,
+        registry_text,
         broker,
         providers,
         persons,
@@ -168,6 +172,13 @@ pub fn browser() -> reqwest::Client {
 }
 
 impl TestBed {
+    /// Swaps the running broker's registry for an edited copy of the one it started with.
+    pub fn edit_registry(&self, edit: impl FnOnce(String) -> String) {
+        let text = edit(self.registry_text.clone());
+        self.broker
+            .replace_registry(Registry::from_toml(&text).unwrap());
+    }
+
     /// The browser side of a login through the picker (choosing `provider`) and the provider
     /// (signing its first test person in at once).
     pub async fn browse(&self, req: &AuthRequest, provider: &str) -> Outcome {
