@@ -18,6 +18,15 @@
 //   default_account account id used when there is no (known) login_hint
 //   scope_claims    optional: { scope: [claim, ...] } added to / overriding the standard mapping
 //
+// Misconfiguration switches (for the conformance suite's tests; absent = correct behaviour):
+//   pkce_required   false: authorization requests without a PKCE challenge are accepted
+//   id_token_signing_alg_values_supported
+//                   e.g. ["HS256"]: the ID token algorithms enabled (the first is the clients' default)
+//   rsa_bits        the RSA signing key's size (default 2048), e.g. 1024
+//   issuer_override the issuer the provider states (discovery, tokens, iss), other than its URL;
+//                   `{port}` is replaced by the port, e.g. "http://localhost:{port}"
+//   response_types  e.g. ["code", "id_token"]: the response types enabled
+//
 // Prints exactly one line `READY <issuer>` on stdout once listening. Everything
 // else (oidc-provider notices included) goes to stderr. Exits cleanly on SIGTERM/SIGINT.
 
@@ -54,6 +63,10 @@ if (!defaultAccount || !accounts[defaultAccount]) {
 }
 const acrValues = Array.isArray(config.acr_values) ? config.acr_values : [];
 const acrOverride = config.acr_override;
+const rsaBits = Number.isInteger(config.rsa_bits) ? config.rsa_bits : 2048;
+const idTokenAlgs = Array.isArray(config.id_token_signing_alg_values_supported)
+  ? config.id_token_signing_alg_values_supported
+  : undefined;
 
 // ---------------------------------------------------------------- claims and scopes
 // acr and auth_time ride on the openid scope so that every ID token carries them
@@ -87,7 +100,7 @@ for (const account of Object.values(accounts)) {
 function signingJwk(alg) {
   const { privateKey } = alg === 'ES256'
     ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    : generateKeyPairSync('rsa', { modulusLength: rsaBits });
   return { ...privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: `${alg.toLowerCase()}-${randomUUID()}` };
 }
 // RS256 first: it is the default ID token algorithm (clientDefaults below).
@@ -143,20 +156,25 @@ loginPrompt.checks.add(new Check(
 ), 0);
 
 // ---------------------------------------------------------------- provider
-const provider = new Provider(issuer, {
+const provider = new Provider(
+  typeof config.issuer_override === 'string'
+    ? config.issuer_override.replace('{port}', String(port))
+    : issuer,
+  {
   clients,
   jwks,
   acrValues,
   claims,
   scopes: [...new Set(['openid', ...Object.keys(scopeClaims)])],
   conformIdTokenClaims: false,
-  responseTypes: ['code'],
-  pkce: { required: () => true },
+  responseTypes: Array.isArray(config.response_types) ? config.response_types : ['code'],
+  pkce: { required: () => config.pkce_required !== false },
+  ...(idTokenAlgs ? { enabledJWA: { idTokenSigningAlgValues: idTokenAlgs } } : {}),
   allowOmittingSingleRegisteredRedirectUri: false,
   clientDefaults: {
     grant_types: ['authorization_code'],
     response_types: ['code'],
-    id_token_signed_response_alg: 'RS256',
+    id_token_signed_response_alg: idTokenAlgs ? idTokenAlgs[0] : 'RS256',
     token_endpoint_auth_method: 'client_secret_basic',
   },
   cookies: { keys: [randomBytes(32).toString('base64url')] },

@@ -172,7 +172,12 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         ));
     }
     out.push_str("  Press Ctrl-C to stop.\n");
-    println!("{out}");
+    // A closed standard output (a piped reader that went away) must not stop the demo.
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{out}").and_then(|()| stdout.flush());
+    }
 
     for task in tasks {
         task.await??;
