@@ -3,7 +3,7 @@
 //! consent in French, the service's result — by mouse and by keyboard only. Screenshots of each
 //! page are saved under tests/artifacts/.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
 
