@@ -1,1 +1,62 @@
-//! The auditor's conformance suite (see its issue).
+//! The auditor's conformance suite.
+//!
+//! - [`provider::check_provider`]: an OpenID provider (a provincial or federal identity
+//!   provider) over HTTP: static checks of its discovery document and keys, and, with a test
+//!   client and an automatically completed login, live checks of the code + PKCE flow and of
+//!   what it must refuse.
+//! - [`broker::check_broker`]: the broker's profile: everything above, plus pairwise subjects,
+//!   `verified_claims` under `ca_pctf`, agreed attributes only, and consent refusal honoured.
+//! - [`registry::check_registry`]: the trust framework's static rules on a registry file.
+//!
+//! Every check has a stable id, a bilingual title, the rule it comes from, an [`Outcome`] and
+//! redacted evidence. [`Report::passed`] gates provider registration: no required check failed.
+//! Time is a parameter: every entry point takes `now`.
+
+pub mod broker;
+pub mod catalogue;
+pub mod check;
+pub mod evidence;
+mod flow;
+mod html_form;
+mod http;
+mod jose;
+pub mod provider;
+pub mod registry;
+pub mod report;
+
+pub use check::{CheckDef, CheckResult, Outcome, Report, Subject, Text};
+pub use evidence::Exchange;
+
+/// A test client registered at the provider under test. Its redirect URI is never listened
+/// on: the suite acts as the browser and stops at the redirect.
+#[derive(Clone)]
+pub struct TestClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+}
+
+impl std::fmt::Debug for TestClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
+}
+
+/// Errors that stop a run before any check (the checks themselves never error: a problem
+/// with the subject is a failed check).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+    #[error("the issuer {0:?} is not a URL: {1}")]
+    InvalidIssuer(String, #[source] url::ParseError),
+    #[error("the provider {0:?} is not in the registry")]
+    UnknownProvider(String),
+    #[error("cannot serialize the report: {0}")]
+    Serialize(#[from] serde_json::Error),
+}

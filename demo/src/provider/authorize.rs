@@ -80,7 +80,7 @@ fn redirect_back(provider: &Provider, redirect_uri: &str, params: &[(&str, &str)
         for (name, value) in params {
             query.append_pair(name, value);
         }
-        query.append_pair("iss", &provider.config.issuer);
+        query.append_pair("iss", &provider.stated_issuer());
     }
     Redirect::to(url.as_str()).into_response()
 }
@@ -143,6 +143,7 @@ fn validate(
     };
     let challenge = match (get("code_challenge"), get("code_challenge_method")) {
         (Some(challenge), Some("S256")) => challenge,
+        (None, None) if provider.fault(&Fault::PkceNotEnforced) => "",
         _ => {
             return Err(refuse(
                 "invalid_request",
@@ -150,10 +151,11 @@ fn validate(
             ));
         }
     };
-    let well_formed = challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let well_formed = (challenge.is_empty() && provider.fault(&Fault::PkceNotEnforced))
+        || challenge.len() == 43
+            && challenge
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !well_formed {
         return Err(refuse(
             "invalid_request",
@@ -249,7 +251,15 @@ pub(super) async fn authorize(
         .get("redirect_uri")
         .map(String::as_str)
         .unwrap_or_default();
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+    let registered = if provider.fault(&Fault::RedirectUriPrefixMatch) {
+        client
+            .redirect_uris
+            .iter()
+            .any(|u| redirect_uri.starts_with(u.as_str()))
+    } else {
+        client.redirect_uris.iter().any(|u| u == redirect_uri)
+    };
+    if !registered {
         return error_page(
             &provider,
             lang,

@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::Provider;
+use super::{Fault, Provider};
 
 /// The canonical claims a demo person may carry.
 const CANONICAL_CLAIMS: [&str; 10] = [
@@ -47,7 +47,7 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         claims.insert(provider.claim_name(canonical));
     }
     let document = json!({
-        "issuer": provider.config.issuer,
+        "issuer": provider.stated_issuer(),
         "authorization_endpoint": provider.endpoint("/authorize"),
         "token_endpoint": provider.endpoint("/token"),
         "userinfo_endpoint": provider.endpoint("/userinfo"),
@@ -56,7 +56,11 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": if provider.fault(&Fault::AlgNoneAdvertised) {
+            json!(["ES256", "none"])
+        } else {
+            json!(["ES256"])
+        },
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": ["openid", "profile", "email", "address", "phone"],
@@ -81,7 +85,10 @@ pub(super) async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
             (header::CONTENT_TYPE, "application/jwk-set+json"),
             (header::CACHE_CONTROL, "public, max-age=60"),
         ],
-        provider.keys.jwks().to_string(),
+        provider
+            .keys
+            .jwks(provider.config.fault.as_ref())
+            .to_string(),
     )
         .into_response()
 }

@@ -18,7 +18,12 @@ struct SigningKey {
     kid: String,
     signer: EcdsaJwsSigner,
     public: Jwk,
+    /// The private JWK, published only under [`Fault::PrivateKeyInJwks`].
+    private: Jwk,
 }
+
+/// The modulus of a 1024-bit RSA public key, published under [`Fault::WeakRsaKey`].
+const WEAK_RSA_N: &str = "rF8XemibBxber-dkWGTkKaICcQqzf4qjth9MtLFv1Dc0BUXLbTlIFhgIovXvnYAf7IOkJiZ9sItlK5K7EetVHF10-gPNjgJRSuqUyXQEV02Q_INY5MrpZVGBgwOJeV2jgCHH7F3zEgdoniiuIDKPB-O8Kwi-7pUziMGrvAj64O0";
 
 impl SigningKey {
     fn generate() -> anyhow::Result<Self> {
@@ -31,10 +36,19 @@ impl SigningKey {
         let signer = ES256
             .signer_from_der(josekit::jwk::KeyPair::to_der_private_key(&pair))
             .context("cannot load the ES256 key")?;
+        let mut private = public.clone();
+        let d = josekit::jwk::KeyPair::to_jwk_private_key(&pair)
+            .parameter("d")
+            .cloned()
+            .context("the private key has no d")?;
+        private
+            .set_parameter("d", Some(d))
+            .context("cannot build the private JWK")?;
         Ok(Self {
             kid,
             signer,
             public,
+            private,
         })
     }
 
@@ -92,10 +106,25 @@ impl Keys {
         })
     }
 
-    /// The JWKS document: the current public key only.
-    pub(super) fn jwks(&self) -> Value {
+    /// The JWKS document: the current public key only, unless a key fault adds to it.
+    pub(super) fn jwks(&self, fault: Option<&Fault>) -> Value {
         let key: &Map<String, Value> = self.current.public.as_ref();
-        json!({ "keys": [key] })
+        match fault {
+            Some(Fault::PrivateKeyInJwks) => {
+                let private: &Map<String, Value> = self.current.private.as_ref();
+                json!({ "keys": [private] })
+            }
+            Some(Fault::DuplicateKid) => {
+                let mut other: Map<String, Value> = self.unpublished.public.as_ref().clone();
+                other.insert("kid".into(), Value::from(self.current.kid.clone()));
+                json!({ "keys": [key, other] })
+            }
+            Some(Fault::WeakRsaKey) => json!({ "keys": [key, {
+                "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "weak-rsa-1024",
+                "n": WEAK_RSA_N, "e": "AQAB",
+            }] }),
+            _ => json!({ "keys": [key] }),
+        }
     }
 
     /// Signs an ID token, applying the signature faults; claim faults are applied by the caller.
@@ -144,7 +173,7 @@ mod tests {
         let mut payload = Map::new();
         payload.insert("sub".into(), json!("x"));
         let token = keys.sign_id_token(&payload, None, "secret").unwrap();
-        let jwks = keys.jwks();
+        let jwks = keys.jwks(None);
         let jwk = Jwk::from_map(jwks["keys"][0].as_object().unwrap().clone()).unwrap();
         let verifier = ES256.verifier_from_jwk(&jwk).unwrap();
         let (body, header) = josekit::jws::deserialize_compact(&token, &verifier).unwrap();
@@ -159,5 +188,27 @@ mod tests {
         let signature = crate::util::b64url_decode(signature).unwrap();
         assert_eq!(signature.len(), 64);
         assert!(verifier.verify(input.as_bytes(), &signature).is_err());
+    }
+
+    #[test]
+    fn key_faults_alter_only_the_jwks() {
+        let keys = Keys::generate().unwrap();
+        let clean = keys.jwks(None);
+        assert!(clean["keys"][0].get("d").is_none());
+        assert_eq!(keys.jwks(Some(&Fault::BadSignature)), clean);
+
+        let private = keys.jwks(Some(&Fault::PrivateKeyInJwks));
+        assert!(private["keys"][0]["d"].is_string());
+        assert_eq!(private["keys"][0]["kid"], clean["keys"][0]["kid"]);
+        assert_eq!(private["keys"][0]["x"], clean["keys"][0]["x"]);
+
+        let duplicate = keys.jwks(Some(&Fault::DuplicateKid));
+        assert_eq!(duplicate["keys"][0]["kid"], duplicate["keys"][1]["kid"]);
+        assert_ne!(duplicate["keys"][0]["x"], duplicate["keys"][1]["x"]);
+
+        let weak = keys.jwks(Some(&Fault::WeakRsaKey));
+        let n = crate::util::b64url_decode(weak["keys"][1]["n"].as_str().unwrap()).unwrap();
+        assert_eq!(n.len() * 8, 1024);
+        assert_eq!(weak["keys"][0], clean["keys"][0]);
     }
 }

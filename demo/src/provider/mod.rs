@@ -107,6 +107,26 @@ pub enum Fault {
     AcrOverride(String),
     /// The ID token is signed with a second key whose `kid` is not in the JWKS.
     UnknownKid,
+    /// Discovery lists `none` among the ID token signing algorithms (tokens stay ES256).
+    AlgNoneAdvertised,
+    /// The JWKS also publishes a 1024-bit RSA key (tokens stay ES256).
+    WeakRsaKey,
+    /// The JWKS publishes the signing key's private part (`d`).
+    PrivateKeyInJwks,
+    /// The JWKS publishes a second key under the signing key's `kid`.
+    DuplicateKid,
+    /// The provider states its issuer with a trailing slash (discovery, ID tokens, `iss` in
+    /// authorization responses): not the URL it is registered and reached at.
+    DiscoveryIssuerMismatch,
+    /// An authorization request without a PKCE challenge is accepted (its code is then
+    /// redeemed without a verifier).
+    PkceNotEnforced,
+    /// The token endpoint does not compare the code verifier with the challenge.
+    CodeVerifierIgnored,
+    /// A code can be redeemed again until it expires.
+    CodeReplayAllowed,
+    /// A redirect URI is accepted when it starts with a registered one.
+    RedirectUriPrefixMatch,
 }
 
 /// Pending authorization requests (login page shown) live this long.
@@ -180,6 +200,19 @@ impl Provider {
             .claim_names
             .get(canonical)
             .map_or(canonical, String::as_str)
+    }
+
+    /// The issuer this provider states (differs from the configured one only under
+    /// [`Fault::DiscoveryIssuerMismatch`]).
+    fn stated_issuer(&self) -> String {
+        match self.config.fault {
+            Some(Fault::DiscoveryIssuerMismatch) => format!("{}/", self.config.issuer),
+            _ => self.config.issuer.clone(),
+        }
+    }
+
+    fn fault(&self, fault: &Fault) -> bool {
+        self.config.fault.as_ref() == Some(fault)
     }
 
     fn endpoint(&self, path: &str) -> String {

@@ -159,7 +159,7 @@ fn id_token_claims(provider: &Provider, grant: &Grant) -> Result<Map<String, Val
     };
     let iss = match fault {
         Some(Fault::WrongIssuer) => "https://impostor.example".to_owned(),
-        _ => provider.config.issuer.clone(),
+        _ => provider.stated_issuer(),
     };
     let aud = match fault {
         Some(Fault::WrongAudience) => "another-client".to_owned(),
@@ -203,7 +203,12 @@ fn exchange(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Resp
     let code = params
         .get("code")
         .ok_or(TokenError::InvalidRequest("code is required"))?;
-    let grant = provider.codes.take(code).ok_or(TokenError::InvalidGrant(
+    let grant = if provider.fault(&Fault::CodeReplayAllowed) {
+        provider.codes.get(code)
+    } else {
+        provider.codes.take(code)
+    };
+    let grant = grant.ok_or(TokenError::InvalidGrant(
         "the code is unknown, expired or already used",
     ))?;
     if grant.request.client_id != client.client_id {
@@ -220,12 +225,15 @@ fn exchange(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Resp
         .get("code_verifier")
         .map(String::as_str)
         .unwrap_or_default();
-    let pkce_ok = verifier_well_formed(verifier)
-        && bool::from(
-            pkce_s256(verifier)
-                .as_bytes()
-                .ct_eq(grant.request.code_challenge.as_bytes()),
-        );
+    let unchecked = provider.fault(&Fault::CodeVerifierIgnored)
+        || (provider.fault(&Fault::PkceNotEnforced) && grant.request.code_challenge.is_empty());
+    let pkce_ok = unchecked
+        || verifier_well_formed(verifier)
+            && bool::from(
+                pkce_s256(verifier)
+                    .as_bytes()
+                    .ct_eq(grant.request.code_challenge.as_bytes()),
+            );
     if !pkce_ok {
         return Err(TokenError::InvalidGrant(
             "the PKCE code_verifier does not match",

@@ -1,0 +1,357 @@
+//! Every check, with its stable id, bilingual title and the rule it comes from. Ids never
+//! change meaning: CI pipelines and auditors refer to them.
+
+use crate::check::CheckDef;
+
+const fn def(
+    id: &'static str,
+    title_en: &'static str,
+    title_fr: &'static str,
+    rule: &'static str,
+    required: bool,
+) -> CheckDef {
+    CheckDef {
+        id,
+        title_en,
+        title_fr,
+        rule,
+        required,
+    }
+}
+
+// ------------------------------------------------------------------ discovery and keys
+
+pub const OP_DISC_FETCH: CheckDef = def(
+    "OP-DISC-FETCH",
+    "The discovery document is served as JSON",
+    "Le document de découverte est servi en JSON",
+    "OpenID Connect Discovery 1.0 section 4",
+    true,
+);
+pub const OP_DISC_ISSUER_MATCH: CheckDef = def(
+    "OP-DISC-ISSUER-MATCH",
+    "The discovery issuer is exactly the URL it was fetched from",
+    "L'émetteur déclaré est exactement l'URL interrogée",
+    "OpenID Connect Discovery 1.0 section 4.3",
+    true,
+);
+pub const OP_DISC_ISSUER_HTTPS: CheckDef = def(
+    "OP-DISC-ISSUER-HTTPS",
+    "The issuer uses https, without query or fragment",
+    "L'émetteur utilise https, sans requête ni fragment",
+    "OpenID Connect Discovery 1.0 section 3 (issuer); RFC 9700 section 2.6",
+    true,
+);
+pub const OP_DISC_REQUIRED_METADATA: CheckDef = def(
+    "OP-DISC-REQUIRED-METADATA",
+    "The required provider metadata is present",
+    "Les métadonnées obligatoires du fournisseur sont présentes",
+    "OpenID Connect Discovery 1.0 section 3",
+    true,
+);
+pub const OP_DISC_PKCE_S256: CheckDef = def(
+    "OP-DISC-PKCE-S256",
+    "PKCE with S256 is supported",
+    "PKCE avec S256 est pris en charge",
+    "RFC 7636 section 4.2; RFC 8414 section 2; RFC 9700 section 2.1.1",
+    true,
+);
+pub const OP_DISC_RESPONSE_TYPES: CheckDef = def(
+    "OP-DISC-RESPONSE-TYPES",
+    "The code response type is supported and no implicit response type",
+    "Le type de réponse code est pris en charge, sans type implicite",
+    "OpenID Connect Core 1.0 section 3.1; RFC 9700 section 2.1.2",
+    true,
+);
+pub const OP_DISC_SIGNING_ALGS: CheckDef = def(
+    "OP-DISC-SIGNING-ALGS",
+    "ID token algorithms: never none, at least one of PS256, ES256, RS256",
+    "Algorithmes du jeton d'identité : jamais none, au moins un de PS256, ES256, RS256",
+    "OpenID Connect Core 1.0 section 15.1; PCTF Authentication (credential assurance)",
+    true,
+);
+pub const OP_DISC_ACR_VALUES: CheckDef = def(
+    "OP-DISC-ACR-VALUES",
+    "Authentication context (acr) values are published",
+    "Les valeurs de contexte d'authentification (acr) sont publiées",
+    "OpenID Connect Discovery 1.0 section 3 (acr_values_supported); PCTF Authentication",
+    true,
+);
+pub const OP_DISC_ACR_MAPPED: CheckDef = def(
+    "OP-DISC-ACR-MAPPED",
+    "The published acr values map to PCTF levels of assurance",
+    "Les valeurs acr publiées correspondent aux niveaux d'assurance du CCP",
+    "PCTF Verified Person and Authentication (levels of assurance)",
+    true,
+);
+pub const OP_DISC_CLAIMS_COVER: CheckDef = def(
+    "OP-DISC-CLAIMS-COVER",
+    "The supported claims cover the attributes the provider attests",
+    "Les revendications prises en charge couvrent les attributs que le fournisseur atteste",
+    "OpenID Connect Discovery 1.0 section 3 (claims_supported); PCTF Verified Person",
+    true,
+);
+pub const OP_DISC_ISS_PARAMETER: CheckDef = def(
+    "OP-DISC-ISS-PARAMETER",
+    "The iss authorization response parameter is advertised",
+    "Le paramètre iss de la réponse d'autorisation est annoncé",
+    "RFC 9207 section 3",
+    false,
+);
+pub const OP_JWKS_FETCH: CheckDef = def(
+    "OP-JWKS-FETCH",
+    "The JWKS is served with at least one signing key",
+    "Le JWKS est servi avec au moins une clé de signature",
+    "OpenID Connect Discovery 1.0 section 3 (jwks_uri); RFC 7517 section 5",
+    true,
+);
+pub const OP_JWKS_KEY_STRENGTH: CheckDef = def(
+    "OP-JWKS-KEY-STRENGTH",
+    "Keys are strong: RSA of 2048 bits or more, EC P-256 or better",
+    "Les clés sont robustes : RSA d'au moins 2048 bits, EC P-256 ou mieux",
+    "PCTF Infrastructure (cryptography); NIST SP 800-57 Part 1; RFC 7518 section 3.3",
+    true,
+);
+pub const OP_JWKS_NO_PRIVATE: CheckDef = def(
+    "OP-JWKS-NO-PRIVATE",
+    "The JWKS publishes no private key material",
+    "Le JWKS ne publie aucune partie de clé privée",
+    "RFC 7517 section 9.3; RFC 7518 section 6",
+    true,
+);
+pub const OP_JWKS_UNIQUE_KID: CheckDef = def(
+    "OP-JWKS-UNIQUE-KID",
+    "Every key has a kid and kids are unique",
+    "Chaque clé a un kid et les kid sont uniques",
+    "OpenID Connect Core 1.0 section 10.1; RFC 7517 section 4.5",
+    true,
+);
+
+// ------------------------------------------------------------------ live flow
+
+pub const OP_FLOW_CODE_PKCE: CheckDef = def(
+    "OP-FLOW-CODE-PKCE",
+    "A full authorization code flow with PKCE S256 succeeds",
+    "Un flux complet code d'autorisation avec PKCE S256 réussit",
+    "OpenID Connect Core 1.0 section 3.1; RFC 7636",
+    true,
+);
+pub const OP_FLOW_ISS_RESPONSE: CheckDef = def(
+    "OP-FLOW-ISS-RESPONSE",
+    "The authorization response carries the issuer (iss)",
+    "La réponse d'autorisation porte l'émetteur (iss)",
+    "RFC 9207 section 2",
+    true,
+);
+pub const OP_IDT_SIGNATURE: CheckDef = def(
+    "OP-IDT-SIGNATURE",
+    "The ID token is signed with a published asymmetric key and an advertised algorithm",
+    "Le jeton d'identité est signé par une clé asymétrique publiée, selon un algorithme annoncé",
+    "OpenID Connect Core 1.0 sections 3.1.3.7 (6-8) and 10.1",
+    true,
+);
+pub const OP_IDT_ISS: CheckDef = def(
+    "OP-IDT-ISS",
+    "The ID token's iss is the provider's issuer",
+    "L'iss du jeton d'identité est l'émetteur du fournisseur",
+    "OpenID Connect Core 1.0 section 3.1.3.7 (2)",
+    true,
+);
+pub const OP_IDT_AUD: CheckDef = def(
+    "OP-IDT-AUD",
+    "The ID token's aud is the client",
+    "L'aud du jeton d'identité est le client",
+    "OpenID Connect Core 1.0 section 3.1.3.7 (3-5)",
+    true,
+);
+pub const OP_IDT_EXP: CheckDef = def(
+    "OP-IDT-EXP",
+    "The ID token is current (exp in the future, iat not in the future)",
+    "Le jeton d'identité est valide maintenant (exp futur, iat non futur)",
+    "OpenID Connect Core 1.0 section 3.1.3.7 (9-10)",
+    true,
+);
+pub const OP_IDT_NONCE: CheckDef = def(
+    "OP-IDT-NONCE",
+    "The ID token's nonce is the request's",
+    "Le nonce du jeton d'identité est celui de la demande",
+    "OpenID Connect Core 1.0 section 3.1.3.7 (11)",
+    true,
+);
+pub const OP_IDT_ACR: CheckDef = def(
+    "OP-IDT-ACR",
+    "The ID token's acr is an advertised value that maps to a PCTF level",
+    "L'acr du jeton d'identité est une valeur annoncée correspondant à un niveau du CCP",
+    "OpenID Connect Core 1.0 section 2 (acr); PCTF Authentication",
+    true,
+);
+pub const OP_NEG_REDIRECT_URI: CheckDef = def(
+    "OP-NEG-REDIRECT-URI",
+    "An unregistered redirect URI is refused without redirecting",
+    "Une adresse de retour non enregistrée est refusée sans redirection",
+    "RFC 6749 sections 3.1.2.4 and 4.1.2.1; RFC 9700 section 4.1",
+    true,
+);
+pub const OP_NEG_CODE_REPLAY: CheckDef = def(
+    "OP-NEG-CODE-REPLAY",
+    "An authorization code cannot be redeemed twice",
+    "Un code d'autorisation ne peut pas être échangé deux fois",
+    "RFC 6749 sections 4.1.2 and 10.5; OpenID Connect Core 1.0 section 3.1.3.2",
+    true,
+);
+pub const OP_NEG_PKCE_VERIFIER: CheckDef = def(
+    "OP-NEG-PKCE-VERIFIER",
+    "A wrong PKCE code verifier is refused",
+    "Un vérificateur PKCE erroné est refusé",
+    "RFC 7636 section 4.6",
+    true,
+);
+pub const OP_NEG_PKCE_REQUIRED: CheckDef = def(
+    "OP-NEG-PKCE-REQUIRED",
+    "An authorization request without a PKCE challenge is refused",
+    "Une demande d'autorisation sans défi PKCE est refusée",
+    "RFC 9700 section 2.1.1; PCTF profile of this broker (PKCE S256 required)",
+    true,
+);
+
+// ------------------------------------------------------------------ broker profile
+
+pub const BR_SUB_PAIRWISE: CheckDef = def(
+    "BR-SUB-PAIRWISE",
+    "Two services see different subjects for the same person",
+    "Deux services voient des identifiants différents pour la même personne",
+    "OpenID Connect Core 1.0 section 8.1; PCTF Privacy (no correlation across services)",
+    true,
+);
+pub const BR_VERIFIED_CLAIMS: CheckDef = def(
+    "BR-VERIFIED-CLAIMS",
+    "The ID token carries verified_claims under the ca_pctf trust framework",
+    "Le jeton d'identité porte verified_claims selon le cadre de confiance ca_pctf",
+    "OpenID Connect for Identity Assurance 1.0 section 5; PCTF Verified Person",
+    true,
+);
+pub const BR_AGREED_ATTRIBUTES: CheckDef = def(
+    "BR-AGREED-ATTRIBUTES",
+    "Only the attributes of the service's agreement are released",
+    "Seuls les attributs prévus par l'entente du service sont communiqués",
+    "PCTF Privacy and Notice and Consent (information sharing agreement)",
+    true,
+);
+pub const BR_CONSENT_REFUSAL: CheckDef = def(
+    "BR-CONSENT-REFUSAL",
+    "Refusing consent returns access_denied and releases nothing",
+    "Le refus du consentement renvoie access_denied et ne communique rien",
+    "PCTF Notice and Consent; OpenID Connect Core 1.0 section 3.1.2.6",
+    true,
+);
+
+// ------------------------------------------------------------------ registry
+
+pub const REG_PARSE: CheckDef = def(
+    "REG-PARSE",
+    "The registry file is readable TOML in the registry format",
+    "Le fichier du registre est du TOML lisible au format du registre",
+    "Registry format version 1 (trust-framework)",
+    true,
+);
+pub const REG_VALID: CheckDef = def(
+    "REG-VALID",
+    "The registry entries are well formed",
+    "Les entrées du registre sont bien formées",
+    "Registry validation rules (trust-framework); PCTF Infrastructure",
+    true,
+);
+pub const REG_PROVIDER_CERTIFIED: CheckDef = def(
+    "REG-PROVIDER-CERTIFIED",
+    "Every active provider is certified and current for the levels it is routed for",
+    "Chaque fournisseur actif est certifié, à jour, pour les niveaux où il est sollicité",
+    "PCTF Verified Person, Authentication and Privacy (certification)",
+    true,
+);
+pub const REG_AGREEMENT_PURPOSE: CheckDef = def(
+    "REG-AGREEMENT-PURPOSE",
+    "Every agreement states its purpose in English and French",
+    "Chaque entente énonce sa finalité en anglais et en français",
+    "PCTF Notice and Consent (purpose); Official Languages Act",
+    true,
+);
+pub const REG_AGREEMENT_RETENTION: CheckDef = def(
+    "REG-AGREEMENT-RETENTION",
+    "Every agreement sets a retention period",
+    "Chaque entente fixe une durée de conservation",
+    "PCTF Privacy (retention); Privacy Act section 6",
+    true,
+);
+pub const REG_AGREEMENT_WINDOW: CheckDef = def(
+    "REG-AGREEMENT-WINDOW",
+    "Every active agreement is within an unexpired validity window",
+    "Chaque entente active est dans une période de validité non expirée",
+    "PCTF Notice and Consent (information sharing agreement, duration)",
+    true,
+);
+pub const REG_REFERENCES: CheckDef = def(
+    "REG-REFERENCES",
+    "Every agreement's relying party and providers resolve",
+    "La partie utilisatrice et les fournisseurs de chaque entente existent",
+    "Registry validation rules (trust-framework)",
+    true,
+);
+
+/// Every check, in report order.
+pub const ALL: [&CheckDef; 38] = [
+    &OP_DISC_FETCH,
+    &OP_DISC_ISSUER_MATCH,
+    &OP_DISC_ISSUER_HTTPS,
+    &OP_DISC_REQUIRED_METADATA,
+    &OP_DISC_PKCE_S256,
+    &OP_DISC_RESPONSE_TYPES,
+    &OP_DISC_SIGNING_ALGS,
+    &OP_DISC_ACR_VALUES,
+    &OP_DISC_ACR_MAPPED,
+    &OP_DISC_CLAIMS_COVER,
+    &OP_DISC_ISS_PARAMETER,
+    &OP_JWKS_FETCH,
+    &OP_JWKS_KEY_STRENGTH,
+    &OP_JWKS_NO_PRIVATE,
+    &OP_JWKS_UNIQUE_KID,
+    &OP_FLOW_CODE_PKCE,
+    &OP_FLOW_ISS_RESPONSE,
+    &OP_IDT_SIGNATURE,
+    &OP_IDT_ISS,
+    &OP_IDT_AUD,
+    &OP_IDT_EXP,
+    &OP_IDT_NONCE,
+    &OP_IDT_ACR,
+    &OP_NEG_REDIRECT_URI,
+    &OP_NEG_CODE_REPLAY,
+    &OP_NEG_PKCE_VERIFIER,
+    &OP_NEG_PKCE_REQUIRED,
+    &BR_SUB_PAIRWISE,
+    &BR_VERIFIED_CLAIMS,
+    &BR_AGREED_ATTRIBUTES,
+    &BR_CONSENT_REFUSAL,
+    &REG_PARSE,
+    &REG_VALID,
+    &REG_PROVIDER_CERTIFIED,
+    &REG_AGREEMENT_PURPOSE,
+    &REG_AGREEMENT_RETENTION,
+    &REG_AGREEMENT_WINDOW,
+    &REG_REFERENCES,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_titles_bilingual() {
+        let all: Vec<&CheckDef> = ALL.to_vec();
+        let mut ids: Vec<&str> = all.iter().map(|d| d.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len());
+        for d in all {
+            assert!(!d.title_en.is_empty() && !d.title_fr.is_empty() && !d.rule.is_empty());
+        }
+    }
+}

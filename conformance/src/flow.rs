@@ -1,0 +1,326 @@
+//! The browser side of an authorization request, and code redemption. The suite never
+//! listens on the redirect URI: it follows redirects itself and stops at the one back to the
+//! client.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+
+use crate::TestClient;
+use crate::evidence::Exchange;
+use crate::html_form;
+use crate::http::{Answer, Http};
+
+/// At most this many hops between the authorization request and the redirect back.
+const MAX_HOPS: usize = 12;
+
+pub(crate) fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub(crate) fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// What to do on a consent page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Consent {
+    Approve,
+    Deny,
+}
+
+/// One authorization request.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: String,
+    pub nonce: String,
+    /// `None`: no PKCE challenge is sent.
+    pub verifier: Option<String>,
+    pub login_hint: Option<String>,
+    pub extra: Vec<(String, String)>,
+}
+
+impl AuthRequest {
+    pub fn new(client: &TestClient, scope: &str, login_hint: Option<&str>) -> Self {
+        Self {
+            client_id: client.client_id.clone(),
+            redirect_uri: client.redirect_uri.clone(),
+            scope: scope.to_owned(),
+            state: random_token(),
+            nonce: random_token(),
+            verifier: Some(random_token()),
+            login_hint: login_hint.map(str::to_owned),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn url(&self, authorization_endpoint: &str) -> Result<String, String> {
+        let mut url = url::Url::parse(authorization_endpoint)
+            .map_err(|e| format!("authorization_endpoint is not a URL: {e}"))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &self.client_id)
+                .append_pair("redirect_uri", &self.redirect_uri)
+                .append_pair("scope", &self.scope)
+                .append_pair("state", &self.state)
+                .append_pair("nonce", &self.nonce);
+            if let Some(verifier) = &self.verifier {
+                q.append_pair("code_challenge", &pkce_challenge(verifier))
+                    .append_pair("code_challenge_method", "S256");
+            }
+            if let Some(hint) = &self.login_hint {
+                q.append_pair("login_hint", hint);
+            }
+            for (k, v) in &self.extra {
+                q.append_pair(k, v);
+            }
+        }
+        Ok(url.to_string())
+    }
+}
+
+/// How a walk ended.
+#[derive(Debug, Clone)]
+pub(crate) enum End {
+    /// Redirected back to the redirect URI with these parameters.
+    Back { params: HashMap<String, String> },
+    /// Stopped elsewhere: an error page, a page that needs a person, a transport error.
+    Stopped { status: Option<u16>, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Walk {
+    pub end: End,
+    /// A consent form was shown on the way.
+    pub saw_consent: bool,
+}
+
+impl Walk {
+    pub fn code(&self) -> Option<&str> {
+        match &self.end {
+            End::Back { params } => params.get("code").map(String::as_str),
+            End::Stopped { .. } => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.end {
+            End::Back { params } => match params.get("error") {
+                Some(e) => format!("redirected back with error={e}"),
+                None if params.contains_key("code") => "redirected back with a code".into(),
+                None => "redirected back without code or error".into(),
+            },
+            End::Stopped { status, reason } => match status {
+                Some(s) => format!("stopped at an HTTP {s} answer: {reason}"),
+                None => format!("stopped: {reason}"),
+            },
+        }
+    }
+}
+
+fn stopped(status: Option<u16>, reason: impl Into<String>) -> Walk {
+    Walk {
+        end: End::Stopped {
+            status,
+            reason: reason.into(),
+        },
+        saw_consent: false,
+    }
+}
+
+fn resolve(base: &str, location: &str) -> Result<String, String> {
+    url::Url::parse(base)
+        .and_then(|b| b.join(location))
+        .map(|u| u.to_string())
+        .map_err(|e| format!("unusable Location {location:?}: {e}"))
+}
+
+/// Adds the login hint to a provider's authorization request that lacks one (the broker passes
+/// the relying party's on; this covers one that does not).
+fn with_login_hint(url: &str, hint: Option<&str>, first: &str) -> String {
+    let Some(hint) = hint else {
+        return url.to_owned();
+    };
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    let is_authorize = parsed.path().ends_with("/authorize") || parsed.path().ends_with("/auth");
+    if url.starts_with(first)
+        || !is_authorize
+        || parsed.query_pairs().any(|(k, _)| k == "login_hint")
+        || !parsed.query_pairs().any(|(k, _)| k == "client_id")
+    {
+        return url.to_owned();
+    }
+    parsed.query_pairs_mut().append_pair("login_hint", hint);
+    parsed.to_string()
+}
+
+/// Walks from the authorization request to the redirect back to `request.redirect_uri`.
+pub(crate) async fn walk(
+    http: &Http,
+    authorization_endpoint: &str,
+    request: &AuthRequest,
+    consent: Consent,
+    evidence: &mut Vec<Exchange>,
+) -> Walk {
+    let first = match request.url(authorization_endpoint) {
+        Ok(url) => url,
+        Err(e) => return stopped(None, e),
+    };
+    let mut saw_consent = false;
+    let mut current = first.clone();
+    let mut answer = match http.get(&current, evidence).await {
+        Ok(a) => a,
+        Err(e) => return stopped(None, e),
+    };
+    for _ in 0..MAX_HOPS {
+        if answer.is_redirect() {
+            let Some(location) = answer.header("location") else {
+                return stopped(Some(answer.status), "a redirect without Location");
+            };
+            let next = match resolve(&current, location) {
+                Ok(n) => n,
+                Err(e) => return stopped(Some(answer.status), e),
+            };
+            if next.starts_with(&request.redirect_uri) {
+                let params = url::Url::parse(&next)
+                    .map(|u| u.query_pairs().into_owned().collect())
+                    .unwrap_or_default();
+                return Walk {
+                    end: End::Back { params },
+                    saw_consent,
+                };
+            }
+            current = with_login_hint(&next, request.login_hint.as_deref(), authorization_endpoint);
+            answer = match http.get(&current, evidence).await {
+                Ok(a) => a,
+                Err(e) => return stopped(None, e),
+            };
+            continue;
+        }
+        if answer.status == 200
+            && let Some(form) = html_form::consent_form(&answer.body)
+        {
+            saw_consent = true;
+            let decision = match consent {
+                Consent::Deny => form.decisions.iter().find(|d| *d == "deny"),
+                Consent::Approve => form.decisions.iter().find(|d| *d != "deny"),
+            };
+            let Some(decision) = decision.cloned() else {
+                return stopped(
+                    Some(200),
+                    "the consent form has no matching decision button",
+                );
+            };
+            let action = match resolve(&current, &form.action) {
+                Ok(a) => a,
+                Err(e) => return stopped(Some(200), e),
+            };
+            let mut fields = form.hidden.clone();
+            fields.push(("decision".into(), decision));
+            let request_builder = http.client().post(&action).form(&fields);
+            current = action;
+            answer = match http.send(request_builder, evidence).await {
+                Ok(a) => a,
+                Err(e) => return stopped(None, e),
+            };
+            continue;
+        }
+        let mut end = stopped(
+            Some(answer.status),
+            "a page that is neither a redirect nor a consent form",
+        );
+        end.saw_consent = saw_consent;
+        return end;
+    }
+    stopped(None, format!("more than {MAX_HOPS} redirects"))
+}
+
+/// How the suite authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientAuth {
+    Basic,
+    Post,
+}
+
+impl ClientAuth {
+    /// `client_secret_basic` unless the provider advertises only `client_secret_post`.
+    pub fn from_metadata(methods: Option<&serde_json::Value>) -> Self {
+        let listed = |m: &str| {
+            methods
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|a| a.iter().any(|v| v == m))
+        };
+        if methods.is_some() && !listed("client_secret_basic") && listed("client_secret_post") {
+            Self::Post
+        } else {
+            Self::Basic
+        }
+    }
+}
+
+/// Redeems `code` at the token endpoint.
+pub(crate) async fn redeem(
+    http: &Http,
+    token_endpoint: &str,
+    client: &TestClient,
+    auth: ClientAuth,
+    code: &str,
+    verifier: Option<&str>,
+    evidence: &mut Vec<Exchange>,
+) -> Result<Answer, String> {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", client.redirect_uri.as_str()),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    let mut request = http.client().post(token_endpoint);
+    match auth {
+        ClientAuth::Basic => {
+            // RFC 6749 2.3.1: form-urlencoded before base64.
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            request = request.basic_auth(enc(&client.client_id), Some(enc(&client.client_secret)));
+        }
+        ClientAuth::Post => {
+            form.push(("client_id", client.client_id.as_str()));
+            form.push(("client_secret", client.client_secret.as_str()));
+        }
+    }
+    http.send(request.form(&form), evidence).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_hint_is_added_to_upstream_requests_only() {
+        let first = "https://broker.example/authorize";
+        let up = "https://idp.example/authorize?client_id=b&state=s";
+        assert!(with_login_hint(up, Some("amelie"), first).contains("login_hint=amelie"));
+        let own = "https://broker.example/authorize?client_id=x";
+        assert_eq!(with_login_hint(own, Some("amelie"), first), own);
+        let hinted = "https://idp.example/authorize?client_id=b&login_hint=x";
+        assert_eq!(with_login_hint(hinted, Some("amelie"), first), hinted);
+    }
+
+    #[test]
+    fn pkce_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}
