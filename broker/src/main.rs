@@ -25,6 +25,9 @@ enum Command {
         registry: Option<PathBuf>,
         #[arg(long, default_value_t = 8400)]
         port: u16,
+        /// Keep state in this Redis (redis://host:port/db) instead of memory.
+        #[arg(long)]
+        redis_url: Option<String>,
     },
     /// Generate the broker's signing keys (one PEM file per algorithm) into a directory.
     GenerateKeys { dir: PathBuf },
@@ -56,11 +59,16 @@ fn main() -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Demo { registry, port } => {
+        Command::Demo {
+            registry,
+            port,
+            redis_url,
+        } => {
             init_tracing();
             let options = broker::cli::demo::DemoOptions {
                 registry,
                 broker_port: port,
+                redis_url,
             };
             tokio::runtime::Runtime::new()?.block_on(broker::cli::demo::run(options))?;
             Ok(ExitCode::SUCCESS)

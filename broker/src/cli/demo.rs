@@ -14,7 +14,7 @@ use crate::app::{Broker, BrokerParts};
 use crate::endpoints::browser::random_token;
 use crate::keys::KeySet;
 use crate::secrets::{Secret, SecretResolver};
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, RedisStore, RedisTarget};
 
 pub const DEFAULT_REGISTRY: &str = include_str!("../../../examples/registry/pan-canada.toml");
 
@@ -22,6 +22,8 @@ pub const DEFAULT_REGISTRY: &str = include_str!("../../../examples/registry/pan-
 pub struct DemoOptions {
     pub registry: Option<std::path::PathBuf>,
     pub broker_port: u16,
+    /// Keep the broker's state in this Redis instead of memory (to try or measure the Redis store).
+    pub redis_url: Option<String>,
 }
 
 fn loopback_port(url: &str) -> Option<u16> {
@@ -142,7 +144,16 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         issuer: issuer.clone(),
         registry,
         keys: KeySet::generate()?,
-        store: Arc::new(MemoryStore::new()),
+        store: match &options.redis_url {
+            None => Arc::new(MemoryStore::new()),
+            Some(url) => {
+                out.push_str(&format!("  state store          {url}\n"));
+                Arc::new(RedisStore::new(
+                    &RedisTarget::Single(url.clone()),
+                    Duration::from_millis(500),
+                )?)
+            }
+        },
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: random_token().into_bytes(),
         upstream_timeout: Duration::from_secs(10),

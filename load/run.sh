@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Measures the broker: brokered logins at several concurrency levels against `broker demo`
+# (release build; a fresh broker per level), then the single-hop ceiling (demo providers served
+# in the load tool's own process, broker stopped). Writes JSON to load/results/ (git-ignored):
+# run-STAMP.json holds everything; tables go to stderr.
+#
+#   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32]
+#               [--store memory|redis] [--alberta-only] [--no-build] [-- extra load flags]
+#
+# Logins go round robin to the four demo providers of `broker demo` (Alberta, British Columbia,
+# Quebec, federal; each with its first test person), because one demo provider keeps at most
+# 10,000 access tokens for 5 minutes and then fails every login: Alberta alone caps a broker
+# process at 10,000 logins (--alberta-only shows it). Every login is shown the consent page and
+# shares (a first-time person); `-- --remember-consent` measures returning persons instead.
+# --store redis runs the same demo with its state in a redis-server started for the run.
+#
+# Everything runs on 127.0.0.1. The broker demo also serves the demo providers (8411, 8412,
+# 8413, 8419) and the demo relying service (8490) in the broker's process: those ports must be
+# free. On a 2-core machine the load tool and the broker share the cores, so figures are a
+# floor for the broker alone, not a capacity statement.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PORT=8400
+DURATION=10s
+WARMUP=2s
+CONCURRENCY=1,8,32
+STORE=memory
+BUILD=1
+ALBERTA_ONLY=0
+EXTRA=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --port) PORT=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --concurrency) CONCURRENCY=$2; shift 2 ;;
+    --store) STORE=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    --alberta-only) ALBERTA_ONLY=1; shift ;;
+    --) shift; EXTRA=("$@"); break ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+RESULTS=$ROOT/load/results
+mkdir -p "$RESULTS"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+WORK=$(mktemp -d)
+BROKER_PID=
+REDIS_PID=
+DEMO_EXTRA=()
+stop_redis() {
+  if [[ -n $REDIS_PID ]]; then
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+    REDIS_PID=
+  fi
+}
+cleanup() {
+  stop_redis
+  if [[ -n $BROKER_PID ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
+    kill "$BROKER_PID" 2>/dev/null || true
+    wait "$BROKER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [[ $BUILD == 1 ]]; then
+  cargo build --release -p broker -p load
+fi
+BROKER=$ROOT/target/release/broker
+LOAD=$ROOT/target/release/load
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+RP=esdc-employment-insurance
+RP_REDIRECT=http://127.0.0.1:8490/callback/$RP
+IDP=ab-account
+PERSON=ab-amelie-tremblay
+
+# Starts the broker with the in-memory store (`broker demo`) and sets BROKER_PID, BROKER_URL
+# and LOAD_CLIENT_SECRET (parsed from the demo's banner on stdout).
+start_broker_memory() {
+  for p in "$PORT" 8411 8412 8413 8419 8490; do
+    if port_busy "$p"; then
+      echo "run.sh: port $p is in use (another broker demo?): stop it or choose --port" >&2
+      exit 1
+    fi
+  done
+  "$BROKER" demo --port "$PORT" ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} >"$WORK/demo.out" 2>"$WORK/broker.log" &
+  BROKER_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "client_id $RP " "$WORK/demo.out" 2>/dev/null && break
+    kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/broker.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  LOAD_CLIENT_SECRET=$(sed -n "s/.*client_id $RP  secret \([^ ]*\) .*/\1/p" "$WORK/demo.out")
+  BROKER_URL=$(sed -n 's/^ *broker issuer *\(http[^ ]*\).*/\1/p' "$WORK/demo.out")
+  local ab
+  ab=$(sed -n "s/^ *provider CA-AB *\(http[^ ]*\) *($IDP;.*/\1/p" "$WORK/demo.out")
+  if [[ -z $LOAD_CLIENT_SECRET || -z $BROKER_URL || -z $ab ]]; then
+    echo "run.sh: could not read the demo banner:" >&2
+    cat "$WORK/demo.out" >&2
+    exit 1
+  fi
+  export LOAD_CLIENT_SECRET
+  # Every demo provider with its first test person, from lines like
+  #   provider CA-AB        http://127.0.0.1:8411  (ab-account; test persons: ab-amelie-tremblay, ...)
+  if [[ $ALBERTA_ONLY == 1 ]]; then
+    IDPS=$IDP
+    PERSONS=$PERSON
+  else
+    IDPS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\1/p' "$WORK/demo.out" | paste -sd,)
+    PERSONS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\2/p' "$WORK/demo.out" | paste -sd,)
+  fi
+  echo "run.sh: broker $BROKER_URL (pid $BROKER_PID), Alberta provider $ab; logins at $IDPS" >&2
+}
+
+# The same demo with its state in a Redis this script starts on a free loopback port
+# (redis-server from scripts/setup), stopped with the run.
+start_broker_redis() {
+  REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$!
+  for _ in $(seq 1 50); do
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.1
+  done
+  DEMO_EXTRA=(--redis-url "redis://127.0.0.1:$REDIS_PORT/0")
+  start_broker_memory
+}
+
+# Busy ticks of the machine (all cores), from /proc/stat.
+busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+
+# The machine is shared (other builds and tests): wait up to 60 s for a second in which it is
+# below a quarter of one core busy, so that runs measure the broker and not a neighbour. Each
+# run's JSON has cpu.others_pct to judge afterwards (it includes loopback softirq, ~5-10).
+wait_quiet() {
+  local a b
+  for _ in $(seq 1 60); do
+    a=$(busy_ticks); sleep 1; b=$(busy_ticks)
+    (( b - a < 25 )) && return 0
+  done
+  echo "run.sh: the machine stayed busy for 60 s; measuring anyway (see cpu.others_pct)" >&2
+}
+
+rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+
+stop_broker() {
+  kill "$BROKER_PID"
+  wait "$BROKER_PID" 2>/dev/null || true
+  BROKER_PID=
+  stop_redis
+}
+
+# A fresh broker for each concurrency level: each demo provider inside `broker demo` keeps at
+# most 10,000 access tokens for 5 minutes (then answers server_error, which the broker turns
+# into access_denied), so one broker process serves at most 40,000 logins in 5 minutes.
+RSS_LINES=()
+REPORTS=()
+for C in ${CONCURRENCY//,/ }; do
+  case $STORE in
+    memory) start_broker_memory ;;
+    redis) start_broker_redis ;;
+    *) echo "run.sh: --store memory|redis" >&2; exit 2 ;;
+  esac
+  IDLE=$(rss_kb "$BROKER_PID")
+  wait_quiet
+  "$LOAD" --broker "$BROKER_URL" --client-id "$RP" --redirect-uri "$RP_REDIRECT" \
+    --idp-hint "$IDPS" --login-hint "$PERSONS" --concurrency "$C" \
+    --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" ${EXTRA[@]+"${EXTRA[@]}"} \
+    >"$WORK/brokered-$C.json"
+  AFTER=$(rss_kb "$BROKER_PID")
+  LOG_BYTES=$(wc -c <"$WORK/broker.log")
+  echo "run.sh: concurrency $C: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log" >&2
+  RSS_LINES+=("{\"concurrency\": $C, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES}")
+  REPORTS+=("$WORK/brokered-$C.json")
+  stop_broker
+done
+"$LOAD" --merge "${REPORTS[@]}" >"$RESULTS/brokered-$STAMP.json"
+
+# The single-hop ceiling, with the broker stopped: demo providers configured as the Alberta one
+# (16 of them, round robin, fresh for each level, for the same 10,000-token bound) in the load
+# tool's own process, which they share with the load generator.
+wait_quiet
+"$LOAD" --single-hop --spawn-demo-provider --idp-hint "$IDP" --login-hint "$PERSON" \
+  --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
+  >"$RESULTS/single-hop-$STAMP.json"
+
+{
+  printf '{\n"store": "%s",\n"broker": [' "$STORE"
+  (IFS=,; printf '%s' "${RSS_LINES[*]}")
+  printf '],\n"brokered": '
+  cat "$RESULTS/brokered-$STAMP.json"
+  printf ',\n"single_hop": '
+  cat "$RESULTS/single-hop-$STAMP.json"
+  printf '}\n'
+} >"$RESULTS/run-$STAMP.json"
+echo "run.sh: wrote $RESULTS/run-$STAMP.json" >&2
