@@ -32,6 +32,10 @@ pub struct Inner {
     pub pairwise: PairwiseSubjects,
     /// Whether cookies get `Secure` (always, except on a plain-http development issuer).
     pub secure_cookies: bool,
+    /// Where run-time registry changes are kept (admin API); none means read-only.
+    pub registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>>,
+    registry_version: std::sync::atomic::AtomicU64,
+    pub admins: Vec<crate::admin::auth::Principal>,
 }
 
 impl std::ops::Deref for Broker {
@@ -50,6 +54,8 @@ pub struct BrokerParts {
     pub secrets: SecretResolver,
     pub pairwise_secret: Vec<u8>,
     pub upstream_timeout: Duration,
+    pub registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>>,
+    pub admins: Vec<crate::admin::auth::Principal>,
 }
 
 impl Broker {
@@ -64,6 +70,9 @@ impl Broker {
             upstream: UpstreamClient::new(parts.upstream_timeout)?,
             secrets: parts.secrets,
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
+            registry_store: parts.registry_store,
+            registry_version: std::sync::atomic::AtomicU64::new(0),
+            admins: parts.admins,
         })))
     }
 
@@ -83,6 +92,18 @@ impl Broker {
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = Arc::new(registry);
+    }
+
+    pub fn set_registry_version(&self, version: u64) {
+        self.0
+            .registry_version
+            .store(version, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn registry_version(&self) -> u64 {
+        self.0
+            .registry_version
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn callback_url(&self) -> String {
@@ -109,6 +130,7 @@ pub fn router(broker: Broker) -> Router {
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
         .route("/static/broker.css", get(endpoints::health::stylesheet))
+        .merge(crate::admin::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(header(
             header::CONTENT_SECURITY_POLICY,

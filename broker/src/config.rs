@@ -23,6 +23,27 @@ pub struct Config {
     pub upstream: Upstream,
     #[serde(default)]
     pub store: StoreConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+}
+
+/// The admin API. With no principal it refuses every call.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    #[serde(default)]
+    pub principals: Vec<PrincipalConfig>,
+    /// Where run-time registry changes are kept when the store is in memory (with Redis they
+    /// are kept in Redis). Default: the registry file's name with `.admin.toml` added.
+    pub state_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalConfig {
+    pub name: String,
+    pub token: SecretRef,
+    pub roles: Vec<crate::admin::auth::Role>,
 }
 
 /// Where short-lived state lives: in this process, or in Redis shared by every replica.

@@ -1,6 +1,7 @@
 //! The pan-Canadian identity broker: an OpenID Provider toward relying parties and an OpenID
 //! Connect client toward Trusted Digital Identity Providers, enforcing the trust framework.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod lang;
 pub mod oauth_error;
 pub mod pages;
 pub mod pairwise;
+pub mod registry_store;
 pub mod secrets;
 pub mod store;
 pub mod upstream;

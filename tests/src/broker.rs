@@ -50,6 +50,8 @@ pub struct BrokerSpec<'a> {
     pub store: Option<String>,
     /// A directory of keys from `broker generate-keys`, shared by replicas.
     pub keys: Option<PathBuf>,
+    /// More configuration appended to the file (e.g. an `[admin]` section).
+    pub extra_config: Option<String>,
 }
 
 /// Writes signing keys with `broker generate-keys`.
@@ -127,7 +129,7 @@ impl BrokerProcess {
         let config = format!(
             "version = 1\nissuer = \"{issuer}\"\nlisten = \"127.0.0.1:{port}\"\nregistry = \"registry.toml\"\n[keys]\n{key_lines}[pairwise]\nsecret = {{ env = \"E2E_PAIRWISE_SECRET\" }}\n[upstream]\ntimeout_seconds = 5\n{}",
             spec.store.unwrap_or_default()
-        );
+        ) + &spec.extra_config.unwrap_or_default();
         std::fs::write(dir.path().join("broker.toml"), config)?;
         let stderr = dir.path().join("broker.log");
         let mut command = Command::new(&bin);

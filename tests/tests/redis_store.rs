@@ -94,6 +94,7 @@ async fn two_replicas_share_one_redis() {
         env: ENV,
         store: Some(redis_store(&redis.url())),
         keys: Some(keys.path().join("k")),
+        extra_config: None,
     };
     let a = BrokerProcess::spawn(spec(port_a)).await.unwrap();
     let b = BrokerProcess::spawn(spec(port_b)).await.unwrap();
@@ -137,7 +138,11 @@ async fn two_replicas_share_one_redis() {
     let keys = redis.cli(&["--scan", "--pattern", "*"]).await.unwrap();
     assert!(keys.lines().all(|k| k.starts_with("pcb:")), "{keys}");
     assert!(!keys.contains(&code));
-    for key in keys.lines() {
+    // Short-lived state expires; the registry (kept by the admin API) is durable by design.
+    for key in keys
+        .lines()
+        .filter(|k| !k.starts_with("pcb:registry") && !k.starts_with("pcb:conformance:"))
+    {
         let ttl: i64 = redis
             .cli(&["PTTL", key])
             .await
@@ -306,4 +311,61 @@ async fn a_three_node_cluster_runs_the_login() {
         used += usize::from(n > 0);
     }
     assert!(used >= 1);
+}
+
+#[tokio::test]
+async fn a_suspension_made_on_one_replica_applies_on_the_other() {
+    let redis = RedisServer::start().await.unwrap();
+    let (port_a, port_b) = (free_port().unwrap(), free_port().unwrap());
+    let issuer = format!("http://127.0.0.1:{port_a}");
+    let (upstream, _stop) = provider(vec![format!("{issuer}/callback")]).await;
+    let keys = tempfile::tempdir().unwrap();
+    generate_keys(&keys.path().join("k")).unwrap();
+    let registry = registry(&upstream);
+    let admin = "[[admin.principals]]\nname = \"bob\"\ntoken = { env = \"E2E_ADMIN_BOB\" }\nroles = [\"approver\"]\n".to_owned();
+    let env: Vec<(&str, &str)> = ENV
+        .iter()
+        .copied()
+        .chain([("E2E_ADMIN_BOB", "bob-token")])
+        .collect();
+    let spec = |port| BrokerSpec {
+        port,
+        issuer: Some(issuer.clone()),
+        registry: &registry,
+        env: &env,
+        store: Some(redis_store(&redis.url())),
+        keys: Some(keys.path().join("k")),
+        extra_config: Some(admin.clone()),
+    };
+    let a = BrokerProcess::spawn(spec(port_a)).await.unwrap();
+    let b = BrokerProcess::spawn(spec(port_b)).await.unwrap();
+    let login_at = |url: String| async move {
+        let req = request();
+        let r = browser().unwrap().get(req.url(&url)).send().await.unwrap();
+        e2e::rp::query(&e2e::rp::location(&r).unwrap()).unwrap()
+    };
+    assert!(!login_at(b.url.clone()).await.contains_key("error"));
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/providers/ab-account/suspend", a.url))
+        .bearer_auth("bob-token")
+        .json(&serde_json::json!({ "reason": "incident on replica test" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // A refuses at once; B within its registry sync interval (250 ms).
+    assert_eq!(login_at(a.url.clone()).await["error"], "access_denied");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let outcome = login_at(b.url.clone()).await;
+        if outcome.get("error").map(String::as_str) == Some("access_denied") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replica B still routes to the suspended provider: {outcome:?}\n{}",
+            b.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -157,6 +157,8 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: random_token().into_bytes(),
         upstream_timeout: Duration::from_secs(10),
+        registry_store: None,
+        admins: Vec::new(),
     })?;
     let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
         .await

@@ -22,6 +22,34 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pairwise = secrets
         .resolve(&config.pairwise.secret)
         .context("pairwise secret")?;
+    let mut admins = Vec::new();
+    for p in &config.admin.principals {
+        let token = secrets
+            .resolve(&p.token)
+            .with_context(|| format!("admin principal {}", p.name))?;
+        admins.push(crate::admin::auth::Principal::new(
+            p.name.clone(),
+            token.expose(),
+            p.roles.iter().copied(),
+        ));
+    }
+    let registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>> = match &config.store
+    {
+        StoreConfig::Redis { url, .. } => Some(Arc::new(
+            crate::registry_store::RedisRegistryStore::new(url)?,
+        )),
+        StoreConfig::Cluster { .. } => None,
+        StoreConfig::Memory => {
+            let path = config.admin.state_file.clone().unwrap_or_else(|| {
+                let mut p = config.registry.clone().into_os_string();
+                p.push(".admin.toml");
+                p.into()
+            });
+            Some(Arc::new(crate::registry_store::FileRegistryStore::new(
+                path,
+            )))
+        }
+    };
     let broker = Broker::new(BrokerParts {
         issuer: config.issuer.clone(),
         registry,
@@ -30,10 +58,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         secrets,
         pairwise_secret: pairwise.expose().as_bytes().to_vec(),
         upstream_timeout: Duration::from_secs(config.upstream.timeout_seconds),
+        registry_store: registry_store.clone(),
+        admins,
     })?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    if let Some(store) = registry_store {
+        tokio::spawn(crate::registry_store::sync(broker.clone(), store));
+    }
     tracing::info!(issuer = %config.issuer, listen = %listener.local_addr()?, "broker serving");
     crate::app::run(listener, broker, shutdown_signal()).await?;
     Ok(())

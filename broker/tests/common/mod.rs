@@ -53,6 +53,10 @@ pub struct Options {
     pub faults: HashMap<&'static str, demo::provider::Fault>,
     pub edit_registry: Option<Box<dyn FnOnce(String) -> String + Send>>,
     pub upstream_timeout: Option<Duration>,
+    pub registry_store: Option<Arc<dyn broker::registry_store::RegistryStore>>,
+    pub admins: Vec<broker::admin::auth::Principal>,
+    /// More secrets for the broker (environment variable name, value).
+    pub secrets: Vec<(String, String)>,
 }
 
 fn secret_env(id: &str) -> String {
@@ -121,6 +125,9 @@ pub async fn start(options: Options) -> TestBed {
         );
         overlay.insert(env, Secret::new(RP_SECRET));
     }
+    for (name, value) in options.secrets.drain(..) {
+        overlay.insert(name, Secret::new(value));
+    }
     if let Some(edit) = options.edit_registry.take() {
         registry_text = edit(registry_text);
     }
@@ -134,6 +141,8 @@ pub async fn start(options: Options) -> TestBed {
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: b"pairwise-test-secret".to_vec(),
         upstream_timeout: options.upstream_timeout.unwrap_or(Duration::from_secs(5)),
+        registry_store: options.registry_store.take(),
+        admins: std::mem::take(&mut options.admins),
     })
     .unwrap();
     let (tx, rx) = oneshot::channel();

@@ -113,6 +113,7 @@ fn provider(i: usize) -> impl Strategy<Value = ProviderEntry> {
                     .collect(),
                 status,
                 status_reason,
+                registered_by: None,
             },
         )
 }

@@ -1,0 +1,156 @@
+//! Admin authentication: bearer credentials with roles, from configuration. Never open: with
+//! no principal configured, every admin call is refused.
+
+use std::collections::BTreeSet;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::app::Broker;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Registers providers and services and proposes changes.
+    Registrar,
+    /// Approves, suspends, revokes; never what they registered themselves.
+    Approver,
+    /// Reads everything, changes nothing.
+    Auditor,
+}
+
+/// A configured administrator: a name, the SHA-256 of their token, and roles.
+pub struct Principal {
+    pub name: String,
+    token_hash: [u8; 32],
+    pub roles: BTreeSet<Role>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("name", &self.name)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Principal {
+    pub fn new(
+        name: impl Into<String>,
+        token: &str,
+        roles: impl IntoIterator<Item = Role>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            token_hash: Sha256::digest(token.as_bytes()).into(),
+            roles: roles.into_iter().collect(),
+        }
+    }
+}
+
+/// The authenticated caller of an admin endpoint.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub name: String,
+    pub roles: BTreeSet<Role>,
+}
+
+impl Admin {
+    pub fn require(&self, role: Role) -> Result<(), AdminError> {
+        if self.roles.contains(&role) {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden(format!(
+                "{} does not have the {role:?} role",
+                self.name
+            )))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the entry does not validate")]
+    Problems(Vec<String>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            Self::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Invalid(_) | Self::Problems(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        };
+        let problems = match &self {
+            Self::Problems(p) => p.clone(),
+            _ => Vec::new(),
+        };
+        let mut response = (status, axum::Json(serde_json::json!({ "error": code, "message": self.to_string(), "problems": problems }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"broker-admin\""),
+            );
+        }
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        response
+    }
+}
+
+impl FromRequestParts<Broker> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        broker: &Broker,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AdminError::Unauthenticated("admin calls need a bearer token".into()))?;
+        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Every principal is compared, in constant time, whatever matches first.
+        let mut found = None;
+        for p in &broker.admins {
+            if bool::from(p.token_hash.ct_eq(&presented)) {
+                found = Some(Admin {
+                    name: p.name.clone(),
+                    roles: p.roles.clone(),
+                });
+            }
+        }
+        let admin = found.ok_or_else(|| {
+            AdminError::Unauthenticated("the bearer token is not an admin credential".into())
+        })?;
+        tracing::info!(target: "audit", event = "admin.call", admin = %admin.name, method = %parts.method, path = %parts.uri.path());
+        Ok(admin)
+    }
+}

@@ -1,0 +1,60 @@
+//! The admin API: providers register and are approved, suspended or revoked, every change
+//! validated like the registry file, saved with compare-and-set, and audited.
+
+pub mod auth;
+mod providers;
+
+use axum::Router;
+use axum::routing::{get, post};
+use trust_framework::{Registry, RegistryFile};
+
+use crate::app::Broker;
+use auth::AdminError;
+
+pub fn router() -> Router<Broker> {
+    Router::new()
+        .route(
+            "/admin/providers",
+            get(providers::list).post(providers::register),
+        )
+        .route("/admin/providers/{id}", get(providers::show))
+        .route(
+            "/admin/providers/{id}/conformance",
+            get(providers::conformance_report),
+        )
+        .route("/admin/providers/{id}/approve", post(providers::approve))
+        .route("/admin/providers/{id}/suspend", post(providers::suspend))
+        .route("/admin/providers/{id}/revoke", post(providers::revoke))
+}
+
+/// Applies `change` to the stored registry: validated like the file, saved only if nobody
+/// changed it meanwhile, then swapped in here (other replicas follow within the sync interval).
+pub async fn mutate(
+    broker: &Broker,
+    change: impl FnOnce(&mut RegistryFile) -> Result<(), AdminError>,
+) -> Result<Registry, AdminError> {
+    let store = broker.registry_store.as_ref().ok_or_else(|| {
+        AdminError::Unavailable("this broker has no registry store configured".into())
+    })?;
+    let (version, mut file) = match store
+        .load()
+        .await
+        .map_err(|e| AdminError::Unavailable(e.to_string()))?
+    {
+        Some(loaded) => loaded,
+        None => (0, broker.registry().source().clone()),
+    };
+    change(&mut file)?;
+    let registry = Registry::from_file(file.clone()).map_err(|e| {
+        AdminError::Problems(e.problems().iter().map(ToString::to_string).collect())
+    })?;
+    let new_version = store.save(version, &file).await.map_err(|e| match e {
+        crate::registry_store::RegistryStoreError::Conflict(_) => {
+            AdminError::Conflict(e.to_string())
+        }
+        other => AdminError::Unavailable(other.to_string()),
+    })?;
+    broker.replace_registry(registry.clone());
+    broker.set_registry_version(new_version);
+    Ok(registry)
+}

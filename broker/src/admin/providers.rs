@@ -1,0 +1,261 @@
+//! Provider lifecycle: register (pending, with a conformance report), approve, suspend, revoke.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use trust_framework::registry::ProviderEntry;
+
+use super::auth::{Admin, AdminError, Role};
+use super::mutate;
+use crate::app::Broker;
+
+#[derive(Debug, Deserialize)]
+pub struct Reason {
+    reason: String,
+}
+
+fn summary(entry: &ProviderEntry) -> Value {
+    json!({
+        "id": entry.id,
+        "jurisdiction": entry.jurisdiction,
+        "issuer": entry.issuer,
+        "status": entry.status,
+        "status_reason": entry.status_reason,
+        "registered_by": entry.registered_by,
+    })
+}
+
+fn entry<'a>(
+    file: &'a mut trust_framework::RegistryFile,
+    id: &str,
+) -> Result<&'a mut ProviderEntry, AdminError> {
+    file.providers
+        .iter_mut()
+        .find(|p| p.id == id)
+        .ok_or_else(|| AdminError::NotFound(format!("no provider {id:?}")))
+}
+
+pub async fn list(
+    State(broker): State<Broker>,
+    admin: Admin,
+) -> Result<impl IntoResponse, AdminError> {
+    admin
+        .require(Role::Auditor)
+        .or_else(|_| admin.require(Role::Registrar))
+        .or_else(|_| admin.require(Role::Approver))?;
+    let registry = broker.registry();
+    Ok(Json(
+        json!({ "providers": registry.source().providers.iter().map(summary).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn show(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AdminError> {
+    admin
+        .require(Role::Auditor)
+        .or_else(|_| admin.require(Role::Registrar))
+        .or_else(|_| admin.require(Role::Approver))?;
+    let registry = broker.registry();
+    let found = registry
+        .source()
+        .providers
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| AdminError::NotFound(format!("no provider {id:?}")))?;
+    Ok(Json(
+        json!({ "provider": found, "summary": summary(found) }),
+    ))
+}
+
+pub async fn conformance_report(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AdminError> {
+    admin
+        .require(Role::Auditor)
+        .or_else(|_| admin.require(Role::Registrar))
+        .or_else(|_| admin.require(Role::Approver))?;
+    let store = broker
+        .registry_store
+        .as_ref()
+        .ok_or_else(|| AdminError::Unavailable("no registry store".into()))?;
+    let report = store
+        .report(&id)
+        .await
+        .map_err(|e| AdminError::Unavailable(e.to_string()))?
+        .ok_or_else(|| AdminError::NotFound(format!("no conformance report for {id:?}")))?;
+    let value: Value =
+        serde_json::from_str(&report).map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    Ok(Json(value))
+}
+
+/// Registers a provider as `pending`, then runs the conformance suite (static checks from its
+/// discovery document and keys) and stores the report.
+pub async fn register(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Json(mut provider): Json<ProviderEntry>,
+) -> Result<impl IntoResponse, AdminError> {
+    admin.require(Role::Registrar)?;
+    provider.status = "pending".into();
+    provider.status_reason = None;
+    provider.registered_by = Some(admin.name.clone());
+    let id = provider.id.clone();
+    let registry = mutate(&broker, |file| {
+        if file.providers.iter().any(|p| p.id == provider.id) {
+            return Err(AdminError::Conflict(format!(
+                "provider {:?} is already registered",
+                provider.id
+            )));
+        }
+        file.providers.push(provider);
+        Ok(())
+    })
+    .await?;
+    tracing::info!(target: "audit", event = "provider.registered", admin = %admin.name, provider = %id);
+    let passed = run_conformance(&broker, &registry, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "status": "pending", "conformance": passed })),
+    ))
+}
+
+async fn run_conformance(
+    broker: &Broker,
+    registry: &trust_framework::Registry,
+    id: &str,
+) -> Result<Value, AdminError> {
+    let store = broker
+        .registry_store
+        .as_ref()
+        .ok_or_else(|| AdminError::Unavailable("no registry store".into()))?;
+    let provider = registry
+        .provider(id)
+        .ok_or_else(|| AdminError::NotFound(id.to_owned()))?;
+    let mut target = conformance::provider::ProviderTarget::new(provider.issuer.clone());
+    target.allow_loopback_http = registry.is_development();
+    target.registry_entry = Some(provider.clone());
+    let now = time::OffsetDateTime::now_utc();
+    let (json, result) = match conformance::provider::check_provider(&target, now).await {
+        Ok(report) => {
+            let failed: Vec<&str> = report.failed_ids();
+            let result = json!({ "passed": report.passed(), "failed": failed });
+            let full: Value = conformance::report::json(&report)
+                .ok()
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or(Value::Null);
+            let stored = json!({ "passed": report.passed(), "failed": failed, "report": full });
+            (stored.to_string(), result)
+        }
+        Err(e) => {
+            let result = json!({ "passed": false, "error": e.to_string() });
+            (result.to_string(), result)
+        }
+    };
+    store
+        .save_report(id, &json)
+        .await
+        .map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    tracing::info!(target: "audit", event = "provider.conformance", provider = id, result = %result);
+    Ok(result)
+}
+
+/// Activates a pending or suspended provider. Separation of duties: the registrar cannot
+/// approve, and a provider whose conformance report failed cannot be approved.
+pub async fn approve(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AdminError> {
+    admin.require(Role::Approver)?;
+    let store = broker
+        .registry_store
+        .as_ref()
+        .ok_or_else(|| AdminError::Unavailable("no registry store".into()))?;
+    let report = store
+        .report(&id)
+        .await
+        .map_err(|e| AdminError::Unavailable(e.to_string()))?;
+    let passed = report
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .is_some_and(|v| v["passed"] == true);
+    mutate(&broker, |file| {
+        let p = entry(file, &id)?;
+        if p.registered_by.as_deref() == Some(admin.name.as_str()) {
+            return Err(AdminError::Forbidden(format!(
+                "{} registered {id:?} and so cannot approve it (separation of duties)",
+                admin.name
+            )));
+        }
+        if p.status == "revoked" {
+            return Err(AdminError::Conflict(format!(
+                "{id:?} is revoked; it must register again"
+            )));
+        }
+        if !passed {
+            return Err(AdminError::Conflict(format!(
+                "{id:?} has no passing conformance report"
+            )));
+        }
+        p.status = "active".into();
+        p.status_reason = None;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(target: "audit", event = "provider.approved", admin = %admin.name, provider = %id);
+    Ok(Json(json!({ "id": id, "status": "active" })))
+}
+
+async fn set_status(
+    broker: &Broker,
+    admin: &Admin,
+    id: &str,
+    status: &str,
+    reason: &str,
+) -> Result<Value, AdminError> {
+    admin.require(Role::Approver)?;
+    if reason.trim().is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "a {status} provider needs a reason"
+        )));
+    }
+    mutate(broker, |file| {
+        let p = entry(file, id)?;
+        p.status = status.into();
+        p.status_reason = Some(reason.trim().to_owned());
+        Ok(())
+    })
+    .await?;
+    tracing::info!(target: "audit", event = "provider.status", admin = %admin.name, provider = id, status, reason);
+    Ok(json!({ "id": id, "status": status, "reason": reason }))
+}
+
+pub async fn suspend(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Json(r): Json<Reason>,
+) -> Result<impl IntoResponse, AdminError> {
+    Ok(Json(
+        set_status(&broker, &admin, &id, "suspended", &r.reason).await?,
+    ))
+}
+
+pub async fn revoke(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Json(r): Json<Reason>,
+) -> Result<impl IntoResponse, AdminError> {
+    Ok(Json(
+        set_status(&broker, &admin, &id, "revoked", &r.reason).await?,
+    ))
+}

@@ -1,0 +1,313 @@
+//! The admin API over real HTTP: authentication and roles, registration with a conformance
+//! report, separation of duties, approval, suspension and revocation taking effect at once.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use broker::admin::auth::{Principal, Role};
+use broker::registry_store::FileRegistryStore;
+use common::*;
+use serde_json::{Value, json};
+
+const ALICE: &str = "alice-registrar-token";
+const BOB: &str = "bob-approver-token";
+const CAROL: &str = "carol-auditor-token";
+const DANA: &str = "dana-registrar-and-approver-token";
+const NEW_SECRET: &str = "new-provider-secret";
+
+struct Admin {
+    bed: TestBed,
+    http: reqwest::Client,
+    provider_issuer: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Admin {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileRegistryStore::new(
+        dir.path().join("registry.admin.toml"),
+    ));
+    let admins = vec![
+        Principal::new("alice", ALICE, [Role::Registrar]),
+        Principal::new("bob", BOB, [Role::Approver]),
+        Principal::new("carol", CAROL, [Role::Auditor]),
+        Principal::new("dana", DANA, [Role::Registrar, Role::Approver]),
+    ];
+    let bed = start(Options {
+        registry_store: Some(store),
+        admins,
+        secrets: vec![("BROKER_IDP_AB_SECOND_SECRET".into(), NEW_SECRET.into())],
+        ..Options::default()
+    })
+    .await;
+    // The new provider: a real OpenID provider the conformance suite can examine.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider_issuer = format!("http://{}", listener.local_addr().unwrap());
+    let config = demo::provider::ProviderConfig {
+        issuer: provider_issuer.clone(),
+        name_en: "Alberta second provider (test)".into(),
+        name_fr: "Deuxième fournisseur albertain (essai)".into(),
+        clients: vec![demo::provider::ClientConfig {
+            client_id: "pan-canadian-broker".into(),
+            client_secret: NEW_SECRET.into(),
+            redirect_uris: vec![format!("{}/callback", bed.broker_url)],
+        }],
+        acr_values: vec!["urn:ab2:loa2".into(), "urn:ab2:loa3".into()],
+        claim_names: Default::default(),
+        persons: demo::provider::test_persons("CA-AB"),
+        fault: None,
+    };
+    tokio::spawn(demo::provider::serve(
+        listener,
+        config,
+        std::future::pending(),
+    ));
+    Admin {
+        bed,
+        http: reqwest::Client::new(),
+        provider_issuer,
+        _dir: dir,
+    }
+}
+
+fn new_provider(issuer: &str) -> Value {
+    json!({
+        "id": "ab-second",
+        "jurisdiction": "CA-AB",
+        "name": { "en": "Alberta second provider (test)", "fr": "Deuxième fournisseur albertain (essai)" },
+        "issuer": issuer,
+        "client_id": "pan-canadian-broker",
+        "client_secret": { "env": "BROKER_IDP_AB_SECOND_SECRET" },
+        "scopes": ["openid", "profile", "address"],
+        "acr_map": { "urn:ab2:loa2": 2, "urn:ab2:loa3": 3 },
+        "attributes": ["given_name", "family_name", "birthdate", "address"],
+        "certifications": [
+            { "component": "verified-person", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2029-01-01T00:00:00Z" },
+            { "component": "authentication", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2029-01-01T00:00:00Z" },
+            { "component": "privacy", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2029-01-01T00:00:00Z" }
+        ]
+    })
+}
+
+impl Admin {
+    async fn call(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.bed.broker_url);
+        let mut req = match method {
+            "GET" => self.http.get(url),
+            _ => self.http.post(url),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn login_outcome(&self, provider: &str) -> std::collections::HashMap<String, String> {
+        let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", provider);
+        let r = self
+            .bed
+            .http
+            .get(req.url(&self.bed.broker_url))
+            .send()
+            .await
+            .unwrap();
+        query(&location(&r))
+    }
+}
+
+#[tokio::test]
+async fn admin_calls_need_a_credential_and_the_right_role() {
+    let a = setup().await;
+    let (status, _) = a.call(None, "GET", "/admin/providers", None).await;
+    assert_eq!(status, 401);
+    let (status, _) = a
+        .call(Some("forged"), "GET", "/admin/providers", None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, body) = a.call(Some(CAROL), "GET", "/admin/providers", None).await;
+    assert_eq!(status, 200);
+    assert!(body["providers"].as_array().unwrap().len() >= 5);
+    let (status, _) = a
+        .call(
+            Some(CAROL),
+            "POST",
+            "/admin/providers",
+            Some(new_provider(&a.provider_issuer)),
+        )
+        .await;
+    assert_eq!(status, 403, "an auditor changes nothing");
+    let (status, _) = a
+        .call(
+            Some(ALICE),
+            "POST",
+            "/admin/providers/ab-account/suspend",
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(status, 403, "a registrar does not suspend");
+}
+
+#[tokio::test]
+async fn invalid_registrations_are_refused_and_change_nothing() {
+    let a = setup().await;
+    let before = a.bed.broker.registry().providers().len();
+    let mut bad = new_provider("http://idp.example.ca");
+    bad["attributes"] = json!(["given_name", "sin"]);
+    let (status, body) = a
+        .call(Some(ALICE), "POST", "/admin/providers", Some(bad))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let problems: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        problems.iter().any(|p| p.contains("must use https")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("\"sin\" is not a known attribute")),
+        "{problems:?}"
+    );
+    let mut dup = new_provider(&a.provider_issuer);
+    dup["id"] = json!("ab-account");
+    let (status, _) = a
+        .call(Some(ALICE), "POST", "/admin/providers", Some(dup))
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(a.bed.broker.registry().providers().len(), before);
+}
+
+#[tokio::test]
+async fn the_provider_lifecycle_register_approve_login_suspend_revoke() {
+    let a = setup().await;
+    let (status, body) = a
+        .call(
+            Some(ALICE),
+            "POST",
+            "/admin/providers",
+            Some(new_provider(&a.provider_issuer)),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["conformance"]["passed"], true, "{body}");
+    let (status, report) = a
+        .call(
+            Some(CAROL),
+            "GET",
+            "/admin/providers/ab-second/conformance",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(report["report"].is_object(), "{report}");
+
+    // Pending: not routable.
+    assert_eq!(a.login_outcome("ab-second").await["error"], "access_denied");
+
+    // Separation of duties: whoever registered may not approve, even with the role.
+    let mut other = new_provider(&a.provider_issuer);
+    other["id"] = json!("ab-third");
+    other["issuer"] = json!(format!("{}/", a.provider_issuer));
+    let (status, _) = a
+        .call(Some(DANA), "POST", "/admin/providers", Some(other))
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = a
+        .call(
+            Some(DANA),
+            "POST",
+            "/admin/providers/ab-third/approve",
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("separation of duties")
+    );
+
+    // Approved by someone else: routable at once.
+    let (status, body) = a
+        .call(
+            Some(BOB),
+            "POST",
+            "/admin/providers/ab-second/approve",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let outcome = a.login_outcome("ab-second").await;
+    assert!(
+        !outcome.contains_key("error"),
+        "the approved provider is not routable: {outcome:?}"
+    );
+
+    // Suspended: the next request is refused.
+    let (status, _) = a
+        .call(
+            Some(BOB),
+            "POST",
+            "/admin/providers/ab-second/suspend",
+            Some(json!({"reason": ""})),
+        )
+        .await;
+    assert_eq!(status, 400, "a suspension needs a reason");
+    let (status, _) = a
+        .call(
+            Some(BOB),
+            "POST",
+            "/admin/providers/ab-second/suspend",
+            Some(json!({"reason": "incident 42"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(a.login_outcome("ab-second").await["error"], "access_denied");
+
+    // Revoked: cannot simply be approved again.
+    let (status, _) = a
+        .call(
+            Some(BOB),
+            "POST",
+            "/admin/providers/ab-second/revoke",
+            Some(json!({"reason": "certification withdrawn"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = a
+        .call(
+            Some(BOB),
+            "POST",
+            "/admin/providers/ab-second/approve",
+            None,
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (_, shown) = a
+        .call(Some(CAROL), "GET", "/admin/providers/ab-second", None)
+        .await;
+    assert_eq!(shown["summary"]["status"], "revoked");
+    assert_eq!(shown["summary"]["status_reason"], "certification withdrawn");
+    assert_eq!(shown["summary"]["registered_by"], "alice");
+}
