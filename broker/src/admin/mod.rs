@@ -2,6 +2,7 @@
 //! validated like the registry file, saved with compare-and-set, and audited.
 
 pub mod auth;
+pub mod docs;
 mod providers;
 
 use axum::Router;
@@ -25,6 +26,7 @@ pub fn router() -> Router<Broker> {
         .route("/admin/providers/{id}/approve", post(providers::approve))
         .route("/admin/providers/{id}/suspend", post(providers::suspend))
         .route("/admin/providers/{id}/revoke", post(providers::revoke))
+        .merge(docs::router())
 }
 
 /// Applies `change` to the stored registry: validated like the file, saved only if nobody
