@@ -311,3 +311,175 @@ async fn the_provider_lifecycle_register_approve_login_suspend_revoke() {
     assert_eq!(shown["summary"]["status_reason"], "certification withdrawn");
     assert_eq!(shown["summary"]["registered_by"], "alice");
 }
+
+#[tokio::test]
+async fn services_register_and_are_approved_by_someone_else() {
+    let a = setup().await;
+    let service = json!({
+        "client_id": "ns-health-card",
+        "name": { "en": "Nova Scotia health card renewal (test)", "fr": "Renouvellement de la carte santé de la N.-É. (essai)" },
+        "jurisdiction": "CA-NS",
+        "redirect_uris": ["https://health.novascotia.example/callback"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "client_secret": { "env": "NS_HEALTH_SECRET" },
+        "sector_identifier": "novascotia.ca"
+    });
+    let (status, body) = a
+        .call(
+            Some(ALICE),
+            "POST",
+            "/admin/services",
+            Some(service.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = a
+        .call(Some(ALICE), "POST", "/admin/services", Some(service))
+        .await;
+    assert_eq!(status, 409, "a replayed registration changes nothing");
+    // Pending: the broker refuses the client.
+    let req = AuthRequest::new(
+        "ns-health-card",
+        "https://health.novascotia.example/callback",
+    );
+    let r = a
+        .bed
+        .http
+        .get(req.url(&a.bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(query(&location(&r))["error"], "unauthorized_client");
+    let (status, _) = a
+        .call(
+            Some(BOB),
+            "POST",
+            "/admin/services/ns-health-card/approve",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, list) = a.call(Some(CAROL), "GET", "/admin/services", None).await;
+    let entry = list["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["client_id"] == "ns-health-card")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["status"], "active");
+    assert_eq!(entry["registered_by"], "alice");
+    // An http redirect URI is refused with its place.
+    let mut bad = json!({"client_id": "x", "name": {"en": "X", "fr": "X"}, "jurisdiction": "CA", "redirect_uris": ["http://evil.example/cb"], "token_endpoint_auth_method": "client_secret_basic", "client_secret": {"env": "X"}, "sector_identifier": "x"});
+    let (status, body) = a
+        .call(Some(ALICE), "POST", "/admin/services", Some(bad.clone()))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("redirect_uris[0]"),
+        "{body}"
+    );
+    bad["jurisdiction"] = json!("CA-XX");
+    let (status, _) = a
+        .call(Some(ALICE), "POST", "/admin/services", Some(bad))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn agreements_are_amended_by_version_and_terminated_at_once() {
+    let a = setup().await;
+    let (_, list) = a.call(Some(CAROL), "GET", "/admin/agreements", None).await;
+    let mut ei = list["agreements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == "isa-esdc-ei-2025")
+        .unwrap()
+        .clone();
+    // A remembered consent under version 1 ...
+    let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    let walk = e2e::rp::Walk {
+        provider: "ab-account".into(),
+        login_hint: Some(a.bed.persons["ab-account"].clone()),
+        remember: true,
+        ..Default::default()
+    };
+    let outcome = e2e::rp::browse(&a.bed.http, &a.bed.broker_url, &req, &walk)
+        .await
+        .unwrap();
+    assert!(outcome.params.contains_key("code"));
+    // ... is not reused after an amendment (version 2).
+    ei["purpose"]["en"] =
+        json!("To confirm your identity for Employment Insurance and its appeals.");
+    let (status, body) = a
+        .call(
+            Some(ALICE),
+            "POST",
+            "/admin/agreements/isa-esdc-ei-2025/amend",
+            Some(ei.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 2);
+    let r = a
+        .bed
+        .http
+        .get(
+            AuthRequest::new(RP, RP_REDIRECT)
+                .with("idp_hint", "ab-account")
+                .url(&a.bed.broker_url),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut upstream = url::Url::parse(&location(&r)).unwrap();
+    upstream
+        .query_pairs_mut()
+        .append_pair("login_hint", &a.bed.persons["ab-account"]);
+    let r = a.bed.http.get(upstream).send().await.unwrap();
+    let r = a.bed.http.get(location(&r)).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the consent must be asked again under version 2"
+    );
+    assert!(r.text().await.unwrap().contains("and its appeals"));
+    // An amendment cannot move the agreement to another service.
+    ei["relying_party"] = json!("vpl-library-card");
+    let (status, _) = a
+        .call(
+            Some(ALICE),
+            "POST",
+            "/admin/agreements/isa-esdc-ei-2025/amend",
+            Some(ei),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // Terminated: release stops at once.
+    let (status, _) = a
+        .call(
+            Some(BOB),
+            "POST",
+            "/admin/agreements/isa-esdc-ei-2025/terminate",
+            Some(json!({"reason": "program ended"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let r = a
+        .bed
+        .http
+        .get(
+            AuthRequest::new(RP, RP_REDIRECT)
+                .with("idp_hint", "ab-account")
+                .url(&a.bed.broker_url),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(query(&location(&r))["error"], "access_denied");
+}

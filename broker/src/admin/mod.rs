@@ -1,9 +1,12 @@
 //! The admin API: providers register and are approved, suspended or revoked, every change
 //! validated like the registry file, saved with compare-and-set, and audited.
 
+mod agreements;
 pub mod auth;
 pub mod docs;
+mod lifecycle;
 mod providers;
+mod services;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -26,7 +29,32 @@ pub fn router() -> Router<Broker> {
         .route("/admin/providers/{id}/approve", post(providers::approve))
         .route("/admin/providers/{id}/suspend", post(providers::suspend))
         .route("/admin/providers/{id}/revoke", post(providers::revoke))
+        .route(
+            "/admin/services",
+            get(services::list).post(services::register),
+        )
+        .route("/admin/services/{id}/approve", post(services::approve))
+        .route("/admin/services/{id}/suspend", post(services::suspend))
+        .route("/admin/services/{id}/revoke", post(services::revoke))
+        .route(
+            "/admin/agreements",
+            get(agreements::list).post(agreements::create),
+        )
+        .route("/admin/agreements/{id}/amend", post(agreements::amend))
+        .route(
+            "/admin/agreements/{id}/terminate",
+            post(agreements::terminate),
+        )
         .merge(docs::router())
+}
+
+/// Any of the three roles may read.
+pub fn reader(admin: &auth::Admin) -> Result<(), AdminError> {
+    use auth::Role;
+    admin
+        .require(Role::Auditor)
+        .or_else(|_| admin.require(Role::Registrar))
+        .or_else(|_| admin.require(Role::Approver))
 }
 
 /// Applies `change` to the stored registry: validated like the file, saved only if nobody

@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use trust_framework::registry::ProviderEntry;
 
 use super::auth::{Admin, AdminError, Role};
-use super::mutate;
+use super::{lifecycle, mutate, reader};
 use crate::app::Broker;
 
 #[derive(Debug, Deserialize)]
 pub struct Reason {
-    reason: String,
+    pub reason: String,
 }
 
 fn summary(entry: &ProviderEntry) -> Value {
@@ -28,24 +28,11 @@ fn summary(entry: &ProviderEntry) -> Value {
     })
 }
 
-fn entry<'a>(
-    file: &'a mut trust_framework::RegistryFile,
-    id: &str,
-) -> Result<&'a mut ProviderEntry, AdminError> {
-    file.providers
-        .iter_mut()
-        .find(|p| p.id == id)
-        .ok_or_else(|| AdminError::NotFound(format!("no provider {id:?}")))
-}
-
 pub async fn list(
     State(broker): State<Broker>,
     admin: Admin,
 ) -> Result<impl IntoResponse, AdminError> {
-    admin
-        .require(Role::Auditor)
-        .or_else(|_| admin.require(Role::Registrar))
-        .or_else(|_| admin.require(Role::Approver))?;
+    reader(&admin)?;
     let registry = broker.registry();
     Ok(Json(
         json!({ "providers": registry.source().providers.iter().map(summary).collect::<Vec<_>>() }),
@@ -57,10 +44,7 @@ pub async fn show(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
-    admin
-        .require(Role::Auditor)
-        .or_else(|_| admin.require(Role::Registrar))
-        .or_else(|_| admin.require(Role::Approver))?;
+    reader(&admin)?;
     let registry = broker.registry();
     let found = registry
         .source()
@@ -78,10 +62,7 @@ pub async fn conformance_report(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
-    admin
-        .require(Role::Auditor)
-        .or_else(|_| admin.require(Role::Registrar))
-        .or_else(|_| admin.require(Role::Approver))?;
+    reader(&admin)?;
     let store = broker
         .registry_store
         .as_ref()
@@ -188,25 +169,12 @@ pub async fn approve(
         .and_then(|r| serde_json::from_str::<Value>(r).ok())
         .is_some_and(|v| v["passed"] == true);
     mutate(&broker, |file| {
-        let p = entry(file, &id)?;
-        if p.registered_by.as_deref() == Some(admin.name.as_str()) {
-            return Err(AdminError::Forbidden(format!(
-                "{} registered {id:?} and so cannot approve it (separation of duties)",
-                admin.name
-            )));
-        }
-        if p.status == "revoked" {
-            return Err(AdminError::Conflict(format!(
-                "{id:?} is revoked; it must register again"
-            )));
-        }
+        lifecycle::approve(lifecycle::find(&mut file.providers, &id)?, &admin)?;
         if !passed {
             return Err(AdminError::Conflict(format!(
                 "{id:?} has no passing conformance report"
             )));
         }
-        p.status = "active".into();
-        p.status_reason = None;
         Ok(())
     })
     .await?;
@@ -222,16 +190,8 @@ async fn set_status(
     reason: &str,
 ) -> Result<Value, AdminError> {
     admin.require(Role::Approver)?;
-    if reason.trim().is_empty() {
-        return Err(AdminError::Invalid(format!(
-            "a {status} provider needs a reason"
-        )));
-    }
     mutate(broker, |file| {
-        let p = entry(file, id)?;
-        p.status = status.into();
-        p.status_reason = Some(reason.trim().to_owned());
-        Ok(())
+        lifecycle::set_status(lifecycle::find(&mut file.providers, id)?, status, reason)
     })
     .await?;
     tracing::info!(target: "audit", event = "provider.status", admin = %admin.name, provider = id, status, reason);

@@ -169,6 +169,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                         id_token_signed_response_alg: "ES256".into(),
                         status,
                         status_reason,
+                        registered_by: None,
                     })
                     .collect(),
                 agreements: agreements

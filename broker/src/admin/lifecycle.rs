@@ -1,0 +1,77 @@
+//! What providers and relying services share: pending until approved by someone other than
+//! their registrar, then active, suspended or revoked, always with a reason.
+
+use trust_framework::registry::{ProviderEntry, RelyingPartyEntry};
+
+use super::auth::{Admin, AdminError};
+
+pub trait Entry {
+    fn id(&self) -> &str;
+    fn status_mut(&mut self) -> (&mut String, &mut Option<String>);
+    fn registered_by(&self) -> Option<&str>;
+}
+
+impl Entry for ProviderEntry {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status_mut(&mut self) -> (&mut String, &mut Option<String>) {
+        (&mut self.status, &mut self.status_reason)
+    }
+    fn registered_by(&self) -> Option<&str> {
+        self.registered_by.as_deref()
+    }
+}
+
+impl Entry for RelyingPartyEntry {
+    fn id(&self) -> &str {
+        &self.client_id
+    }
+    fn status_mut(&mut self) -> (&mut String, &mut Option<String>) {
+        (&mut self.status, &mut self.status_reason)
+    }
+    fn registered_by(&self) -> Option<&str> {
+        self.registered_by.as_deref()
+    }
+}
+
+pub fn find<'a, E: Entry>(entries: &'a mut [E], id: &str) -> Result<&'a mut E, AdminError> {
+    entries
+        .iter_mut()
+        .find(|e| e.id() == id)
+        .ok_or_else(|| AdminError::NotFound(format!("no entry {id:?}")))
+}
+
+/// Activates an entry. Separation of duties: its registrar cannot; a revoked entry must
+/// register again.
+pub fn approve<E: Entry>(entry: &mut E, admin: &Admin) -> Result<(), AdminError> {
+    let id = entry.id().to_owned();
+    if entry.registered_by() == Some(admin.name.as_str()) {
+        return Err(AdminError::Forbidden(format!(
+            "{} registered {id:?} and so cannot approve it (separation of duties)",
+            admin.name
+        )));
+    }
+    let (status, reason) = entry.status_mut();
+    if status == "revoked" {
+        return Err(AdminError::Conflict(format!(
+            "{id:?} is revoked; it must register again"
+        )));
+    }
+    *status = "active".into();
+    *reason = None;
+    Ok(())
+}
+
+/// Suspends or revokes, with the reason the registry requires.
+pub fn set_status<E: Entry>(entry: &mut E, status: &str, reason: &str) -> Result<(), AdminError> {
+    if reason.trim().is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "a {status} entry needs a reason"
+        )));
+    }
+    let (s, r) = entry.status_mut();
+    *s = status.into();
+    *r = Some(reason.trim().to_owned());
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Relying services: registered by a registrar (pending), approved by someone else, suspended
+//! or revoked with a reason.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+use trust_framework::registry::RelyingPartyEntry;
+
+use super::auth::{Admin, AdminError, Role};
+use super::providers::Reason;
+use super::{lifecycle, mutate, reader};
+use crate::app::Broker;
+
+fn summary(entry: &RelyingPartyEntry) -> Value {
+    json!({
+        "client_id": entry.client_id,
+        "jurisdiction": entry.jurisdiction,
+        "redirect_uris": entry.redirect_uris,
+        "token_endpoint_auth_method": entry.token_endpoint_auth_method,
+        "sector_identifier": entry.sector_identifier,
+        "status": entry.status,
+        "status_reason": entry.status_reason,
+        "registered_by": entry.registered_by,
+    })
+}
+
+pub async fn list(
+    State(broker): State<Broker>,
+    admin: Admin,
+) -> Result<impl IntoResponse, AdminError> {
+    reader(&admin)?;
+    let registry = broker.registry();
+    Ok(Json(
+        json!({ "services": registry.source().relying_parties.iter().map(summary).collect::<Vec<_>>() }),
+    ))
+}
+
+pub async fn register(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Json(mut service): Json<RelyingPartyEntry>,
+) -> Result<impl IntoResponse, AdminError> {
+    admin.require(Role::Registrar)?;
+    service.status = "pending".into();
+    service.status_reason = None;
+    service.registered_by = Some(admin.name.clone());
+    let id = service.client_id.clone();
+    mutate(&broker, |file| {
+        if file
+            .relying_parties
+            .iter()
+            .any(|r| r.client_id == service.client_id)
+        {
+            return Err(AdminError::Conflict(format!(
+                "client {:?} is already registered",
+                service.client_id
+            )));
+        }
+        file.relying_parties.push(service);
+        Ok(())
+    })
+    .await?;
+    tracing::info!(target: "audit", event = "service.registered", admin = %admin.name, client = %id);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "client_id": id, "status": "pending" })),
+    ))
+}
+
+pub async fn approve(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AdminError> {
+    admin.require(Role::Approver)?;
+    mutate(&broker, |file| {
+        lifecycle::approve(lifecycle::find(&mut file.relying_parties, &id)?, &admin)
+    })
+    .await?;
+    tracing::info!(target: "audit", event = "service.approved", admin = %admin.name, client = %id);
+    Ok(Json(json!({ "client_id": id, "status": "active" })))
+}
+
+async fn set_status(
+    broker: &Broker,
+    admin: &Admin,
+    id: &str,
+    status: &str,
+    reason: &str,
+) -> Result<Value, AdminError> {
+    admin.require(Role::Approver)?;
+    mutate(broker, |file| {
+        lifecycle::set_status(
+            lifecycle::find(&mut file.relying_parties, id)?,
+            status,
+            reason,
+        )
+    })
+    .await?;
+    tracing::info!(target: "audit", event = "service.status", admin = %admin.name, client = id, status, reason);
+    Ok(json!({ "client_id": id, "status": status, "reason": reason }))
+}
+
+pub async fn suspend(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Json(r): Json<Reason>,
+) -> Result<impl IntoResponse, AdminError> {
+    Ok(Json(
+        set_status(&broker, &admin, &id, "suspended", &r.reason).await?,
+    ))
+}
+
+pub async fn revoke(
+    State(broker): State<Broker>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Json(r): Json<Reason>,
+) -> Result<impl IntoResponse, AdminError> {
+    Ok(Json(
+        set_status(&broker, &admin, &id, "revoked", &r.reason).await?,
+    ))
+}
