@@ -84,6 +84,30 @@ impl Broker {
         }
     }
 
+    /// The registry for a request that decides or releases: with a shared registry store, the
+    /// stored version is checked first (one small read), so that a change made on another
+    /// replica applies to the very next request here. If the check fails, the snapshot in
+    /// force is used; the state store, on the same Redis, fails such a request closed anyway.
+    pub async fn fresh_registry(&self) -> Arc<Registry> {
+        if let Some(store) = &self.registry_store {
+            match store.version().await {
+                Ok(v) if v > self.registry_version() => match store.load().await {
+                    Ok(Some((version, file))) => match Registry::from_file(file) {
+                        Ok(registry) => {
+                            self.install_registry(registry, version);
+                        }
+                        Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
+                    },
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "registry load failed"),
+                },
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "registry version check failed"),
+            }
+        }
+        self.registry()
+    }
+
     /// Swaps in a new registry; requests in flight keep the snapshot they started with and
     /// re-check against the new one at their next step.
     pub fn replace_registry(&self, registry: Registry) {
@@ -92,6 +116,21 @@ impl Broker {
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = Arc::new(registry);
+    }
+
+    /// Swaps in a stored registry only if its version is newer than the one in force, so a
+    /// slow reader can never put an older snapshot back over a newer one.
+    pub fn install_registry(&self, registry: Registry, version: u64) -> bool {
+        let mut guard = match self.0.registry.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if version <= self.registry_version() {
+            return false;
+        }
+        *guard = Arc::new(registry);
+        self.set_registry_version(version);
+        true
     }
 
     pub fn set_registry_version(&self, version: u64) {

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use sha2::{Digest, Sha256};
 use trust_framework::{Registry, RegistryFile};
 
 use crate::app::Broker;
@@ -50,8 +49,8 @@ fn from_toml(text: &str) -> Result<RegistryFile, RegistryStoreError> {
     toml::from_str(text).map_err(|e| RegistryStoreError::Invalid(e.to_string()))
 }
 
-/// A registry file on disk. The version is derived from the content, so an edit by hand is a
-/// new version too. Reports are kept beside it in `<file>.conformance/`.
+/// A registry file on disk, whose first line records its version (`# registry-version = N`),
+/// counted up by every save. Reports are kept beside it in `<file>.conformance/`.
 #[derive(Debug)]
 pub struct FileRegistryStore {
     path: PathBuf,
@@ -67,10 +66,11 @@ impl FileRegistryStore {
     }
 
     fn content_version(text: &str) -> u64 {
-        let digest = Sha256::digest(text.as_bytes());
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(&digest[..8]);
-        u64::from_be_bytes(bytes)
+        text.lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# registry-version = "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(1)
     }
 
     fn reports_dir(&self) -> PathBuf {
@@ -130,9 +130,10 @@ impl RegistryStore for FileRegistryStore {
         if current != expected {
             return Err(RegistryStoreError::Conflict(current));
         }
-        let text = to_toml(file)?;
+        let version = current + 1;
+        let text = format!("# registry-version = {version}\n{}", to_toml(file)?);
         write_atomically(&self.path, &text).await?;
-        Ok(Self::content_version(&text))
+        Ok(version)
     }
 
     async fn version(&self) -> Result<u64, RegistryStoreError> {
@@ -287,10 +288,10 @@ pub async fn sync(broker: Broker, store: Arc<dyn RegistryStore>) {
             Ok(version) if Some(version) != seen => match store.load().await {
                 Ok(Some((version, file))) => match Registry::from_file(file) {
                     Ok(registry) => {
-                        broker.replace_registry(registry);
-                        broker.set_registry_version(version);
+                        if broker.install_registry(registry, version) {
+                            tracing::info!(target: "audit", event = "registry.loaded", version);
+                        }
                         seen = Some(version);
-                        tracing::info!(target: "audit", event = "registry.loaded", version);
                     }
                     Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
                 },

@@ -187,7 +187,7 @@ pub async fn browse(
         );
     }
     let mut next = location(&r)?;
-    for _ in 0..6 {
+    for _ in 0..12 {
         if next.starts_with(&req.redirect_uri) {
             let params = query(&next)?;
             return Ok(Outcome {
@@ -209,6 +209,7 @@ pub async fn browse(
             url = url::Url::parse(&format!("{base}/callback?{}", url.query().unwrap_or("")))?;
         }
         let base = format!("{}://{}", url.scheme(), url.authority());
+        let here = url.clone();
         let mut r = http.get(url).send().await?;
         if r.status() == 200 && next.contains("/callback?") {
             let html = r.text().await?;
@@ -225,7 +226,8 @@ pub async fn browse(
                 r.text().await?
             );
         }
-        next = location(&r)?;
+        // A provider may answer with a relative Location (oidc-provider's interactions do).
+        next = here.join(&location(&r)?)?.to_string();
     }
     bail!("too many redirects")
 }

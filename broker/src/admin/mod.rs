@@ -84,7 +84,6 @@ pub async fn mutate(
         }
         other => AdminError::Unavailable(other.to_string()),
     })?;
-    broker.replace_registry(registry.clone());
-    broker.set_registry_version(new_version);
+    broker.install_registry(registry.clone(), new_version);
     Ok(registry)
 }

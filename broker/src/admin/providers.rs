@@ -90,13 +90,17 @@ pub async fn register(
     provider.registered_by = Some(admin.name.clone());
     let id = provider.id.clone();
     let registry = mutate(&broker, |file| {
-        if file.providers.iter().any(|p| p.id == provider.id) {
-            return Err(AdminError::Conflict(format!(
-                "provider {:?} is already registered",
-                provider.id
-            )));
+        // A revoked provider registers again under the same id, from scratch (pending).
+        match file.providers.iter_mut().find(|p| p.id == provider.id) {
+            Some(existing) if existing.status == "revoked" => *existing = provider,
+            Some(_) => {
+                return Err(AdminError::Conflict(format!(
+                    "provider {:?} is already registered",
+                    provider.id
+                )));
+            }
+            None => file.providers.push(provider),
         }
-        file.providers.push(provider);
         Ok(())
     })
     .await?;

@@ -82,7 +82,7 @@ async fn begin(
 ) -> Result<Response, Failure> {
     let page = |e: OAuthError| Failure::page(lang, e);
     let params = Params::from_pairs(pairs).map_err(|e| page(OAuthError::invalid_request(e)))?;
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
 
     // 1. The client and the redirect URI, or an error page: never an open redirect.
     let client_id = params

@@ -70,7 +70,7 @@ async fn complete(
     let Some(leg) = pending.upstream.clone() else {
         return Err(expired());
     };
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
     let fail = |code: ErrorCode, d: String| Failure::to_rp(&pending, OAuthError::new(code, d));
     let Some(provider) = registry.provider(&leg.provider_id) else {
         return Err(fail(
@@ -161,7 +161,7 @@ async fn complete(
         claims: login.claims.clone(),
     };
     // The registry may have changed since /authorize: release re-checks it now.
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
     let released = release(
         &registry,
         &candidate,

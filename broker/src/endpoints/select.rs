@@ -128,7 +128,7 @@ pub async fn choose(
                 ),
             ));
         };
-        let registry = broker.registry();
+        let registry = broker.fresh_registry().await;
         tracing::info!(target: "audit", event = "provider.chosen", txn = %c.txn, provider = %candidate.provider_id,
             remembered = c.remember.is_some());
         let mut response = flow::start_upstream(&broker, &registry, &c.txn, pending, &candidate).await?;

@@ -36,7 +36,7 @@ pub async fn token(
 async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
     let pairs = url::form_urlencoded::parse(body).into_owned().collect();
     let params = Params::from_pairs(pairs).map_err(OAuthError::invalid_request)?;
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
     let rp = authenticate(broker, &registry, headers, &params)?;
 
     match params.get("grant_type") {
