@@ -165,6 +165,7 @@ pub fn router(broker: Broker) -> Router {
         .route("/callback", get(endpoints::callback::callback))
         .route("/consent", get(endpoints::consent::show).post(endpoints::consent::decide))
         .route("/token", post(endpoints::token::token))
+        .route("/register", post(endpoints::register::register))
         .route("/userinfo", get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))

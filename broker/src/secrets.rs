@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use sha2::Digest;
 use subtle::ConstantTimeEq;
 use trust_framework::SecretRef;
 
@@ -39,6 +40,8 @@ pub enum SecretError {
     Unreadable(String, std::io::Error),
     #[error("secret {0} is empty")]
     Empty(String),
+    #[error("secret {0} is stored as a hash and cannot be read back")]
+    Hashed(String),
 }
 
 /// Resolves secret references: the environment and files, with an in-process overlay that only
@@ -61,6 +64,24 @@ impl SecretResolver {
         Self { overlay }
     }
 
+    /// Whether `candidate` is the secret, in constant time, whether the reference holds the
+    /// secret itself or only its SHA-256.
+    pub fn verify(&self, reference: &SecretRef, candidate: &str) -> Result<bool, SecretError> {
+        match reference {
+            SecretRef::Sha256(hex) => {
+                let digest: String = sha2::Sha256::digest(candidate.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                Ok(digest
+                    .as_bytes()
+                    .ct_eq(hex.to_ascii_lowercase().as_bytes())
+                    .into())
+            }
+            other => Ok(self.resolve(other)?.matches(candidate)),
+        }
+    }
+
     pub fn resolve(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
         let shown = reference.to_string();
         let value = match reference {
@@ -68,6 +89,7 @@ impl SecretResolver {
                 Some(s) => return Ok(s.clone()),
                 None => std::env::var(name).map_err(|_| SecretError::NotSet(shown.clone()))?,
             },
+            SecretRef::Sha256(_) => return Err(SecretError::Hashed(shown)),
             SecretRef::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| SecretError::Unreadable(shown.clone(), e))?,
         };
@@ -115,6 +137,24 @@ mod tests {
             r.resolve(&SecretRef::File(path)),
             Err(SecretError::Empty(_))
         ));
+    }
+
+    #[test]
+    fn hashed_secrets_verify_but_never_resolve() {
+        let r = SecretResolver::default();
+        // sha256("s3cret")
+        let h = SecretRef::Sha256(
+            "6b8b5fda3a7e5d1a16d2d3c7c4d4aa5e0e6ab71c6c1b3c23d1b28f57f9b3d8de".into(),
+        );
+        assert!(matches!(r.resolve(&h), Err(SecretError::Hashed(_))));
+        let real: String = sha2::Sha256::digest(b"s3cret")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let h = SecretRef::Sha256(real);
+        assert!(r.verify(&h, "s3cret").unwrap());
+        assert!(!r.verify(&h, "s3cret ").unwrap());
+        assert_eq!(format!("{h:?}"), "sha256:***");
     }
 
     #[test]

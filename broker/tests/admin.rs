@@ -483,3 +483,194 @@ async fn agreements_are_amended_by_version_and_terminated_at_once() {
         .unwrap();
     assert_eq!(query(&location(&r))["error"], "access_denied");
 }
+
+mod dynamic {
+    use super::*;
+    use josekit::jws::{ES256, JwsHeader};
+    use josekit::jwt::JwtPayload;
+
+    fn statement(
+        key: &josekit::jwk::Jwk,
+        kid: &str,
+        iss: &str,
+        jti: &str,
+        software_id: &str,
+        redirect: &str,
+    ) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut claims = serde_json::Map::new();
+        for (k, v) in [
+            ("iss", json!(iss)),
+            ("jti", json!(jti)),
+            ("iat", json!(now)),
+            ("exp", json!(now + 600)),
+            ("software_id", json!(software_id)),
+            ("client_name", json!("Nova Scotia fishing licences (test)")),
+            (
+                "client_name#fr",
+                json!("Permis de pêche de la Nouvelle-Écosse (essai)"),
+            ),
+            ("redirect_uris", json!([redirect])),
+            ("sector_identifier", json!("novascotia.ca")),
+        ] {
+            claims.insert(k.into(), v);
+        }
+        let mut header = JwsHeader::new();
+        header.set_key_id(kid);
+        let signer = ES256.signer_from_jwk(key).unwrap();
+        josekit::jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, &signer)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_service_registers_itself_with_a_jurisdictions_software_statement() {
+        let trusted = ES256.generate_key_pair().unwrap();
+        let untrusted = ES256.generate_key_pair().unwrap();
+        let public = trusted.to_jwk_public_key().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let bed = start(Options {
+            registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
+            admins: vec![Principal::new("bob", BOB, [Role::Approver])],
+            edit_registry: Some(Box::new(move |t: String| {
+                format!("{t}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-2026\"\njwk = {}\n", toml_inline(&public))
+            })),
+            ..Options::default()
+        })
+        .await;
+        let http = reqwest::Client::new();
+        let post = |ssa: String| {
+            let http = http.clone();
+            let url = format!("{}/register", bed.broker_url);
+            async move {
+                let r = http
+                    .post(url)
+                    .json(&json!({ "software_statement": ssa }))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let redirect = "https://fishing.novascotia.example/callback";
+        let good = statement(
+            &trusted.to_jwk_key_pair(),
+            "ns-2026",
+            "CA-NS",
+            "jti-1",
+            "ns-fishing",
+            redirect,
+        );
+        let (status, body) = post(good.clone()).await;
+        assert_eq!(status, 201, "{body}");
+        let secret = body["client_secret"].as_str().unwrap().to_owned();
+        assert_eq!(body["status"], "pending");
+        // The secret is kept only as a hash.
+        let stored = bed
+            .broker
+            .registry()
+            .relying_party("ns-fishing")
+            .unwrap()
+            .auth
+            .clone();
+        assert!(format!("{stored:?}").contains("sha256:***"));
+        assert!(!format!("{:?}", bed.broker.registry().source()).contains(&secret));
+
+        // Replayed, bad signature, untrusted key, wrong issuer, bad redirect: clear errors, no change.
+        let (status, body) = post(good).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_software_statement")),
+            "{body}"
+        );
+        let forged = statement(
+            &untrusted.to_jwk_key_pair(),
+            "ns-2026",
+            "CA-NS",
+            "jti-2",
+            "ns-other",
+            redirect,
+        );
+        assert_eq!(post(forged).await.1["error"], "invalid_software_statement");
+        let unknown = statement(
+            &untrusted.to_jwk_key_pair(),
+            "someone",
+            "CA-NS",
+            "jti-3",
+            "ns-other",
+            redirect,
+        );
+        assert_eq!(
+            post(unknown).await.1["error"],
+            "unapproved_software_statement"
+        );
+        let other_jurisdiction = statement(
+            &trusted.to_jwk_key_pair(),
+            "ns-2026",
+            "CA-ON",
+            "jti-4",
+            "ns-other",
+            redirect,
+        );
+        assert_eq!(
+            post(other_jurisdiction).await.1["error"],
+            "unapproved_software_statement"
+        );
+        let http_redirect = statement(
+            &trusted.to_jwk_key_pair(),
+            "ns-2026",
+            "CA-NS",
+            "jti-5",
+            "ns-other",
+            "http://evil.example/cb",
+        );
+        assert_eq!(post(http_redirect).await.1["error"], "invalid_redirect_uri");
+        assert!(bed.broker.registry().relying_party("ns-other").is_none());
+
+        // Approved by an approver, the client authenticates with the secret it was given.
+        let r = http
+            .post(format!(
+                "{}/admin/services/ns-fishing/approve",
+                bed.broker_url
+            ))
+            .bearer_auth(BOB)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = http
+            .post(format!("{}/token", bed.broker_url))
+            .basic_auth("ns-fishing", Some(&secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("redirect_uri", redirect),
+                ("code_verifier", &"v".repeat(43)),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body["error"], "invalid_grant",
+            "authenticated, then refused the made-up code: {body}"
+        );
+        let r = http
+            .post(format!("{}/token", bed.broker_url))
+            .basic_auth("ns-fishing", Some("wrong"))
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+
+    /// A JWK as a TOML inline table.
+    fn toml_inline(json_text: &str) -> String {
+        let v: serde_json::Map<String, Value> = serde_json::from_str(json_text).unwrap();
+        let parts: Vec<String> = v
+            .iter()
+            .map(|(k, v)| format!("{k} = \"{}\"", v.as_str().unwrap()))
+            .collect();
+        format!("{{ {} }}", parts.join(", "))
+    }
+}

@@ -13,6 +13,9 @@ pub enum SecretRef {
     Env(String),
     /// A file holding the secret (trailing whitespace is trimmed by the reader).
     File(PathBuf),
+    /// Only the SHA-256 (hex) of a high-entropy secret the broker generated and handed out once
+    /// (dynamic registration): the broker can check it but never reveal it.
+    Sha256(String),
 }
 
 impl fmt::Debug for SecretRef {
@@ -20,6 +23,7 @@ impl fmt::Debug for SecretRef {
         match self {
             Self::Env(name) => write!(f, "env:{name}"),
             Self::File(path) => write!(f, "file:{}", path.display()),
+            Self::Sha256(_) => f.write_str("sha256:***"),
         }
     }
 }

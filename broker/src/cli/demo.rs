@@ -37,7 +37,7 @@ fn loopback_port(url: &str) -> Option<u16> {
 fn env_name(reference: &SecretRef) -> Option<&str> {
     match reference {
         SecretRef::Env(name) => Some(name),
-        SecretRef::File(_) => None,
+        SecretRef::File(_) | SecretRef::Sha256(_) => None,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod callback;
 pub mod consent;
 pub mod discovery;
 pub mod health;
+pub mod register;
 pub mod select;
 pub mod token;
 pub mod userinfo;

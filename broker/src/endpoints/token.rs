@@ -176,11 +176,11 @@ fn authenticate<'r>(
             ));
         }
     };
-    let expected = broker.secrets.resolve(stored).map_err(|e| {
+    let verified = broker.secrets.verify(stored, &secret).map_err(|e| {
         tracing::error!(client = %client_id, error = %e, "client secret unavailable");
         OAuthError::server_error("the client's credentials are unavailable")
     })?;
-    if !expected.matches(&secret) {
+    if !verified {
         return Err(invalid("client authentication failed"));
     }
     if !rp.status.is_active() {

@@ -30,6 +30,9 @@ pub enum Kind {
     /// A remembered consent, keyed by subject, service and agreement version (about 13 months,
     /// after which the person is asked again).
     ConsentRecord,
+    /// A software statement's `jti`, kept until the statement expires: a statement registers
+    /// one client, once.
+    StatementJti,
 }
 
 impl Kind {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::AccessToken => "at",
             Kind::ConsentPending => "consent-pending",
             Kind::ConsentRecord => "consent",
+            Kind::StatementJti => "ssa-jti",
         }
     }
 
@@ -50,6 +54,7 @@ impl Kind {
             Kind::AccessToken => Duration::from_secs(300),
             Kind::ConsentPending => Duration::from_secs(600),
             Kind::ConsentRecord => Duration::from_secs(395 * 24 * 3600),
+            Kind::StatementJti => Duration::from_secs(24 * 3600),
         }
     }
 }

@@ -196,6 +196,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                         },
                     )
                     .collect(),
+                statement_keys: Vec::new(),
             };
             Registry::from_file(file).unwrap()
         })

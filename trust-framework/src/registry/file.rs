@@ -22,6 +22,18 @@ pub struct RegistryFile {
     pub relying_parties: Vec<RelyingPartyEntry>,
     #[serde(default)]
     pub agreements: Vec<AgreementEntry>,
+    /// Keys each jurisdiction signs software statements with, for dynamic client registration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statement_keys: Vec<StatementKeyEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementKeyEntry {
+    pub jurisdiction: String,
+    pub kid: String,
+    /// The public JWK.
+    pub jwk: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

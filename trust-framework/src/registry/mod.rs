@@ -10,7 +10,7 @@ use std::fmt;
 
 pub use file::{
     AgreementEntry, CertificationEntry, FORMAT_VERSION, ProviderEntry, RegistryFile, RegistryMeta,
-    RelyingPartyEntry,
+    RelyingPartyEntry, StatementKeyEntry,
 };
 
 use crate::agreement::Agreement;

@@ -223,3 +223,29 @@ fn private_key_jwt_needs_exactly_one_key_source() {
         vec!["relying_parties[0].jwks: a JWKS must have a non-empty \"keys\" array"]
     );
 }
+
+#[test]
+fn statement_keys_must_be_public_and_named() {
+    let with_key = |jwk: &str| {
+        format!(
+            "{EXAMPLE}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-1\"\njwk = {jwk}\n"
+        )
+    };
+    assert_eq!(
+        problems(&with_key(
+            "{ kty = \"EC\", crv = \"P-256\", x = \"a\", y = \"b\" }"
+        )),
+        Vec::<String>::new()
+    );
+    let found = problems(&with_key(
+        "{ kty = \"EC\", crv = \"P-256\", x = \"a\", y = \"b\", d = \"secret\" }",
+    ));
+    assert_eq!(
+        found,
+        vec![
+            "statement_keys[0].jwk.d: a trusted key must be public: private members are not allowed"
+        ]
+    );
+    let found = problems(&with_key("{ kty = \"oct\", k = \"x\" }"));
+    assert_eq!(found.len(), 2, "{found:?}");
+}

@@ -266,6 +266,36 @@ pub(super) fn validate(file: &RegistryFile) -> Result<Validated, Vec<Problem>> {
         })
         .collect();
 
+    let mut kids = HashSet::new();
+    for (i, key) in file.statement_keys.iter().enumerate() {
+        let place = format!("statement_keys[{i}]");
+        c.jurisdiction(&format!("{place}.jurisdiction"), &key.jurisdiction);
+        c.nonempty(&format!("{place}.kid"), &key.kid, "the key id");
+        c.unique(&mut kids, format!("{place}.kid"), &key.kid, "key id");
+        match key.jwk.as_object() {
+            Some(jwk) => {
+                if !matches!(
+                    jwk.get("kty").and_then(|k| k.as_str()),
+                    Some("EC" | "RSA" | "OKP")
+                ) {
+                    c.problem(
+                        format!("{place}.jwk.kty"),
+                        "the key type must be EC, RSA or OKP",
+                    );
+                }
+                for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
+                    if jwk.contains_key(private) {
+                        c.problem(
+                            format!("{place}.jwk.{private}"),
+                            "a trusted key must be public: private members are not allowed",
+                        );
+                    }
+                }
+            }
+            None => c.problem(format!("{place}.jwk"), "the key must be a JWK object"),
+        }
+    }
+
     if c.problems.is_empty() {
         // Every entry validated, so every Option is Some.
         Ok((
@@ -283,6 +313,12 @@ fn provider(c: &mut Checker, place: &str, p: &ProviderEntry) -> Option<IdentityP
     c.nonempty(&format!("{place}.client_id"), &p.client_id, "the client id");
     c.bilingual(&format!("{place}.name"), &p.name);
     let jurisdiction = c.jurisdiction(&format!("{place}.jurisdiction"), &p.jurisdiction);
+    if matches!(p.client_secret, crate::secret::SecretRef::Sha256(_)) {
+        c.problem(
+            format!("{place}.client_secret"),
+            "the broker must present this secret to the provider: a hash cannot be used",
+        );
+    }
     let issuer = c.url(&format!("{place}.issuer"), &p.issuer, true);
     if !p.scopes.iter().any(|s| s == "openid") {
         c.problem(
@@ -403,6 +439,14 @@ fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<
         })
         .collect();
     let auth_place = format!("{place}.token_endpoint_auth_method");
+    if let Some(crate::secret::SecretRef::Sha256(hex)) = &r.client_secret
+        && (hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        c.problem(
+            format!("{place}.client_secret.sha256"),
+            "must be 64 hexadecimal digits (a SHA-256)",
+        );
+    }
     let secret = |c: &mut Checker| {
         if r.jwks.is_some() || r.jwks_uri.is_some() {
             c.problem(

@@ -1,0 +1,284 @@
+//! `/register`: OAuth 2.0 Dynamic Client Registration (RFC 7591) with a software statement.
+//!
+//! A jurisdiction vouches for its service by signing a software statement with a key the
+//! registry trusts for that jurisdiction. The statement's claims are the metadata that count
+//! (RFC 7591 section 2.3); the broker issues a client secret once, keeps only its SHA-256, and
+//! registers the client as `pending` until an approver activates it. A statement registers one
+//! client once (`jti`), and only while it is valid (`exp`, at most a day).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use josekit::jwk::Jwk;
+use josekit::jws::JwsVerifier;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use trust_framework::registry::RelyingPartyEntry;
+use trust_framework::{Bilingual, SecretRef};
+
+use super::browser::random_token;
+use crate::admin::auth::AdminError;
+use crate::app::Broker;
+use crate::store::Kind;
+
+/// The longest a software statement may be valid for.
+const MAX_STATEMENT_LIFETIME: i64 = 24 * 3600;
+
+struct RegistrationError {
+    code: &'static str,
+    description: String,
+    status: StatusCode,
+}
+
+fn error(code: &'static str, description: impl Into<String>) -> RegistrationError {
+    RegistrationError {
+        code,
+        description: description.into(),
+        status: StatusCode::BAD_REQUEST,
+    }
+}
+
+impl IntoResponse for RegistrationError {
+    fn into_response(self) -> Response {
+        tracing::info!(target: "audit", event = "registration.refused", code = self.code, reason = %self.description);
+        let mut r = (
+            self.status,
+            Json(json!({ "error": self.code, "error_description": self.description })),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+}
+
+/// Verifies the statement against the registry's keys and returns its claims and jurisdiction.
+fn verify_statement(
+    registry: &trust_framework::Registry,
+    jws: &str,
+) -> Result<(Map<String, Value>, String), RegistrationError> {
+    let bad = |d: String| error("invalid_software_statement", d);
+    let header = josekit::jwt::decode_header(jws).map_err(|e| bad(format!("not a JWS: {e}")))?;
+    let alg = header
+        .claim("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let kid = header
+        .claim("kid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let key = registry
+        .source()
+        .statement_keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| {
+            error(
+                "unapproved_software_statement",
+                format!("no trusted key has kid {kid:?}"),
+            )
+        })?;
+    let jwk = key
+        .jwk
+        .as_object()
+        .cloned()
+        .ok_or_else(|| bad("the trusted key is not a JWK".into()))?;
+    let jwk = Jwk::from_map(jwk).map_err(|e| bad(e.to_string()))?;
+    let verifier: Box<dyn JwsVerifier> = match alg.as_str() {
+        "ES256" => Box::new(
+            josekit::jws::ES256
+                .verifier_from_jwk(&jwk)
+                .map_err(|e| bad(e.to_string()))?,
+        ),
+        "PS256" => Box::new(
+            josekit::jws::PS256
+                .verifier_from_jwk(&jwk)
+                .map_err(|e| bad(e.to_string()))?,
+        ),
+        "RS256" => Box::new(
+            josekit::jws::RS256
+                .verifier_from_jwk(&jwk)
+                .map_err(|e| bad(e.to_string()))?,
+        ),
+        "EdDSA" => Box::new(
+            josekit::jws::EdDSA
+                .verifier_from_jwk(&jwk)
+                .map_err(|e| bad(e.to_string()))?,
+        ),
+        other => {
+            return Err(bad(format!(
+                "algorithm {other:?} is not accepted (ES256, PS256, RS256, EdDSA)"
+            )));
+        }
+    };
+    let (payload, _) = josekit::jwt::decode_with_verifier(jws, verifier.as_ref())
+        .map_err(|e| bad(format!("signature: {e}")))?;
+    let claims = payload.claims_set().clone();
+    if claims.get("iss").and_then(Value::as_str) != Some(key.jurisdiction.as_str()) {
+        return Err(error(
+            "unapproved_software_statement",
+            format!(
+                "the statement must be issued by {} (the key's jurisdiction)",
+                key.jurisdiction
+            ),
+        ));
+    }
+    Ok((claims, key.jurisdiction.clone()))
+}
+
+fn text(claims: &Map<String, Value>, name: &str) -> Option<String> {
+    claims.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+pub async fn register(State(broker): State<Broker>, Json(body): Json<Value>) -> Response {
+    match handle(&broker, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationError> {
+    let statement = body
+        .get("software_statement")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            error(
+                "invalid_software_statement",
+                "a software_statement is required",
+            )
+        })?;
+    let registry = broker.fresh_registry().await;
+    let (claims, jurisdiction) = verify_statement(&registry, statement)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (Some(iat), Some(exp)) = (
+        claims.get("iat").and_then(Value::as_i64),
+        claims.get("exp").and_then(Value::as_i64),
+    ) else {
+        return Err(error(
+            "invalid_software_statement",
+            "iat and exp are required",
+        ));
+    };
+    if exp <= now || iat > now + 60 || exp - iat > MAX_STATEMENT_LIFETIME {
+        return Err(error(
+            "invalid_software_statement",
+            "the statement is expired, not yet valid, or valid for more than a day",
+        ));
+    }
+    let jti = text(&claims, "jti")
+        .ok_or_else(|| error("invalid_software_statement", "jti is required"))?;
+    let client_id = text(&claims, "software_id").ok_or_else(|| {
+        error(
+            "invalid_client_metadata",
+            "software_id (the client id) is required",
+        )
+    })?;
+    let redirect_uris: Vec<String> = claims
+        .get("redirect_uris")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let method =
+        text(&claims, "token_endpoint_auth_method").unwrap_or_else(|| "client_secret_basic".into());
+    if method != "client_secret_basic" && method != "client_secret_post" {
+        return Err(error(
+            "invalid_client_metadata",
+            "token_endpoint_auth_method must be client_secret_basic or client_secret_post",
+        ));
+    }
+    let secret = random_token();
+    let entry = RelyingPartyEntry {
+        client_id: client_id.clone(),
+        name: Bilingual::new(
+            text(&claims, "client_name").unwrap_or_default(),
+            text(&claims, "client_name#fr").unwrap_or_default(),
+        ),
+        jurisdiction: jurisdiction.clone(),
+        redirect_uris: redirect_uris.clone(),
+        token_endpoint_auth_method: method.clone(),
+        client_secret: Some(SecretRef::Sha256(
+            Sha256::digest(secret.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )),
+        jwks: None,
+        jwks_uri: None,
+        sector_identifier: text(&claims, "sector_identifier").unwrap_or_default(),
+        id_token_signed_response_alg: text(&claims, "id_token_signed_response_alg")
+            .unwrap_or_else(|| "ES256".into()),
+        status: "pending".into(),
+        status_reason: None,
+        registered_by: Some(format!("software statement {jurisdiction}")),
+    };
+    // One registration per statement: a used jti is refused; it is recorded once the client is.
+    let ttl_key = format!("{jurisdiction}:{jti}");
+    if broker
+        .store
+        .get::<i64>(Kind::StatementJti, &ttl_key)
+        .await
+        .map_err(|e| error("temporarily_unavailable", e.to_string()))?
+        .is_some()
+    {
+        return Err(error(
+            "invalid_software_statement",
+            "this software statement was already used (jti replay)",
+        ));
+    }
+    crate::admin::mutate(broker, |file| {
+        if file
+            .relying_parties
+            .iter()
+            .any(|r| r.client_id == client_id)
+        {
+            return Err(AdminError::Conflict(format!(
+                "client {client_id:?} is already registered"
+            )));
+        }
+        file.relying_parties.push(entry);
+        Ok(())
+    })
+    .await
+    .map_err(|e| match e {
+        AdminError::Problems(p) => {
+            let code = if p.iter().any(|x| x.contains("redirect_uris")) {
+                "invalid_redirect_uri"
+            } else {
+                "invalid_client_metadata"
+            };
+            error(code, p.join("; "))
+        }
+        other => error("invalid_client_metadata", other.to_string()),
+    })?;
+    broker
+        .store
+        .put(Kind::StatementJti, &ttl_key, &exp)
+        .await
+        .map_err(|e| error("temporarily_unavailable", e.to_string()))?;
+    tracing::info!(target: "audit", event = "service.registered.dynamic", client = %client_id, jurisdiction = %jurisdiction, jti = %jti);
+    let mut response = (
+        StatusCode::CREATED,
+        Json(json!({
+            "client_id": client_id,
+            "client_secret": secret,
+            "client_id_issued_at": now,
+            "client_secret_expires_at": 0,
+            "redirect_uris": redirect_uris,
+            "token_endpoint_auth_method": method,
+            "status": "pending",
+        })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
