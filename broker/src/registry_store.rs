@@ -79,12 +79,11 @@ impl FileRegistryStore {
         PathBuf::from(dir)
     }
 
+    /// One file per provider id, named by the id's hex encoding: distinct ids never share a
+    /// file, and no id can name a path outside the directory.
     fn report_path(&self, provider_id: &str) -> PathBuf {
-        let safe: String = provider_id
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect();
-        self.reports_dir().join(format!("{safe}.json"))
+        let name: String = provider_id.bytes().map(|b| format!("{b:02x}")).collect();
+        self.reports_dir().join(format!("{name}.json"))
     }
 
     async fn read(&self) -> Result<Option<String>, RegistryStoreError> {

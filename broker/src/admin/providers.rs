@@ -63,6 +63,9 @@ pub async fn conformance_report(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
     reader(&admin)?;
+    if broker.registry().provider(&id).is_none() {
+        return Err(AdminError::NotFound(format!("no provider {id:?}")));
+    }
     let store = broker
         .registry_store
         .as_ref()
