@@ -128,6 +128,10 @@ impl FromRequestParts<Broker> for Admin {
         parts: &mut Parts,
         broker: &Broker,
     ) -> Result<Self, Self::Rejection> {
+        let refused = |why: &str| {
+            tracing::warn!(target: "audit", event = "admin.refused", method = %parts.method, path = %parts.uri.path(), reason = why);
+            AdminError::Unauthenticated(why.to_owned())
+        };
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -135,7 +139,7 @@ impl FromRequestParts<Broker> for Admin {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| AdminError::Unauthenticated("admin calls need a bearer token".into()))?;
+            .ok_or_else(|| refused("admin calls need a bearer token"))?;
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Every principal is compared, in constant time, whatever matches first.
         let mut found = None;
@@ -147,9 +151,7 @@ impl FromRequestParts<Broker> for Admin {
                 });
             }
         }
-        let admin = found.ok_or_else(|| {
-            AdminError::Unauthenticated("the bearer token is not an admin credential".into())
-        })?;
+        let admin = found.ok_or_else(|| refused("the bearer token is not an admin credential"))?;
         tracing::info!(target: "audit", event = "admin.call", admin = %admin.name, method = %parts.method, path = %parts.uri.path());
         Ok(admin)
     }
