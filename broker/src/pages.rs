@@ -12,7 +12,7 @@ pub const BROKER_NAME: (&str, &str) = (
     "Courtier d'identité pancanadien",
 );
 
-fn pick(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
+pub(crate) fn pick(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
     match lang {
         Lang::En => en,
         Lang::Fr => fr,
@@ -20,19 +20,19 @@ fn pick(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
 }
 
 /// The frame common to every page: language, title, and the switch to the other language.
-struct Frame {
-    lang: &'static str,
-    other_lang: &'static str,
-    title: &'static str,
-    broker_name: &'static str,
-    skip_text: &'static str,
-    language_label: &'static str,
-    switch_text: &'static str,
-    switch_href: String,
+pub(crate) struct Frame {
+    pub(crate) lang: &'static str,
+    pub(crate) other_lang: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) broker_name: &'static str,
+    pub(crate) skip_text: &'static str,
+    pub(crate) language_label: &'static str,
+    pub(crate) switch_text: &'static str,
+    pub(crate) switch_href: String,
 }
 
 impl Frame {
-    fn new(lang: Lang, title: &'static str, switch_href: String) -> Self {
+    pub(crate) fn new(lang: Lang, title: &'static str, switch_href: String) -> Self {
         Self {
             lang: lang.code(),
             other_lang: lang.other().code(),

@@ -17,7 +17,7 @@ use trust_framework::{Jurisdiction, Lang};
 
 use super::auth::{Admin, AdminError};
 use crate::app::Broker;
-use crate::pages::BROKER_NAME;
+use crate::pages::{Frame, pick};
 
 /// The OpenAPI document, kept as a file so that a change to the API shows up in review.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -42,38 +42,9 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-fn pick(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Fr => fr,
-    }
-}
-
-/// The same fields as the citizen pages' frame (`base.html` reads them).
-struct Frame {
-    lang: &'static str,
-    other_lang: &'static str,
-    title: &'static str,
-    broker_name: &'static str,
-    skip_text: &'static str,
-    language_label: &'static str,
-    switch_text: &'static str,
-    switch_href: String,
-}
-
-impl Frame {
-    fn new(lang: Lang, title: &'static str) -> Self {
-        Self {
-            lang: lang.code(),
-            other_lang: lang.other().code(),
-            title,
-            broker_name: pick(lang, BROKER_NAME.0, BROKER_NAME.1),
-            skip_text: pick(lang, "Skip to main content", "Passer au contenu principal"),
-            language_label: pick(lang, "Language", "Langue"),
-            switch_text: pick(lang, "Français", "English"),
-            switch_href: format!("/admin?lang={}", lang.other().code()),
-        }
-    }
+/// The admin page in the other language.
+fn admin_switch(lang: Lang) -> String {
+    format!("/admin?lang={}", lang.other().code())
 }
 
 struct ProviderRow {
@@ -243,6 +214,7 @@ fn denied(lang: Lang, error: &AdminError) -> Response {
         frame: Frame::new(
             lang,
             pick(lang, "Administrators only", "Réservé aux administrateurs"),
+            admin_switch(lang),
         ),
         message,
         other_lang: lang.other().code(),
@@ -402,6 +374,7 @@ async fn page(
                 "Registry administration",
                 "Administration du registre",
             ),
+            admin_switch(lang),
         ),
         labels,
         providers,

@@ -1,9 +1,12 @@
 //! What providers and relying services share: pending until approved by someone other than
 //! their registrar, then active, suspended or revoked, always with a reason.
 
+use serde_json::{Value, json};
+use trust_framework::RegistryFile;
 use trust_framework::registry::{ProviderEntry, RelyingPartyEntry};
 
-use super::auth::{Admin, AdminError};
+use super::auth::{Admin, AdminError, Role};
+use crate::app::Broker;
 
 pub trait Entry {
     fn id(&self) -> &str;
@@ -74,4 +77,31 @@ pub fn set_status<E: Entry>(entry: &mut E, status: &str, reason: &str) -> Result
     *s = status.into();
     *r = Some(reason.trim().to_owned());
     Ok(())
+}
+
+/// How a kind of entry is found and named, for the shared status changes.
+pub struct Kind<E: 'static> {
+    pub entries: fn(&mut RegistryFile) -> &mut Vec<E>,
+    /// The audit event, e.g. `provider.status`.
+    pub event: &'static str,
+    /// The identifier's name in responses (`id`, `client_id`).
+    pub id_field: &'static str,
+}
+
+/// Suspends or revokes an entry (approvers only), saved and audited.
+pub async fn change_status<E: Entry + 'static>(
+    broker: &Broker,
+    admin: &Admin,
+    kind: &Kind<E>,
+    id: &str,
+    status: &'static str,
+    reason: &str,
+) -> Result<Value, AdminError> {
+    admin.require(Role::Approver)?;
+    super::mutate(broker, |file| {
+        set_status(find((kind.entries)(file), id)?, status, reason)
+    })
+    .await?;
+    tracing::info!(target: "audit", event = kind.event, admin = %admin.name, id, status, reason);
+    Ok(json!({ kind.id_field: id, "status": status, "reason": reason }))
 }

@@ -189,21 +189,11 @@ pub async fn approve(
     Ok(Json(json!({ "id": id, "status": "active" })))
 }
 
-async fn set_status(
-    broker: &Broker,
-    admin: &Admin,
-    id: &str,
-    status: &str,
-    reason: &str,
-) -> Result<Value, AdminError> {
-    admin.require(Role::Approver)?;
-    mutate(broker, |file| {
-        lifecycle::set_status(lifecycle::find(&mut file.providers, id)?, status, reason)
-    })
-    .await?;
-    tracing::info!(target: "audit", event = "provider.status", admin = %admin.name, provider = id, status, reason);
-    Ok(json!({ "id": id, "status": status, "reason": reason }))
-}
+const KIND: lifecycle::Kind<ProviderEntry> = lifecycle::Kind {
+    entries: |file| &mut file.providers,
+    event: "provider.status",
+    id_field: "id",
+};
 
 pub async fn suspend(
     State(broker): State<Broker>,
@@ -212,7 +202,7 @@ pub async fn suspend(
     Json(r): Json<Reason>,
 ) -> Result<impl IntoResponse, AdminError> {
     Ok(Json(
-        set_status(&broker, &admin, &id, "suspended", &r.reason).await?,
+        lifecycle::change_status(&broker, &admin, &KIND, &id, "suspended", &r.reason).await?,
     ))
 }
 
@@ -223,6 +213,6 @@ pub async fn revoke(
     Json(r): Json<Reason>,
 ) -> Result<impl IntoResponse, AdminError> {
     Ok(Json(
-        set_status(&broker, &admin, &id, "revoked", &r.reason).await?,
+        lifecycle::change_status(&broker, &admin, &KIND, &id, "revoked", &r.reason).await?,
     ))
 }

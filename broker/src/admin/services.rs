@@ -83,25 +83,11 @@ pub async fn approve(
     Ok(Json(json!({ "client_id": id, "status": "active" })))
 }
 
-async fn set_status(
-    broker: &Broker,
-    admin: &Admin,
-    id: &str,
-    status: &str,
-    reason: &str,
-) -> Result<Value, AdminError> {
-    admin.require(Role::Approver)?;
-    mutate(broker, |file| {
-        lifecycle::set_status(
-            lifecycle::find(&mut file.relying_parties, id)?,
-            status,
-            reason,
-        )
-    })
-    .await?;
-    tracing::info!(target: "audit", event = "service.status", admin = %admin.name, client = id, status, reason);
-    Ok(json!({ "client_id": id, "status": status, "reason": reason }))
-}
+const KIND: lifecycle::Kind<RelyingPartyEntry> = lifecycle::Kind {
+    entries: |file| &mut file.relying_parties,
+    event: "service.status",
+    id_field: "client_id",
+};
 
 pub async fn suspend(
     State(broker): State<Broker>,
@@ -110,7 +96,7 @@ pub async fn suspend(
     Json(r): Json<Reason>,
 ) -> Result<impl IntoResponse, AdminError> {
     Ok(Json(
-        set_status(&broker, &admin, &id, "suspended", &r.reason).await?,
+        lifecycle::change_status(&broker, &admin, &KIND, &id, "suspended", &r.reason).await?,
     ))
 }
 
@@ -121,6 +107,6 @@ pub async fn revoke(
     Json(r): Json<Reason>,
 ) -> Result<impl IntoResponse, AdminError> {
     Ok(Json(
-        set_status(&broker, &admin, &id, "revoked", &r.reason).await?,
+        lifecycle::change_status(&broker, &admin, &KIND, &id, "revoked", &r.reason).await?,
     ))
 }
