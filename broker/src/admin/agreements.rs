@@ -19,7 +19,7 @@ pub async fn list(
 ) -> Result<impl IntoResponse, AdminError> {
     reader(&admin)?;
     Ok(Json(
-        json!({ "agreements": broker.registry().source().agreements }),
+        json!({ "agreements": broker.fresh_registry().await.source().agreements }),
     ))
 }
 

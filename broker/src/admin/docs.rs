@@ -251,7 +251,7 @@ async fn page(
         Ok(a) => a,
         Err(e) => return denied(lang, &e),
     };
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
     let source = registry.source();
 
     let mut providers = Vec::with_capacity(source.providers.len());

@@ -33,7 +33,7 @@ pub async fn list(
     admin: Admin,
 ) -> Result<impl IntoResponse, AdminError> {
     reader(&admin)?;
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
     Ok(Json(
         json!({ "providers": registry.source().providers.iter().map(summary).collect::<Vec<_>>() }),
     ))
@@ -45,7 +45,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
     reader(&admin)?;
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
     let found = registry
         .source()
         .providers
@@ -63,7 +63,7 @@ pub async fn conformance_report(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
     reader(&admin)?;
-    if broker.registry().provider(&id).is_none() {
+    if broker.fresh_registry().await.provider(&id).is_none() {
         return Err(AdminError::NotFound(format!("no provider {id:?}")));
     }
     let store = broker

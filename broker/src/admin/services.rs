@@ -31,7 +31,7 @@ pub async fn list(
     admin: Admin,
 ) -> Result<impl IntoResponse, AdminError> {
     reader(&admin)?;
-    let registry = broker.registry();
+    let registry = broker.fresh_registry().await;
     Ok(Json(
         json!({ "services": registry.source().relying_parties.iter().map(summary).collect::<Vec<_>>() }),
     ))
