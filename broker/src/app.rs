@@ -94,7 +94,9 @@ impl Broker {
                 Ok(v) if v > self.registry_version() => match store.load().await {
                     Ok(Some((version, file))) => match Registry::from_file(file) {
                         Ok(registry) => {
-                            self.install_registry(registry, version);
+                            if self.install_registry(registry, version) {
+                                tracing::info!(target: "audit", event = "registry.loaded", version);
+                            }
                         }
                         Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
                     },

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use trust_framework::{Registry, RegistryFile};
+use trust_framework::RegistryFile;
 
 use crate::app::Broker;
 
@@ -271,11 +271,11 @@ impl RegistryStore for RedisRegistryStore {
 /// How often a replica looks for a registry changed by another replica.
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Seeds an empty store with the startup registry, then keeps this replica's snapshot equal to
-/// the stored one. A stored registry that fails validation is refused (and logged): the replica
-/// keeps the last valid snapshot.
+/// Seeds an empty store with the startup registry, then keeps an idle replica's snapshot
+/// current (busy replicas are already current: every decision checks the stored version).
+/// A stored registry that fails validation is refused and logged; the replica keeps the last
+/// valid snapshot.
 pub async fn sync(broker: Broker, store: Arc<dyn RegistryStore>) {
-    let mut seen = None;
     loop {
         match store.version().await {
             Ok(0) => {
@@ -284,20 +284,9 @@ pub async fn sync(broker: Broker, store: Arc<dyn RegistryStore>) {
                     tracing::debug!(error = %e, "registry seeding raced another replica");
                 }
             }
-            Ok(version) if Some(version) != seen => match store.load().await {
-                Ok(Some((version, file))) => match Registry::from_file(file) {
-                    Ok(registry) => {
-                        if broker.install_registry(registry, version) {
-                            tracing::info!(target: "audit", event = "registry.loaded", version);
-                        }
-                        seen = Some(version);
-                    }
-                    Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
-                },
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "registry load failed"),
-            },
-            Ok(_) => {}
+            Ok(_) => {
+                broker.fresh_registry().await;
+            }
             Err(e) => tracing::warn!(error = %e, "registry version check failed"),
         }
         tokio::time::sleep(SYNC_INTERVAL).await;
