@@ -189,7 +189,7 @@ async fn the_admin_page_shows_the_registry_in_both_languages() {
     assert!(en.contains("<caption>Identity providers</caption>"));
     assert!(en.contains("<th scope=\"col\">"));
     assert!(!en.contains("<script"));
-    for (id, _, _) in PROVIDERS {
+    for (id, _) in PROVIDERS {
         assert!(en.contains(&format!("<th scope=\"row\">{id}</th>")), "{id}");
     }
     assert!(en.contains("British Columbia (CA-BC)"));

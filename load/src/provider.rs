@@ -3,7 +3,6 @@
 //! client of the load tool's own. It shares this process's cores with the load generator.
 
 use anyhow::{Context as _, anyhow};
-use std::collections::BTreeMap;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -33,31 +32,21 @@ pub async fn spawn(provider_id: &str) -> anyhow::Result<Spawned> {
     let client_secret: String = secret_bytes.iter().map(|b| format!("{b:02x}")).collect();
     // Never fetched: the load tool reads the code from the redirect's Location.
     let redirect_uri = "http://127.0.0.1:9/load/callback".to_owned();
-    let mut acr: Vec<_> = provider.acr_map.iter().collect();
-    acr.sort_by_key(|(_, level)| **level);
-    let persons = demo::provider::test_persons(provider.jurisdiction.code());
-    let first_person = persons
-        .first()
-        .map(|p| p.id.clone())
-        .context("the demo provider has no test person")?;
-    let config = demo::provider::ProviderConfig {
-        issuer: issuer.clone(),
-        name_en: provider.name.en.clone(),
-        name_fr: provider.name.fr.clone(),
-        clients: vec![demo::provider::ClientConfig {
+    let config = demo::provider::ProviderConfig::for_registry_provider(
+        provider,
+        issuer.clone(),
+        demo::provider::ClientConfig {
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
             redirect_uris: vec![redirect_uri.clone()],
-        }],
-        acr_values: acr.into_iter().map(|(a, _)| a.clone()).collect(),
-        claim_names: provider
-            .claim_map
-            .iter()
-            .map(|(upstream, a)| (a.claim().to_owned(), upstream.clone()))
-            .collect::<BTreeMap<_, _>>(),
-        persons,
-        fault: None,
-    };
+        },
+        None,
+    );
+    let first_person = config
+        .persons
+        .first()
+        .map(|p| p.id.clone())
+        .context("the demo provider has no test person")?;
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async {

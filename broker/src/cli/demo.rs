@@ -2,13 +2,13 @@
 //! the demo relying service, all in one process and in memory. Secrets and keys are generated
 //! at start and printed, so that other people's tools can use the demo as a test bed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
-use trust_framework::{AssuranceLevel, ClientAuth, Registry, SecretRef};
+use trust_framework::{ClientAuth, Registry, SecretRef};
 
 use crate::app::{Broker, BrokerParts};
 use crate::endpoints::browser::random_token;
@@ -70,26 +70,16 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         if let Some(env) = env_name(&provider.client_secret) {
             overlay.insert(env.to_owned(), Secret::new(secret.clone()));
         }
-        let mut acr: Vec<(&String, &AssuranceLevel)> = provider.acr_map.iter().collect();
-        acr.sort_by_key(|(_, l)| **l);
-        let config = demo::provider::ProviderConfig {
-            issuer: provider.issuer.clone(),
-            name_en: provider.name.en.clone(),
-            name_fr: provider.name.fr.clone(),
-            clients: vec![demo::provider::ClientConfig {
+        let config = demo::provider::ProviderConfig::for_registry_provider(
+            provider,
+            provider.issuer.clone(),
+            demo::provider::ClientConfig {
                 client_id: provider.client_id.clone(),
                 client_secret: secret,
                 redirect_uris: vec![format!("{issuer}/callback")],
-            }],
-            acr_values: acr.into_iter().map(|(a, _)| a.clone()).collect(),
-            claim_names: provider
-                .claim_map
-                .iter()
-                .map(|(upstream, a)| (a.claim().to_owned(), upstream.clone()))
-                .collect::<BTreeMap<_, _>>(),
-            persons: demo::provider::test_persons(provider.jurisdiction.code()),
-            fault: None,
-        };
+            },
+            None,
+        );
         let persons: Vec<String> = config.persons.iter().map(|p| p.id.clone()).collect();
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await

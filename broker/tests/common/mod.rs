@@ -3,7 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +22,11 @@ pub const RP_SECRET: &str = "rp-secret-for-tests";
 pub const RP_REDIRECT: &str = "http://127.0.0.1:8490/callback/esdc-employment-insurance";
 
 /// The registry's demo providers by id, with the port each listens on in the example file.
-pub const PROVIDERS: [(&str, &str, u16); 4] = [
-    ("ab-account", "CA-AB", 8411),
-    ("bc-services-card", "CA-BC", 8412),
-    ("qc-sqin", "CA-QC", 8413),
-    ("ircc-newcomers", "CA", 8419),
+pub const PROVIDERS: [(&str, u16); 4] = [
+    ("ab-account", 8411),
+    ("bc-services-card", 8412),
+    ("qc-sqin", 8413),
+    ("ircc-newcomers", 8419),
 ];
 
 pub struct TestBed {
@@ -74,7 +74,7 @@ pub async fn start(options: Options) -> TestBed {
     let mut options = options;
 
     let example = Registry::from_toml(EXAMPLE).unwrap();
-    for (id, jurisdiction, port) in PROVIDERS {
+    for (id, port) in PROVIDERS {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         registry_text = registry_text.replace(
@@ -84,30 +84,17 @@ pub async fn start(options: Options) -> TestBed {
         let secret = format!("{id}-client-secret");
         overlay.insert(secret_env(id), Secret::new(secret.clone()));
         let provider = example.provider(id).unwrap();
-        let mut acr: Vec<(&String, &trust_framework::AssuranceLevel)> =
-            provider.acr_map.iter().collect();
-        acr.sort_by_key(|(_, l)| **l);
-        let claim_names: BTreeMap<String, String> = provider
-            .claim_map
-            .iter()
-            .map(|(upstream, a)| (a.claim().to_owned(), upstream.clone()))
-            .collect();
-        let test_persons = demo::provider::test_persons(jurisdiction);
-        persons.insert(id.to_owned(), test_persons[0].id.clone());
-        let config = demo::provider::ProviderConfig {
-            issuer: issuer.clone(),
-            name_en: provider.name.en.clone(),
-            name_fr: provider.name.fr.clone(),
-            clients: vec![demo::provider::ClientConfig {
+        let config = demo::provider::ProviderConfig::for_registry_provider(
+            provider,
+            issuer.clone(),
+            demo::provider::ClientConfig {
                 client_id: provider.client_id.clone(),
                 client_secret: secret,
                 redirect_uris: vec![format!("{broker_url}/callback")],
-            }],
-            acr_values: acr.into_iter().map(|(a, _)| a.clone()).collect(),
-            claim_names,
-            persons: test_persons,
-            fault: options.faults.remove(id),
-        };
+            },
+            options.faults.remove(id),
+        );
+        persons.insert(id.to_owned(), config.persons[0].id.clone());
         let (tx, rx) = oneshot::channel();
         stops.push(tx);
         tokio::spawn(async move {

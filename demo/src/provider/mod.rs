@@ -77,6 +77,35 @@ pub struct ProviderConfig {
     pub fault: Option<Fault>,
 }
 
+impl ProviderConfig {
+    /// The demo provider that plays a registry provider: its issuer, the broker as its one
+    /// client, its own acr values (weakest first) and claim names, and the test persons of its
+    /// jurisdiction. The issuer is given because tests and tools run it on a port of their own.
+    pub fn for_registry_provider(
+        provider: &trust_framework::IdentityProvider,
+        issuer: String,
+        client: ClientConfig,
+        fault: Option<Fault>,
+    ) -> Self {
+        let mut acr: Vec<_> = provider.acr_map.iter().collect();
+        acr.sort_by_key(|(_, level)| **level);
+        Self {
+            issuer,
+            name_en: provider.name.en.clone(),
+            name_fr: provider.name.fr.clone(),
+            clients: vec![client],
+            acr_values: acr.into_iter().map(|(a, _)| a.clone()).collect(),
+            claim_names: provider
+                .claim_map
+                .iter()
+                .map(|(upstream, a)| (a.claim().to_owned(), upstream.clone()))
+                .collect(),
+            persons: test_persons(provider.jurisdiction.code()),
+            fault,
+        }
+    }
+}
+
 /// One way to misbehave. Each alters exactly the named aspect of an otherwise valid answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
