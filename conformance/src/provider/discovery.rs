@@ -67,23 +67,13 @@ pub(super) async fn run(
         target.issuer.trim_end_matches('/')
     );
     let answer = http.get(&url, &mut evidence).await;
-    let doc = match &answer {
-        Ok(a) if a.status == 200 => match a.json() {
-            Some(Value::Object(doc)) => Ok(doc),
-            _ => Err(Text::new(
-                "the answer is not a JSON object",
-                "la réponse n'est pas un objet JSON",
-            )),
-        },
-        Ok(a) => Err(Text::new(
-            format!("HTTP {} instead of 200", a.status),
-            format!("HTTP {} au lieu de 200", a.status),
+    let doc = ok_answer(&answer).and_then(|a| match a.json() {
+        Some(Value::Object(doc)) => Ok(doc),
+        _ => Err(Text::new(
+            "the answer is not a JSON object",
+            "la réponse n'est pas un objet JSON",
         )),
-        Err(e) => Err(Text::new(
-            format!("no answer: {e}"),
-            format!("aucune réponse : {e}"),
-        )),
-    };
+    });
     let doc = match doc {
         Ok(doc) => doc,
         Err(reason) => {
@@ -327,6 +317,21 @@ fn discovery_checks(report: &mut Report, target: &ProviderTarget, m: &Metadata, 
     report.record(&OP_DISC_ISS_PARAMETER, outcome, ev());
 }
 
+/// The answer, if it came back with 200; otherwise why not, for the fetch check.
+fn ok_answer(answer: &Result<crate::http::Answer, String>) -> Result<&crate::http::Answer, Text> {
+    match answer {
+        Ok(a) if a.status == 200 => Ok(a),
+        Ok(a) => Err(Text::new(
+            format!("HTTP {} instead of 200", a.status),
+            format!("HTTP {} au lieu de 200", a.status),
+        )),
+        Err(e) => Err(Text::new(
+            format!("no answer: {e}"),
+            format!("aucune réponse : {e}"),
+        )),
+    }
+}
+
 async fn jwks_checks(
     report: &mut Report,
     http: &Http,
@@ -335,8 +340,8 @@ async fn jwks_checks(
     let mut evidence = Vec::new();
     let keys = match m.str("jwks_uri") {
         None => Err(Text::new("no jwks_uri", "aucun jwks_uri")),
-        Some(uri) => match http.get(uri, &mut evidence).await {
-            Ok(a) if a.status == 200 => match a
+        Some(uri) => ok_answer(&http.get(uri, &mut evidence).await).and_then(|a| {
+            match a
                 .json()
                 .as_ref()
                 .and_then(|j| j.get("keys"))
@@ -359,16 +364,8 @@ async fn jwks_checks(
                     "the answer has no \"keys\" array",
                     "la réponse n'a pas de tableau « keys »",
                 )),
-            },
-            Ok(a) => Err(Text::new(
-                format!("HTTP {} instead of 200", a.status),
-                format!("HTTP {} au lieu de 200", a.status),
-            )),
-            Err(e) => Err(Text::new(
-                format!("no answer: {e}"),
-                format!("aucune réponse : {e}"),
-            )),
-        },
+            }
+        }),
     };
     let keys = match keys {
         Ok(keys) => keys,
