@@ -28,6 +28,8 @@ pub struct Inner {
     pub keys: KeySet,
     pub store: TypedStore,
     pub upstream: UpstreamClient,
+    /// Relying parties' registered keys for `private_key_jwt`.
+    pub client_keys: crate::client_auth::ClientKeyCache,
     pub secrets: SecretResolver,
     pub pairwise: PairwiseSubjects,
     /// Whether cookies get `Secure` (always, except on a plain-http development issuer).
@@ -60,6 +62,17 @@ pub struct BrokerParts {
 
 impl Broker {
     pub fn new(parts: BrokerParts) -> Result<Self, crate::upstream::UpstreamError> {
+        let upstream = UpstreamClient::new(parts.upstream_timeout)?;
+        Self::with_upstream(parts, upstream)
+    }
+
+    /// As [`Broker::new`], with an upstream client the caller built (for example one that
+    /// trusts a CA bundle of a test deployment, [`UpstreamClient::with_ca_bundle`]). Its
+    /// timeout is the one it was built with.
+    pub fn with_upstream(
+        parts: BrokerParts,
+        upstream: UpstreamClient,
+    ) -> Result<Self, crate::upstream::UpstreamError> {
         let issuer = parts.issuer.trim_end_matches('/').to_owned();
         Ok(Self(Arc::new(Inner {
             secure_cookies: issuer.starts_with("https://"),
@@ -67,7 +80,9 @@ impl Broker {
             registry: RwLock::new(Arc::new(parts.registry)),
             keys: parts.keys,
             store: TypedStore(parts.store),
-            upstream: UpstreamClient::new(parts.upstream_timeout)?,
+            upstream,
+            client_keys: crate::client_auth::ClientKeyCache::new(parts.upstream_timeout)
+                .map_err(|e| crate::upstream::UpstreamError::Unreachable(e.to_string()))?,
             secrets: parts.secrets,
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
             registry_store: parts.registry_store,
@@ -166,11 +181,13 @@ pub fn router(broker: Broker) -> Router {
         .route("/authorize/select", get(endpoints::select::show).post(endpoints::select::choose))
         .route("/callback", get(endpoints::callback::callback))
         .route("/consent", get(endpoints::consent::show).post(endpoints::consent::decide))
+        .route("/par", post(endpoints::par::push))
         .route("/token", post(endpoints::token::token))
         .route("/register", post(endpoints::register::register))
         .route("/userinfo", get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo))
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
+        .route("/metrics", get(crate::metrics::serve))
         .route("/static/broker.css", get(endpoints::health::stylesheet))
         .merge(crate::admin::router())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -181,18 +198,30 @@ pub fn router(broker: Broker) -> Router {
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        // Outermost, so that every answer is counted, the other layers' refusals included.
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(broker)
 }
 
-/// Serves until `shutdown` completes. Tests bind port 0 and pass the listener in.
+/// Serves plain HTTP until `shutdown` completes. Tests bind port 0 and pass the listener in.
+/// The transport limits of [`crate::server`] apply (431 on oversized heads, header timeout).
 pub async fn run(
     listener: tokio::net::TcpListener,
     broker: Broker,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(broker))
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::server::serve(listener, router(broker), None, shutdown).await
+}
+
+/// As [`run`], terminating TLS on every connection (TLS 1.2 and 1.3 only) and adding
+/// `Strict-Transport-Security` to every response.
+pub async fn run_tls(
+    listener: tokio::net::TcpListener,
+    broker: Broker,
+    tls: crate::server::Tls,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::server::serve(listener, router(broker), Some(tls), shutdown).await
 }
 
 /// `run` until Ctrl-C or SIGTERM, for the CLI.

@@ -21,6 +21,10 @@ pub struct Config {
     pub pairwise: Pairwise,
     #[serde(default)]
     pub upstream: Upstream,
+    /// TLS terminated by the broker itself. Omitted: plain HTTP (for a deployment where a
+    /// proxy in front terminates TLS). `broker serve --tls-cert --tls-key` override it.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     #[serde(default)]
     pub store: StoreConfig,
     #[serde(default)]
@@ -81,14 +85,29 @@ pub struct Pairwise {
 pub struct Upstream {
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// A PEM file of CA certificates trusted for providers in addition to the built-in roots,
+    /// for test deployments whose providers use a private CA. Certificates are always verified.
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Default for Upstream {
     fn default() -> Self {
         Self {
             timeout_seconds: default_timeout(),
+            ca_bundle: None,
         }
     }
+}
+
+/// The broker's own certificate: TLS 1.2 and 1.3 only, HSTS on every response.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key of the leaf (PKCS#8, SEC1 or PKCS#1).
+    pub key: PathBuf,
 }
 
 fn default_listen() -> String {
@@ -144,6 +163,13 @@ impl Config {
         for file in config.keys.values_mut() {
             *file = base.join(&*file);
         }
+        if let Some(tls) = &mut config.tls {
+            tls.cert = base.join(&tls.cert);
+            tls.key = base.join(&tls.key);
+        }
+        if let Some(bundle) = &mut config.upstream.ca_bundle {
+            *bundle = base.join(&*bundle);
+        }
         Ok(config)
     }
 }
@@ -163,6 +189,17 @@ mod tests {
         assert_eq!(c.keys[&SigningAlg::ES256], dir.join("k.pem"));
         assert_eq!(c.upstream.timeout_seconds, 10);
         assert!(matches!(c.store, StoreConfig::Memory));
+        assert!(c.tls.is_none() && c.upstream.ca_bundle.is_none());
+        std::fs::write(
+            dir.join("tls.toml"),
+            format!("{good}[tls]\ncert = \"tls/chain.pem\"\nkey = \"/abs/key.pem\"\n[upstream]\nca_bundle = \"ca.pem\"\n"),
+        )
+        .unwrap();
+        let c = Config::load(&dir.join("tls.toml")).unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.cert, dir.join("tls/chain.pem"));
+        assert_eq!(tls.key, PathBuf::from("/abs/key.pem"));
+        assert_eq!(c.upstream.ca_bundle, Some(dir.join("ca.pem")));
         std::fs::write(
             dir.join("redis.toml"),
             format!("{good}[store]\nbackend = \"cluster\"\nnodes = [\"redis://127.0.0.1:7000\"]\n"),

@@ -11,6 +11,7 @@ use trust_framework::{Attribute, Candidate, IdentityProvider, Lang, Registry};
 use crate::app::Broker;
 use crate::endpoints::browser::random_token;
 use crate::grant::{PendingLogin, UpstreamLeg};
+use crate::metrics::{self, LoginOutcome};
 use crate::oauth_error::OAuthError;
 use crate::pages;
 use crate::store::Kind;
@@ -184,13 +185,19 @@ pub async fn start_upstream(
         .upstream
         .authorization_url(provider, &request)
         .await
-        .map_err(|e| Failure::to_rp(&pending, e.to_oauth()))?;
+        .map_err(|e| {
+            metrics::login(provider, LoginOutcome::UpstreamError);
+            Failure::to_rp(&pending, e.to_oauth())
+        })?;
     pending.upstream = Some(leg);
     broker
         .store
         .put(Kind::Pending, txn, &pending)
         .await
-        .map_err(|e| Failure::page(pending.lang, OAuthError::from_store(&e)))?;
+        .map_err(|e| {
+            metrics::login(provider, LoginOutcome::Error);
+            Failure::page(pending.lang, OAuthError::from_store(&e))
+        })?;
     tracing::info!(target: "audit", event = "upstream.sent", txn, provider = %provider.id, level_required = candidate.required_level.acr(), acr_values = ?candidate.acr_values);
     Ok(see_other(url.as_str()))
 }

@@ -4,18 +4,24 @@
 pub mod admin;
 pub mod app;
 pub mod cli;
+pub mod client_auth;
 pub mod config;
 pub mod consent;
 pub mod endpoints;
 pub mod flow;
+/// Entry points for the fuzz targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grant;
 pub mod id_token;
 pub mod keys;
 pub mod lang;
+pub mod metrics;
 pub mod oauth_error;
 pub mod pages;
 pub mod pairwise;
 pub mod registry_store;
 pub mod secrets;
+pub mod server;
 pub mod store;
 pub mod upstream;

@@ -17,6 +17,8 @@ enum Command {
     Serve {
         #[arg(long, env = "BROKER_CONFIG")]
         config: PathBuf,
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Run the broker, demo identity providers and a demo relying service on localhost, in
     /// memory, with the example registry (or another development registry).
@@ -28,6 +30,10 @@ enum Command {
         /// Keep state in this Redis (redis://host:port/db) instead of memory.
         #[arg(long)]
         redis_url: Option<String>,
+        /// Serve the broker over https (its issuer is then https://127.0.0.1:PORT); the demo
+        /// relying service trusts the certificates of --tls-cert.
+        #[command(flatten)]
+        tls: TlsFlags,
     },
     /// Generate the broker's signing keys (one PEM file per algorithm) into a directory.
     GenerateKeys { dir: PathBuf },
@@ -36,6 +42,26 @@ enum Command {
         /// The registry TOML file.
         file: PathBuf,
     },
+}
+
+/// TLS termination in the broker: both or neither.
+#[derive(Debug, clap::Args)]
+struct TlsFlags {
+    /// PEM certificate chain (leaf first); overrides [tls] cert of the configuration file.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate; overrides [tls] key.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+}
+
+impl TlsFlags {
+    fn into_config(self) -> Option<broker::config::TlsConfig> {
+        Some(broker::config::TlsConfig {
+            cert: self.tls_cert?,
+            key: self.tls_key?,
+        })
+    }
 }
 
 fn init_tracing() {
@@ -63,12 +89,14 @@ fn main() -> anyhow::Result<ExitCode> {
             registry,
             port,
             redis_url,
+            tls,
         } => {
             init_tracing();
             let options = broker::cli::demo::DemoOptions {
                 registry,
                 broker_port: port,
                 redis_url,
+                tls: tls.into_config(),
             };
             tokio::runtime::Runtime::new()?.block_on(broker::cli::demo::run(options))?;
             Ok(ExitCode::SUCCESS)
@@ -80,9 +108,12 @@ fn main() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { config } => {
+        Command::Serve { config, tls } => {
             init_tracing();
-            let config = broker::config::Config::load(&config)?;
+            let mut config = broker::config::Config::load(&config)?;
+            if let Some(tls) = tls.into_config() {
+                config.tls = Some(tls);
+            }
             tokio::runtime::Runtime::new()?.block_on(broker::cli::serve::run(config))?;
             Ok(ExitCode::SUCCESS)
         }

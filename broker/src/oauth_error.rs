@@ -26,6 +26,8 @@ pub enum ErrorCode {
     UnmetAuthenticationRequirements,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// RFC 9126 section 2.2 and OpenID Connect Core 3.1.2.6: unknown, expired or used.
+    InvalidRequestUri,
     InvalidToken,
     LoginRequired,
 }
@@ -46,6 +48,7 @@ impl ErrorCode {
             Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
             Self::InvalidToken => "invalid_token",
             Self::LoginRequired => "login_required",
         }

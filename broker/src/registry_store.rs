@@ -41,11 +41,11 @@ pub trait RegistryStore: Send + Sync + std::fmt::Debug {
     async fn report(&self, provider_id: &str) -> Result<Option<String>, RegistryStoreError>;
 }
 
-fn to_toml(file: &RegistryFile) -> Result<String, RegistryStoreError> {
+pub(crate) fn to_toml(file: &RegistryFile) -> Result<String, RegistryStoreError> {
     toml::to_string(file).map_err(|e| RegistryStoreError::Invalid(e.to_string()))
 }
 
-fn from_toml(text: &str) -> Result<RegistryFile, RegistryStoreError> {
+pub(crate) fn from_toml(text: &str) -> Result<RegistryFile, RegistryStoreError> {
     toml::from_str(text).map_err(|e| RegistryStoreError::Invalid(e.to_string()))
 }
 
@@ -65,7 +65,7 @@ impl FileRegistryStore {
         }
     }
 
-    fn content_version(text: &str) -> u64 {
+    pub(crate) fn content_version(text: &str) -> u64 {
         text.lines()
             .next()
             .and_then(|l| l.strip_prefix("# registry-version = "))

@@ -37,6 +37,8 @@ pub struct AuthRequest {
     pub nonce: String,
     pub verifier: String,
     pub extra: Vec<(String, String)>,
+    /// Set once the request was pushed (RFC 9126): the browser then carries only this.
+    pub request_uri: Option<String>,
 }
 
 impl AuthRequest {
@@ -49,6 +51,7 @@ impl AuthRequest {
             nonce: format!("nonce-{}", rand_token()),
             verifier: rand_token(),
             extra: Vec::new(),
+            request_uri: None,
         }
     }
 
@@ -63,7 +66,22 @@ impl AuthRequest {
     }
 
     pub fn url(&self, broker_url: &str) -> String {
-        let mut pairs = vec![
+        if let Some(request_uri) = &self.request_uri {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("client_id", &self.client_id)
+                .append_pair("request_uri", request_uri)
+                .finish();
+            return format!("{broker_url}/authorize?{query}");
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.pairs())
+            .finish();
+        format!("{broker_url}/authorize?{query}")
+    }
+
+    /// The authorization request's parameters, as sent in a URL or pushed to `/par`.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = [
             ("client_id", self.client_id.clone()),
             ("redirect_uri", self.redirect_uri.clone()),
             ("response_type", "code".into()),
@@ -72,12 +90,14 @@ impl AuthRequest {
             ("nonce", self.nonce.clone()),
             ("code_challenge", self.challenge()),
             ("code_challenge_method", "S256".into()),
-        ];
-        pairs.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.clone())));
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        format!("{broker_url}/authorize?{query}")
+        ]
+        .into_iter()
+        // A parameter given with `with` replaces the default one.
+        .filter(|(k, _)| !self.extra.iter().any(|(e, _)| e == k))
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        pairs.extend(self.extra.iter().cloned());
+        pairs
     }
 }
 

@@ -90,6 +90,9 @@ pub struct RelyingParty {
     /// Services of one sector share pairwise subjects; different sectors can never correlate.
     pub sector_identifier: String,
     pub id_token_alg: SigningAlg,
+    /// Pushed authorization requests only (RFC 9126 section 6): the request reaches the broker
+    /// authenticated, over a back channel, and never travels through the browser.
+    pub require_par: bool,
     pub status: Status,
 }
 

@@ -4,8 +4,8 @@
 mod agreements;
 pub mod auth;
 pub mod docs;
-mod lifecycle;
-mod providers;
+pub(crate) mod lifecycle;
+pub(crate) mod providers;
 mod services;
 
 use axum::Router;

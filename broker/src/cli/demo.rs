@@ -24,6 +24,9 @@ pub struct DemoOptions {
     pub broker_port: u16,
     /// Keep the broker's state in this Redis instead of memory (to try or measure the Redis store).
     pub redis_url: Option<String>,
+    /// Serve the broker over https with this certificate and key (the providers and the
+    /// relying service stay plain http on loopback).
+    pub tls: Option<crate::config::TlsConfig>,
 }
 
 fn loopback_port(url: &str) -> Option<u16> {
@@ -41,6 +44,14 @@ fn env_name(reference: &SecretRef) -> Option<&str> {
     }
 }
 
+/// The certificates of the broker's chain, trusted by the demo relying service when it calls
+/// the broker: a self-signed certificate is its own root.
+fn trusted_roots(cert: &std::path::Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(cert).with_context(|| format!("cannot read {}", cert.display()))?;
+    reqwest::Certificate::from_pem_bundle(&pem)
+        .with_context(|| format!("{} is not a PEM certificate chain", cert.display()))
+}
+
 pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let text = match &options.registry {
         Some(path) => std::fs::read_to_string(path)
@@ -51,7 +62,15 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     if !registry.is_development() {
         bail!("broker demo runs development registries only (registry.development = true)");
     }
-    let issuer = format!("http://127.0.0.1:{}", options.broker_port);
+    let tls = match &options.tls {
+        Some(files) => Some((
+            crate::server::Tls::from_pem_files(&files.cert, &files.key)?,
+            trusted_roots(&files.cert)?,
+        )),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = format!("{scheme}://127.0.0.1:{}", options.broker_port);
     let mut overlay = HashMap::new();
     let mut out = String::new();
     out.push_str(&format!(
@@ -153,7 +172,10 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
         .await
         .with_context(|| format!("the broker cannot listen on port {}", options.broker_port))?;
-    tasks.push(tokio::spawn(crate::app::run_anyhow(listener, broker)));
+    let (tls, roots) = tls.unzip();
+    tasks.push(tokio::spawn(crate::cli::serve::serve_until_signal(
+        listener, broker, tls,
+    )));
 
     if let Some(port) = rp_port {
         let public_url = format!("http://127.0.0.1:{port}");
@@ -165,9 +187,10 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             public_url: public_url.clone(),
             clients,
         };
-        tasks.push(tokio::spawn(demo::relying_service::serve(
+        tasks.push(tokio::spawn(demo::relying_service::serve_trusting(
             listener,
             config,
+            roots.unwrap_or_default(),
             crate::cli::serve::shutdown_signal(),
         )));
         out.push_str(&format!(

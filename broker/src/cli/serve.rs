@@ -10,7 +10,9 @@ use crate::app::{Broker, BrokerParts};
 use crate::config::{Config, StoreConfig};
 use crate::keys::KeySet;
 use crate::secrets::SecretResolver;
+use crate::server::Tls;
 use crate::store::{MemoryStore, RedisStore, RedisTarget, Store};
+use crate::upstream::UpstreamClient;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&config.registry)
@@ -50,25 +52,57 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             )))
         }
     };
-    let broker = Broker::new(BrokerParts {
-        issuer: config.issuer.clone(),
-        registry,
-        keys,
-        store: store(&config.store)?,
-        secrets,
-        pairwise_secret: pairwise.expose().as_bytes().to_vec(),
-        upstream_timeout: Duration::from_secs(config.upstream.timeout_seconds),
-        registry_store: registry_store.clone(),
-        admins,
-    })?;
+    let upstream_timeout = Duration::from_secs(config.upstream.timeout_seconds);
+    let upstream = match &config.upstream.ca_bundle {
+        Some(bundle) => UpstreamClient::with_ca_bundle(upstream_timeout, bundle)?,
+        None => UpstreamClient::new(upstream_timeout)?,
+    };
+    // Read before anything listens: a bad certificate or key stops the start at once.
+    let tls = match &config.tls {
+        Some(tls) => Some(Tls::from_pem_files(&tls.cert, &tls.key)?),
+        None => None,
+    };
+    if tls.is_some() != config.issuer.starts_with("https://") {
+        tracing::warn!(
+            issuer = %config.issuer,
+            tls = tls.is_some(),
+            "the issuer's scheme does not match how this broker serves (fine behind a proxy that terminates TLS)"
+        );
+    }
+    let broker = Broker::with_upstream(
+        BrokerParts {
+            issuer: config.issuer.clone(),
+            registry,
+            keys,
+            store: store(&config.store)?,
+            secrets,
+            pairwise_secret: pairwise.expose().as_bytes().to_vec(),
+            upstream_timeout,
+            registry_store: registry_store.clone(),
+            admins,
+        },
+        upstream,
+    )?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     if let Some(store) = registry_store {
         tokio::spawn(crate::registry_store::sync(broker.clone(), store));
     }
-    tracing::info!(issuer = %config.issuer, listen = %listener.local_addr()?, "broker serving");
-    crate::app::run(listener, broker, shutdown_signal()).await?;
+    tracing::info!(issuer = %config.issuer, listen = %listener.local_addr()?, tls = tls.is_some(), "broker serving");
+    serve_until_signal(listener, broker, tls).await
+}
+
+/// Serves the broker (over TLS when `tls` is given) until Ctrl-C or SIGTERM.
+pub async fn serve_until_signal(
+    listener: tokio::net::TcpListener,
+    broker: Broker,
+    tls: Option<Tls>,
+) -> anyhow::Result<()> {
+    match tls {
+        Some(tls) => crate::app::run_tls(listener, broker, tls, shutdown_signal()).await?,
+        None => crate::app::run(listener, broker, shutdown_signal()).await?,
+    }
     Ok(())
 }
 

@@ -11,7 +11,9 @@ use axum::http::Uri;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use trust_framework::{AssuranceLevel, Attribute, Lang, RequestContext, decide};
+use trust_framework::{
+    AssuranceLevel, Attribute, Lang, Registry, RelyingParty, RequestContext, decide,
+};
 
 use super::browser;
 use super::params::{Params, is_s256_challenge};
@@ -68,22 +70,82 @@ async fn authorize(
         .map(|(_, v)| v.clone());
     let lang = lang::negotiate(explicit_lang.as_deref(), ui_locales.as_deref(), &headers);
     let switch = flow::same_page_other_lang(&here, lang);
-    match begin(&broker, pairs, &headers, lang).await {
+    let page = |e: OAuthError| Failure::page(lang, e).into_response(&broker, switch.clone());
+    let params = match Params::from_pairs(pairs) {
+        Ok(p) => p,
+        Err(e) => return page(OAuthError::invalid_request(e)),
+    };
+    let (params, origin) = if params.has("request_uri") {
+        match pushed(&broker, &params).await {
+            Ok(p) => (p, Origin::Pushed),
+            Err(e) => return page(e),
+        }
+    } else {
+        (params, Origin::Browser)
+    };
+    match begin(&broker, params, origin, &headers, lang).await {
         Ok(response) => response,
         Err(failure) => failure.into_response(&broker, switch),
     }
 }
 
-async fn begin(
-    broker: &Broker,
-    pairs: Vec<(String, String)>,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<Response, Failure> {
-    let page = |e: OAuthError| Failure::page(lang, e);
-    let params = Params::from_pairs(pairs).map_err(|e| page(OAuthError::invalid_request(e)))?;
-    let registry = broker.fresh_registry().await;
+/// The pushed request a `request_uri` stands for, taken once: a second use, an expired one or
+/// one pushed by another client finds nothing (RFC 9126 sections 2.2 and 4).
+async fn pushed(broker: &Broker, params: &Params) -> Result<Params, OAuthError> {
+    let invalid = |d: &str| OAuthError::new(ErrorCode::InvalidRequestUri, d);
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?;
+    let handle = params
+        .get("request_uri")
+        .and_then(|u| u.strip_prefix(super::par::REQUEST_URI_PREFIX))
+        .ok_or_else(|| invalid("request_uri was not issued by this broker's /par"))?;
+    let stored: super::par::Pushed = broker
+        .store
+        .take(Kind::PushedRequest, handle)
+        .await
+        .map_err(|e| OAuthError::from_store(&e))?
+        .ok_or_else(|| invalid("the request_uri is unknown, expired or already used"))?;
+    if stored.client_id != client_id {
+        return Err(invalid("the request_uri was pushed by another client"));
+    }
+    let mut pairs = stored.pairs;
+    // The only parameter the browser may add: the page language it asked for.
+    if let Some(l) = params.get("lang") {
+        pairs.retain(|(k, _)| k != "lang");
+        pairs.push(("lang".into(), l.to_owned()));
+    }
+    Params::from_pairs(pairs).map_err(OAuthError::invalid_request)
+}
 
+/// A request whose client and redirect URI are known good and whose every parameter was
+/// checked: what `/authorize` acts on and what `/par` accepts.
+pub(crate) struct Checked<'r> {
+    pub rp: &'r RelyingParty,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub nonce: String,
+    pub challenge: String,
+    pub attributes: BTreeSet<Attribute>,
+    pub level: Option<AssuranceLevel>,
+}
+
+/// Where the request came from: the browser's own query or form, or a pushed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Browser,
+    Pushed,
+}
+
+/// Checks an authorization request. Until the client and its redirect URI are valid, errors
+/// are pages; after that they go back to the relying party.
+pub(crate) fn check<'r>(
+    registry: &'r Registry,
+    params: &Params,
+    lang: Lang,
+    origin: Origin,
+) -> Result<Checked<'r>, Failure> {
+    let page = |e: OAuthError| Failure::page(lang, e);
     // 1. The client and the redirect URI, or an error page: never an open redirect.
     let client_id = params
         .get("client_id")
@@ -110,6 +172,12 @@ async fn begin(
         state: state.clone(),
         error: OAuthError::new(code, description),
     };
+    if rp.require_par && origin == Origin::Browser {
+        return Err(to_rp(
+            ErrorCode::InvalidRequest,
+            "this service must push its authorization requests (RFC 9126): POST them to /par first",
+        ));
+    }
     if params.has("request") {
         return Err(to_rp(
             ErrorCode::RequestNotSupported,
@@ -118,8 +186,8 @@ async fn begin(
     }
     if params.has("request_uri") {
         return Err(to_rp(
-            ErrorCode::RequestUriNotSupported,
-            "request_uri is not supported",
+            ErrorCode::InvalidRequest,
+            "request_uri is only accepted from /par, alone with client_id",
         ));
     }
     match params.get("response_type") {
@@ -187,6 +255,37 @@ async fn begin(
     let attributes = requested_attributes(scope, claims.as_ref());
     let level = requested_level(params.get("acr_values"), claims.as_ref())
         .map_err(|e| to_rp(ErrorCode::InvalidRequest, &e))?;
+    Ok(Checked {
+        rp,
+        redirect_uri: redirect_uri.to_owned(),
+        state,
+        nonce: nonce.to_owned(),
+        challenge: challenge.to_owned(),
+        attributes,
+        level,
+    })
+}
+
+async fn begin(
+    broker: &Broker,
+    params: Params,
+    origin: Origin,
+    headers: &HeaderMap,
+    lang: Lang,
+) -> Result<Response, Failure> {
+    let registry = broker.fresh_registry().await;
+    let Checked {
+        rp,
+        redirect_uri,
+        state,
+        nonce,
+        challenge,
+        attributes,
+        level,
+    } = check(&registry, &params, lang, origin)?;
+    let redirect_uri = redirect_uri.as_str();
+    let nonce = nonce.as_str();
+    let challenge = challenge.as_str();
 
     // 3. The trust framework decides.
     let (hint, login_hint) = hints(&registry, params.get("idp_hint"), params.get("login_hint"));
@@ -277,7 +376,7 @@ async fn begin(
 /// The provider hint and the login hint to pass upstream. `idp_hint` names a provider or a
 /// jurisdiction; a `login_hint` of the form `<provider or jurisdiction>:<hint>` does too (for
 /// services that only know `login_hint`), and only the part after the colon goes upstream.
-fn hints(
+pub(crate) fn hints(
     registry: &trust_framework::Registry,
     idp_hint: Option<&str>,
     login_hint: Option<&str>,
@@ -295,7 +394,7 @@ fn hints(
 }
 
 /// Attributes asked by scope (OpenID Connect Core 5.4) and by the `claims` parameter (5.5).
-fn requested_attributes(scope: &str, claims: Option<&Value>) -> BTreeSet<Attribute> {
+pub(crate) fn requested_attributes(scope: &str, claims: Option<&Value>) -> BTreeSet<Attribute> {
     let mut attributes: BTreeSet<Attribute> = scope
         .split(' ')
         .flat_map(Attribute::for_scope)
@@ -313,7 +412,7 @@ fn requested_attributes(scope: &str, claims: Option<&Value>) -> BTreeSet<Attribu
 
 /// The level asked by `acr_values` and by an essential `acr` claim: any listed value is
 /// acceptable to the relying party, so the weakest listed is the requirement.
-fn requested_level(
+pub(crate) fn requested_level(
     acr_values: Option<&str>,
     claims: Option<&Value>,
 ) -> Result<Option<AssuranceLevel>, String> {

@@ -13,6 +13,7 @@ use crate::consent::PendingConsent;
 use crate::flow::Failure;
 use crate::grant::{CodeGrant, PendingLogin};
 use crate::id_token;
+use crate::metrics::{LoginLeg, LoginOutcome};
 use crate::oauth_error::{ErrorCode, OAuthError};
 use crate::store::Kind;
 use crate::upstream::CodeRedemption;
@@ -71,6 +72,9 @@ async fn complete(
         return Err(expired());
     };
     let registry = broker.fresh_registry().await;
+    // From here the login at this provider ends in this request or in the consent step; any
+    // return that does not say how it ended counts as an error.
+    let mut tally = LoginLeg::new(&registry, &leg.provider_id);
     let fail = |code: ErrorCode, d: String| Failure::to_rp(&pending, OAuthError::new(code, d));
     let Some(provider) = registry.provider(&leg.provider_id) else {
         return Err(fail(
@@ -102,6 +106,7 @@ async fn complete(
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
         tracing::info!(target: "audit", event = "upstream.error", txn, provider = %provider.id, upstream_error = %error);
+        tally.end(LoginOutcome::UpstreamError);
         return Err(fail(
             code,
             format!("the identity provider answered {error}{said}"),
@@ -151,6 +156,7 @@ async fn complete(
         .await
         .map_err(|e| {
             tracing::warn!(txn, provider = %provider.id, error = %e, "upstream login failed");
+            tally.end(LoginOutcome::UpstreamError);
             Failure::to_rp(&pending, e.to_oauth())
         })?;
 
@@ -172,6 +178,7 @@ async fn complete(
         Ok(r) => r,
         Err(refusal) => {
             tracing::info!(target: "audit", event = "release.refused", txn, provider = %provider.id, %refusal);
+            tally.end(LoginOutcome::Refused);
             // Below the required level at this provider: offer the others that could meet it.
             if matches!(refusal, trust_framework::Refusal::LevelNotMet { .. })
                 && let Some(page) = offer_others(broker, &registry, &pending, &provider.id).await?
@@ -240,7 +247,7 @@ async fn complete(
         browser: pending.browser.clone(),
         csrf: browser::random_token(),
     };
-    crate::endpoints::consent::ask(broker, &registry, pending_consent).await
+    crate::endpoints::consent::ask(broker, &registry, pending_consent, tally).await
 }
 
 /// Shows the picker again without the provider that fell short, if any other candidate is left.

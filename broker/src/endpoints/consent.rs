@@ -13,6 +13,7 @@ use super::browser;
 use crate::app::Broker;
 use crate::consent::{ConsentRecord, PendingConsent, covers, record_key};
 use crate::flow::{self, Failure};
+use crate::metrics::{LoginLeg, LoginOutcome};
 use crate::oauth_error::{ErrorCode, OAuthError};
 use crate::pages;
 use crate::store::Kind;
@@ -37,10 +38,12 @@ fn released(pending: &PendingConsent) -> BTreeSet<Attribute> {
 }
 
 /// After release: reuse a remembered consent, or show the page and wait for the person.
+/// `tally` counts how the login ends, here or in [`decide`].
 pub async fn ask(
     broker: &Broker,
     registry: &Registry,
     pending: PendingConsent,
+    mut tally: LoginLeg,
 ) -> Result<Response, Failure> {
     let key = record_key(
         &pending.grant.subject,
@@ -58,7 +61,11 @@ pub async fn ask(
         if remembered.is_some_and(|r| covers(&r, &released(&pending), pending.agreement_version)) {
             tracing::info!(target: "audit", event = "consent.reused", txn = %pending.grant.txn, client = %pending.grant.client_id,
                 agreement = %pending.agreement_id, agreement_version = pending.agreement_version);
-            return issue(broker, pending).await;
+            let response = issue(broker, pending).await;
+            if response.is_ok() {
+                tally.end(LoginOutcome::Success);
+            }
+            return response;
         }
     }
     let txn = browser::random_token();
@@ -67,6 +74,7 @@ pub async fn ask(
         .put(Kind::ConsentPending, &txn, &pending)
         .await
         .map_err(|e| Failure::page(pending.lang, OAuthError::from_store(&e)))?;
+    tally.goes_on();
     Ok(pages::consent(pending.lang, registry, &pending, &txn))
 }
 
@@ -162,6 +170,8 @@ pub async fn decide(
             return Err(Failure::page(lang, OAuthError::invalid_request("the form was not issued by this broker (CSRF check failed)")));
         }
         let pending = load(&broker, &d.txn, &headers, lang, true).await?;
+        // Taken: the login ends in this request, as an error on any path that does not say.
+        let mut tally = LoginLeg::new(&broker.registry(), &pending.provider_id);
         let attributes: Vec<&str> = pending.attributes.iter().map(|(a, _)| a.name()).collect();
         match d.decision.as_str() {
             "share" => {
@@ -180,12 +190,17 @@ pub async fn decide(
                     let key = record_key(&record.subject, &record.client_id, &record.agreement_id, record.agreement_version);
                     broker.store.put(Kind::ConsentRecord, &key, &record).await.map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?;
                 }
-                issue(&broker, pending).await
+                let response = issue(&broker, pending).await;
+                if response.is_ok() {
+                    tally.end(LoginOutcome::Success);
+                }
+                response
             }
             "deny" => {
                 tracing::info!(target: "audit", event = "consent.refused", txn = %pending.grant.txn, subject = %pending.grant.subject,
                     client = %pending.grant.client_id, agreement = %pending.agreement_id, agreement_version = pending.agreement_version,
                     attributes = ?attributes);
+                tally.end(LoginOutcome::Denied);
                 Err(Failure::Redirect {
                     redirect_uri: pending.redirect_uri.clone(),
                     state: pending.state.clone(),

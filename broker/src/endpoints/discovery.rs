@@ -34,12 +34,17 @@ pub async fn configuration(State(broker): State<Broker>) -> impl IntoResponse {
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": broker.keys.algorithms().collect::<Vec<_>>(),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": false,
+        "token_endpoint_auth_methods_supported": crate::client_auth::METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": crate::client_auth::assertion::ALLOWED_ALGS,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "address", "phone"],
         "claims_supported": claims,
         "claims_parameter_supported": true,
         "request_parameter_supported": false,
+        // request_uri here means request objects by reference (OpenID Connect Core 6.2); a
+        // pushed request's request_uri is announced by pushed_authorization_request_endpoint.
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "acr_values_supported": AssuranceLevel::ALL.iter().map(|l| l.acr()).collect::<Vec<_>>(),

@@ -5,10 +5,11 @@ pub mod callback;
 pub mod consent;
 pub mod discovery;
 pub mod health;
+pub mod par;
 pub mod register;
 pub mod select;
 pub mod token;
 pub mod userinfo;
 
 pub(crate) mod browser;
-mod params;
+pub(crate) mod params;

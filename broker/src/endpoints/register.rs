@@ -25,9 +25,9 @@ use crate::store::Kind;
 /// The longest a software statement may be valid for.
 const MAX_STATEMENT_LIFETIME: i64 = 24 * 3600;
 
-struct RegistrationError {
+pub(crate) struct RegistrationError {
     code: &'static str,
-    description: String,
+    pub(crate) description: String,
     status: StatusCode,
 }
 
@@ -54,7 +54,7 @@ impl IntoResponse for RegistrationError {
 }
 
 /// Verifies the statement against the registry's keys and returns its claims and jurisdiction.
-fn verify_statement(
+pub(crate) fn verify_statement(
     registry: &trust_framework::Registry,
     jws: &str,
 ) -> Result<(Map<String, Value>, String), RegistrationError> {
@@ -133,26 +133,22 @@ fn text(claims: &Map<String, Value>, name: &str) -> Option<String> {
     claims.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
-pub async fn register(State(broker): State<Broker>, Json(body): Json<Value>) -> Response {
-    match handle(&broker, body).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
+/// What a verified statement registers: a pending client, and the `jti` and `exp` that guard
+/// against the statement's replay.
+pub(crate) struct Registration {
+    pub(crate) entry: RelyingPartyEntry,
+    pub(crate) jti: String,
+    pub(crate) exp: i64,
 }
 
-async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationError> {
-    let statement = body
-        .get("software_statement")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            error(
-                "invalid_software_statement",
-                "a software_statement is required",
-            )
-        })?;
-    let registry = broker.fresh_registry().await;
-    let (claims, jurisdiction) = verify_statement(&registry, statement)?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+/// The verified statement's claims as client metadata (RFC 7591 section 2.3), checked at `now`
+/// for lifetime and shape. `secret`, issued once, is kept only as its SHA-256.
+pub(crate) fn registration(
+    claims: &Map<String, Value>,
+    jurisdiction: &str,
+    now: i64,
+    secret: &str,
+) -> Result<Registration, RegistrationError> {
     let (Some(iat), Some(exp)) = (
         claims.get("iat").and_then(Value::as_i64),
         claims.get("exp").and_then(Value::as_i64),
@@ -194,16 +190,15 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
             "token_endpoint_auth_method must be client_secret_basic or client_secret_post",
         ));
     }
-    let secret = random_token();
     let entry = RelyingPartyEntry {
-        client_id: client_id.clone(),
+        client_id,
         name: Bilingual::new(
             text(&claims, "client_name").unwrap_or_default(),
             text(&claims, "client_name#fr").unwrap_or_default(),
         ),
-        jurisdiction: jurisdiction.clone(),
-        redirect_uris: redirect_uris.clone(),
-        token_endpoint_auth_method: method.clone(),
+        jurisdiction: jurisdiction.to_owned(),
+        redirect_uris,
+        token_endpoint_auth_method: method,
         client_secret: Some(SecretRef::Sha256(
             Sha256::digest(secret.as_bytes())
                 .iter()
@@ -215,19 +210,51 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         sector_identifier: text(&claims, "sector_identifier").unwrap_or_default(),
         id_token_signed_response_alg: text(&claims, "id_token_signed_response_alg")
             .unwrap_or_else(|| "ES256".into()),
+        require_pushed_authorization_requests: claims
+            .get("require_pushed_authorization_requests")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         status: "pending".into(),
         status_reason: None,
         registered_by: Some(format!("software statement {jurisdiction}")),
     };
-    // One registration per statement: a used jti is refused; it is recorded once the client is.
+    Ok(Registration { entry, jti, exp })
+}
+
+pub async fn register(State(broker): State<Broker>, Json(body): Json<Value>) -> Response {
+    match handle(&broker, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationError> {
+    let statement = body
+        .get("software_statement")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            error(
+                "invalid_software_statement",
+                "a software_statement is required",
+            )
+        })?;
+    let registry = broker.fresh_registry().await;
+    let (claims, jurisdiction) = verify_statement(&registry, statement)?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let secret = random_token();
+    let Registration { entry, jti, exp } = registration(&claims, &jurisdiction, now, &secret)?;
+    let client_id = entry.client_id.clone();
+    let redirect_uris = entry.redirect_uris.clone();
+    let method = entry.token_endpoint_auth_method.clone();
     let ttl_key = format!("{jurisdiction}:{jti}");
-    if broker
+    // Claimed atomically before anything is registered: two replicas given the same
+    // statement at once cannot both register a client.
+    let first_use = broker
         .store
-        .get::<i64>(Kind::StatementJti, &ttl_key)
+        .put_new(Kind::StatementJti, &ttl_key, &exp, Kind::StatementJti.ttl())
         .await
-        .map_err(|e| error("temporarily_unavailable", e.to_string()))?
-        .is_some()
-    {
+        .map_err(|e| error("temporarily_unavailable", e.to_string()))?;
+    if !first_use {
         return Err(error(
             "invalid_software_statement",
             "this software statement was already used (jti replay)",
@@ -258,11 +285,6 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         }
         other => error("invalid_client_metadata", other.to_string()),
     })?;
-    broker
-        .store
-        .put(Kind::StatementJti, &ttl_key, &exp)
-        .await
-        .map_err(|e| error("temporarily_unavailable", e.to_string()))?;
     tracing::info!(target: "audit", event = "service.registered.dynamic", client = %client_id, jurisdiction = %jurisdiction, jti = %jti);
     let mut response = (
         StatusCode::CREATED,

@@ -5,11 +5,10 @@ use axum::extract::{RawForm, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use trust_framework::{ClientAuth, RelyingParty};
 
 use super::browser::random_token;
 use super::params::{Params, is_pkce_verifier};
@@ -37,7 +36,7 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let pairs = url::form_urlencoded::parse(body).into_owned().collect();
     let params = Params::from_pairs(pairs).map_err(OAuthError::invalid_request)?;
     let registry = broker.fresh_registry().await;
-    let rp = authenticate(broker, &registry, headers, &params)?;
+    let rp = crate::client_auth::authenticate(broker, &registry, headers, &params).await?;
 
     match params.get("grant_type") {
         Some("authorization_code") => {}
@@ -132,83 +131,3 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     Ok(response)
 }
 
-/// The client, authenticated by the method it registered and no other.
-fn authenticate<'r>(
-    broker: &Broker,
-    registry: &'r trust_framework::Registry,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<&'r RelyingParty, OAuthError> {
-    let invalid = |d: &str| OAuthError::new(ErrorCode::InvalidClient, d);
-    let basic = basic_credentials(headers)?;
-    let (client_id, secret, method) = match (basic, params.get("client_secret")) {
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "use one client authentication method, not two",
-            ));
-        }
-        (Some((id, secret)), None) => {
-            if params.get("client_id").is_some_and(|c| c != id) {
-                return Err(invalid("client_id differs from the authenticated client"));
-            }
-            (id, secret, "client_secret_basic")
-        }
-        (None, Some(secret)) => {
-            let id = params
-                .get("client_id")
-                .ok_or_else(|| invalid("client_id is missing"))?;
-            (id.to_owned(), secret.to_owned(), "client_secret_post")
-        }
-        (None, None) => return Err(invalid("client authentication is required")),
-    };
-    let rp = registry
-        .relying_party(&client_id)
-        .ok_or_else(|| invalid("client authentication failed"))?;
-    let stored = match &rp.auth {
-        ClientAuth::ClientSecretBasic { secret } | ClientAuth::ClientSecretPost { secret }
-            if rp.auth.method() == method =>
-        {
-            secret
-        }
-        _ => {
-            return Err(invalid(
-                "the client must authenticate with the method it registered",
-            ));
-        }
-    };
-    let verified = broker.secrets.verify(stored, &secret).map_err(|e| {
-        tracing::error!(client = %client_id, error = %e, "client secret unavailable");
-        OAuthError::server_error("the client's credentials are unavailable")
-    })?;
-    if !verified {
-        return Err(invalid("client authentication failed"));
-    }
-    if !rp.status.is_active() {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            format!("the client is {}", rp.status.name()),
-        ));
-    }
-    Ok(rp)
-}
-
-/// RFC 6749 section 2.3.1: id and secret are form-urlencoded, then joined by a colon.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let invalid = || OAuthError::new(ErrorCode::InvalidClient, "malformed Basic credentials");
-    let value = value.to_str().map_err(|_| invalid())?;
-    let Some(encoded) = value.strip_prefix("Basic ") else {
-        return Err(invalid());
-    };
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
-    let unescape = |s: &str| {
-        urlencoding::decode(&s.replace('+', " "))
-            .map(|c| c.into_owned())
-            .map_err(|_| invalid())
-    };
-    Ok(Some((unescape(id)?, unescape(secret)?)))
-}

@@ -67,6 +67,54 @@ impl Store for MemoryStore {
             .map(|(_, v)| v.clone()))
     }
 
+    async fn put_new(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut map = self.lock()?;
+        Self::sweep(&mut map, now);
+        let slot = map.entry((kind, key.to_owned()));
+        match slot {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if e.get().0 > now {
+                    return Ok(false);
+                }
+                e.insert((now + ttl, value));
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((now + ttl, value));
+            }
+        }
+        Ok(true)
+    }
+
+    async fn hit(
+        &self,
+        kind: Kind,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError> {
+        let now = Instant::now();
+        let mut map = self.lock()?;
+        Self::sweep(&mut map, now);
+        let entry = map
+            .entry((kind, key.to_owned()))
+            .or_insert_with(|| (now + window, 0u64.to_be_bytes().to_vec()));
+        if entry.0 <= now {
+            *entry = (now + window, 0u64.to_be_bytes().to_vec());
+        }
+        let count = <[u8; 8]>::try_from(entry.1.as_slice())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0)
+            .saturating_add(1);
+        entry.1 = count.to_be_bytes().to_vec();
+        Ok((count, entry.0.saturating_duration_since(now)))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.lock().map(|_| ())
     }

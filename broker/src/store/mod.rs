@@ -13,6 +13,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::metrics::StoreOp;
+
 pub use self::redis::{RedisStore, RedisTarget, key as redis_key};
 pub use memory::MemoryStore;
 
@@ -33,6 +35,13 @@ pub enum Kind {
     /// A software statement's `jti`, kept until the statement expires: a statement registers
     /// one client, once.
     StatementJti,
+    /// A pushed authorization request (RFC 9126), keyed by its `request_uri`: one time, 60 s.
+    PushedRequest,
+    /// A client assertion's `jti` (RFC 7523), kept until the assertion expires: an assertion
+    /// authenticates one request, once.
+    AssertionJti,
+    /// A rate-limit counter for one client or source address and one window.
+    RateCounter,
 }
 
 impl Kind {
@@ -44,6 +53,9 @@ impl Kind {
             Kind::ConsentPending => "consent-pending",
             Kind::ConsentRecord => "consent",
             Kind::StatementJti => "ssa-jti",
+            Kind::PushedRequest => "par",
+            Kind::AssertionJti => "assertion-jti",
+            Kind::RateCounter => "rate",
         }
     }
 
@@ -55,6 +67,9 @@ impl Kind {
             Kind::ConsentPending => Duration::from_secs(600),
             Kind::ConsentRecord => Duration::from_secs(395 * 24 * 3600),
             Kind::StatementJti => Duration::from_secs(24 * 3600),
+            Kind::PushedRequest => Duration::from_secs(60),
+            Kind::AssertionJti => Duration::from_secs(600),
+            Kind::RateCounter => Duration::from_secs(60),
         }
     }
 }
@@ -80,6 +95,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Returns the value and removes it, atomically: two concurrent takes never both succeed.
     async fn take(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores the value only if the key is absent (or expired), atomically: `false` when it
+    /// was already there. Replay checks rest on this, never on a read followed by a write.
+    async fn put_new(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+    /// Adds one to the counter of a fixed window that starts with its first hit, atomically;
+    /// returns the count including this hit and the time left in the window.
+    async fn hit(
+        &self,
+        kind: Kind,
+        key: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError>;
     /// For `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -95,8 +127,11 @@ impl TypedStore {
         key: &str,
         value: &T,
     ) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.0.put(kind, key, bytes, kind.ttl()).await
+        let result = match serde_json::to_vec(value) {
+            Ok(bytes) => self.0.put(kind, key, bytes, kind.ttl()).await,
+            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        };
+        counted(StoreOp::Put, result)
     }
 
     pub async fn take<T: DeserializeOwned>(
@@ -104,7 +139,22 @@ impl TypedStore {
         kind: Kind,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
-        decode(self.0.take(kind, key).await?)
+        counted(StoreOp::Take, self.0.take(kind, key).await.and_then(decode))
+    }
+
+    /// See [`Store::put_new`].
+    pub async fn put_new<T: Serialize>(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let result = match serde_json::to_vec(value) {
+            Ok(bytes) => self.0.put_new(kind, key, bytes, ttl).await,
+            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        };
+        counted(StoreOp::PutNew, result)
     }
 
     pub async fn get<T: DeserializeOwned>(
@@ -112,7 +162,7 @@ impl TypedStore {
         kind: Kind,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
-        decode(self.0.get(kind, key).await?)
+        counted(StoreOp::Get, self.0.get(kind, key).await.and_then(decode))
     }
 }
 
@@ -120,4 +170,13 @@ fn decode<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, Stor
     bytes
         .map(|b| serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt(e.to_string())))
         .transpose()
+}
+
+/// Counts a failed operation in `broker_store_errors_total{op}`: requests fail closed on a
+/// store error, and the count shows an operator how many did, between two `/readyz` probes.
+fn counted<T>(op: StoreOp, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    if result.is_err() {
+        crate::metrics::store_error(op);
+    }
+    result
 }

@@ -55,6 +55,12 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("redis: {e}"))
 }
 
+/// INCR and the window's expiry in one step on the server, so every replica counts in the
+/// same window and a counter can never be left without a TTL.
+const HIT_SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
+return {n, redis.call('PTTL', KEYS[1])}";
+
 pub fn key(kind: Kind, key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let mut hex = String::with_capacity(64);
@@ -159,6 +165,38 @@ impl Store for RedisStore {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key(kind, k));
         self.run(cmd).await
+    }
+
+    async fn put_new(
+        &self,
+        kind: Kind,
+        k: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key(kind, k))
+            .arg(value)
+            .arg("PX")
+            .arg(ms)
+            .arg("NX");
+        let stored: Option<String> = self.run(cmd).await?;
+        Ok(stored.is_some())
+    }
+
+    async fn hit(
+        &self,
+        kind: Kind,
+        k: &str,
+        window: Duration,
+    ) -> Result<(u64, Duration), StoreError> {
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(HIT_SCRIPT).arg(1).arg(key(kind, k)).arg(ms);
+        let (count, left): (u64, i64) = self.run(cmd).await?;
+        let left = u64::try_from(left).unwrap_or(ms);
+        Ok((count, Duration::from_millis(left)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -14,6 +14,9 @@ pub enum UpstreamError {
     Rejected(String),
     #[error("the identity provider's ID token failed validation: {0}")]
     InvalidIdToken(String),
+    /// The client toward providers could not be set up (at start, never during a login).
+    #[error("the client toward identity providers cannot be configured: {0}")]
+    Configuration(String),
 }
 
 impl UpstreamError {
@@ -52,7 +55,9 @@ impl UpstreamError {
         let code = match self {
             Self::Unreachable(_) => ErrorCode::TemporarilyUnavailable,
             Self::Rejected(_) => ErrorCode::AccessDenied,
-            Self::Metadata(_) | Self::InvalidIdToken(_) => ErrorCode::ServerError,
+            Self::Metadata(_) | Self::InvalidIdToken(_) | Self::Configuration(_) => {
+                ErrorCode::ServerError
+            }
         };
         OAuthError::new(code, self.to_string())
     }

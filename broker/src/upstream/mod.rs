@@ -7,13 +7,14 @@
 mod error;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
+    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet,
     CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
@@ -26,6 +27,7 @@ use trust_framework::IdentityProvider;
 
 pub use error::UpstreamError;
 
+use crate::metrics::UpstreamStep;
 use crate::secrets::Secret;
 
 /// The algorithms accepted on upstream ID tokens. Never `none`, never HMAC: a provider's
@@ -99,13 +101,40 @@ pub struct UpstreamClient {
 
 impl UpstreamClient {
     /// `timeout` bounds every upstream call. Redirects are never followed: a provider must
-    /// answer at the URL it published (no SSRF through redirects).
+    /// answer at the URL it published (no SSRF through redirects). Certificates are verified
+    /// against the built-in web PKI roots (reqwest's default; nothing here turns it off).
     pub fn new(timeout: Duration) -> Result<Self, UpstreamError> {
-        let http = reqwest::Client::builder()
+        Self::build(timeout, Vec::new())
+    }
+
+    /// As [`UpstreamClient::new`], also trusting every certificate of the PEM file `ca_bundle`
+    /// as a root, in addition to the built-in ones: for test deployments whose providers have
+    /// certificates from a private CA. Verification itself stays on.
+    pub fn with_ca_bundle(timeout: Duration, ca_bundle: &Path) -> Result<Self, UpstreamError> {
+        let shown = ca_bundle.display();
+        let pem = std::fs::read(ca_bundle)
+            .map_err(|e| UpstreamError::Configuration(format!("CA bundle {shown}: {e}")))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| UpstreamError::Configuration(format!("CA bundle {shown}: {e}")))?;
+        if roots.is_empty() {
+            return Err(UpstreamError::Configuration(format!(
+                "CA bundle {shown}: no certificate"
+            )));
+        }
+        Self::build(timeout, roots)
+    }
+
+    fn build(timeout: Duration, roots: Vec<reqwest::Certificate>) -> Result<Self, UpstreamError> {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("pan-canadian-broker/", env!("CARGO_PKG_VERSION")))
+            .tls_built_in_root_certs(true);
+        for root in roots {
+            builder = builder.add_root_certificate(root);
+        }
+        let http = builder
             .build()
             .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
         Ok(Self {
@@ -132,7 +161,8 @@ impl UpstreamClient {
         let issuer = IssuerUrl::new(provider.issuer.clone())
             .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
         // discover_async checks that the document's issuer equals the registered one exactly.
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+        let discovery = CoreProviderMetadata::discover_async(issuer, &self.http);
+        let metadata = timed(provider, UpstreamStep::Discovery, discovery)
             .await
             .map_err(UpstreamError::from_discovery)?;
         let now = Instant::now();
@@ -162,7 +192,8 @@ impl UpstreamClient {
             }
             cached.metadata.jwks_uri().clone()
         };
-        let jwks = CoreJsonWebKeySet::fetch_async(&jwks_uri, &self.http)
+        let fetch = CoreJsonWebKeySet::fetch_async(&jwks_uri, &self.http);
+        let jwks = timed(provider, UpstreamStep::Jwks, fetch)
             .await
             .map_err(UpstreamError::from_discovery)?;
         let mut cached = entry
@@ -251,13 +282,17 @@ impl UpstreamClient {
         let metadata = self.metadata(provider).await?;
         let userinfo_endpoint = metadata.userinfo_endpoint().map(|u| u.url().clone());
         let client = Self::client(metadata, provider, Some(secret), redemption.redirect_uri)?;
-        let response = client
+        let exchange = client
             .exchange_code(AuthorizationCode::new(redemption.code.to_owned()))
             .map_err(|e| UpstreamError::Metadata(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(redemption.pkce_verifier.to_owned()))
-            .request_async(&self.http)
-            .await
-            .map_err(UpstreamError::from_token_request)?;
+            .set_pkce_verifier(PkceCodeVerifier::new(redemption.pkce_verifier.to_owned()));
+        let response = timed(
+            provider,
+            UpstreamStep::Token,
+            exchange.request_async(&self.http),
+        )
+        .await
+        .map_err(UpstreamError::from_token_request)?;
         let id_token = openidconnect::TokenResponse::id_token(&response)
             .ok_or_else(|| {
                 UpstreamError::InvalidIdToken("the token response has no id_token".into())
@@ -268,11 +303,14 @@ impl UpstreamClient {
         let issuer = IssuerUrl::new(provider.issuer.clone())
             .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
         let verify = |metadata: &CoreProviderMetadata| {
-            let jwks = metadata.jwks().clone();
-            let verifier = id_token_verifier(provider, issuer.clone(), jwks, now);
-            id_token
-                .claims(&verifier, &Nonce::new(redemption.nonce.to_owned()))
-                .map(|c| c.subject().as_str().to_owned())
+            verify_id_token(
+                &id_token,
+                provider,
+                &issuer,
+                metadata.jwks(),
+                redemption.nonce,
+                now,
+            )
         };
         let metadata = self.metadata(provider).await?;
         let subject = match verify(&metadata) {
@@ -294,7 +332,8 @@ impl UpstreamClient {
         if want_userinfo(&claims)
             && let Some(endpoint) = userinfo_endpoint
         {
-            let info = self.userinfo(endpoint, &access_token).await?;
+            let call = self.userinfo(endpoint, &access_token);
+            let info = timed(provider, UpstreamStep::Userinfo, call).await?;
             // OpenID Connect Core 5.3.2: the userinfo sub MUST match the ID token's.
             if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
                 return Err(UpstreamError::InvalidIdToken(
@@ -345,6 +384,39 @@ impl UpstreamClient {
     }
 }
 
+/// Verifies a provider's ID token, without I/O: the signature against `jwks` with one of
+/// [`ALLOWED_ALGS`], `iss` equal to `issuer`, `aud` naming the provider's `client_id`, `exp`
+/// after `now`, `iat` within [`MAX_IAT_SKEW`] ahead and [`MAX_IAT_AGE`] behind `now`, and the
+/// pending login's `nonce`. Returns the verified subject. [`UpstreamClient::finish`] calls it,
+/// and refetches the JWKS once when the error is `NoMatchingKey`.
+pub fn verify_id_token(
+    id_token: &CoreIdToken,
+    provider: &IdentityProvider,
+    issuer: &IssuerUrl,
+    jwks: &CoreJsonWebKeySet,
+    nonce: &str,
+    now: time::OffsetDateTime,
+) -> Result<String, openidconnect::ClaimsVerificationError> {
+    let verifier = id_token_verifier(provider, issuer.clone(), jwks.clone(), now);
+    id_token
+        .claims(&verifier, &Nonce::new(nonce.to_owned()))
+        .map(|c| c.subject().as_str().to_owned())
+}
+
+/// Times one call to a provider for `broker_upstream_request_duration_seconds`, and counts it
+/// in `broker_upstream_errors_total` when it fails: a slow or failing provider shows there
+/// before the people who cannot sign in call the help desk.
+async fn timed<T, E>(
+    provider: &IdentityProvider,
+    step: UpstreamStep,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let started = Instant::now();
+    let result = call.await;
+    crate::metrics::upstream_call(provider, step, started.elapsed(), result.is_ok());
+    result
+}
+
 fn id_token_verifier(
     provider: &IdentityProvider,
     issuer: IssuerUrl,
@@ -373,7 +445,7 @@ fn chrono_time(now: time::OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// OpenID Connect Core 3.1.3.7 step 5: an `azp` present must be our client id.
-fn check_azp(claims: &Map<String, Value>, client_id: &str) -> Result<(), UpstreamError> {
+pub(crate) fn check_azp(claims: &Map<String, Value>, client_id: &str) -> Result<(), UpstreamError> {
     match claims.get("azp") {
         None => Ok(()),
         Some(Value::String(azp)) if azp == client_id => Ok(()),
@@ -384,7 +456,7 @@ fn check_azp(claims: &Map<String, Value>, client_id: &str) -> Result<(), Upstrea
 }
 
 /// The claims of a JWS whose signature was already verified.
-fn payload(jwt: &str) -> Result<Map<String, Value>, UpstreamError> {
+pub(crate) fn payload(jwt: &str) -> Result<Map<String, Value>, UpstreamError> {
     let part = jwt
         .split('.')
         .nth(1)

@@ -180,13 +180,24 @@ fn validate(config: &RelyingServiceConfig) -> anyhow::Result<()> {
 
 /// The service's routes, for in-process tests.
 pub fn router(config: RelyingServiceConfig) -> anyhow::Result<Router> {
+    router_trusting(config, Vec::new())
+}
+
+/// As [`router`], also trusting `roots` (e.g. the self-signed certificate of a broker served
+/// over https on loopback) in addition to the built-in roots when calling the broker.
+pub fn router_trusting(
+    config: RelyingServiceConfig,
+    roots: Vec<reqwest::Certificate>,
+) -> anyhow::Result<Router> {
     validate(&config)?;
-    let http = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(15))
-        .user_agent(concat!("demo-relying-service/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("cannot build the HTTP client")?;
+        .user_agent(concat!("demo-relying-service/", env!("CARGO_PKG_VERSION")));
+    for root in roots {
+        builder = builder.add_root_certificate(root);
+    }
+    let http = builder.build().context("cannot build the HTTP client")?;
     let service = Arc::new(RelyingService {
         secure_cookies: config.public_url.starts_with("https:"),
         config,
@@ -210,8 +221,18 @@ pub async fn serve(
     config: RelyingServiceConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_trusting(listener, config, Vec::new(), shutdown).await
+}
+
+/// As [`serve`], with [`router_trusting`].
+pub async fn serve_trusting(
+    listener: tokio::net::TcpListener,
+    config: RelyingServiceConfig,
+    roots: Vec<reqwest::Certificate>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
-    let app = router(config)?;
+    let app = router_trusting(config, roots)?;
     tracing::info!(%public_url, "demo relying service listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -167,6 +167,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                         jwks_uri: None,
                         sector_identifier: format!("rp{i}"),
                         id_token_signed_response_alg: "ES256".into(),
+                        require_pushed_authorization_requests: false,
                         status,
                         status_reason,
                         registered_by: None,

@@ -106,6 +106,9 @@ pub struct RelyingPartyEntry {
     pub sector_identifier: String,
     #[serde(default = "default_alg")]
     pub id_token_signed_response_alg: String,
+    /// RFC 9126 client metadata: this service may only start a login with a pushed request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     #[serde(default = "default_status")]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -222,6 +222,32 @@ fn private_key_jwt_needs_exactly_one_key_source() {
         problems(&rp("jwks = { keys = [] }")),
         vec!["relying_parties[0].jwks: a JWKS must have a non-empty \"keys\" array"]
     );
+    assert_eq!(
+        problems(&rp(
+            "jwks = { keys = [{ kty = \"EC\", crv = \"P-256\", x = \"a\", y = \"b\" }, { kty = \"EC\", crv = \"P-256\", x = \"a\", y = \"b\", d = \"c\" }] }"
+        )),
+        vec!["relying_parties[0].jwks.keys[1]: holds private key material: register the public key only"]
+    );
+}
+
+#[test]
+fn pushed_requests_can_be_required_per_service() {
+    let text = EXAMPLE.replacen(
+        "[[relying_parties]]\n",
+        "[[relying_parties]]\nrequire_pushed_authorization_requests = true\n",
+        1,
+    );
+    let registry = crate::Registry::from_toml(&text).unwrap();
+    assert_eq!(
+        registry
+            .relying_parties()
+            .iter()
+            .filter(|rp| rp.require_par)
+            .count(),
+        1
+    );
+    let plain = crate::Registry::from_toml(EXAMPLE).unwrap();
+    assert!(plain.relying_parties().iter().all(|rp| !rp.require_par));
 }
 
 #[test]

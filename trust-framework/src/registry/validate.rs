@@ -491,6 +491,12 @@ fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<
                             "a JWKS must have a non-empty \"keys\" array",
                         );
                         None
+                    } else if let Some(i) = private_key_index(jwks) {
+                        c.problem(
+                            format!("{place}.jwks.keys[{i}]"),
+                            "holds private key material: register the public key only",
+                        );
+                        None
                     } else {
                         Some(ClientAuth::PrivateKeyJwt {
                             keys: ClientKeys::Jwks(jwks.clone()),
@@ -533,6 +539,7 @@ fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<
         auth: auth?,
         sector_identifier: r.sector_identifier.clone(),
         id_token_alg: alg?,
+        require_par: r.require_pushed_authorization_requests,
         status: status?,
     })
 }
@@ -632,4 +639,14 @@ fn agreement(
         retention_days: a.retention_days,
         status: status?,
     })
+}
+
+/// The first key of a JWKS that carries a private member: a client's private key must never
+/// be handed to the broker, and one that was is compromised.
+fn private_key_index(jwks: &serde_json::Value) -> Option<usize> {
+    const PRIVATE: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+    jwks.get("keys")?
+        .as_array()?
+        .iter()
+        .position(|k| PRIVATE.iter().any(|m| k.get(m).is_some()))
 }

@@ -1,0 +1,289 @@
+//! Micro-benchmarks of the broker's hot path: what one login costs in CPU, step by step.
+//!
+//! `cargo bench -p broker --bench hot_path -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Everything runs at a fixed time inside the example registry's windows, on the example
+//! registry, with keys generated at start. The Redis group starts its own `redis-server` on a
+//! free loopback port and is skipped, with a message, when none is installed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use broker::grant::{CodeGrant, PendingLogin, UpstreamLeg};
+use broker::id_token;
+use broker::keys::KeySet;
+use broker::pairwise::PairwiseSubjects;
+use broker::store::{Kind, MemoryStore, RedisStore, RedisTarget, TypedStore};
+use broker::upstream::verify_id_token;
+use criterion::{Criterion, criterion_group, criterion_main};
+use e2e::redis::RedisServer;
+use openidconnect::IssuerUrl;
+use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+use trust_framework::{
+    Attribute, Decision, Lang, Registry, RequestContext, SigningAlg, UpstreamAssertion, decide,
+    release,
+};
+
+const REGISTRY: &str = include_str!("../../examples/registry/pan-canada.toml");
+/// Inside every window of the example registry.
+const NOW: OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+const BROKER: &str = "https://broker.example.gc.ca";
+const RP: &str = "esdc-employment-insurance";
+const PROVIDER: &str = "ab-account";
+const UPSTREAM_NONCE: &str = "Qm9uam91ciBsZSBtb25kZSwgdm9pY2kgdW4gbm9uY2U";
+const TXN: &str = "dHhuLWJlbmNobWFyay0wMDAwMDAwMDAwMDAwMDAwMDA";
+
+fn registry() -> Registry {
+    Registry::from_toml(REGISTRY).unwrap()
+}
+
+/// What Employment Insurance asks for: everything its agreement allows.
+fn request() -> RequestContext {
+    RequestContext {
+        client_id: RP.to_owned(),
+        attributes: BTreeSet::from([
+            Attribute::GivenName,
+            Attribute::FamilyName,
+            Attribute::Birthdate,
+            Attribute::Address,
+            Attribute::PreferredLanguage,
+        ]),
+        level: None,
+        hint: None,
+    }
+}
+
+/// The claims of the Alberta provider's ID token, under its own names.
+fn upstream_claims() -> Map<String, Value> {
+    let iat = NOW.unix_timestamp() - 5;
+    json!({
+        "iss": "http://127.0.0.1:8411",
+        "sub": "ab-person-0001",
+        "aud": "pan-canadian-broker",
+        "iat": iat,
+        "exp": iat + 300,
+        "auth_time": iat - 20,
+        "nonce": UPSTREAM_NONCE,
+        "acr": "urn:ab:aca:verified",
+        "given_name": "Élise",
+        "family_name": "Tremblay",
+        "birthdate": "1990-02-03",
+        "address": {
+            "street_address": "10025 106 St NW",
+            "locality": "Edmonton",
+            "region": "AB",
+            "postal_code": "T5J 1G7",
+            "country": "CA"
+        },
+        "preferred_language": "fr",
+        "email": "elise@example.ca"
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+/// The code grant the callback builds for that login: decision, release, pairwise subject.
+fn code_grant(registry: &Registry) -> CodeGrant {
+    let decision = decide(registry, &request(), NOW).unwrap();
+    let candidate = decision.candidate(PROVIDER).unwrap();
+    let upstream = upstream_claims();
+    let assertion = UpstreamAssertion {
+        provider_id: PROVIDER.to_owned(),
+        subject: "ab-person-0001".to_owned(),
+        acr: Some("urn:ab:aca:verified".to_owned()),
+        claims: upstream,
+    };
+    let released = release(registry, candidate, &assertion, NOW).unwrap();
+    let provider = registry.provider(PROVIDER).unwrap();
+    let rp = registry.relying_party(RP).unwrap();
+    let auth_time = NOW - time::Duration::seconds(25);
+    CodeGrant {
+        client_id: RP.to_owned(),
+        redirect_uri: rp.redirect_uris[0].clone(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+        nonce: "bi1yZWx5aW5nLXBhcnR5LW5vbmNl".to_owned(),
+        txn: TXN.to_owned(),
+        subject: PairwiseSubjects::new(b"benchmark pairwise secret, 32 by").subject(
+            &rp.sector_identifier,
+            PROVIDER,
+            "ab-person-0001",
+        ),
+        acr: released.level().acr().to_owned(),
+        auth_time: auth_time.unix_timestamp(),
+        claims: id_token::released_claims(&released),
+        verified_claims: id_token::verified_claims(&released, provider, TXN, auth_time),
+    }
+}
+
+/// `/token`: the ID token's claims, then its signature, per algorithm.
+fn id_token_signing(c: &mut Criterion) {
+    let registry = registry();
+    let grant = code_grant(&registry);
+    let keys = KeySet::generate().unwrap();
+    let mut group = c.benchmark_group("id_token");
+    group.bench_function("claims", |b| {
+        b.iter(|| id_token::claims(black_box(BROKER), black_box(&grant), NOW));
+    });
+    for alg in SigningAlg::ALL {
+        group.bench_function(format!("sign/{}", alg.name()), |b| {
+            b.iter(|| {
+                let claims = id_token::claims(BROKER, black_box(&grant), NOW);
+                keys.sign(alg, claims).unwrap()
+            });
+        });
+    }
+    group.finish();
+}
+
+/// `/callback`: the provider's ID token, parsed and verified exactly as the broker does.
+fn upstream_verification(c: &mut Criterion) {
+    let registry = registry();
+    let provider = registry.provider(PROVIDER).unwrap();
+    let issuer = IssuerUrl::new(provider.issuer.clone()).unwrap();
+    // The provider's keys: an RSA and an EC key in its JWKS, as a provider publishes them.
+    let provider_keys = KeySet::generate().unwrap();
+    let mut jwks = provider_keys.jwks();
+    jwks["keys"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|k| k["alg"] == "RS256" || k["alg"] == "ES256");
+    let jwks: CoreJsonWebKeySet = serde_json::from_value(jwks).unwrap();
+
+    let mut group = c.benchmark_group("upstream_verify");
+    for alg in [SigningAlg::RS256, SigningAlg::ES256] {
+        let token = provider_keys.sign(alg, upstream_claims()).unwrap();
+        let parsed = CoreIdToken::from_str(&token).unwrap();
+        let subject = verify_id_token(&parsed, provider, &issuer, &jwks, UPSTREAM_NONCE, NOW);
+        assert_eq!(subject.unwrap(), "ab-person-0001");
+        group.bench_function(alg.name(), |b| {
+            b.iter(|| {
+                let parsed = CoreIdToken::from_str(black_box(&token)).unwrap();
+                verify_id_token(&parsed, provider, &issuer, &jwks, UPSTREAM_NONCE, NOW).unwrap()
+            });
+        });
+    }
+    group.finish();
+}
+
+/// `/authorize` and `/callback`: the trust framework's decision and claim release.
+fn policy(c: &mut Criterion) {
+    let registry = registry();
+    let request = request();
+    let decision = decide(&registry, &request, NOW).unwrap();
+    let candidate = decision.candidate(PROVIDER).unwrap();
+    let assertion = UpstreamAssertion {
+        provider_id: PROVIDER.to_owned(),
+        subject: "ab-person-0001".to_owned(),
+        acr: Some("urn:ab:aca:verified".to_owned()),
+        claims: upstream_claims(),
+    };
+    let mut group = c.benchmark_group("policy");
+    group.bench_function("decide", |b| {
+        b.iter(|| decide(black_box(&registry), black_box(&request), NOW).unwrap());
+    });
+    group.bench_function("release", |b| {
+        b.iter(|| release(black_box(&registry), candidate, black_box(&assertion), NOW).unwrap());
+    });
+    group.finish();
+}
+
+/// The pending login stored at `/authorize` (or at the provider picker) and taken back at
+/// `/callback`: the decision with its four candidates, and the upstream leg.
+fn pending_login(decision: Decision) -> PendingLogin {
+    PendingLogin {
+        client_id: RP.to_owned(),
+        redirect_uri: "http://127.0.0.1:8490/callback/esdc-employment-insurance".to_owned(),
+        state: Some("cmVseWluZy1wYXJ0eS1zdGF0ZQ".to_owned()),
+        nonce: "bi1yZWx5aW5nLXBhcnR5LW5vbmNl".to_owned(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+        attributes: request().attributes,
+        level: None,
+        login_hint: None,
+        ui_locales: vec!["fr-CA".to_owned(), "en-CA".to_owned()],
+        lang: Lang::Fr,
+        decision,
+        browser: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+        csrf: "Y3NyZi10b2tlbi1mb3ItdGhlLXBpY2tlci1mb3Jt".to_owned(),
+        upstream: Some(UpstreamLeg {
+            provider_id: PROVIDER.to_owned(),
+            nonce: UPSTREAM_NONCE.to_owned(),
+            pkce_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned(),
+        }),
+    }
+}
+
+fn put_take(c: &mut Criterion, name: &str, rt: &tokio::runtime::Runtime, store: &TypedStore) {
+    let pending = pending_login(decide(&registry(), &request(), NOW).unwrap());
+    c.bench_function(name, |b| {
+        b.to_async(rt).iter(|| async {
+            store.put(Kind::Pending, TXN, &pending).await.unwrap();
+            let back: PendingLogin = store.take(Kind::Pending, TXN).await.unwrap().unwrap();
+            back
+        });
+    });
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A pending login put then taken (JSON encoding included), in memory and on Redis.
+fn store_round_trip(c: &mut Criterion) {
+    let rt = runtime();
+    let memory = TypedStore(Arc::new(MemoryStore::new()));
+    put_take(c, "store/memory/pending_put_take", &rt, &memory);
+
+    let server = match rt.block_on(RedisServer::start()) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("store/redis skipped: no redis-server could be started ({e:#})");
+            return;
+        }
+    };
+    let redis = RedisStore::new(
+        &RedisTarget::Single(server.url()),
+        Duration::from_millis(500),
+    )
+    .unwrap();
+    let redis = TypedStore(Arc::new(redis));
+    put_take(c, "store/redis/pending_put_take", &rt, &redis);
+    let _in_runtime = rt.enter();
+    drop(redis);
+    drop(server);
+}
+
+/// `/callback`: the relying party's pairwise `sub`.
+fn pairwise(c: &mut Criterion) {
+    let subjects = PairwiseSubjects::new(b"benchmark pairwise secret, 32 by");
+    c.bench_function("pairwise/subject", |b| {
+        b.iter(|| {
+            subjects.subject(
+                black_box("esdc-edsc.gc.ca"),
+                black_box(PROVIDER),
+                black_box("ab-person-0001"),
+            )
+        });
+    });
+}
+
+criterion_group!(
+    benches,
+    id_token_signing,
+    upstream_verification,
+    policy,
+    store_round_trip,
+    pairwise
+);
+criterion_main!(benches);

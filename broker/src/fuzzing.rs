@@ -1,0 +1,374 @@
+//! Entry points for the fuzz targets in `fuzz/` (cargo-fuzz; see the README's "Fuzzing"
+//! section). Each runs one parser of untrusted input the way its handler does, without HTTP,
+//! a store or a clock, and returns what it made of the input so that a target can check
+//! invariants. Not an API: hidden from the documentation, and changed with the handlers.
+
+use std::collections::BTreeSet;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openidconnect::IssuerUrl;
+use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use trust_framework::registry::{AgreementEntry, ProviderEntry, RelyingPartyEntry};
+use trust_framework::{AssuranceLevel, Attribute, IdentityProvider, Lang, Registry, RegistryFile};
+
+use crate::admin::lifecycle;
+use crate::admin::providers::Reason;
+use crate::endpoints::authorize::{hints, requested_attributes, requested_level};
+use crate::endpoints::params::{Params, is_pkce_verifier, is_s256_challenge};
+use crate::endpoints::register;
+use crate::registry_store::{FileRegistryStore, from_toml, to_toml};
+
+/// What `/authorize` made of a request's parameters.
+#[derive(Debug)]
+pub struct AuthorizeRequest {
+    pub lang: Lang,
+    /// The same request in the other language (the pages' language switch).
+    pub switch: String,
+    /// `code_challenge`, and whether it has the shape of an S256 challenge.
+    pub code_challenge: Option<(String, bool)>,
+    pub attributes: BTreeSet<Attribute>,
+    pub level: Result<Option<AssuranceLevel>, String>,
+    pub hint: Option<String>,
+    pub login_hint: Option<String>,
+}
+
+/// A raw query string through `/authorize`'s parsers: form decoding, the language and its
+/// switch, repeated parameters, the PKCE challenge's shape, the `claims` JSON, the requested
+/// attributes and level, and the provider hints (against `registry`).
+pub fn authorize_request(registry: &Registry, query: &[u8]) -> Result<AuthorizeRequest, String> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query).into_owned().collect();
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let (explicit, ui_locales) = (value("lang"), value("ui_locales"));
+    let lang = crate::lang::negotiate(
+        explicit.as_deref(),
+        ui_locales.as_deref(),
+        &HeaderMap::new(),
+    );
+    let here = format!("/authorize?{}", String::from_utf8_lossy(query));
+    let switch = crate::flow::same_page_other_lang(&here, lang);
+    let params = Params::from_pairs(pairs)?;
+    let code_challenge = params
+        .get("code_challenge")
+        .map(|c| (c.to_owned(), is_s256_challenge(c)));
+    let claims = match params.get("claims") {
+        None => None,
+        Some(raw) => Some(
+            serde_json::from_str::<Value>(raw)
+                .ok()
+                .filter(Value::is_object)
+                .ok_or("claims is not a JSON object")?,
+        ),
+    };
+    let attributes = requested_attributes(params.get("scope").unwrap_or(""), claims.as_ref());
+    let level = requested_level(params.get("acr_values"), claims.as_ref());
+    let (hint, login_hint) = hints(registry, params.get("idp_hint"), params.get("login_hint"));
+    Ok(AuthorizeRequest {
+        lang,
+        switch,
+        code_challenge,
+        attributes,
+        level,
+        hint,
+        login_hint,
+    })
+}
+
+/// What `/token` made of a request, before any client or code is looked up.
+#[derive(Debug)]
+pub struct TokenRequest {
+    /// The client id and secret of a Basic `Authorization` header.
+    pub basic: Option<(String, String)>,
+    /// `code_verifier`, whether it has PKCE's shape, and its S256 challenge.
+    pub verifier: Option<(String, bool, String)>,
+}
+
+/// A form body and an `Authorization` header value through `/token`'s parsers: form
+/// decoding, repeated parameters, Basic credentials and the PKCE verifier's shape. A header
+/// value HTTP cannot carry is refused as the server would refuse it.
+pub fn token_request(body: &[u8], authorization: Option<&[u8]>) -> Result<TokenRequest, String> {
+    let mut headers = HeaderMap::new();
+    if let Some(value) = authorization {
+        let value = HeaderValue::from_bytes(value).map_err(|e| e.to_string())?;
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    let pairs = url::form_urlencoded::parse(body).into_owned().collect();
+    let params = Params::from_pairs(pairs)?;
+    let basic = crate::client_auth::basic_credentials(&headers).map_err(|e| e.to_string())?;
+    let verifier = params.get("code_verifier").map(|v| {
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
+        (v.to_owned(), is_pkce_verifier(v), challenge)
+    });
+    Ok(TokenRequest { basic, verifier })
+}
+
+/// A provider's ID token after verification, as `UpstreamClient::finish` reads it.
+#[derive(Debug)]
+pub struct UpstreamLogin {
+    pub subject: String,
+    /// The verified token's payload, as the broker releases claims from it.
+    pub claims: Map<String, Value>,
+    pub acr: Option<String>,
+    pub auth_time: Option<i64>,
+}
+
+/// A JWKS document and a compact JWT from a provider through the broker's verification
+/// (`upstream::verify_id_token`, then the payload and `azp` checks), with the provider's
+/// registered issuer and client id, the given nonce and a fixed `now`.
+pub fn upstream_id_token(
+    provider: &IdentityProvider,
+    jwks: &[u8],
+    jwt: &str,
+    nonce: &str,
+    now: time::OffsetDateTime,
+) -> Result<UpstreamLogin, String> {
+    let jwks: CoreJsonWebKeySet = serde_json::from_slice(jwks).map_err(|e| e.to_string())?;
+    let id_token: CoreIdToken = jwt.parse().map_err(|e: serde_json::Error| e.to_string())?;
+    let issuer = IssuerUrl::new(provider.issuer.clone()).map_err(|e| e.to_string())?;
+    let subject = crate::upstream::verify_id_token(&id_token, provider, &issuer, &jwks, nonce, now)
+        .map_err(|e| e.to_string())?;
+    let claims = crate::upstream::payload(&id_token.to_string()).map_err(|e| e.to_string())?;
+    crate::upstream::check_azp(&claims, &provider.client_id).map_err(|e| e.to_string())?;
+    let acr = claims.get("acr").and_then(Value::as_str).map(str::to_owned);
+    let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+    Ok(UpstreamLogin {
+        subject,
+        claims,
+        acr,
+        auth_time,
+    })
+}
+
+/// A registry that validated, and whether it survives the registry store: saved as TOML
+/// behind a `# registry-version = N` line, then loaded back equal.
+#[derive(Debug)]
+pub struct Stored {
+    pub registry: Registry,
+    pub round_trip: Result<(), String>,
+}
+
+/// Validates `file` like `admin::mutate`, then saves and loads it like the registry store.
+fn store(file: RegistryFile) -> Result<Stored, String> {
+    let registry = Registry::from_file(file).map_err(|e| e.to_string())?;
+    let round_trip = round_trip(registry.source());
+    Ok(Stored {
+        registry,
+        round_trip,
+    })
+}
+
+/// What `FileRegistryStore::save` writes, read back by its `load` and validated again.
+fn round_trip(file: &RegistryFile) -> Result<(), String> {
+    let version = 7;
+    let text = format!(
+        "# registry-version = {version}\n{}",
+        to_toml(file).map_err(|e| e.to_string())?
+    );
+    if FileRegistryStore::content_version(&text) != version {
+        return Err("the saved version does not read back".to_owned());
+    }
+    let loaded = from_toml(&text).map_err(|e| e.to_string())?;
+    if &loaded != file {
+        return Err(format!(
+            "the registry reads back different: {loaded:?}\n!=\n{file:?}"
+        ));
+    }
+    Registry::from_file(loaded)
+        .map(drop)
+        .map_err(|e| format!("the saved registry no longer validates: {e}"))
+}
+
+/// What the registry file parsers made of a text.
+#[derive(Debug)]
+pub struct RegistryText {
+    /// `FileRegistryStore`'s reading of the `# registry-version = N` line.
+    pub version: u64,
+    pub registry: Result<Stored, String>,
+}
+
+/// Registry TOML text through `Registry::from_toml` and the registry store's version line.
+pub fn registry_file(text: &str) -> RegistryText {
+    let version = FileRegistryStore::content_version(text);
+    let registry = Registry::from_toml(text)
+        .map_err(|e| e.to_string())
+        .map(|registry| Stored {
+            round_trip: round_trip(registry.source()),
+            registry,
+        });
+    RegistryText { version, registry }
+}
+
+/// What each admin request body made of the same JSON: not a body of that kind, refused (by
+/// the handler's rules or the registry's validation), or accepted and stored.
+#[derive(Debug, Default)]
+pub struct AdminPayload {
+    pub outcomes: Vec<(&'static str, Result<Stored, String>)>,
+}
+
+/// JSON bytes as each admin request body (`POST /admin/providers`, `/admin/services`,
+/// `/admin/agreements`, `/admin/agreements/{id}/amend`, and the reasons of suspend, revoke and
+/// terminate), applied to `base` the way the handlers change the registry.
+pub fn admin_payload(base: &RegistryFile, json: &[u8]) -> AdminPayload {
+    let mut out = AdminPayload::default();
+    let mut apply = |kind, change: &dyn Fn(&mut RegistryFile) -> Result<(), String>| {
+        let mut file = base.clone();
+        let outcome = change(&mut file).and_then(|()| store(file));
+        out.outcomes.push((kind, outcome));
+    };
+    if let Ok(provider) = serde_json::from_slice::<ProviderEntry>(json) {
+        apply("provider", &|file| {
+            let mut provider = provider.clone();
+            provider.status = "pending".into();
+            provider.status_reason = None;
+            provider.registered_by = Some("fuzz-registrar".into());
+            match file.providers.iter_mut().find(|p| p.id == provider.id) {
+                Some(existing) if existing.status == "revoked" => *existing = provider,
+                Some(_) => return Err("already registered".into()),
+                None => file.providers.push(provider),
+            }
+            Ok(())
+        });
+    }
+    if let Ok(service) = serde_json::from_slice::<RelyingPartyEntry>(json) {
+        apply("service", &|file| {
+            let mut service = service.clone();
+            service.status = "pending".into();
+            service.status_reason = None;
+            service.registered_by = Some("fuzz-registrar".into());
+            if file
+                .relying_parties
+                .iter()
+                .any(|r| r.client_id == service.client_id)
+            {
+                return Err("already registered".into());
+            }
+            file.relying_parties.push(service);
+            Ok(())
+        });
+    }
+    if let Ok(agreement) = serde_json::from_slice::<AgreementEntry>(json) {
+        apply("agreement", &|file| {
+            let mut agreement = agreement.clone();
+            agreement.version = 1;
+            agreement.status = "active".into();
+            agreement.status_reason = None;
+            if file.agreements.iter().any(|a| a.id == agreement.id) {
+                return Err("already exists".into());
+            }
+            file.agreements.push(agreement);
+            Ok(())
+        });
+        apply("amendment", &|file| {
+            let current = file.agreements.first_mut().ok_or("no agreement")?;
+            if agreement.relying_party != current.relying_party {
+                return Err("an amendment cannot change the relying party".into());
+            }
+            let mut terms = agreement.clone();
+            terms.id = current.id.clone();
+            terms.version = current.version + 1;
+            terms.status = "active".into();
+            terms.status_reason = None;
+            *current = terms;
+            Ok(())
+        });
+    }
+    if let Ok(reason) = serde_json::from_slice::<Reason>(json) {
+        apply("suspension", &|file| {
+            let entries = &mut file.providers;
+            let id = entries.first().map(|p| p.id.clone()).unwrap_or_default();
+            lifecycle::set_status(
+                lifecycle::find(entries, &id).map_err(|e| e.to_string())?,
+                "suspended",
+                &reason.reason,
+            )
+            .map_err(|e| e.to_string())
+        });
+        apply("termination", &|file| {
+            if reason.reason.trim().is_empty() {
+                return Err("a termination needs a reason".into());
+            }
+            let a = file.agreements.first_mut().ok_or("no agreement")?;
+            a.status = "terminated".into();
+            a.status_reason = Some(reason.reason.trim().to_owned());
+            Ok(())
+        });
+    }
+    out
+}
+
+/// A `/register` request body (RFC 7591 with a software statement) through the handler's
+/// parsing: the JSON body, the statement's signature against `registry`'s statement keys, the
+/// statement's claims as client metadata at `now`, and the new client validated into the
+/// registry and stored.
+pub fn software_statement(
+    registry: &Registry,
+    body: &[u8],
+    now: i64,
+) -> Result<(RelyingPartyEntry, Stored), String> {
+    let body: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let statement = body
+        .get("software_statement")
+        .and_then(Value::as_str)
+        .ok_or("a software_statement is required")?;
+    let (claims, jurisdiction) =
+        register::verify_statement(registry, statement).map_err(|e| e.description)?;
+    let registration = register::registration(&claims, &jurisdiction, now, "fuzz-secret")
+        .map_err(|e| e.description)?;
+    let mut file = registry.source().clone();
+    let entry = registration.entry;
+    if file
+        .relying_parties
+        .iter()
+        .any(|r| r.client_id == entry.client_id)
+    {
+        return Err("already registered".into());
+    }
+    file.relying_parties.push(entry.clone());
+    Ok((entry, store(file)?))
+}
+
+/// A client assertion that authenticated: who, its verified claims, and what blocks its replay.
+#[derive(Debug)]
+pub struct ClientAssertion {
+    pub client_id: String,
+    pub claims: Map<String, Value>,
+    pub jti: String,
+    pub exp: i64,
+    pub remaining: std::time::Duration,
+}
+
+/// A `private_key_jwt` assertion (RFC 7523) through `client_auth::authenticate`'s checks:
+/// the unverified client id that selects the keys, the signature against the client's
+/// registered `jwks`, and the claims against the broker's audiences (from `issuer`) at `now`.
+pub fn client_assertion(
+    jwks: &Value,
+    assertion: &str,
+    issuer: &str,
+    now: i64,
+) -> Result<ClientAssertion, String> {
+    use crate::client_auth::assertion;
+    let client_id = assertion::unverified_client_id(assertion).map_err(|e| e.to_string())?;
+    let claims = assertion::verify_signature(assertion, jwks).map_err(|e| e.to_string())?;
+    let audiences = [
+        issuer.to_owned(),
+        format!("{issuer}/token"),
+        format!("{issuer}/par"),
+    ];
+    let accepted =
+        assertion::check_claims(&claims, &client_id, &audiences, now).map_err(|e| e.to_string())?;
+    Ok(ClientAssertion {
+        client_id,
+        claims,
+        jti: accepted.jti,
+        exp: accepted.exp,
+        remaining: accepted.remaining,
+    })
+}
