@@ -5,7 +5,7 @@
 # run-STAMP.json holds everything; tables go to stderr.
 #
 #   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32]
-#               [--store memory|redis] [--alberta-only] [--no-build] [-- extra load flags]
+#               [--store memory|redis] [--tls] [--alberta-only] [--no-build] [-- extra load flags]
 #
 # Logins go round robin to the four demo providers of `broker demo` (Alberta, British Columbia,
 # Quebec, federal; each with its first test person), because one demo provider keeps at most
@@ -13,6 +13,9 @@
 # process at 10,000 logins (--alberta-only shows it). Every login is shown the consent page and
 # shares (a first-time person); `-- --remember-consent` measures returning persons instead.
 # --store redis runs the same demo with its state in a redis-server started for the run.
+# --tls serves the broker over https (TLS terminated in the broker) with a throw-away
+# self-signed certificate for 127.0.0.1 made with openssl in the run's temporary directory;
+# the load tool trusts it with --ca-file. The demo providers and relying service stay http.
 #
 # Everything runs on 127.0.0.1. The broker demo also serves the demo providers (8411, 8412,
 # 8413, 8419) and the demo relying service (8490) in the broker's process: those ports must be
@@ -29,6 +32,7 @@ CONCURRENCY=1,8,32
 STORE=memory
 BUILD=1
 ALBERTA_ONLY=0
+TLS=0
 EXTRA=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -37,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --store) STORE=$2; shift 2 ;;
+    --tls) TLS=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --alberta-only) ALBERTA_ONLY=1; shift ;;
     --) shift; EXTRA=("$@"); break ;;
@@ -51,6 +56,8 @@ WORK=$(mktemp -d)
 BROKER_PID=
 REDIS_PID=
 DEMO_EXTRA=()
+TLS_DEMO=()
+TLS_LOAD=()
 stop_redis() {
   if [[ -n $REDIS_PID ]]; then
     kill "$REDIS_PID" 2>/dev/null || true
@@ -74,6 +81,17 @@ fi
 BROKER=$ROOT/target/release/broker
 LOAD=$ROOT/target/release/load
 
+if [[ $TLS == 1 ]]; then
+  # Not a CA (openssl req -x509 marks its certificate CA:TRUE by default, which rustls refuses
+  # as a server certificate).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -days 1 \
+    -keyout "$WORK/tls-key.pem" -out "$WORK/tls-cert.pem" -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
+    -addext extendedKeyUsage=serverAuth 2>"$WORK/openssl.log" || { cat "$WORK/openssl.log" >&2; exit 1; }
+  TLS_DEMO=(--tls-cert "$WORK/tls-cert.pem" --tls-key "$WORK/tls-key.pem")
+  TLS_LOAD=(--ca-file "$WORK/tls-cert.pem")
+fi
+
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 RP=esdc-employment-insurance
@@ -90,7 +108,8 @@ start_broker_memory() {
       exit 1
     fi
   done
-  "$BROKER" demo --port "$PORT" ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} >"$WORK/demo.out" 2>"$WORK/broker.log" &
+  "$BROKER" demo --port "$PORT" ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} \
+    >"$WORK/demo.out" 2>"$WORK/broker.log" &
   BROKER_PID=$!
   for _ in $(seq 1 100); do
     grep -q "client_id $RP " "$WORK/demo.out" 2>/dev/null && break
@@ -172,8 +191,8 @@ for C in ${CONCURRENCY//,/ }; do
   wait_quiet
   "$LOAD" --broker "$BROKER_URL" --client-id "$RP" --redirect-uri "$RP_REDIRECT" \
     --idp-hint "$IDPS" --login-hint "$PERSONS" --concurrency "$C" \
-    --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" ${EXTRA[@]+"${EXTRA[@]}"} \
-    >"$WORK/brokered-$C.json"
+    --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" \
+    ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/brokered-$C.json"
   AFTER=$(rss_kb "$BROKER_PID")
   LOG_BYTES=$(wc -c <"$WORK/broker.log")
   echo "run.sh: concurrency $C: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log" >&2
@@ -192,7 +211,7 @@ wait_quiet
   >"$RESULTS/single-hop-$STAMP.json"
 
 {
-  printf '{\n"store": "%s",\n"broker": [' "$STORE"
+  printf '{\n"store": "%s",\n"tls": %s,\n"broker": [' "$STORE" "$([[ $TLS == 1 ]] && echo true || echo false)"
   (IFS=,; printf '%s' "${RSS_LINES[*]}")
   printf '],\n"brokered": '
   cat "$RESULTS/brokered-$STAMP.json"

@@ -38,6 +38,9 @@ pub struct Inner {
     pub registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>>,
     registry_version: std::sync::atomic::AtomicU64,
     pub admins: Vec<crate::admin::auth::Principal>,
+    pub limits: crate::limits::Limits,
+    /// One permit per provider call in flight (`limits.max_concurrent_upstream`).
+    pub upstream_slots: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for Broker {
@@ -58,6 +61,7 @@ pub struct BrokerParts {
     pub upstream_timeout: Duration,
     pub registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>>,
     pub admins: Vec<crate::admin::auth::Principal>,
+    pub limits: crate::limits::Limits,
 }
 
 impl Broker {
@@ -88,6 +92,8 @@ impl Broker {
             registry_store: parts.registry_store,
             registry_version: std::sync::atomic::AtomicU64::new(0),
             admins: parts.admins,
+            upstream_slots: tokio::sync::Semaphore::new(parts.limits.max_concurrent_upstream.max(1)),
+            limits: parts.limits,
         })))
     }
 
@@ -198,6 +204,10 @@ pub fn router(broker: Broker) -> Router {
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(axum::middleware::from_fn_with_state(
+            broker.clone(),
+            crate::limits::per_address,
+        ))
         // Outermost, so that every answer is counted, the other layers' refusals included.
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(broker)

@@ -29,6 +29,8 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub admin: AdminConfig,
+    #[serde(default)]
+    pub limits: crate::limits::Limits,
 }
 
 /// The admin API. With no principal it refuses every call.

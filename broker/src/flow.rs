@@ -36,6 +36,7 @@ pub enum Failure {
 impl Failure {
     pub fn page(lang: Lang, error: OAuthError) -> Self {
         let status = match error.code {
+            _ if error.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
             crate::oauth_error::ErrorCode::TemporarilyUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -181,6 +182,10 @@ pub async fn start_upstream(
         login_hint: pending.login_hint.clone(),
         ui_locales: pending.ui_locales.clone(),
     };
+    let slot = crate::limits::upstream_slot(broker).await.map_err(|e| {
+        metrics::login(provider, LoginOutcome::Error);
+        Failure::to_rp(&pending, e)
+    })?;
     let url = broker
         .upstream
         .authorization_url(provider, &request)
@@ -189,6 +194,7 @@ pub async fn start_upstream(
             metrics::login(provider, LoginOutcome::UpstreamError);
             Failure::to_rp(&pending, e.to_oauth())
         })?;
+    drop(slot);
     pending.upstream = Some(leg);
     broker
         .store

@@ -16,6 +16,7 @@ pub mod grant;
 pub mod id_token;
 pub mod keys;
 pub mod lang;
+pub mod limits;
 pub mod metrics;
 pub mod oauth_error;
 pub mod pages;

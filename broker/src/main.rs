@@ -34,6 +34,13 @@ enum Command {
         /// relying service trusts the certificates of --tls-cert.
         #[command(flatten)]
         tls: TlsFlags,
+        /// Requests per source address per minute (0: no limit). The load tool is one
+        /// address, so load/run.sh turns this off.
+        #[arg(long, default_value_t = 1200)]
+        per_address_per_minute: u64,
+        /// Requests per relying party per minute (0: no limit).
+        #[arg(long, default_value_t = 12_000)]
+        per_client_per_minute: u64,
     },
     /// Generate the broker's signing keys (one PEM file per algorithm) into a directory.
     GenerateKeys { dir: PathBuf },
@@ -90,6 +97,8 @@ fn main() -> anyhow::Result<ExitCode> {
             port,
             redis_url,
             tls,
+            per_address_per_minute,
+            per_client_per_minute,
         } => {
             init_tracing();
             let options = broker::cli::demo::DemoOptions {
@@ -97,6 +106,11 @@ fn main() -> anyhow::Result<ExitCode> {
                 broker_port: port,
                 redis_url,
                 tls: tls.into_config(),
+                limits: broker::limits::Limits {
+                    per_address_per_minute,
+                    per_client_per_minute,
+                    ..broker::limits::Limits::default()
+                },
             };
             tokio::runtime::Runtime::new()?.block_on(broker::cli::demo::run(options))?;
             Ok(ExitCode::SUCCESS)

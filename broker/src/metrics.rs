@@ -216,17 +216,25 @@ impl UpstreamStep {
     }
 }
 
-/// A `TypedStore` operation.
+/// A state store operation (the `TypedStore` methods, and the rate limiter's counter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreOp {
     Put,
     PutNew,
     Take,
     Get,
+    /// A rate-limit counter.
+    Hit,
 }
 
 impl StoreOp {
-    const ALL: [StoreOp; 4] = [StoreOp::Put, StoreOp::PutNew, StoreOp::Take, StoreOp::Get];
+    const ALL: [StoreOp; 5] = [
+        StoreOp::Put,
+        StoreOp::PutNew,
+        StoreOp::Take,
+        StoreOp::Get,
+        StoreOp::Hit,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -234,6 +242,7 @@ impl StoreOp {
             StoreOp::PutNew => "put_new",
             StoreOp::Take => "take",
             StoreOp::Get => "get",
+            StoreOp::Hit => "hit",
         }
     }
 }

@@ -84,6 +84,8 @@ impl ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: String,
+    /// Set when a rate limit refused the request: answered with 429 and `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -91,6 +93,24 @@ impl OAuthError {
         Self {
             code,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A rate limit's refusal: `temporarily_unavailable` with HTTP 429 and `Retry-After`.
+    pub fn rate_limited(description: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::unavailable(description)
+        }
+    }
+
+    /// The HTTP status of this error on a back-channel endpoint or an error page.
+    pub fn status(&self) -> StatusCode {
+        if self.retry_after.is_some() {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            self.code.status()
         }
     }
 
@@ -156,7 +176,7 @@ impl IntoResponse for OAuthError {
             error: self.code.as_str(),
             error_description: &self.description,
         };
-        let mut response = (self.code.status(), axum::Json(body)).into_response();
+        let mut response = (self.status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -172,7 +192,11 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
         }
-        if self.code == ErrorCode::TemporarilyUnavailable {
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                headers.insert(header::RETRY_AFTER, v);
+            }
+        } else if self.code == ErrorCode::TemporarilyUnavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response

@@ -194,7 +194,11 @@ async fn connection(
     router: Router,
     watcher: Watcher,
 ) {
-    let service = TowerToHyperService::new(router);
+    // The peer address, for the per-address rate limit (`crate::limits`).
+    let service = TowerToHyperService::new(tower_http::add_extension::AddExtension::new(
+        router,
+        axum::extract::ConnectInfo(peer),
+    ));
     let served = match tls {
         None => {
             watcher

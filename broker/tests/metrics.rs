@@ -177,3 +177,29 @@ async fn metrics_count_a_login_a_refusal_and_a_declined_consent() {
         assert!(!text.contains(leaked), "{leaked} in the metrics:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_a_failing_provider_as_an_upstream_error() {
+    let bed = start(Options {
+        faults: HashMap::from([("ab-account", demo::provider::Fault::TokenEndpointError)]),
+        ..Options::default()
+    })
+    .await;
+    let (before, _) = scrape(&bed).await;
+    let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    let outcome = bed.browse(&req, "ab-account").await;
+    assert!(outcome.params.contains_key("error"), "{:?}", outcome.params);
+    let (after, _) = scrape(&bed).await;
+    assert_grew(
+        &before,
+        &after,
+        r#"broker_logins_total{provider="ab-account",outcome="upstream_error"}"#,
+        1.0,
+    );
+    assert_grew(
+        &before,
+        &after,
+        r#"broker_upstream_errors_total{provider="ab-account",step="token"}"#,
+        1.0,
+    );
+}

@@ -133,3 +133,30 @@ async fn an_absent_redis_is_an_error_in_bounded_time_never_a_hang() {
     }
     assert!(ok, "the store did not reconnect by itself");
 }
+
+/// Replay checks and rate limits are shared: two replicas (two stores on one Redis) see one
+/// `jti` once and count into one window.
+#[tokio::test]
+async fn replicas_share_replay_checks_and_rate_counters() {
+    let redis = RedisServer::start().await.unwrap();
+    let (a, b) = (store(&redis), store(&redis));
+    let ttl = Duration::from_secs(60);
+    assert!(
+        a.put_new(Kind::AssertionJti, "rp:j1", b"1".to_vec(), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !b.put_new(Kind::AssertionJti, "rp:j1", b"1".to_vec(), ttl)
+            .await
+            .unwrap()
+    );
+    let window = Duration::from_millis(400);
+    assert_eq!(a.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0, 1);
+    assert_eq!(b.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0, 2);
+    let (n, left) = a.hit(Kind::RateCounter, "addr:x", window).await.unwrap();
+    assert_eq!(n, 3);
+    assert!(left <= window && left > Duration::ZERO, "{left:?}");
+    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    assert_eq!(b.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0, 1);
+}

@@ -64,6 +64,7 @@ fn broker(issuer: &str) -> Broker {
         upstream_timeout: Duration::from_secs(5),
         registry_store: None,
         admins: Vec::new(),
+        limits: Default::default(),
     })
     .unwrap()
 }

@@ -166,15 +166,23 @@ pub enum Browser<'a> {
     Own(reqwest::Client),
 }
 
-pub fn build_client(timeout: Duration, cookie_store: bool) -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
+/// `roots` are trusted in addition to the built-in roots (`--ca-file`: a broker served over
+/// https with a throw-away certificate).
+pub fn build_client(
+    timeout: Duration,
+    cookie_store: bool,
+    roots: &[reqwest::Certificate],
+) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(cookie_store)
         .timeout(timeout)
         .connect_timeout(timeout)
-        .tcp_nodelay(true)
-        .build()
-        .context("cannot build the HTTP client")
+        .tcp_nodelay(true);
+    for root in roots {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    builder.build().context("cannot build the HTTP client")
 }
 
 /// A response, read to its end (so that the connection goes back to the pool).

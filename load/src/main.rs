@@ -125,6 +125,10 @@ struct Args {
     /// Allow a target that is not on loopback.
     #[arg(long)]
     allow_remote: bool,
+    /// Trust the certificates of this PEM file (in addition to the built-in roots) for https
+    /// targets, e.g. the self-signed certificate of `broker demo --tls-cert`.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<std::path::PathBuf>,
     /// Print one report made of the runs of these reports (of the same mode), and exit.
     #[arg(long, num_args = 1.., value_name = "REPORT")]
     merge: Vec<std::path::PathBuf>,
@@ -163,6 +167,8 @@ struct Shared {
     pool: reqwest::Client,
     timeout: Duration,
     client_per_login: bool,
+    /// From --ca-file, for the clients built per login.
+    roots: Vec<reqwest::Certificate>,
 }
 
 async fn worker(shared: Arc<Shared>, started: Arc<AtomicU64>, end: Instant, limit: u64) -> Samples {
@@ -180,7 +186,7 @@ async fn worker(shared: Arc<Shared>, started: Arc<AtomicU64>, end: Instant, limi
         };
         let begin = Instant::now();
         let browser = if shared.client_per_login {
-            match flow::build_client(shared.timeout, true) {
+            match flow::build_client(shared.timeout, true, &shared.roots) {
                 Ok(client) => Browser::Own(client),
                 Err(_) => {
                     samples.record_error("client_build".into());
@@ -330,6 +336,7 @@ async fn prepare(
     args: &Args,
     mode: Mode,
     pool: &reqwest::Client,
+    roots: &[reqwest::Certificate],
 ) -> anyhow::Result<(Arc<Shared>, Vec<provider::Spawned>)> {
     struct Endpoint {
         issuer: String,
@@ -438,6 +445,7 @@ async fn prepare(
         pool: pool.clone(),
         timeout: args.timeout,
         client_per_login: args.client_per_login,
+        roots: roots.to_vec(),
     });
     // One login per target first: a target that cannot complete one is reported at once.
     let probe = Bound {
@@ -480,13 +488,26 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
     } else {
         Mode::Brokered
     };
-    let pool = flow::build_client(args.timeout, false)?;
+    let roots = match &args.ca_file {
+        Some(path) => {
+            let pem =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("{} is not a PEM certificate bundle", path.display()))?;
+            if roots.is_empty() {
+                bail!("{} holds no certificate", path.display());
+            }
+            roots
+        }
+        None => Vec::new(),
+    };
+    let pool = flow::build_client(args.timeout, false, &roots)?;
 
     // Without in-process providers, one set of targets for every level; with them, fresh
     // providers for each level (see --providers).
     let mut prepared = None;
     if !args.spawn_demo_provider {
-        prepared = Some(prepare(&args, mode, &pool).await?.0);
+        prepared = Some(prepare(&args, mode, &pool, &roots).await?.0);
     }
     let target_name = if args.spawn_demo_provider {
         format!(
@@ -502,7 +523,7 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
     for &concurrency in &args.concurrency {
         let (shared, _spawned) = match &prepared {
             Some(shared) => (shared.clone(), Vec::new()),
-            None => prepare(&args, mode, &pool).await?,
+            None => prepare(&args, mode, &pool, &roots).await?,
         };
         if !args.warmup.is_zero() {
             let warm = Bound {

@@ -27,6 +27,7 @@ pub struct DemoOptions {
     /// Serve the broker over https with this certificate and key (the providers and the
     /// relying service stay plain http on loopback).
     pub tls: Option<crate::config::TlsConfig>,
+    pub limits: crate::limits::Limits,
 }
 
 fn loopback_port(url: &str) -> Option<u16> {
@@ -168,6 +169,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         upstream_timeout: Duration::from_secs(10),
         registry_store: None,
         admins: Vec::new(),
+        limits: options.limits.clone(),
     })?;
     let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
         .await

@@ -80,6 +80,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             upstream_timeout,
             registry_store: registry_store.clone(),
             admins,
+            limits: config.limits.clone(),
         },
         upstream,
     )?;

@@ -284,6 +284,13 @@ async fn begin(
         level,
     } = check(&registry, &params, lang, origin)?;
     let redirect_uri = redirect_uri.as_str();
+    crate::limits::client(broker, &rp.client_id)
+        .await
+        .map_err(|r| Failure::Redirect {
+            redirect_uri: redirect_uri.to_owned(),
+            state: state.clone(),
+            error: r.to_oauth("from this service"),
+        })?;
     let nonce = nonce.as_str();
     let challenge = challenge.as_str();
 

@@ -148,6 +148,10 @@ async fn complete(
         pkce_verifier: &leg.pkce_verifier,
         nonce: &leg.nonce,
     };
+    let slot = crate::limits::upstream_slot(broker).await.map_err(|e| {
+        tally.end(LoginOutcome::Error);
+        Failure::to_rp(&pending, e)
+    })?;
     let login = broker
         .upstream
         .finish(provider, &secret, &redemption, now, |claims| {
@@ -159,6 +163,7 @@ async fn complete(
             tally.end(LoginOutcome::UpstreamError);
             Failure::to_rp(&pending, e.to_oauth())
         })?;
+    drop(slot);
 
     let assertion = UpstreamAssertion {
         provider_id: provider.id.clone(),

@@ -63,6 +63,9 @@ async fn accept(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let params = Params::from_pairs(pairs.clone()).map_err(OAuthError::invalid_request)?;
     let registry = broker.fresh_registry().await;
     let rp = crate::client_auth::authenticate(broker, &registry, headers, &params).await?;
+    crate::limits::client(broker, &rp.client_id)
+        .await
+        .map_err(|r| r.to_oauth("from this client"))?;
     if params.has("request_uri") {
         return Err(OAuthError::invalid_request(
             "request_uri cannot be pushed (RFC 9126 section 2.1)",

@@ -2,14 +2,43 @@
 
 use std::collections::HashMap;
 
+/// The most parameters one request may carry.
+pub const MAX_PARAMS: usize = 48;
+/// The longest parameter name.
+pub const MAX_NAME: usize = 64;
+
+/// The longest value of a parameter: short for values the broker keeps and echoes, longer
+/// for the `claims` request and for JWTs.
+pub fn max_value(name: &str) -> usize {
+    match name {
+        "state" | "nonce" => 512,
+        "login_hint" | "idp_hint" | "ui_locales" | "acr_values" | "lang" => 256,
+        "client_id" | "redirect_uri" | "scope" => 1024,
+        "claims" | "client_assertion" | "request_uri" => 8 * 1024,
+        _ => 2048,
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    /// Builds from decoded pairs, refusing any repeated parameter.
+    /// Builds from decoded pairs, refusing any repeated parameter and any request beyond the
+    /// size limits below: no legitimate request comes near them, and each value may end up in
+    /// the store, a log line or a page.
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, String> {
+        if pairs.len() > MAX_PARAMS {
+            return Err(format!("more than {MAX_PARAMS} parameters"));
+        }
         let mut map = HashMap::new();
         for (k, v) in pairs {
+            if k.len() > MAX_NAME {
+                return Err(format!("a parameter name is longer than {MAX_NAME} bytes"));
+            }
+            let max = max_value(&k);
+            if v.len() > max {
+                return Err(format!("the parameter {k} is longer than {max} bytes"));
+            }
             if map.contains_key(&k) {
                 return Err(format!("the parameter {k} is repeated"));
             }
@@ -55,6 +84,18 @@ mod tests {
         assert!(p.is_err());
         let p = Params::from_pairs(vec![("a".into(), "".into())]).unwrap();
         assert!(p.has("a") && p.get("a").is_none());
+    }
+
+    #[test]
+    fn oversized_requests_are_refused() {
+        let many: Vec<(String, String)> = (0..=MAX_PARAMS).map(|i| (format!("p{i}"), "v".into())).collect();
+        assert!(Params::from_pairs(many).unwrap_err().contains("parameters"));
+        let long_state = vec![("state".to_owned(), "s".repeat(513))];
+        assert!(Params::from_pairs(long_state).unwrap_err().contains("state"));
+        let ok_state = vec![("state".to_owned(), "s".repeat(512))];
+        assert!(Params::from_pairs(ok_state).is_ok());
+        let long_name = vec![("n".repeat(65), "v".to_owned())];
+        assert!(Params::from_pairs(long_name).is_err());
     }
 
     #[test]

@@ -37,6 +37,9 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let params = Params::from_pairs(pairs).map_err(OAuthError::invalid_request)?;
     let registry = broker.fresh_registry().await;
     let rp = crate::client_auth::authenticate(broker, &registry, headers, &params).await?;
+    crate::limits::client(broker, &rp.client_id)
+        .await
+        .map_err(|r| r.to_oauth("from this client"))?;
 
     match params.get("grant_type") {
         Some("authorization_code") => {}

@@ -55,6 +55,7 @@ pub struct Options {
     pub upstream_timeout: Option<Duration>,
     pub registry_store: Option<Arc<dyn broker::registry_store::RegistryStore>>,
     pub admins: Vec<broker::admin::auth::Principal>,
+    pub limits: Option<broker::limits::Limits>,
     /// More secrets for the broker (environment variable name, value).
     pub secrets: Vec<(String, String)>,
 }
@@ -130,6 +131,7 @@ pub async fn start(options: Options) -> TestBed {
         upstream_timeout: options.upstream_timeout.unwrap_or(Duration::from_secs(5)),
         registry_store: options.registry_store.take(),
         admins: std::mem::take(&mut options.admins),
+        limits: options.limits.take().unwrap_or_default(),
     })
     .unwrap();
     let (tx, rx) = oneshot::channel();
