@@ -252,6 +252,8 @@ fn store_round_trip(c: &mut Criterion) {
             return;
         }
     };
+    // The connection manager and the server's process handle belong to the runtime.
+    let _in_runtime = rt.enter();
     let redis = RedisStore::new(
         &RedisTarget::Single(server.url()),
         Duration::from_millis(500),
@@ -259,7 +261,6 @@ fn store_round_trip(c: &mut Criterion) {
     .unwrap();
     let redis = TypedStore(Arc::new(redis));
     put_take(c, "store/redis/pending_put_take", &rt, &redis);
-    let _in_runtime = rt.enter();
     drop(redis);
     drop(server);
 }

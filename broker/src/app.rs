@@ -25,7 +25,7 @@ pub struct Broker(Arc<Inner>);
 pub struct Inner {
     pub issuer: String,
     registry: RwLock<Arc<Registry>>,
-    pub keys: KeySet,
+    pub keys: crate::keys::KeyRing,
     pub store: TypedStore,
     pub upstream: UpstreamClient,
     /// Relying parties' registered keys for `private_key_jwt`.
@@ -82,7 +82,7 @@ impl Broker {
             secure_cookies: issuer.starts_with("https://"),
             issuer,
             registry: RwLock::new(Arc::new(parts.registry)),
-            keys: parts.keys,
+            keys: crate::keys::KeyRing::new(parts.keys),
             store: TypedStore(parts.store),
             upstream,
             client_keys: crate::client_auth::ClientKeyCache::new(parts.upstream_timeout)
@@ -92,7 +92,9 @@ impl Broker {
             registry_store: parts.registry_store,
             registry_version: std::sync::atomic::AtomicU64::new(0),
             admins: parts.admins,
-            upstream_slots: tokio::sync::Semaphore::new(parts.limits.max_concurrent_upstream.max(1)),
+            upstream_slots: tokio::sync::Semaphore::new(
+                parts.limits.max_concurrent_upstream.max(1),
+            ),
             limits: parts.limits,
         })))
     }

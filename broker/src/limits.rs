@@ -101,9 +101,9 @@ impl Refused {
                 format!("too many requests {what}; try again in {secs} s"),
                 *secs,
             ),
-            Refused::Unavailable => {
-                OAuthError::unavailable("the broker cannot check its rate limits; try again shortly")
-            }
+            Refused::Unavailable => OAuthError::unavailable(
+                "the broker cannot check its rate limits; try again shortly",
+            ),
         }
     }
 }

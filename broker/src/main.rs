@@ -42,12 +42,34 @@ enum Command {
         #[arg(long, default_value_t = 12_000)]
         per_client_per_minute: u64,
     },
-    /// Generate the broker's signing keys (one PEM file per algorithm) into a directory.
+    /// Generate the broker's signing keys (one PEM file per algorithm, and the next key
+    /// beside each) into a directory.
     GenerateKeys { dir: PathBuf },
+    /// Manage the signing keys of a configuration.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Validate a registry file and print every problem found; exits non-zero on any.
     CheckRegistry {
         /// The registry TOML file.
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Rotate: the next key starts signing, the signing key stays published until its tokens
+    /// have expired, a fresh next key is published. Serving brokers pick the change up within
+    /// 30 seconds. Run it every 90 days, never twice within a day.
+    Rotate {
+        #[arg(long, env = "BROKER_CONFIG")]
+        config: PathBuf,
+    },
+    /// Show the signing, next and retired keys of a configuration.
+    List {
+        #[arg(long, env = "BROKER_CONFIG")]
+        config: PathBuf,
     },
 }
 
@@ -120,6 +142,32 @@ fn main() -> anyhow::Result<ExitCode> {
             for (alg, path) in broker::keys::KeySet::generate_files(&dir)? {
                 println!("{alg} = \"{}\"", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command } => {
+            let (config, rotate) = match command {
+                KeysCommand::Rotate { config } => (config, true),
+                KeysCommand::List { config } => (config, false),
+            };
+            let config = broker::config::Config::load(&config)?;
+            if rotate {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                for r in broker::keys::rotation::rotate_files(&config.keys, now)? {
+                    println!(
+                        "{}: {} signs, {} is next{}",
+                        r.alg,
+                        r.signing_kid,
+                        r.next_kid,
+                        if r.promoted {
+                            ""
+                        } else {
+                            " (first rotation: nothing promoted yet)"
+                        }
+                    );
+                }
+            }
+            let keys = broker::keys::KeySet::load(&config.keys)?;
+            println!("{}", serde_json::to_string_pretty(&keys.jwks())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, tls } => {

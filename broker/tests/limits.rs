@@ -36,7 +36,11 @@ async fn rate_limit_per_address_reached_and_recovered() {
     assert_eq!(statuses, [200; 5]);
     let r = http.get(&discovery).send().await.unwrap();
     assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=2).contains(&retry), "Retry-After {retry}");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
@@ -64,7 +68,9 @@ async fn rate_limit_per_address_reached_and_recovered() {
     // After the window, service resumes.
     tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(200)).await;
     assert_eq!(http.get(&discovery).send().await.unwrap().status(), 200);
-    let outcome = bed.browse(&AuthRequest::new(RP, RP_REDIRECT), "ab-account").await;
+    let outcome = bed
+        .browse(&AuthRequest::new(RP, RP_REDIRECT), "ab-account")
+        .await;
     assert!(outcome.params.contains_key("code"), "{:?}", outcome.params);
 }
 
@@ -84,7 +90,11 @@ async fn rate_limit_per_client_reached_and_recovered() {
     assert_eq!(push().await.status(), 201);
     let r = push().await;
     assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
     assert!(
@@ -98,8 +108,11 @@ async fn rate_limit_per_client_reached_and_recovered() {
         .post(format!("{}/par", bed.broker_url))
         .form(
             &[
-                AuthRequest::new("ab-student-aid", "http://127.0.0.1:8490/callback/ab-student-aid")
-                    .pairs(),
+                AuthRequest::new(
+                    "ab-student-aid",
+                    "http://127.0.0.1:8490/callback/ab-student-aid",
+                )
+                .pairs(),
                 vec![("client_secret".into(), RP_SECRET.into())],
             ]
             .concat(),
@@ -142,7 +155,10 @@ async fn oversized_inputs_are_refused_and_the_broker_stays_healthy() {
     let r = http
         .post(format!("{}/token", bed.broker_url))
         .basic_auth(RP, Some(RP_SECRET))
-        .form(&[("grant_type", "authorization_code"), ("code", &"c".repeat(3000))])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &"c".repeat(3000)),
+        ])
         .send()
         .await
         .unwrap();
@@ -150,6 +166,8 @@ async fn oversized_inputs_are_refused_and_the_broker_stays_healthy() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
     // Healthy afterwards: a whole login.
-    let claims = bed.login(&AuthRequest::new(RP, RP_REDIRECT), "qc-sqin").await;
+    let claims = bed
+        .login(&AuthRequest::new(RP, RP_REDIRECT), "qc-sqin")
+        .await;
     assert!(claims.contains_key("sub"));
 }

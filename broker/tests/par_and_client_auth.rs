@@ -32,7 +32,14 @@ impl ClientKey {
     }
 
     fn toml(&self) -> String {
-        let p = |m: &str| self.public.parameter(m).unwrap().as_str().unwrap().to_owned();
+        let p = |m: &str| {
+            self.public
+                .parameter(m)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
         format!(
             "jwks = {{ keys = [{{ kty = \"EC\", crv = \"P-256\", x = \"{}\", y = \"{}\", kid = \"{}\" }}] }}",
             p("x"),
@@ -231,7 +238,12 @@ async fn par_request_uri_expired_or_pushed_by_another_client() {
         request_uri: Some(body["request_uri"].as_str().unwrap().to_owned()),
         ..req.clone()
     };
-    let r = bed.http.get(other.url(&bed.broker_url)).send().await.unwrap();
+    let r = bed
+        .http
+        .get(other.url(&bed.broker_url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("invalid_request_uri"));
     // A request_uri not issued by the broker.
@@ -267,7 +279,12 @@ async fn par_checks_the_request_like_authorize_and_answers_json() {
         let (status, body) = push(&bed, &req, &key.sign(claims(&aud))).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["error"], code, "{body}");
-        assert!(!body["error_description"].as_str().unwrap().contains("repeated"));
+        assert!(
+            !body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("repeated")
+        );
         assert!(body["error_description"].is_string());
     }
     // Without client authentication nothing is pushed.
@@ -276,7 +293,10 @@ async fn par_checks_the_request_like_authorize_and_answers_json() {
         &AuthRequest::new(RP, RP_REDIRECT).pairs(),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
 }
 
 #[tokio::test]
@@ -328,7 +348,15 @@ async fn private_key_jwt_refusals() {
     let d = refused(redeem(&bed, &req, &code, &key.sign(c)).await);
     assert!(d.contains("longer"), "{d}");
     // Wrong audience.
-    let d = refused(redeem(&bed, &req, &code, &key.sign(claims("https://other.example"))).await);
+    let d = refused(
+        redeem(
+            &bed,
+            &req,
+            &code,
+            &key.sign(claims("https://other.example")),
+        )
+        .await,
+    );
     assert!(d.contains("aud"), "{d}");
     // Another client's identity.
     let mut c = claims(&aud);

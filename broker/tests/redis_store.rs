@@ -152,11 +152,20 @@ async fn replicas_share_replay_checks_and_rate_counters() {
             .unwrap()
     );
     let window = Duration::from_millis(400);
-    assert_eq!(a.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0, 1);
-    assert_eq!(b.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0, 2);
+    assert_eq!(
+        a.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0,
+        1
+    );
+    assert_eq!(
+        b.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0,
+        2
+    );
     let (n, left) = a.hit(Kind::RateCounter, "addr:x", window).await.unwrap();
     assert_eq!(n, 3);
     assert!(left <= window && left > Duration::ZERO, "{left:?}");
     tokio::time::sleep(window + Duration::from_millis(100)).await;
-    assert_eq!(b.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0, 1);
+    assert_eq!(
+        b.hit(Kind::RateCounter, "addr:x", window).await.unwrap().0,
+        1
+    );
 }

@@ -4,6 +4,7 @@
 mod agreements;
 pub mod auth;
 pub mod docs;
+mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod providers;
 mod services;
@@ -45,6 +46,8 @@ pub fn router() -> Router<Broker> {
             "/admin/agreements/{id}/terminate",
             post(agreements::terminate),
         )
+        .route("/admin/keys", get(keys::list))
+        .route("/admin/keys/rotate", post(keys::rotate))
         .merge(docs::router())
 }
 

@@ -90,6 +90,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(store) = registry_store {
         tokio::spawn(crate::registry_store::sync(broker.clone(), store));
     }
+    tokio::spawn(reload_keys(broker.clone()));
     tracing::info!(issuer = %config.issuer, listen = %listener.local_addr()?, tls = tls.is_some(), "broker serving");
     serve_until_signal(listener, broker, tls).await
 }
@@ -146,5 +147,22 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// Picks up key rotations made by `broker keys rotate` or by another replica.
+async fn reload_keys(broker: Broker) {
+    let period = Duration::from_secs(crate::keys::rotation::RELOAD_SECS.unsigned_abs());
+    let mut tick = tokio::time::interval(period);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match broker.keys.reload() {
+            Ok(true) => tracing::info!(target: "audit", event = "keys.reloaded"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "key files could not be reloaded; signing with the keys in force")
+            }
+        }
     }
 }

@@ -137,8 +137,7 @@ pub fn verify_signature(
         let Some(verifier) = verifier(&alg, &jwk) else {
             continue;
         };
-        if let Ok((payload, _)) = josekit::jwt::decode_with_verifier(assertion, verifier.as_ref())
-        {
+        if let Ok((payload, _)) = josekit::jwt::decode_with_verifier(assertion, verifier.as_ref()) {
             return Ok(payload.claims_set().clone());
         }
     }
@@ -223,7 +222,12 @@ mod tests {
     }
 
     fn check(v: Value) -> Result<Accepted, AssertionError> {
-        check_claims(&claims(v), "c", &["https://b".into(), "https://b/token".into()], NOW)
+        check_claims(
+            &claims(v),
+            "c",
+            &["https://b".into(), "https://b/token".into()],
+            NOW,
+        )
     }
 
     fn with(key: &str, value: Value) -> Value {
@@ -244,12 +248,30 @@ mod tests {
     fn refuses_wrong_subject_audience_and_times() {
         assert_eq!(check(with("sub", json!("d"))), Err(AssertionError::Subject));
         assert_eq!(check(with("iss", json!("d"))), Err(AssertionError::Subject));
-        assert_eq!(check(with("aud", json!("https://other"))), Err(AssertionError::Audience));
-        assert_eq!(check(with("aud", json!(["https://b/par/x"]))), Err(AssertionError::Audience));
-        assert_eq!(check(with("exp", json!(NOW - SKEW))), Err(AssertionError::Expired));
-        assert_eq!(check(with("exp", json!(NOW + 3600))), Err(AssertionError::Lifetime));
-        assert_eq!(check(with("iat", json!(NOW + 120))), Err(AssertionError::NotYetValid));
-        assert_eq!(check(with("nbf", json!(NOW + 120))), Err(AssertionError::NotYetValid));
+        assert_eq!(
+            check(with("aud", json!("https://other"))),
+            Err(AssertionError::Audience)
+        );
+        assert_eq!(
+            check(with("aud", json!(["https://b/par/x"]))),
+            Err(AssertionError::Audience)
+        );
+        assert_eq!(
+            check(with("exp", json!(NOW - SKEW))),
+            Err(AssertionError::Expired)
+        );
+        assert_eq!(
+            check(with("exp", json!(NOW + 3600))),
+            Err(AssertionError::Lifetime)
+        );
+        assert_eq!(
+            check(with("iat", json!(NOW + 120))),
+            Err(AssertionError::NotYetValid)
+        );
+        assert_eq!(
+            check(with("nbf", json!(NOW + 120))),
+            Err(AssertionError::NotYetValid)
+        );
         assert_eq!(
             check(with("iat", json!(NOW - 400)).tap_exp(NOW + 10)),
             Err(AssertionError::Lifetime)
@@ -260,7 +282,10 @@ mod tests {
         let mut v = good();
         v.as_object_mut().unwrap().remove("exp");
         assert_eq!(check(v), Err(AssertionError::Missing("exp")));
-        assert_eq!(check(with("jti", json!("x".repeat(300)))), Err(AssertionError::Missing("jti")));
+        assert_eq!(
+            check(with("jti", json!("x".repeat(300)))),
+            Err(AssertionError::Missing("jti"))
+        );
     }
 
     trait TapExp {
@@ -307,7 +332,10 @@ mod tests {
             _ => unreachable!(),
         };
         public.set_key_id(kid);
-        (token, json!({"keys": [Value::Object(public.as_ref().clone())]}))
+        (
+            token,
+            json!({"keys": [Value::Object(public.as_ref().clone())]}),
+        )
     }
 
     #[test]
@@ -316,12 +344,21 @@ mod tests {
             let (token, jwks) = sign(alg, "k1", &good());
             assert_eq!(verify_signature(&token, &jwks).unwrap()["jti"], "j1");
             let (_, other) = sign(alg, "k1", &good());
-            assert_eq!(verify_signature(&token, &other), Err(AssertionError::Signature));
+            assert_eq!(
+                verify_signature(&token, &other),
+                Err(AssertionError::Signature)
+            );
             // A kid that is not registered selects no key.
             let (token, _) = sign(alg, "k2", &good());
-            assert_eq!(verify_signature(&token, &jwks), Err(AssertionError::Signature));
+            assert_eq!(
+                verify_signature(&token, &jwks),
+                Err(AssertionError::Signature)
+            );
         }
-        assert_eq!(unverified_client_id(&sign("ES256", "k", &good()).0).unwrap(), "c");
+        assert_eq!(
+            unverified_client_id(&sign("ES256", "k", &good()).0).unwrap(),
+            "c"
+        );
     }
 
     #[test]
@@ -354,11 +391,24 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_cleanly() {
-        for junk in ["", "a", "a.b", "a.b.c.d", "!!.??.**", &"a".repeat(MAX_LEN + 1)] {
+        for junk in [
+            "",
+            "a",
+            "a.b",
+            "a.b.c.d",
+            "!!.??.**",
+            &"a".repeat(MAX_LEN + 1),
+        ] {
             assert!(unverified_client_id(junk).is_err(), "{junk}");
-            assert!(verify_signature(junk, &json!({"keys": []})).is_err(), "{junk}");
+            assert!(
+                verify_signature(junk, &json!({"keys": []})).is_err(),
+                "{junk}"
+            );
         }
         let no_iss = format!("e30.{}.e30", URL_SAFE_NO_PAD.encode(br#"{"sub":"c"}"#));
-        assert_eq!(unverified_client_id(&no_iss), Err(AssertionError::Missing("iss")));
+        assert_eq!(
+            unverified_client_id(&no_iss),
+            Err(AssertionError::Missing("iss"))
+        );
     }
 }

@@ -85,7 +85,10 @@ impl ClientKeyCache {
         if !response.status().is_success() {
             return Err(format!("{uri} answered {}", response.status()));
         }
-        if response.content_length().is_some_and(|l| l > MAX_JWKS as u64) {
+        if response
+            .content_length()
+            .is_some_and(|l| l > MAX_JWKS as u64)
+        {
             return Err(format!("{uri}: the JWKS is larger than {MAX_JWKS} bytes"));
         }
         let body = response.bytes().await.map_err(|e| format!("{uri}: {e}"))?;

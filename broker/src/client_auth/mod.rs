@@ -19,7 +19,11 @@ use crate::store::Kind;
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The methods `/token` and `/par` accept, for discovery.
-pub const METHODS: [&str; 3] = ["private_key_jwt", "client_secret_basic", "client_secret_post"];
+pub const METHODS: [&str; 3] = [
+    "private_key_jwt",
+    "client_secret_basic",
+    "client_secret_post",
+];
 
 /// What the client presented, before anything is checked against the registry.
 enum Presented {
@@ -50,7 +54,8 @@ pub async fn authenticate<'r>(
                 .relying_party(&client_id)
                 .ok_or_else(|| invalid("client authentication failed"))?;
             let stored = match &rp.auth {
-                ClientAuth::ClientSecretBasic { secret } | ClientAuth::ClientSecretPost { secret }
+                ClientAuth::ClientSecretBasic { secret }
+                | ClientAuth::ClientSecretPost { secret }
                     if rp.auth.method() == method =>
                 {
                     secret
@@ -88,8 +93,8 @@ pub async fn authenticate<'r>(
                 format!("{}/token", broker.issuer),
                 format!("{}/par", broker.issuer),
             ];
-            let accepted = assertion::check_claims(&verified, &client_id, &audiences, now)
-                .map_err(refused)?;
+            let accepted =
+                assertion::check_claims(&verified, &client_id, &audiences, now).map_err(refused)?;
             // One use per jti, claimed atomically, kept until the assertion has expired.
             let first_use = broker
                 .store
@@ -102,7 +107,9 @@ pub async fn authenticate<'r>(
                 .await
                 .map_err(|e| OAuthError::from_store(&e))?;
             if !first_use {
-                return Err(invalid("the client assertion was already used (jti replay)"));
+                return Err(invalid(
+                    "the client assertion was already used (jti replay)",
+                ));
             }
             rp
         }

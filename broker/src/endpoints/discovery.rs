@@ -58,7 +58,12 @@ pub async fn configuration(State(broker): State<Broker>) -> impl IntoResponse {
 
 pub async fn jwks(State(broker): State<Broker>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")],
+        [
+            (axum::http::header::CONTENT_TYPE, "application/jwk-set+json"),
+            // Short: a rotation is seen within five minutes even by a caching relying party,
+            // long before the next key signs (a rotation period later).
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+        ],
         Json(broker.keys.jwks()),
     )
 }

@@ -88,10 +88,16 @@ mod tests {
 
     #[test]
     fn oversized_requests_are_refused() {
-        let many: Vec<(String, String)> = (0..=MAX_PARAMS).map(|i| (format!("p{i}"), "v".into())).collect();
+        let many: Vec<(String, String)> = (0..=MAX_PARAMS)
+            .map(|i| (format!("p{i}"), "v".into()))
+            .collect();
         assert!(Params::from_pairs(many).unwrap_err().contains("parameters"));
         let long_state = vec![("state".to_owned(), "s".repeat(513))];
-        assert!(Params::from_pairs(long_state).unwrap_err().contains("state"));
+        assert!(
+            Params::from_pairs(long_state)
+                .unwrap_err()
+                .contains("state")
+        );
         let ok_state = vec![("state".to_owned(), "s".repeat(512))];
         assert!(Params::from_pairs(ok_state).is_ok());
         let long_name = vec![("n".repeat(65), "v".to_owned())];

@@ -133,4 +133,3 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
-

@@ -176,11 +176,7 @@ impl Store for RedisStore {
     ) -> Result<bool, StoreError> {
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut cmd = redis::cmd("SET");
-        cmd.arg(key(kind, k))
-            .arg(value)
-            .arg("PX")
-            .arg(ms)
-            .arg("NX");
+        cmd.arg(key(kind, k)).arg(value).arg("PX").arg(ms).arg("NX");
         let stored: Option<String> = self.run(cmd).await?;
         Ok(stored.is_some())
     }

@@ -1,8 +1,18 @@
 //! The broker's signing keys and its JWKS.
 //!
-//! One key per algorithm, each with a kid (its RFC 7638 thumbprint). Keys come from files (PEM
-//! or JWK) in production; only the demo generates them at start. The JWKS is built from the
-//! public halves alone, so a private member can never be published by mistake.
+//! One signing key per algorithm, each with a kid (its RFC 7638 thumbprint). Keys come from
+//! files (PEM or JWK) in production; only the demo generates them at start. The JWKS is built
+//! from the public halves alone, so a private member can never be published by mistake.
+//!
+//! Rotation (see [`rotation`]): beside each signing key the JWKS publishes the *next* key,
+//! which signs nothing until the next rotation, and *retired* keys, until every token they
+//! signed has expired. So a relying party holding any JWKS fetched since the previous rotation
+//! can verify every token, and one holding an older one finds the kid unknown and refetches.
+
+pub mod ring;
+pub mod rotation;
+
+pub use ring::KeyRing;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,17 +50,29 @@ pub enum KeyError {
     Missing(SigningAlg),
     #[error("signing failed: {0}")]
     Sign(String),
+    #[error("key rotation failed at {path}: {source}")]
+    Rotate {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
-struct SigningKey {
+#[derive(Clone)]
+pub(crate) struct SigningKey {
     kid: String,
-    signer: Box<dyn JwsSigner>,
+    signer: std::sync::Arc<dyn JwsSigner>,
     public: Map<String, Value>,
 }
 
-/// The keys the broker signs ID tokens with, one per algorithm.
+/// The keys the broker signs ID tokens with, one per algorithm, and the keys it publishes
+/// without signing: the next ones and the retired ones.
 pub struct KeySet {
     keys: BTreeMap<&'static str, SigningKey>,
+    next: BTreeMap<&'static str, SigningKey>,
+    /// Public JWKs of retired keys with the unix time until which they stay published.
+    retired: Vec<(i64, Map<String, Value>)>,
+    /// The configured files, when the keys came from files (and rotate there).
+    files: Option<BTreeMap<SigningAlg, std::path::PathBuf>>,
 }
 
 impl fmt::Debug for KeySet {
@@ -60,8 +82,11 @@ impl fmt::Debug for KeySet {
             .iter()
             .map(|(a, k)| (*a, k.kid.as_str()))
             .collect();
+        let next: Vec<&str> = self.next.values().map(|k| k.kid.as_str()).collect();
         f.debug_struct("KeySet")
             .field("kids", &kids)
+            .field("next", &next)
+            .field("retired", &self.retired.len())
             .finish_non_exhaustive()
     }
 }
@@ -70,40 +95,96 @@ impl KeySet {
     /// Fresh keys for every algorithm. Demo and tests only: real deployments load files so that
     /// relying parties can cache the JWKS across restarts.
     pub fn generate() -> Result<Self, KeyError> {
+        let (current, next) = std::thread::scope(|s| {
+            let next = s.spawn(generate_pems);
+            (generate_pems(), next.join())
+        });
+        let next = next.map_err(|_| KeyError::Sign("key generation panicked".into()))??;
         let mut keys = BTreeMap::new();
-        for (alg, pem) in generate_pems()? {
+        for (alg, pem) in current? {
             keys.insert(alg.name(), SigningKey::from_pem(alg, &pem, "(generated)")?);
         }
-        Ok(Self { keys })
+        let mut upcoming = BTreeMap::new();
+        for (alg, pem) in next {
+            upcoming.insert(alg.name(), SigningKey::from_pem(alg, &pem, "(generated)")?);
+        }
+        Ok(Self {
+            keys,
+            next: upcoming,
+            retired: Vec::new(),
+            files: None,
+        })
     }
 
-    /// Writes a fresh PEM private key per algorithm into `dir` (`es256.pem`, ...), readable by
-    /// the owner only, and returns the files for the `[keys]` section of the configuration.
+    /// Writes a fresh PEM private key per algorithm into `dir` (`es256.pem`, ...) and the next
+    /// key beside each (`es256.next.pem`), readable by the owner only, and returns the files
+    /// for the `[keys]` section of the configuration.
     pub fn generate_files(
         dir: &Path,
     ) -> Result<BTreeMap<SigningAlg, std::path::PathBuf>, KeyError> {
         let mut files = BTreeMap::new();
-        for (alg, pem) in generate_pems()? {
+        for ((alg, pem), (_, next)) in generate_pems()?.into_iter().zip(generate_pems()?) {
             let path = dir.join(format!("{}.pem", alg.name().to_lowercase()));
-            write_private(&path, &pem).map_err(|source| KeyError::Write {
-                path: path.display().to_string(),
-                source,
-            })?;
+            let next_path = rotation::next_path(&path);
+            for (p, contents) in [(&path, &pem), (&next_path, &next)] {
+                write_private(p, contents).map_err(|source| KeyError::Write {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+            }
             files.insert(alg, path);
         }
         Ok(files)
     }
 
-    /// Loads keys from files: each a PEM private key or a private JWK (JSON).
+    /// Loads keys from files: each a PEM private key or a private JWK (JSON), with the next
+    /// and retired keys found beside it (see [`rotation`]).
     pub fn load(files: &BTreeMap<SigningAlg, std::path::PathBuf>) -> Result<Self, KeyError> {
+        Self::load_at(files, time::OffsetDateTime::now_utc().unix_timestamp())
+    }
+
+    pub fn load_at(
+        files: &BTreeMap<SigningAlg, std::path::PathBuf>,
+        now: i64,
+    ) -> Result<Self, KeyError> {
         let mut keys = BTreeMap::new();
+        let mut next = BTreeMap::new();
+        let mut retired = Vec::new();
         for (alg, path) in files {
             keys.insert(alg.name(), SigningKey::from_file(*alg, path)?);
+            let next_path = rotation::next_path(path);
+            if next_path.exists() {
+                next.insert(alg.name(), SigningKey::from_file(*alg, &next_path)?);
+            }
+            for (until, old) in rotation::retired_files(path)? {
+                if until > now {
+                    retired.push((until, SigningKey::from_file(*alg, &old)?.public));
+                }
+            }
         }
         if !keys.contains_key(SigningAlg::ES256.name()) {
             return Err(KeyError::Missing(SigningAlg::ES256));
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            next,
+            retired,
+            files: Some(files.clone()),
+        })
+    }
+
+    /// The kids in force: (algorithm, signing kid, next kid).
+    pub fn kids(&self) -> Vec<(&'static str, String, Option<String>)> {
+        self.keys
+            .iter()
+            .map(|(alg, k)| {
+                (
+                    *alg,
+                    k.kid.clone(),
+                    self.next.get(alg).map(|n| n.kid.clone()),
+                )
+            })
+            .collect()
     }
 
     pub fn algorithms(&self) -> impl Iterator<Item = &'static str> + '_ {
@@ -114,14 +195,26 @@ impl KeySet {
         self.keys.contains_key(alg.name())
     }
 
-    /// The public JWKS document.
-    pub fn jwks(&self) -> Value {
+    /// The public JWKS document: signing keys, then next keys, then retired keys still in
+    /// their publication window at `now`.
+    pub fn jwks_at(&self, now: i64) -> Value {
         let keys: Vec<Value> = self
             .keys
             .values()
+            .chain(self.next.values())
             .map(|k| Value::Object(k.public.clone()))
+            .chain(
+                self.retired
+                    .iter()
+                    .filter(|(until, _)| *until > now)
+                    .map(|(_, public)| Value::Object(public.clone())),
+            )
             .collect();
         serde_json::json!({ "keys": keys })
+    }
+
+    pub fn jwks(&self) -> Value {
+        self.jwks_at(time::OffsetDateTime::now_utc().unix_timestamp())
     }
 
     /// Signs a JWT with the key for `alg`.
@@ -137,7 +230,7 @@ impl KeySet {
 }
 
 impl SigningKey {
-    fn from_file(alg: SigningAlg, path: &Path) -> Result<Self, KeyError> {
+    pub(crate) fn from_file(alg: SigningAlg, path: &Path) -> Result<Self, KeyError> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| KeyError::Read {
             path: shown.clone(),
@@ -155,7 +248,7 @@ impl SigningKey {
         }
     }
 
-    fn from_pem(alg: SigningAlg, pem: &[u8], shown: &str) -> Result<Self, KeyError> {
+    pub(crate) fn from_pem(alg: SigningAlg, pem: &[u8], shown: &str) -> Result<Self, KeyError> {
         let jwk = match alg {
             SigningAlg::ES256 => ES256.key_pair_from_pem(pem).map(|k| k.to_jwk_key_pair()),
             SigningAlg::PS256 => PS256.key_pair_from_pem(pem).map(|k| k.to_jwk_key_pair()),
@@ -176,23 +269,23 @@ impl SigningKey {
             alg,
             reason,
         };
-        let signer: Box<dyn JwsSigner> = match alg {
-            SigningAlg::ES256 => Box::new(
+        let signer: std::sync::Arc<dyn JwsSigner> = match alg {
+            SigningAlg::ES256 => std::sync::Arc::new(
                 ES256
                     .signer_from_jwk(&jwk)
                     .map_err(|e| invalid(e.to_string()))?,
             ),
-            SigningAlg::PS256 => Box::new(
+            SigningAlg::PS256 => std::sync::Arc::new(
                 PS256
                     .signer_from_jwk(&jwk)
                     .map_err(|e| invalid(e.to_string()))?,
             ),
-            SigningAlg::RS256 => Box::new(
+            SigningAlg::RS256 => std::sync::Arc::new(
                 RS256
                     .signer_from_jwk(&jwk)
                     .map_err(|e| invalid(e.to_string()))?,
             ),
-            SigningAlg::EdDSA => Box::new(
+            SigningAlg::EdDSA => std::sync::Arc::new(
                 EdDSA
                     .signer_from_jwk(&jwk)
                     .map_err(|e| invalid(e.to_string()))?,
@@ -214,47 +307,40 @@ impl SigningKey {
 }
 
 /// One fresh private key per algorithm, as PEM.
-fn generate_pems() -> Result<[(SigningAlg, Vec<u8>); 4], KeyError> {
-    let err = |alg| {
-        move |e: josekit::JoseError| KeyError::Invalid {
-            path: "(generated)".into(),
-            alg,
-            reason: e.to_string(),
-        }
-    };
+pub(crate) fn generate_pems() -> Result<[(SigningAlg, Vec<u8>); 4], KeyError> {
     Ok([
-        (
-            SigningAlg::ES256,
-            ES256
-                .generate_key_pair()
-                .map_err(err(SigningAlg::ES256))?
-                .to_pem_private_key(),
-        ),
-        (
-            SigningAlg::PS256,
-            PS256
-                .generate_key_pair(2048)
-                .map_err(err(SigningAlg::PS256))?
-                .to_pem_private_key(),
-        ),
-        (
-            SigningAlg::RS256,
-            RS256
-                .generate_key_pair(2048)
-                .map_err(err(SigningAlg::RS256))?
-                .to_pem_private_key(),
-        ),
-        (
-            SigningAlg::EdDSA,
-            EdDSA
-                .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
-                .map_err(err(SigningAlg::EdDSA))?
-                .to_pem_private_key(),
-        ),
+        (SigningAlg::ES256, generate_pem(SigningAlg::ES256)?),
+        (SigningAlg::PS256, generate_pem(SigningAlg::PS256)?),
+        (SigningAlg::RS256, generate_pem(SigningAlg::RS256)?),
+        (SigningAlg::EdDSA, generate_pem(SigningAlg::EdDSA)?),
     ])
 }
 
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// A fresh private key for `alg`, as PEM (RSA: 2048 bits).
+pub(crate) fn generate_pem(alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
+    let err = |e: josekit::JoseError| KeyError::Invalid {
+        path: "(generated)".into(),
+        alg,
+        reason: e.to_string(),
+    };
+    Ok(match alg {
+        SigningAlg::ES256 => ES256.generate_key_pair().map_err(err)?.to_pem_private_key(),
+        SigningAlg::PS256 => PS256
+            .generate_key_pair(2048)
+            .map_err(err)?
+            .to_pem_private_key(),
+        SigningAlg::RS256 => RS256
+            .generate_key_pair(2048)
+            .map_err(err)?
+            .to_pem_private_key(),
+        SigningAlg::EdDSA => EdDSA
+            .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+            .map_err(err)?
+            .to_pem_private_key(),
+    })
+}
+
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -330,7 +416,7 @@ mod tests {
         let keys = KeySet::generate().unwrap();
         let jwks = keys.jwks();
         let list = jwks["keys"].as_array().unwrap();
-        assert_eq!(list.len(), 4);
+        assert_eq!(list.len(), 8, "four signing keys and four next keys");
         let mut kids = std::collections::HashSet::new();
         for k in list {
             for private in ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] {
