@@ -206,6 +206,9 @@ pub fn router(broker: Broker) -> Router {
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        // Every answer may carry a code, a token or personal data unless it says otherwise
+        // (the JWKS, discovery and the stylesheet set their own caching).
+        .layer(header(header::CACHE_CONTROL, "no-store"))
         .layer(axum::middleware::from_fn_with_state(
             broker.clone(),
             crate::limits::per_address,

@@ -7,12 +7,14 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 use trust_framework::SecretRef;
 
+/// Wiped from memory when dropped (`zeroize`), so a secret does not outlive its use in freed
+/// heap pages.
 #[derive(Clone)]
-pub struct Secret(String);
+pub struct Secret(zeroize::Zeroizing<String>);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(zeroize::Zeroizing::new(value.into()))
     }
 
     pub fn expose(&self) -> &str {
@@ -93,11 +95,12 @@ impl SecretResolver {
             SecretRef::File(path) => std::fs::read_to_string(path)
                 .map_err(|e| SecretError::Unreadable(shown.clone(), e))?,
         };
-        let value = value.trim_end().to_owned();
-        if value.is_empty() {
+        let value = zeroize::Zeroizing::new(value);
+        let trimmed = value.trim_end();
+        if trimmed.is_empty() {
             return Err(SecretError::Empty(shown));
         }
-        Ok(Secret(value))
+        Ok(Secret::new(trimmed))
     }
 }
 

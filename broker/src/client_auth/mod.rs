@@ -29,7 +29,7 @@ pub const METHODS: [&str; 3] = [
 enum Presented {
     Secret {
         client_id: String,
-        secret: String,
+        secret: crate::secrets::Secret,
         method: &'static str,
     },
     Assertion {
@@ -62,7 +62,7 @@ pub async fn authenticate<'r>(
                 }
                 _ => return Err(wrong_method()),
             };
-            let verified = broker.secrets.verify(stored, &secret).map_err(|e| {
+            let verified = broker.secrets.verify(stored, secret.expose()).map_err(|e| {
                 tracing::error!(client = %client_id, error = %e, "client secret unavailable");
                 OAuthError::server_error("the client's credentials are unavailable")
             })?;
@@ -174,7 +174,7 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
         }
         return Ok(Presented::Secret {
             client_id: id,
-            secret,
+            secret: crate::secrets::Secret::new(secret),
             method: "client_secret_basic",
         });
     }
@@ -184,7 +184,7 @@ fn presented(headers: &HeaderMap, params: &Params) -> Result<Presented, OAuthErr
             .ok_or_else(|| invalid("client_id is missing"))?;
         return Ok(Presented::Secret {
             client_id: id.to_owned(),
-            secret: secret.to_owned(),
+            secret: crate::secrets::Secret::new(secret),
             method: "client_secret_post",
         });
     }
