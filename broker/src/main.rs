@@ -3,6 +3,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: a login allocates and frees many small buffers
+/// across threads, where glibc's malloc showed as about a seventh of the broker's CPU time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The pan-Canadian identity broker.
 #[derive(Debug, Parser)]
 #[command(version, about)]

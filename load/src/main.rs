@@ -18,6 +18,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+
+/// The same allocator as the broker: the load tool shares the cores with it, so its own
+/// overhead is kept as low as the broker's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde::Serialize;
 use url::Url;
 

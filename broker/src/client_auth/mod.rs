@@ -44,76 +44,77 @@ pub async fn authenticate<'r>(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<&'r RelyingParty, OAuthError> {
-    let rp = match presented(headers, params)? {
-        Presented::Secret {
-            client_id,
-            secret,
-            method,
-        } => {
-            let rp = registry
-                .relying_party(&client_id)
-                .ok_or_else(|| invalid("client authentication failed"))?;
-            let stored = match &rp.auth {
-                ClientAuth::ClientSecretBasic { secret }
-                | ClientAuth::ClientSecretPost { secret }
-                    if rp.auth.method() == method =>
-                {
-                    secret
-                }
-                _ => return Err(wrong_method()),
-            };
-            let verified = broker.secrets.verify(stored, secret.expose()).map_err(|e| {
+    let rp =
+        match presented(headers, params)? {
+            Presented::Secret {
+                client_id,
+                secret,
+                method,
+            } => {
+                let rp = registry
+                    .relying_party(&client_id)
+                    .ok_or_else(|| invalid("client authentication failed"))?;
+                let stored = match &rp.auth {
+                    ClientAuth::ClientSecretBasic { secret }
+                    | ClientAuth::ClientSecretPost { secret }
+                        if rp.auth.method() == method =>
+                    {
+                        secret
+                    }
+                    _ => return Err(wrong_method()),
+                };
+                let verified = broker.secrets.verify(stored, secret.expose()).map_err(|e| {
                 tracing::error!(client = %client_id, error = %e, "client secret unavailable");
                 OAuthError::server_error("the client's credentials are unavailable")
             })?;
-            if !verified {
-                return Err(invalid("client authentication failed"));
+                if !verified {
+                    return Err(invalid("client authentication failed"));
+                }
+                rp
             }
-            rp
-        }
-        Presented::Assertion { assertion } => {
-            let client_id = assertion::unverified_client_id(&assertion).map_err(refused)?;
-            if params.get("client_id").is_some_and(|c| c != client_id) {
-                return Err(invalid("client_id differs from the assertion's subject"));
+            Presented::Assertion { assertion } => {
+                let client_id = assertion::unverified_client_id(&assertion).map_err(refused)?;
+                if params.get("client_id").is_some_and(|c| c != client_id) {
+                    return Err(invalid("client_id differs from the assertion's subject"));
+                }
+                let rp = registry
+                    .relying_party(&client_id)
+                    .ok_or_else(|| invalid("client authentication failed"))?;
+                let ClientAuth::PrivateKeyJwt { keys } = &rp.auth else {
+                    return Err(wrong_method());
+                };
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let verified = broker
+                    .client_keys
+                    .verify(&client_id, keys, &assertion)
+                    .await
+                    .map_err(refused)?;
+                let audiences = [
+                    broker.issuer.clone(),
+                    format!("{}/token", broker.issuer),
+                    format!("{}/par", broker.issuer),
+                ];
+                let accepted = assertion::check_claims(&verified, &client_id, &audiences, now)
+                    .map_err(refused)?;
+                // One use per jti, claimed atomically, kept until the assertion has expired.
+                let first_use = broker
+                    .store
+                    .put_new(
+                        Kind::AssertionJti,
+                        &format!("{client_id}:{}", accepted.jti),
+                        &accepted.exp,
+                        accepted.remaining,
+                    )
+                    .await
+                    .map_err(|e| OAuthError::from_store(&e))?;
+                if !first_use {
+                    return Err(invalid(
+                        "the client assertion was already used (jti replay)",
+                    ));
+                }
+                rp
             }
-            let rp = registry
-                .relying_party(&client_id)
-                .ok_or_else(|| invalid("client authentication failed"))?;
-            let ClientAuth::PrivateKeyJwt { keys } = &rp.auth else {
-                return Err(wrong_method());
-            };
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let verified = broker
-                .client_keys
-                .verify(&client_id, keys, &assertion)
-                .await
-                .map_err(refused)?;
-            let audiences = [
-                broker.issuer.clone(),
-                format!("{}/token", broker.issuer),
-                format!("{}/par", broker.issuer),
-            ];
-            let accepted =
-                assertion::check_claims(&verified, &client_id, &audiences, now).map_err(refused)?;
-            // One use per jti, claimed atomically, kept until the assertion has expired.
-            let first_use = broker
-                .store
-                .put_new(
-                    Kind::AssertionJti,
-                    &format!("{client_id}:{}", accepted.jti),
-                    &accepted.exp,
-                    accepted.remaining,
-                )
-                .await
-                .map_err(|e| OAuthError::from_store(&e))?;
-            if !first_use {
-                return Err(invalid(
-                    "the client assertion was already used (jti replay)",
-                ));
-            }
-            rp
-        }
-    };
+        };
     if !rp.status.is_active() {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

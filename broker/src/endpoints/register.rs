@@ -164,9 +164,9 @@ pub(crate) fn registration(
             "the statement is expired, not yet valid, or valid for more than a day",
         ));
     }
-    let jti = text(&claims, "jti")
+    let jti = text(claims, "jti")
         .ok_or_else(|| error("invalid_software_statement", "jti is required"))?;
-    let client_id = text(&claims, "software_id").ok_or_else(|| {
+    let client_id = text(claims, "software_id").ok_or_else(|| {
         error(
             "invalid_client_metadata",
             "software_id (the client id) is required",
@@ -183,7 +183,7 @@ pub(crate) fn registration(
         })
         .unwrap_or_default();
     let method =
-        text(&claims, "token_endpoint_auth_method").unwrap_or_else(|| "client_secret_basic".into());
+        text(claims, "token_endpoint_auth_method").unwrap_or_else(|| "client_secret_basic".into());
     if method != "client_secret_basic" && method != "client_secret_post" {
         return Err(error(
             "invalid_client_metadata",
@@ -193,8 +193,8 @@ pub(crate) fn registration(
     let entry = RelyingPartyEntry {
         client_id,
         name: Bilingual::new(
-            text(&claims, "client_name").unwrap_or_default(),
-            text(&claims, "client_name#fr").unwrap_or_default(),
+            text(claims, "client_name").unwrap_or_default(),
+            text(claims, "client_name#fr").unwrap_or_default(),
         ),
         jurisdiction: jurisdiction.to_owned(),
         redirect_uris,
@@ -207,8 +207,8 @@ pub(crate) fn registration(
         )),
         jwks: None,
         jwks_uri: None,
-        sector_identifier: text(&claims, "sector_identifier").unwrap_or_default(),
-        id_token_signed_response_alg: text(&claims, "id_token_signed_response_alg")
+        sector_identifier: text(claims, "sector_identifier").unwrap_or_default(),
+        id_token_signed_response_alg: text(claims, "id_token_signed_response_alg")
             .unwrap_or_else(|| "ES256".into()),
         require_pushed_authorization_requests: claims
             .get("require_pushed_authorization_requests")

@@ -1,6 +1,6 @@
 //! The in-memory store: the embedded default for one process.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,49 @@ use super::{Kind, Store, StoreError};
 
 type Entries = HashMap<(Kind, String), (Instant, Vec<u8>)>;
 
+/// The entries, and per kind the keys in the order they were written with their expiry. Most
+/// kinds have one lifetime, so each queue is in expiry order and expired entries leave from its
+/// front, a few at a time on every call: no pause to scan the whole map under the lock.
+#[derive(Debug, Default)]
+struct Inner {
+    map: Entries,
+    queues: HashMap<Kind, VecDeque<(Instant, String)>>,
+}
+
+impl Inner {
+    fn insert(&mut self, kind: Kind, key: &str, expires: Instant, value: Vec<u8>) {
+        self.map.insert((kind, key.to_owned()), (expires, value));
+        self.queues
+            .entry(kind)
+            .or_default()
+            .push_back((expires, key.to_owned()));
+    }
+
+    /// Drops what has expired from the front of every queue. An entry written again since
+    /// has a later expiry and stays; a kind with mixed lifetimes may keep an expired entry
+    /// until the one in front of it expires, at most its longest lifetime.
+    fn sweep(&mut self, now: Instant) {
+        let Self { map, queues } = self;
+        for (kind, queue) in queues.iter_mut() {
+            while let Some((expires, _)) = queue.front() {
+                if *expires > now {
+                    break;
+                }
+                let Some((_, key)) = queue.pop_front() else {
+                    break;
+                };
+                let k = (*kind, key);
+                if map.get(&k).is_some_and(|(e, _)| *e <= now) {
+                    map.remove(&k);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    entries: Mutex<Entries>,
+    entries: Mutex<Inner>,
 }
 
 impl MemoryStore {
@@ -20,18 +60,10 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Entries>, StoreError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
         self.entries
             .lock()
             .map_err(|_| StoreError::Unavailable("the in-memory store lock is poisoned".into()))
-    }
-
-    /// Expired entries are dropped on access and swept when the map grows, so memory stays
-    /// bounded by the number of live entries.
-    fn sweep(map: &mut Entries, now: Instant) {
-        if map.len() > 1024 && map.len().is_power_of_two() {
-            map.retain(|_, (expires, _)| *expires > now);
-        }
     }
 }
 
@@ -45,23 +77,25 @@ impl Store for MemoryStore {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let now = Instant::now();
-        let mut map = self.lock()?;
-        Self::sweep(&mut map, now);
-        map.insert((kind, key.to_owned()), (now + ttl, value));
+        let mut inner = self.lock()?;
+        inner.sweep(now);
+        inner.insert(kind, key, now + ttl, value);
         Ok(())
     }
 
     async fn take(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut map = self.lock()?;
-        Ok(map
+        let mut inner = self.lock()?;
+        Ok(inner
+            .map
             .remove(&(kind, key.to_owned()))
             .filter(|(expires, _)| *expires > Instant::now())
             .map(|(_, v)| v))
     }
 
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let map = self.lock()?;
-        Ok(map
+        let inner = self.lock()?;
+        Ok(inner
+            .map
             .get(&(kind, key.to_owned()))
             .filter(|(expires, _)| *expires > Instant::now())
             .map(|(_, v)| v.clone()))
@@ -75,20 +109,16 @@ impl Store for MemoryStore {
         ttl: Duration,
     ) -> Result<bool, StoreError> {
         let now = Instant::now();
-        let mut map = self.lock()?;
-        Self::sweep(&mut map, now);
-        let slot = map.entry((kind, key.to_owned()));
-        match slot {
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                if e.get().0 > now {
-                    return Ok(false);
-                }
-                e.insert((now + ttl, value));
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert((now + ttl, value));
-            }
+        let mut inner = self.lock()?;
+        inner.sweep(now);
+        if inner
+            .map
+            .get(&(kind, key.to_owned()))
+            .is_some_and(|(expires, _)| *expires > now)
+        {
+            return Ok(false);
         }
+        inner.insert(kind, key, now + ttl, value);
         Ok(true)
     }
 
@@ -99,20 +129,26 @@ impl Store for MemoryStore {
         window: Duration,
     ) -> Result<(u64, Duration), StoreError> {
         let now = Instant::now();
-        let mut map = self.lock()?;
-        Self::sweep(&mut map, now);
-        let entry = map
-            .entry((kind, key.to_owned()))
-            .or_insert_with(|| (now + window, 0u64.to_be_bytes().to_vec()));
-        if entry.0 <= now {
-            *entry = (now + window, 0u64.to_be_bytes().to_vec());
+        let mut inner = self.lock()?;
+        inner.sweep(now);
+        let k = (kind, key.to_owned());
+        let live = inner.map.get(&k).filter(|(expires, _)| *expires > now);
+        let (expires, count) = match live {
+            Some((expires, bytes)) => (
+                *expires,
+                <[u8; 8]>::try_from(bytes.as_slice())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0)
+                    .saturating_add(1),
+            ),
+            None => (now + window, 1),
+        };
+        if count == 1 {
+            inner.insert(kind, key, expires, count.to_be_bytes().to_vec());
+        } else if let Some(entry) = inner.map.get_mut(&k) {
+            entry.1 = count.to_be_bytes().to_vec();
         }
-        let count = <[u8; 8]>::try_from(entry.1.as_slice())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0)
-            .saturating_add(1);
-        entry.1 = count.to_be_bytes().to_vec();
-        Ok((count, entry.0.saturating_duration_since(now)))
+        Ok((count, expires.saturating_duration_since(now)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -124,6 +160,52 @@ impl Store for MemoryStore {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[tokio::test]
+    async fn expired_entries_leave_memory_without_being_read() {
+        let s = MemoryStore::new();
+        for i in 0..1000 {
+            s.put(
+                Kind::Code,
+                &format!("c{i}"),
+                vec![0; 100],
+                Duration::from_millis(5),
+            )
+            .await
+            .unwrap();
+        }
+        s.put(
+            Kind::Pending,
+            "long",
+            b"v".to_vec(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.lock().unwrap().map.len(), 1001);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Any later call sweeps: only the live entry is left.
+        assert!(s.get(Kind::Pending, "long").await.unwrap().is_some());
+        s.put(Kind::Code, "fresh", b"v".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(s.lock().unwrap().map.len(), 2);
+        // A key written again outlives the queue entry of its first write.
+        s.put(Kind::Code, "again", b"1".to_vec(), Duration::from_millis(5))
+            .await
+            .unwrap();
+        s.put(Kind::Code, "again", b"2".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        s.put(Kind::Code, "x", b"v".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.get(Kind::Code, "again").await.unwrap(),
+            Some(b"2".to_vec())
+        );
+    }
 
     #[tokio::test]
     async fn take_is_one_time() {

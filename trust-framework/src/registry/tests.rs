@@ -226,7 +226,9 @@ fn private_key_jwt_needs_exactly_one_key_source() {
         problems(&rp(
             "jwks = { keys = [{ kty = \"EC\", crv = \"P-256\", x = \"a\", y = \"b\" }, { kty = \"EC\", crv = \"P-256\", x = \"a\", y = \"b\", d = \"c\" }] }"
         )),
-        vec!["relying_parties[0].jwks.keys[1]: holds private key material: register the public key only"]
+        vec![
+            "relying_parties[0].jwks.keys[1]: holds private key material: register the public key only"
+        ]
     );
 }
 
