@@ -98,14 +98,21 @@ impl TlsFlags {
     }
 }
 
-fn init_tracing() {
+/// JSON logs on stderr, written by a background thread: a request formats its lines and goes
+/// on instead of waiting for a `write` per line. Not lossy: when the buffer is full, requests
+/// wait, so no audit event is ever dropped. The guard flushes what is left at exit.
+fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .json()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .try_init();
+    guard
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -127,7 +134,7 @@ fn main() -> anyhow::Result<ExitCode> {
             per_address_per_minute,
             per_client_per_minute,
         } => {
-            init_tracing();
+            let _logs = init_tracing();
             let options = broker::cli::demo::DemoOptions {
                 registry,
                 broker_port: port,
@@ -176,7 +183,7 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, tls } => {
-            init_tracing();
+            let _logs = init_tracing();
             let mut config = broker::config::Config::load(&config)?;
             if let Some(tls) = tls.into_config() {
                 config.tls = Some(tls);
