@@ -5,7 +5,7 @@
 # run-STAMP.json holds everything; tables go to stderr.
 #
 #   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32]
-#               [--store memory|redis] [--tls] [--alberta-only] [--no-build] [-- extra load flags]
+#               [--store memory|redis] [--tls] [--alg ES256|PS256|RS256|EdDSA] [--alberta-only] [--no-build] [-- extra load flags]
 #
 # Logins go round robin to the four demo providers of `broker demo` (Alberta, British Columbia,
 # Quebec, federal; each with its first test person), because one demo provider keeps at most
@@ -33,6 +33,7 @@ STORE=memory
 BUILD=1
 ALBERTA_ONLY=0
 TLS=0
+ALG=ES256
 EXTRA=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -42,6 +43,7 @@ while [[ $# -gt 0 ]]; do
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --store) STORE=$2; shift 2 ;;
     --tls) TLS=1; shift ;;
+    --alg) ALG=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --alberta-only) ALBERTA_ONLY=1; shift ;;
     --) shift; EXTRA=("$@"); break ;;
@@ -56,6 +58,15 @@ WORK=$(mktemp -d)
 BROKER_PID=
 REDIS_PID=
 DEMO_EXTRA=()
+REGISTRY_DEMO=()
+# --alg PS256|RS256|EdDSA: the measured service signs its ID tokens with that algorithm (a
+# copy of the example registry with its ES256 line changed).
+if [[ $ALG != ES256 ]]; then
+  case $ALG in PS256|RS256|EdDSA) ;; *) echo "run.sh: --alg ES256|PS256|RS256|EdDSA" >&2; exit 2 ;; esac
+  sed "s/id_token_signed_response_alg = \"ES256\"/id_token_signed_response_alg = \"$ALG\"/" \
+    "$ROOT/examples/registry/pan-canada.toml" >"$WORK/registry.toml"
+  REGISTRY_DEMO=(--registry "$WORK/registry.toml")
+fi
 TLS_DEMO=()
 TLS_LOAD=()
 stop_redis() {
@@ -111,7 +122,8 @@ start_broker_memory() {
   # The rate limits are off: the load tool is one address and one client, and this measures
   # capacity, not the limits.
   "$BROKER" demo --port "$PORT" --per-address-per-minute 0 --per-client-per-minute 0 \
-    ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} \
+    ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} \
+    ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} \
     >"$WORK/demo.out" 2>"$WORK/broker.log" &
   BROKER_PID=$!
   for _ in $(seq 1 100); do
@@ -214,7 +226,7 @@ wait_quiet
   >"$RESULTS/single-hop-$STAMP.json"
 
 {
-  printf '{\n"store": "%s",\n"tls": %s,\n"broker": [' "$STORE" "$([[ $TLS == 1 ]] && echo true || echo false)"
+  printf '{\n"store": "%s",\n"alg": "%s",\n"tls": %s,\n"broker": [' "$STORE" "$ALG" "$([[ $TLS == 1 ]] && echo true || echo false)"
   (IFS=,; printf '%s' "${RSS_LINES[*]}")
   printf '],\n"brokered": '
   cat "$RESULTS/brokered-$STAMP.json"
