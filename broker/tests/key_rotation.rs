@@ -7,7 +7,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use broker::admin::auth::{Principal, Role};
 use common::*;
@@ -90,20 +89,37 @@ async fn rotation_while_logins_are_in_flight() {
     assert_eq!(r.status(), 403);
 
     // Eight relying-party sessions, each logging in three times; the rotation lands between.
+    // Every session's second login has its code before the rotation and redeems it after.
+    let codes_held = Arc::new(tokio::sync::Barrier::new(9));
+    let (rotated_tx, rotated_rx) = tokio::sync::watch::channel(false);
     let mut sessions = Vec::new();
     for i in 0..8 {
         let bed = bed.clone();
+        let codes_held = codes_held.clone();
+        let mut rotated = rotated_rx.clone();
         sessions.push(tokio::spawn(async move {
+            // Each session is its own browser: one cookie jar per person.
+            let http = browser();
             let mut tokens = Vec::new();
             for round in 0..3 {
                 let req = AuthRequest::new(RP, RP_REDIRECT);
                 let provider = ["ab-account", "bc-services-card", "qc-sqin"][(i + round) % 3];
-                let outcome = bed.browse(&req, provider).await;
+                let walk = e2e::rp::Walk {
+                    provider: provider.into(),
+                    login_hint: Some(bed.persons[provider].clone()),
+                    ..e2e::rp::Walk::default()
+                };
+                let outcome = e2e::rp::browse(&http, &bed.broker_url, &req, &walk)
+                    .await
+                    .unwrap();
                 let code =
                     outcome.params.get("code").cloned().unwrap_or_else(|| {
                         panic!("login {i}/{round} failed: {:?}", outcome.params)
                     });
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                if round == 1 {
+                    codes_held.wait().await;
+                    rotated.wait_for(|r| *r).await.unwrap();
+                }
                 let (status, body) = bed.redeem(&req, &code, RP_SECRET).await;
                 assert_eq!(status, 200, "{body}");
                 tokens.push(body["id_token"].as_str().unwrap().to_owned());
@@ -111,7 +127,7 @@ async fn rotation_while_logins_are_in_flight() {
             tokens
         }));
     }
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    codes_held.wait().await;
     let r = admin
         .post(format!("{}/admin/keys/rotate", bed.broker_url))
         .bearer_auth(APPROVER)
@@ -131,6 +147,7 @@ async fn rotation_while_logins_are_in_flight() {
         es["signing_kid"], next_kid,
         "the published next key now signs"
     );
+    rotated_tx.send(true).unwrap();
 
     let mut tokens = Vec::new();
     for s in sessions {
@@ -145,6 +162,7 @@ async fn rotation_while_logins_are_in_flight() {
         kids.insert(k);
     }
     assert!(kids.contains(next_kid.as_str().unwrap()), "{kids:?}");
+    assert!(kids.contains(old_kid.as_str().unwrap()), "{kids:?}");
     let after_kids: Vec<&Value> = after["keys"]
         .as_array()
         .unwrap()

@@ -126,10 +126,18 @@ impl BrokerProcess {
                 )
             })
             .collect();
+        let extra = spec.extra_config.unwrap_or_default();
         let config = format!(
-            "version = 1\nissuer = \"{issuer}\"\nlisten = \"127.0.0.1:{port}\"\nregistry = \"registry.toml\"\n[keys]\n{key_lines}[pairwise]\nsecret = {{ env = \"E2E_PAIRWISE_SECRET\" }}\n[upstream]\ntimeout_seconds = 5\n{}",
-            spec.store.unwrap_or_default()
-        ) + &spec.extra_config.unwrap_or_default();
+            "version = 1\nissuer = \"{issuer}\"\nlisten = \"127.0.0.1:{port}\"\nregistry = \"registry.toml\"\n[keys]\n{key_lines}[pairwise]\nsecret = {{ env = \"E2E_PAIRWISE_SECRET\" }}\n[upstream]\ntimeout_seconds = 5\n{}{}",
+            spec.store.unwrap_or_default(),
+            // Every test client is one loopback address: the per-address limit is off unless
+            // a test sets its own [limits] (the limits have their own tests).
+            if extra.contains("[limits]") {
+                ""
+            } else {
+                "[limits]\nper_address_per_minute = 0\n"
+            }
+        ) + &extra;
         std::fs::write(dir.path().join("broker.toml"), config)?;
         let stderr = dir.path().join("broker.log");
         let mut command = Command::new(&bin);
