@@ -8,6 +8,11 @@
 //               [--extra k=v ...] [--auth client_secret_basic|client_secret_post]
 //               [--form-action SUBSTRING ...] [--submit NAME=VALUE ...]
 //               [--id-token-alg ALG] [--no-userinfo] [--max-hops N]
+//               [--auth private_key_jwt --private-key-jwk FILE] [--par]
+//
+// --auth private_key_jwt signs client assertions (RFC 7523) with the private JWK in FILE
+// (ES256, P-256); --client-secret is then not needed. --par pushes the authorization request
+// (RFC 9126) and sends the browser with the request_uri only.
 //
 // Browser behaviour: follows the redirect chain with fetch (redirect: 'manual'),
 // keeping one cookie jar per origin host:port (so a chain that crosses the
@@ -66,12 +71,15 @@ function parseArgs(argv) {
     '--auth': 'auth',
     '--id-token-alg': 'idTokenAlg',
     '--max-hops': 'maxHops',
+    '--private-key-jwk': 'privateKeyJwk',
   };
   const repeatable = { '--extra': 'extra', '--form-action': 'formAction', '--submit': 'submit' };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     if (arg === '--no-userinfo') {
       opts.userinfo = false;
+    } else if (arg === '--par') {
+      opts.par = true;
     } else if (takesValue[arg] || repeatable[arg]) {
       const value = argv[i + 1];
       if (value === undefined) throw new RpError('rp_usage', `missing value for ${arg}`);
@@ -82,11 +90,12 @@ function parseArgs(argv) {
       throw new RpError('rp_usage', `unknown argument ${arg}`);
     }
   }
-  for (const required of ['issuer', 'clientId', 'clientSecret', 'redirectUri']) {
+  const secretNeeded = opts.auth !== 'private_key_jwt';
+  for (const required of ['issuer', 'clientId', ...(secretNeeded ? ['clientSecret'] : ['privateKeyJwk']), 'redirectUri']) {
     if (!opts[required]) throw new RpError('rp_usage', `--${required.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is required`);
   }
-  if (!['client_secret_basic', 'client_secret_post'].includes(opts.auth)) {
-    throw new RpError('rp_usage', `--auth must be client_secret_basic or client_secret_post, not ${opts.auth}`);
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt'].includes(opts.auth)) {
+    throw new RpError('rp_usage', `--auth must be client_secret_basic, client_secret_post or private_key_jwt, not ${opts.auth}`);
   }
   opts.maxHops = Number(opts.maxHops);
   return opts;
@@ -320,11 +329,20 @@ function decodeJwtPart(jwt, index) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const issuerUrl = new URL(opts.issuer);
-  const metadata = { client_secret: opts.clientSecret, redirect_uris: [opts.redirectUri], response_types: ['code'] };
+  const metadata = { redirect_uris: [opts.redirectUri], response_types: ['code'] };
+  if (opts.clientSecret) metadata.client_secret = opts.clientSecret;
   if (opts.idTokenAlg) metadata.id_token_signed_response_alg = opts.idTokenAlg;
-  const auth = opts.auth === 'client_secret_post'
-    ? client.ClientSecretPost(opts.clientSecret)
-    : client.ClientSecretBasic(opts.clientSecret);
+  let auth;
+  if (opts.auth === 'private_key_jwt') {
+    const { readFile } = await import('node:fs/promises');
+    const jwk = JSON.parse(await readFile(opts.privateKeyJwk, 'utf8'));
+    const key = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    auth = client.PrivateKeyJwt({ key, kid: jwk.kid });
+  } else if (opts.auth === 'client_secret_post') {
+    auth = client.ClientSecretPost(opts.clientSecret);
+  } else {
+    auth = client.ClientSecretBasic(opts.clientSecret);
+  }
   const discoveryOptions = isLoopback(issuerUrl) ? { execute: [client.allowInsecureRequests] } : {};
 
   let config;
@@ -353,7 +371,16 @@ async function main() {
     const [k, v] = splitPair(pair, '--extra');
     params[k] = v;
   }
-  const authUrl = client.buildAuthorizationUrl(config, params);
+  let authUrl;
+  if (opts.par) {
+    try {
+      authUrl = await client.buildAuthorizationUrlWithPAR(config, params);
+    } catch (err) {
+      throw new RpError(err.error ?? 'rp_par_failed', `pushed authorization request failed: ${describe(err)}`);
+    }
+  } else {
+    authUrl = client.buildAuthorizationUrl(config, params);
+  }
 
   const { callback, formPost } = await browse(authUrl, opts);
   const response = formPost ?? callback.searchParams;

@@ -20,6 +20,10 @@ struct Setup {
 
 /// oidc-provider plays Alberta's provider; the registry is the example one pointed at it.
 async fn setup() -> Setup {
+    setup_with(|r| r).await
+}
+
+async fn setup_with(edit: impl FnOnce(String) -> String) -> Setup {
     let broker_port = e2e::broker::free_port().unwrap();
     // The broker's port is fixed by BrokerProcess; the upstream must know the callback first,
     // so both are derived from the registry after the upstream has started.
@@ -41,10 +45,10 @@ async fn setup() -> Setup {
     }))
     .await
     .unwrap();
-    let registry = EXAMPLE.replace(
+    let registry = edit(EXAMPLE.replace(
         "\"http://127.0.0.1:8411\"",
         &format!("\"{}\"", upstream.issuer),
-    );
+    ));
     let broker = BrokerProcess::start_on(
         broker_port,
         &registry,
@@ -146,4 +150,67 @@ async fn an_unattainable_level_is_refused_to_openid_client() {
         .await
         .unwrap();
     assert_eq!(out["error"], "unmet_authentication_requirements", "{out:#}");
+}
+
+/// FAPI 2.0's client side, by an independent implementation: openid-client pushes the request
+/// (RFC 9126) and authenticates with private_key_jwt (RFC 7523) to a service registered to
+/// require both.
+#[tokio::test]
+async fn openid_client_pushes_its_request_and_signs_its_client_assertions() {
+    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+    let (mut private, mut public) = (pair.to_jwk_key_pair(), pair.to_jwk_public_key());
+    private.set_key_id("rp-2026");
+    public.set_key_id("rp-2026");
+    let p = |m: &str| public.parameter(m).unwrap().as_str().unwrap().to_owned();
+    let registration = format!(
+        "token_endpoint_auth_method = \"private_key_jwt\"\njwks = {{ keys = [{{ kty = \"EC\", crv = \"P-256\", x = \"{}\", y = \"{}\", kid = \"rp-2026\" }}] }}\nrequire_pushed_authorization_requests = true",
+        p("x"),
+        p("y")
+    );
+    let s = setup_with(move |r| {
+        r.replace(
+            "token_endpoint_auth_method = \"client_secret_basic\"\nclient_secret = { env = \"DEMO_RP_ESDC_EMPLOYMENT_INSURANCE_SECRET\" }",
+            &registration,
+        )
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("rp.jwk");
+    std::fs::write(&key_file, private.to_string()).unwrap();
+    let issuer = s.broker.issuer.clone();
+    let key_path = key_file.to_str().unwrap();
+    let args = [
+        "--issuer",
+        issuer.as_str(),
+        "--client-id",
+        RP,
+        "--redirect-uri",
+        RP_REDIRECT,
+        "--scope",
+        "openid profile address",
+        "--form-action",
+        "/consent",
+        "--submit",
+        "decision=share",
+        "--extra",
+        "idp_hint=ab-account",
+        "--auth",
+        "private_key_jwt",
+        "--private-key-jwk",
+        key_path,
+    ];
+    let pushed = [&args[..], &["--par"]].concat();
+    let out = run_rp(&pushed).await.unwrap();
+    assert!(out.get("error").is_none(), "{out:#}\n{}", s.broker.log());
+    assert_eq!(out["id_token_claims"]["given_name"], "Amélie");
+    assert_eq!(out["id_token_claims"]["aud"], RP);
+    assert!(out["userinfo"]["sub"].is_string());
+
+    // The same client without PAR is refused: the service must push its requests.
+    let out = run_rp(&args).await.unwrap();
+    assert_eq!(out["error"], "invalid_request", "{out:#}");
+    assert!(
+        out["error_description"].as_str().unwrap().contains("/par"),
+        "{out:#}"
+    );
 }
