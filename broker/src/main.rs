@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc instead of the system allocator: a login allocates and frees many small buffers
 /// across threads, where glibc's malloc showed as about a seventh of the broker's CPU time.
+/// Built with `no_thp`: with transparent huge pages mimalloc's arenas took the idle resident
+/// size from 18 MB to 34 MB; without them it is 23 MB.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
