@@ -347,7 +347,7 @@ pub struct ClientAssertion {
 
 /// A `private_key_jwt` assertion (RFC 7523) through `client_auth::authenticate`'s checks:
 /// the unverified client id that selects the keys, the signature against the client's
-/// registered `jwks`, and the claims against the broker's audiences (from `issuer`) at `now`.
+/// registered `jwks`, and the claims against the broker's issuer (the only audience) at `now`.
 pub fn client_assertion(
     jwks: &Value,
     assertion: &str,
@@ -357,13 +357,8 @@ pub fn client_assertion(
     use crate::client_auth::assertion;
     let client_id = assertion::unverified_client_id(assertion).map_err(|e| e.to_string())?;
     let claims = assertion::verify_signature(assertion, jwks).map_err(|e| e.to_string())?;
-    let audiences = [
-        issuer.to_owned(),
-        format!("{issuer}/token"),
-        format!("{issuer}/par"),
-    ];
     let accepted =
-        assertion::check_claims(&claims, &client_id, &audiences, now).map_err(|e| e.to_string())?;
+        assertion::check_claims(&claims, &client_id, issuer, now).map_err(|e| e.to_string())?;
     Ok(ClientAssertion {
         client_id,
         claims,

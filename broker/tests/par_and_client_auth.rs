@@ -169,7 +169,7 @@ async fn fapi2_par_then_login_with_private_key_jwt() {
     assert_eq!(outcome.params.get("error"), None, "{:?}", outcome.params);
     assert_eq!(outcome.params["state"], req.state);
     let code = &outcome.params["code"];
-    let token_aud = format!("{}/token", bed.broker_url);
+    let token_aud = bed.broker_url.clone();
     let (status, body) = redeem(&bed, &req, code, &key.sign(claims(&token_aud))).await;
     assert_eq!(status, 200, "{body}");
     let (id, _) = bed
@@ -347,7 +347,7 @@ async fn private_key_jwt_refusals() {
     c["exp"] = json!(now() + 3600);
     let d = refused(redeem(&bed, &req, &code, &key.sign(c)).await);
     assert!(d.contains("longer"), "{d}");
-    // Wrong audience.
+    // Another server's audience.
     let d = refused(
         redeem(
             &bed,
@@ -358,6 +358,12 @@ async fn private_key_jwt_refusals() {
         .await,
     );
     assert!(d.contains("aud"), "{d}");
+    // Audience injection: the token endpoint, or a list naming the broker among others.
+    let token_endpoint = format!("{aud}/token");
+    refused(redeem(&bed, &req, &code, &key.sign(claims(&token_endpoint))).await);
+    let mut c = claims(&aud);
+    c["aud"] = json!([aud.clone(), "https://other.example"]);
+    refused(redeem(&bed, &req, &code, &key.sign(c)).await);
     // Another client's identity.
     let mut c = claims(&aud);
     c["sub"] = json!("ab-student-aid");

@@ -3,7 +3,10 @@
 //! Invariants, each checked here and tested below:
 //! - the algorithm is on an allow-list (FAPI 2.0: PS256, ES256, EdDSA); never `none` or HMAC;
 //! - the signature verifies with a key the relying party registered;
-//! - `iss` and `sub` are both the client id; `aud` names this broker;
+//! - `iss` and `sub` are both the client id; `aud` is this broker's issuer identifier, as a
+//!   single string and nothing else (FAPI 2.0 section 5.3.2.1 and the OpenID Foundation's 2025
+//!   advisory on audience injection: an assertion made for another server's token endpoint, or
+//!   listing several audiences, could be replayed here or from here);
 //! - `exp` is present and near: an assertion lives at most five minutes, so a stolen one is
 //!   useless soon, and the replay cache (keyed by `jti`) only has to remember that long.
 
@@ -41,7 +44,7 @@ pub enum AssertionError {
     Missing(&'static str),
     #[error("iss and sub must both be the client id")]
     Subject,
-    #[error("aud does not name this broker")]
+    #[error("aud must be this broker's issuer identifier, as a single string")]
     Audience,
     #[error("the assertion has expired")]
     Expired,
@@ -157,7 +160,7 @@ fn verifier(alg: &str, jwk: &Jwk) -> Option<Box<dyn JwsVerifier>> {
 pub fn check_claims(
     claims: &Map<String, Value>,
     client_id: &str,
-    audiences: &[String],
+    issuer: &str,
     now: i64,
 ) -> Result<Accepted, AssertionError> {
     let text = |name| claims.get(name).and_then(Value::as_str);
@@ -165,16 +168,10 @@ pub fn check_claims(
     if text("iss") != Some(client_id) || text("sub") != Some(client_id) {
         return Err(AssertionError::Subject);
     }
-    let named = match claims.get("aud") {
-        Some(Value::String(a)) => audiences.iter().any(|x| x == a),
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|a| audiences.iter().any(|x| x == a)),
-        _ => return Err(AssertionError::Missing("aud")),
-    };
-    if !named {
-        return Err(AssertionError::Audience);
+    match claims.get("aud") {
+        Some(Value::String(a)) if a == issuer => {}
+        None => return Err(AssertionError::Missing("aud")),
+        Some(_) => return Err(AssertionError::Audience),
     }
     let exp = number("exp").ok_or(AssertionError::Missing("exp"))?;
     if exp + SKEW <= now {
@@ -222,12 +219,7 @@ mod tests {
     }
 
     fn check(v: Value) -> Result<Accepted, AssertionError> {
-        check_claims(
-            &claims(v),
-            "c",
-            &["https://b".into(), "https://b/token".into()],
-            NOW,
-        )
+        check_claims(&claims(v), "c", "https://b", NOW)
     }
 
     fn with(key: &str, value: Value) -> Value {
@@ -241,7 +233,19 @@ mod tests {
         let a = check(good()).unwrap();
         assert_eq!(a.jti, "j1");
         assert_eq!(a.remaining, Duration::from_secs(90));
-        assert!(check(with("aud", json!(["x", "https://b/token"]))).is_ok());
+        // Audience injection: the token endpoint, or a list naming the broker among others.
+        assert_eq!(
+            check(with("aud", json!("https://b/token"))),
+            Err(AssertionError::Audience)
+        );
+        assert_eq!(
+            check(with("aud", json!(["https://b"]))),
+            Err(AssertionError::Audience)
+        );
+        assert_eq!(
+            check(with("aud", json!(["https://b", "https://other"]))),
+            Err(AssertionError::Audience)
+        );
     }
 
     #[test]

@@ -89,12 +89,7 @@ pub async fn authenticate<'r>(
                     .verify(&client_id, keys, &assertion)
                     .await
                     .map_err(refused)?;
-                let audiences = [
-                    broker.issuer.clone(),
-                    format!("{}/token", broker.issuer),
-                    format!("{}/par", broker.issuer),
-                ];
-                let accepted = assertion::check_claims(&verified, &client_id, &audiences, now)
+                let accepted = assertion::check_claims(&verified, &client_id, &broker.issuer, now)
                     .map_err(refused)?;
                 // One use per jti, claimed atomically, kept until the assertion has expired.
                 let first_use = broker
