@@ -367,3 +367,52 @@ pub fn client_assertion(
         remaining: accepted.remaining,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Registry {
+        Registry::from_toml(include_str!("../../examples/registry/pan-canada.toml")).unwrap()
+    }
+
+    /// The input of the `admin_payload` round-trip failure (README, "Fuzzing"): a client whose
+    /// JWKS holds a null validated, then could not be saved by the registry store, so the
+    /// handler answered 503. It is refused by validation now, at its place.
+    #[test]
+    fn fuzz_admin_payload_null_in_client_jwks_is_refused_not_stored() {
+        let body = br#"{"client_id": "ns-fishing", "name": {"en": "Fishing", "fr": "P\u00eache"}, "jurisdiction": "CA-NS", "redirect_uris": ["https://fishing.novascotia.example/callback"], "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "XbVkduivEXhJDoVJ9ZAK5BAZ7l_QosWuiZZa-XDMx9I", "y": "ITjis-PRltWLCEpHlEGrG_Xd9xEbt7SGcyxi_0jaFwM", "ext": null}]}, "sector_identifier": "novascotia.ca", "id_token_signed_response_alg": "PS256"}"#;
+        let payload = admin_payload(example().source(), body);
+        let [("service", Err(refused))] = payload.outcomes.as_slice() else {
+            panic!("{:?}", payload.outcomes);
+        };
+        assert!(refused.contains(".jwks.keys[0].ext: null"), "{refused}");
+        // Without the null, the same client is accepted and survives the store.
+        let body = String::from_utf8_lossy(body).replace(r#", "ext": null"#, "");
+        let payload = admin_payload(example().source(), body.as_bytes());
+        let [("service", Ok(stored))] = payload.outcomes.as_slice() else {
+            panic!("{:?}", payload.outcomes);
+        };
+        assert_eq!(stored.round_trip, Ok(()));
+    }
+
+    /// The `registry_file` counterpart: a TOML `nan` in a statement key is a JSON null.
+    #[test]
+    fn fuzz_registry_file_nan_in_statement_key_is_refused() {
+        let text = format!(
+            "# registry-version = 3\n{}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-1\"\njwk = {{ kty = \"EC\", crv = \"P-256\", ext = nan, x = \"a\", y = \"b\" }}\n",
+            include_str!("../../examples/registry/pan-canada.toml")
+        );
+        let parsed = registry_file(&text);
+        assert_eq!(parsed.version, 3);
+        let Err(refused) = parsed.registry else {
+            panic!("a registry the store cannot save validated");
+        };
+        assert!(
+            refused.contains("statement_keys[0].jwk.ext: null, nan"),
+            "{refused}"
+        );
+        let parsed = registry_file(&text.replace("ext = nan, ", ""));
+        assert_eq!(parsed.registry.map(|s| s.round_trip), Ok(Ok(())));
+    }
+}

@@ -277,3 +277,71 @@ fn statement_keys_must_be_public_and_named() {
     let found = problems(&with_key("{ kty = \"oct\", k = \"x\" }"));
     assert_eq!(found.len(), 2, "{found:?}");
 }
+
+/// Found by the round-trip check of the `registry_file` and `admin_payload` fuzz targets: JSON
+/// held in a registry (a statement key, a client's JWKS) that TOML cannot hold validated, so the
+/// registry loaded but the registry store could not save it, and every admin change failed as
+/// "unavailable". A TOML `nan` or `inf` becomes a JSON null.
+#[test]
+fn fuzz_registry_file_nan_in_a_statement_key_is_refused() {
+    for value in ["nan", "inf", "-inf"] {
+        let toml = format!(
+            "{EXAMPLE}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-1\"\njwk = {{ kty = \"EC\", crv = \"P-256\", x = \"a\", y = \"b\", ext = {value} }}\n"
+        );
+        assert_eq!(
+            problems(&toml),
+            vec![
+                "statement_keys[0].jwk.ext: null, nan and integers beyond 64 bits have no TOML form: the registry could not be saved"
+            ],
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn fuzz_admin_payload_null_in_a_client_jwks_is_refused() {
+    let with_jwks = |jwks: serde_json::Value| {
+        let entry: RelyingPartyEntry = serde_json::from_value(serde_json::json!({
+            "client_id": "ns-fishing",
+            "name": { "en": "Fishing", "fr": "Pêche" },
+            "jurisdiction": "CA-NS",
+            "redirect_uris": ["https://fishing.novascotia.example/callback"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": jwks,
+            "sector_identifier": "novascotia.ca",
+        }))
+        .unwrap();
+        let mut file: RegistryFile = toml::from_str(EXAMPLE).unwrap();
+        file.relying_parties.push(entry);
+        file
+    };
+    // The new client comes after the example's own.
+    let index = with_jwks(serde_json::Value::Null).relying_parties.len() - 1;
+    let key = serde_json::json!({ "kty": "EC", "crv": "P-256", "x": "a", "y": "b" });
+    let mut with_null = key.clone();
+    with_null["ext"] = serde_json::Value::Null;
+    let mut too_big = key.clone();
+    too_big["n"] = serde_json::json!(u64::MAX);
+    for (bad, place) in [
+        (with_null, "keys[1].ext"),
+        (serde_json::json!([1, { "n": u64::MAX }]), "keys[1][1].n"),
+        (too_big, "keys[1].n"),
+    ] {
+        let file = with_jwks(serde_json::json!({ "keys": [key, bad] }));
+        let found: Vec<String> = match Registry::from_file(file) {
+            Ok(_) => vec![],
+            Err(e) => e.problems().iter().map(ToString::to_string).collect(),
+        };
+        assert_eq!(
+            found,
+            vec![format!(
+                "relying_parties[{index}].jwks.{place}: null, nan and integers beyond 64 bits have no TOML form: the registry could not be saved"
+            )]
+        );
+    }
+    // What validates is what the registry store can save and read back.
+    let file = with_jwks(serde_json::json!({ "keys": [key] }));
+    let registry = Registry::from_file(file.clone()).unwrap();
+    let saved = toml::to_string(registry.source()).unwrap();
+    assert_eq!(toml::from_str::<RegistryFile>(&saved).unwrap(), file);
+}

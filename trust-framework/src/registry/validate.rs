@@ -294,6 +294,9 @@ pub(super) fn validate(file: &RegistryFile) -> Result<Validated, Vec<Problem>> {
             }
             None => c.problem(format!("{place}.jwk"), "the key must be a JWK object"),
         }
+        if let Some(path) = without_toml_form(&key.jwk) {
+            c.problem(format!("{place}.jwk{path}"), NO_TOML_FORM);
+        }
     }
 
     if c.problems.is_empty() {
@@ -497,6 +500,9 @@ fn relying_party(c: &mut Checker, place: &str, r: &RelyingPartyEntry) -> Option<
                             "holds private key material: register the public key only",
                         );
                         None
+                    } else if let Some(path) = without_toml_form(jwks) {
+                        c.problem(format!("{place}.jwks{path}"), NO_TOML_FORM);
+                        None
                     } else {
                         Some(ClientAuth::PrivateKeyJwt {
                             keys: ClientKeys::Jwks(jwks.clone()),
@@ -639,6 +645,28 @@ fn agreement(
         retention_days: a.retention_days,
         status: status?,
     })
+}
+
+const NO_TOML_FORM: &str =
+    "null, nan and integers beyond 64 bits have no TOML form: the registry could not be saved";
+
+/// Where in `value` (as `.member` and `[index]`) is something the registry's TOML cannot hold:
+/// a null (also what a TOML `nan` becomes in JSON) or an integer beyond `i64`. A registry that
+/// validates must survive the registry store, which saves it as TOML and reads it back.
+fn without_toml_form(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Null => Some(String::new()),
+        Value::Number(n) if !n.is_i64() && !n.is_f64() => Some(String::new()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| without_toml_form(v).map(|path| format!("[{i}]{path}"))),
+        Value::Object(members) => members
+            .iter()
+            .find_map(|(k, v)| without_toml_form(v).map(|path| format!(".{k}{path}"))),
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => None,
+    }
 }
 
 /// The first key of a JWKS that carries a private member: a client's private key must never
