@@ -5,7 +5,8 @@
 # run-STAMP.json holds everything; tables go to stderr.
 #
 #   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32]
-#               [--store memory|redis] [--tls] [--alg ES256|PS256|RS256|EdDSA] [--alberta-only] [--no-build] [-- extra load flags]
+#               [--store memory|redis] [--tls] [--alg ES256|PS256|RS256|EdDSA] [--split]
+#               [--alberta-only] [--no-build] [-- extra load flags]
 #
 # Logins go round robin to the four demo providers of `broker demo` (Alberta, British Columbia,
 # Quebec, federal; each with its first test person), because one demo provider keeps at most
@@ -16,6 +17,9 @@
 # --tls serves the broker over https (TLS terminated in the broker) with a throw-away
 # self-signed certificate for 127.0.0.1 made with openssl in the run's temporary directory;
 # the load tool trusts it with --ca-file. The demo providers and relying service stay http.
+# --split serves the demo providers in a process of their own (`broker demo --providers only`,
+# client secrets shared through the environment), so that the broker's CPU and memory figures
+# are the broker's alone; the providers' memory is reported beside them.
 #
 # Everything runs on 127.0.0.1. The broker demo also serves the demo providers (8411, 8412,
 # 8413, 8419) and the demo relying service (8490) in the broker's process: those ports must be
@@ -33,6 +37,7 @@ STORE=memory
 BUILD=1
 ALBERTA_ONLY=0
 TLS=0
+SPLIT=0
 ALG=ES256
 EXTRA=()
 while [[ $# -gt 0 ]]; do
@@ -43,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --store) STORE=$2; shift 2 ;;
     --tls) TLS=1; shift ;;
+    --split) SPLIT=1; shift ;;
     --alg) ALG=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --alberta-only) ALBERTA_ONLY=1; shift ;;
@@ -56,6 +62,7 @@ mkdir -p "$RESULTS"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 WORK=$(mktemp -d)
 BROKER_PID=
+PROVIDERS_PID=
 REDIS_PID=
 DEMO_EXTRA=()
 REGISTRY_DEMO=()
@@ -76,8 +83,16 @@ stop_redis() {
     REDIS_PID=
   fi
 }
+stop_providers() {
+  if [[ -n $PROVIDERS_PID ]]; then
+    kill "$PROVIDERS_PID" 2>/dev/null || true
+    wait "$PROVIDERS_PID" 2>/dev/null || true
+    PROVIDERS_PID=
+  fi
+}
 cleanup() {
   stop_redis
+  stop_providers
   if [[ -n $BROKER_PID ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
     kill "$BROKER_PID" 2>/dev/null || true
     wait "$BROKER_PID" 2>/dev/null || true
@@ -119,11 +134,31 @@ start_broker_memory() {
       exit 1
     fi
   done
+  local providers_out=$WORK/demo.out
+  if [[ $SPLIT == 1 ]]; then
+    # Fresh secrets for the providers, in the variables the registry names, for both processes.
+    local name
+    for name in $(sed -n 's/^client_secret = { env = "\(BROKER_IDP_[A-Z0-9_]*\)" }/\1/p' \
+        "${REGISTRY_DEMO[1]:-$ROOT/examples/registry/pan-canada.toml}"); do
+      export "$name=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')"
+    done
+    providers_out=$WORK/providers.out
+    "$BROKER" demo --providers only --port "$PORT" ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} \
+      ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} >"$providers_out" 2>"$WORK/providers.log" &
+    PROVIDERS_PID=$!
+    for _ in $(seq 1 100); do
+      grep -q "providers only" "$providers_out" 2>/dev/null && break
+      kill -0 "$PROVIDERS_PID" 2>/dev/null || { cat "$WORK/providers.log" >&2; exit 1; }
+      sleep 0.1
+    done
+  fi
+  local elsewhere=()
+  [[ $SPLIT == 1 ]] && elsewhere=(--providers elsewhere)
   # The rate limits are off: the load tool is one address and one client, and this measures
   # capacity, not the limits.
   "$BROKER" demo --port "$PORT" --per-address-per-minute 0 --per-client-per-minute 0 \
-    ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} \
-    ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} \
+    ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} ${elsewhere[@]+"${elsewhere[@]}"} \
+    ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} \
     >"$WORK/demo.out" 2>"$WORK/broker.log" &
   BROKER_PID=$!
   for _ in $(seq 1 100); do
@@ -134,7 +169,7 @@ start_broker_memory() {
   LOAD_CLIENT_SECRET=$(sed -n "s/.*client_id $RP  secret \([^ ]*\) .*/\1/p" "$WORK/demo.out")
   BROKER_URL=$(sed -n 's/^ *broker issuer *\(http[^ ]*\).*/\1/p' "$WORK/demo.out")
   local ab
-  ab=$(sed -n "s/^ *provider CA-AB *\(http[^ ]*\) *($IDP;.*/\1/p" "$WORK/demo.out")
+  ab=$(sed -n "s/^ *provider CA-AB *\(http[^ ]*\) *($IDP;.*/\1/p" "$providers_out")
   if [[ -z $LOAD_CLIENT_SECRET || -z $BROKER_URL || -z $ab ]]; then
     echo "run.sh: could not read the demo banner:" >&2
     cat "$WORK/demo.out" >&2
@@ -147,8 +182,8 @@ start_broker_memory() {
     IDPS=$IDP
     PERSONS=$PERSON
   else
-    IDPS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\1/p' "$WORK/demo.out" | paste -sd,)
-    PERSONS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\2/p' "$WORK/demo.out" | paste -sd,)
+    IDPS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\1/p' "$providers_out" | paste -sd,)
+    PERSONS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\2/p' "$providers_out" | paste -sd,)
   fi
   echo "run.sh: broker $BROKER_URL (pid $BROKER_PID), Alberta provider $ab; logins at $IDPS" >&2
 }
@@ -188,6 +223,7 @@ stop_broker() {
   kill "$BROKER_PID"
   wait "$BROKER_PID" 2>/dev/null || true
   BROKER_PID=
+  stop_providers
   stop_redis
 }
 
@@ -210,8 +246,12 @@ for C in ${CONCURRENCY//,/ }; do
     ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/brokered-$C.json"
   AFTER=$(rss_kb "$BROKER_PID")
   LOG_BYTES=$(wc -c <"$WORK/broker.log")
-  echo "run.sh: concurrency $C: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log" >&2
-  RSS_LINES+=("{\"concurrency\": $C, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES}")
+  # With --split, the providers' process is apart: its CPU shows in the load tool's
+  # cpu.others_pct, its memory here.
+  PROVIDERS_KB=null
+  [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
+  echo "run.sh: concurrency $C: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log; providers apart: ${PROVIDERS_KB} kB" >&2
+  RSS_LINES+=("{\"concurrency\": $C, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB}")
   REPORTS+=("$WORK/brokered-$C.json")
   stop_broker
 done
@@ -226,7 +266,8 @@ wait_quiet
   >"$RESULTS/single-hop-$STAMP.json"
 
 {
-  printf '{\n"store": "%s",\n"alg": "%s",\n"tls": %s,\n"broker": [' "$STORE" "$ALG" "$([[ $TLS == 1 ]] && echo true || echo false)"
+  printf '{\n"store": "%s",\n"alg": "%s",\n"tls": %s,\n"split": %s,\n"broker": [' "$STORE" "$ALG" \
+    "$([[ $TLS == 1 ]] && echo true || echo false)" "$([[ $SPLIT == 1 ]] && echo true || echo false)"
   (IFS=,; printf '%s' "${RSS_LINES[*]}")
   printf '],\n"brokered": '
   cat "$RESULTS/brokered-$STAMP.json"

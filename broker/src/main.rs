@@ -48,6 +48,11 @@ enum Command {
         /// Requests per relying party per minute (0: no limit).
         #[arg(long, default_value_t = 12_000)]
         per_client_per_minute: u64,
+        /// Where the demo providers run: here (with the broker), only (this process serves
+        /// them alone) or elsewhere (another `--providers only` process; secrets shared
+        /// through the environment variables the registry names).
+        #[arg(long, value_enum, default_value = "here")]
+        providers: broker::cli::demo::DemoProviders,
     },
     /// Generate the broker's signing keys (one PEM file per algorithm, and the next key
     /// beside each) into a directory.
@@ -135,6 +140,7 @@ fn main() -> anyhow::Result<ExitCode> {
             tls,
             per_address_per_minute,
             per_client_per_minute,
+            providers,
         } => {
             let _logs = init_tracing();
             let options = broker::cli::demo::DemoOptions {
@@ -147,6 +153,7 @@ fn main() -> anyhow::Result<ExitCode> {
                     per_client_per_minute,
                     ..broker::limits::Limits::default()
                 },
+                providers,
             };
             tokio::runtime::Runtime::new()?.block_on(broker::cli::demo::run(options))?;
             Ok(ExitCode::SUCCESS)

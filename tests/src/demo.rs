@@ -24,6 +24,8 @@ impl Demo {
 #[derive(Debug)]
 pub struct Demo {
     pub child: tokio::process::Child,
+    /// With [`start_split_demo`]: the `broker demo --providers only` process.
+    pub providers: Option<tokio::process::Child>,
     /// The demo relying service.
     pub rp: String,
     pub broker: String,
@@ -32,6 +34,17 @@ pub struct Demo {
 
 /// Starts `broker demo` with the example registry, every loopback port moved to a free one.
 pub async fn start_demo() -> Result<Demo> {
+    start(false).await
+}
+
+/// The same demo in two processes: `broker demo --providers only` serves the demo providers,
+/// `broker demo --providers elsewhere` the broker and the relying service, the providers'
+/// client secrets shared through the environment variables the registry names.
+pub async fn start_split_demo() -> Result<Demo> {
+    start(true).await
+}
+
+async fn start(split: bool) -> Result<Demo> {
     let mut registry = EXAMPLE.to_owned();
     let mut rp_port = 0;
     for port in [8411u16, 8412, 8413, 8419, 8490] {
@@ -41,16 +54,67 @@ pub async fn start_demo() -> Result<Demo> {
         }
         registry = registry.replace(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{free}"));
     }
-    let broker_port = free_port()?;
+    let broker_port = free_port()?.to_string();
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("registry.toml");
     std::fs::write(&path, registry)?;
+    let path = path.to_string_lossy().into_owned();
+    let mut args = vec!["demo", "--port", &broker_port, "--registry", &path];
+
+    let (providers, secrets) = if split {
+        let secrets: Vec<(String, String)> = EXAMPLE
+            .lines()
+            .filter_map(|line| line.strip_prefix("client_secret = { env = \""))
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|name| name.starts_with("BROKER_IDP_"))
+            .enumerate()
+            .map(|(i, name)| {
+                (
+                    name.to_owned(),
+                    format!("split-demo-secret-{i}-{}", std::process::id()),
+                )
+            })
+            .collect();
+        let mut provider_args = args.clone();
+        provider_args.extend(["--providers", "only"]);
+        let (child, printed) = spawn(&provider_args, &secrets, &dir, "providers.log").await?;
+        if !printed.contains("providers only") || printed.contains("client_id ") {
+            bail!("unexpected banner of the providers: {printed}");
+        }
+        args.extend(["--providers", "elsewhere"]);
+        (Some(child), secrets)
+    } else {
+        (None, Vec::new())
+    };
+    let (child, printed) = spawn(&args, &secrets, &dir, "demo.log").await?;
+    let rp = format!("http://127.0.0.1:{rp_port}");
+    if !printed.contains(&format!("Open {rp}/"))
+        || !printed.contains("client_id esdc-employment-insurance")
+    {
+        bail!("unexpected demo banner: {printed}");
+    }
+    Ok(Demo {
+        child,
+        providers,
+        rp,
+        broker: format!("http://127.0.0.1:{broker_port}"),
+        _dir: dir,
+    })
+}
+
+/// Runs `broker` with `args` and returns once it has printed its banner.
+async fn spawn(
+    args: &[&str],
+    env: &[(String, String)],
+    dir: &tempfile::TempDir,
+    log: &str,
+) -> Result<(tokio::process::Child, String)> {
     let mut child = tokio::process::Command::new(broker_binary()?)
-        .args(["demo", "--port", &broker_port.to_string(), "--registry"])
-        .arg(&path)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("demo.log"))?)
+        .stderr(std::fs::File::create(dir.path().join(log))?)
         .kill_on_drop(true)
         .spawn()?;
     // The demo prints its addresses once everything listens.
@@ -75,16 +139,5 @@ pub async fn start_demo() -> Result<Demo> {
         let mut sink = [0u8; 1024];
         while matches!(stdout.read(&mut sink).await, Ok(n) if n > 0) {}
     });
-    let rp = format!("http://127.0.0.1:{rp_port}");
-    if !printed.contains(&format!("Open {rp}/"))
-        || !printed.contains("client_id esdc-employment-insurance")
-    {
-        bail!("unexpected demo banner: {printed}");
-    }
-    Ok(Demo {
-        child,
-        rp,
-        broker: format!("http://127.0.0.1:{broker_port}"),
-        _dir: dir,
-    })
+    Ok((child, printed))
 }

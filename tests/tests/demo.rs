@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use e2e::demo::start_demo;
+use e2e::demo::{Demo, start_demo, start_split_demo};
 
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -18,6 +18,39 @@ fn browser() -> reqwest::Client {
 #[tokio::test]
 async fn a_person_signs_in_to_employment_insurance_through_the_demo() {
     let mut demo = start_demo().await.unwrap();
+    signs_in_through(&mut demo).await;
+}
+
+/// The demo split in two processes (load/run.sh --split measures the broker alone this way):
+/// the same person signs in, the broker calling providers served by the other process.
+#[tokio::test]
+async fn the_demo_split_in_two_processes_signs_a_person_in() {
+    let mut demo = start_split_demo().await.unwrap();
+    signs_in_through(&mut demo).await;
+    let providers = demo.providers.as_mut().unwrap();
+    assert!(providers.try_wait().unwrap().is_none(), "providers stopped");
+}
+
+/// Without the providers' secrets in its environment, `--providers elsewhere` refuses to start
+/// and says which variable to set, instead of failing every login later.
+#[tokio::test]
+async fn the_broker_without_the_providers_secrets_refuses_to_start() {
+    let output = tokio::process::Command::new(e2e::broker::broker_binary().unwrap())
+        .args(["demo", "--providers", "elsewhere", "--port"])
+        .arg(e2e::broker::free_port().unwrap().to_string())
+        .env_remove("BROKER_IDP_AB_ACCOUNT_SECRET")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--providers elsewhere") && stderr.contains("ab-account"),
+        "{stderr}"
+    );
+}
+
+async fn signs_in_through(demo: &mut Demo) {
     let http = browser();
     // A person at the service, choosing Alberta and a test person; redirects are followed as a
     // browser would: service -> broker -> Alberta's provider -> broker -> service.

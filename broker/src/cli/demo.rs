@@ -1,6 +1,11 @@
 //! `broker demo`: the broker, a demo provider per registry provider on its loopback port, and
 //! the demo relying service, all in one process and in memory. Secrets and keys are generated
 //! at start and printed, so that other people's tools can use the demo as a test bed.
+//!
+//! `--providers only` and `--providers elsewhere` split the demo in two processes (the
+//! providers in one, the broker and the relying service in the other) sharing the providers'
+//! client secrets through the environment variables the registry names, so that the broker's
+//! own CPU and memory can be measured without the providers' (load/run.sh --split).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +33,21 @@ pub struct DemoOptions {
     /// relying service stay plain http on loopback).
     pub tls: Option<crate::config::TlsConfig>,
     pub limits: crate::limits::Limits,
+    pub providers: DemoProviders,
+}
+
+/// Where the demo identity providers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DemoProviders {
+    /// In this process, with the broker and the relying service.
+    #[default]
+    Here,
+    /// In this process, alone: no broker, no relying service. A provider's client secret is
+    /// the environment variable its registry entry names, when set.
+    Only,
+    /// In another process (`--providers only`): the broker reads the providers' client
+    /// secrets from the environment variables their registry entries name.
+    Elsewhere,
 }
 
 fn loopback_port(url: &str) -> Option<u16> {
@@ -86,8 +106,28 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         if !provider.status.is_active() {
             continue;
         }
-        let secret = random_token();
-        if let Some(env) = env_name(&provider.client_secret) {
+        let env = env_name(&provider.client_secret);
+        if options.providers == DemoProviders::Elsewhere {
+            let Some(name) = env.filter(|name| std::env::var_os(name).is_some()) else {
+                bail!(
+                    "--providers elsewhere: set the client secret of {} in the environment \
+                     variable its registry entry names (as for `broker demo --providers only`)",
+                    provider.id
+                );
+            };
+            out.push_str(&format!(
+                "  provider {:<12} {}  ({}; served elsewhere, secret from {name})\n",
+                provider.jurisdiction.code(),
+                provider.issuer,
+                provider.id,
+            ));
+            continue;
+        }
+        let secret = match env.map(std::env::var) {
+            Some(Ok(shared)) if options.providers == DemoProviders::Only => shared,
+            _ => random_token(),
+        };
+        if let Some(env) = env {
             overlay.insert(env.to_owned(), Secret::new(secret.clone()));
         }
         let config = demo::provider::ProviderConfig::for_registry_provider(
@@ -118,6 +158,17 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             config,
             crate::cli::serve::shutdown_signal(),
         )));
+    }
+
+    if options.providers == DemoProviders::Only {
+        out.push_str(
+            "  (--providers only: no broker, no relying service)\n  Press Ctrl-C to stop.\n",
+        );
+        print_banner(&out);
+        for task in tasks {
+            task.await??;
+        }
+        return Ok(());
     }
 
     let mut clients = Vec::new();
@@ -200,15 +251,17 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         ));
     }
     out.push_str("  Press Ctrl-C to stop.\n");
-    // A closed standard output (a piped reader that went away) must not stop the demo.
-    {
-        use std::io::Write;
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{out}").and_then(|()| stdout.flush());
-    }
+    print_banner(&out);
 
     for task in tasks {
         task.await??;
     }
     Ok(())
+}
+
+/// A closed standard output (a piped reader that went away) must not stop the demo.
+fn print_banner(out: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{out}").and_then(|()| stdout.flush());
 }
