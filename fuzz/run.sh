@@ -7,6 +7,15 @@
 # FUZZ_SANITIZER=none when the address sanitizer build fails on the toolchain at hand.
 set -euo pipefail
 
+if ! rustc +nightly -V >/dev/null 2>&1; then
+    echo "fuzz/run.sh: needs the nightly toolchain: rustup toolchain install nightly" >&2
+    exit 2
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    echo "fuzz/run.sh: needs cargo-fuzz: cargo install cargo-fuzz --locked" >&2
+    exit 2
+fi
+
 seconds="${1:-600}"
 shift || true
 cd "$(dirname "$0")/.."
