@@ -84,9 +84,8 @@ impl Broker {
             registry: RwLock::new(Arc::new(parts.registry)),
             keys: crate::keys::KeyRing::new(parts.keys),
             store: TypedStore(parts.store),
+            client_keys: crate::client_auth::ClientKeyCache::new(upstream.http().clone()),
             upstream,
-            client_keys: crate::client_auth::ClientKeyCache::new(parts.upstream_timeout)
-                .map_err(|e| crate::upstream::UpstreamError::Unreachable(e.to_string()))?,
             secrets: parts.secrets,
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
             registry_store: parts.registry_store,

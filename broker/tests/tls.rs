@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker::app::{Broker, BrokerParts};
+use broker::client_auth::ClientKeyCache;
+use broker::client_auth::assertion::AssertionError;
 use broker::keys::KeySet;
 use broker::secrets::SecretResolver;
 use broker::server::{HSTS, Tls};
@@ -19,7 +21,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use trust_framework::Registry;
+use trust_framework::{ClientKeys, Registry};
 
 const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 
@@ -412,6 +414,22 @@ async fn upstream_trusts_a_ca_bundle_and_nothing_else() {
             assert!(message.to_lowercase().contains("certificate"), "{message}")
         }
         other => panic!("expected an untrusted certificate, got {other:?}"),
+    }
+
+    // A relying party's jwks_uri is fetched by the same client: trusted with the bundle (the
+    // fetch succeeds, then the junk assertion fails on its signature), not without it.
+    let jwks_uri = ClientKeys::JwksUri(format!("{}/jwks", provider.issuer).parse().unwrap());
+    let assertion = "eyJhbGciOiJFUzI1NiJ9.e30.c2ln";
+    let with_bundle = ClientKeyCache::new(trusting.http().clone());
+    match with_bundle.verify("rp", &jwks_uri, assertion).await {
+        Err(AssertionError::Keys(message)) => panic!("the bundle was not trusted: {message}"),
+        Err(_) => {}
+        Ok(claims) => panic!("a junk assertion verified: {claims:?}"),
+    }
+    let without = ClientKeyCache::new(default.http().clone());
+    match without.verify("rp", &jwks_uri, assertion).await {
+        Err(AssertionError::Keys(_)) => {}
+        other => panic!("expected the jwks_uri's certificate refused, got {other:?}"),
     }
 }
 

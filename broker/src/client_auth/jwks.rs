@@ -31,16 +31,14 @@ pub struct ClientKeyCache {
 }
 
 impl ClientKeyCache {
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .build()?;
-        Ok(Self {
+    /// `http` is the upstream client's (`UpstreamClient::http`): a `jwks_uri` is fetched with
+    /// the same timeouts, no redirects, and the same roots, a test deployment's CA bundle
+    /// included.
+    pub fn new(http: reqwest::Client) -> Self {
+        Self {
             http,
             fetched: Arc::default(),
-        })
+        }
     }
 
     /// Verifies the assertion's signature with the client's registered keys.

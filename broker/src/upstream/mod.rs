@@ -144,6 +144,12 @@ impl UpstreamClient {
         })
     }
 
+    /// The HTTP client toward providers, shared with the fetches of relying parties'
+    /// `jwks_uri` so that both trust the same roots.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     fn entry(&self, provider_id: &str) -> Option<Arc<Mutex<Cached>>> {
         self.cache.lock().ok()?.get(provider_id).cloned()
     }
