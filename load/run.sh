@@ -118,6 +118,16 @@ if [[ $TLS == 1 ]]; then
   TLS_LOAD=(--ca-file "$WORK/tls-cert.pem")
 fi
 
+# Waits up to 10 s for PID to print PATTERN in OUT; shows its LOG and stops if it exits first.
+wait_banner() {
+  local pid=$1 out=$2 pattern=$3 log=$4
+  for _ in $(seq 1 100); do
+    grep -q "$pattern" "$out" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 RP=esdc-employment-insurance
@@ -146,11 +156,7 @@ start_broker_memory() {
     "$BROKER" demo --providers only --port "$PORT" ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} \
       ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} >"$providers_out" 2>"$WORK/providers.log" &
     PROVIDERS_PID=$!
-    for _ in $(seq 1 100); do
-      grep -q "providers only" "$providers_out" 2>/dev/null && break
-      kill -0 "$PROVIDERS_PID" 2>/dev/null || { cat "$WORK/providers.log" >&2; exit 1; }
-      sleep 0.1
-    done
+    wait_banner "$PROVIDERS_PID" "$providers_out" "providers only" "$WORK/providers.log"
   fi
   local elsewhere=()
   [[ $SPLIT == 1 ]] && elsewhere=(--providers elsewhere)
@@ -161,11 +167,7 @@ start_broker_memory() {
     ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} \
     >"$WORK/demo.out" 2>"$WORK/broker.log" &
   BROKER_PID=$!
-  for _ in $(seq 1 100); do
-    grep -q "client_id $RP " "$WORK/demo.out" 2>/dev/null && break
-    kill -0 "$BROKER_PID" 2>/dev/null || { cat "$WORK/broker.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  wait_banner "$BROKER_PID" "$WORK/demo.out" "client_id $RP " "$WORK/broker.log"
   LOAD_CLIENT_SECRET=$(sed -n "s/.*client_id $RP  secret \([^ ]*\) .*/\1/p" "$WORK/demo.out")
   BROKER_URL=$(sed -n 's/^ *broker issuer *\(http[^ ]*\).*/\1/p' "$WORK/demo.out")
   local ab
