@@ -252,7 +252,7 @@ for C in ${CONCURRENCY//,/ }; do
   # cpu.others_pct, its memory here.
   PROVIDERS_KB=null
   [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
-  echo "run.sh: concurrency $C: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log; providers apart: ${PROVIDERS_KB} kB" >&2
+  echo "run.sh: concurrency $C: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log${PROVIDERS_PID:+; providers apart: ${PROVIDERS_KB} kB}" >&2
   RSS_LINES+=("{\"concurrency\": $C, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB}")
   REPORTS+=("$WORK/brokered-$C.json")
   stop_broker
