@@ -43,7 +43,7 @@ pub enum DemoProviders {
     #[default]
     Here,
     /// In this process, alone: no broker, no relying service. A provider's client secret is
-    /// the environment variable its registry entry names, when set.
+    /// the environment variable its registry entry names (which must be set).
     Only,
     /// In another process (`--providers only`): the broker reads the providers' client
     /// secrets from the environment variables their registry entries name.
@@ -107,14 +107,23 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             continue;
         }
         let env = env_name(&provider.client_secret);
+        // Split in two processes, both sides take the secret from the environment.
+        let shared = match options.providers {
+            DemoProviders::Here => None,
+            DemoProviders::Only | DemoProviders::Elsewhere => {
+                let Some((name, Ok(secret))) = env.map(|name| (name, std::env::var(name))) else {
+                    bail!(
+                        "--providers only|elsewhere: set the client secret of {} in the \
+                         environment variable its registry entry names, the same for both \
+                         processes",
+                        provider.id
+                    );
+                };
+                Some((name, secret))
+            }
+        };
         if options.providers == DemoProviders::Elsewhere {
-            let Some(name) = env.filter(|name| std::env::var_os(name).is_some()) else {
-                bail!(
-                    "--providers elsewhere: set the client secret of {} in the environment \
-                     variable its registry entry names (as for `broker demo --providers only`)",
-                    provider.id
-                );
-            };
+            let name = shared.map(|(name, _)| name).unwrap_or_default();
             out.push_str(&format!(
                 "  provider {:<12} {}  ({}; served elsewhere, secret from {name})\n",
                 provider.jurisdiction.code(),
@@ -123,10 +132,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             ));
             continue;
         }
-        let secret = match env.map(std::env::var) {
-            Some(Ok(shared)) if options.providers == DemoProviders::Only => shared,
-            _ => random_token(),
-        };
+        let secret = shared.map_or_else(random_token, |(_, secret)| secret);
         if let Some(env) = env {
             overlay.insert(env.to_owned(), Secret::new(secret.clone()));
         }
