@@ -70,6 +70,11 @@ struct ScopeLabels {
     scope: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -86,6 +91,7 @@ struct Metrics {
     upstream_errors: Family<UpstreamLabels, Counter>,
     store_errors: Family<OpLabels, Counter>,
     rate_limited: Family<ScopeLabels, Counter>,
+    policy_refusals: Family<ReasonLabels, Counter>,
 }
 
 impl Metrics {
@@ -99,6 +105,7 @@ impl Metrics {
             upstream_errors: Family::default(),
             store_errors: Family::default(),
             rate_limited: Family::default(),
+            policy_refusals: Family::default(),
         };
         // Series that alerts watch exist from the start at zero, so that `rate()` and
         // `increase()` see their first event instead of a series appearing out of nowhere.
@@ -151,6 +158,12 @@ impl Metrics {
             "broker_rate_limited",
             "Requests refused by the rate limiter, by scope (client or address)",
             m.rate_limited.clone(),
+        );
+        r.register(
+            "broker_policy_refusals",
+            "Authorization requests the trust framework refused before any provider was \
+             chosen (no agreement, level not attainable, ...), by reason",
+            m.policy_refusals.clone(),
         );
         r.register(
             "broker_build",
@@ -365,6 +378,18 @@ pub fn rate_limited(scope: RateLimitScope) {
         .rate_limited
         .get_or_create(&ScopeLabels {
             scope: scope.as_str(),
+        })
+        .inc();
+}
+
+/// Counts an authorization request the trust framework refused at `/authorize`, by the
+/// refusal's kind (bounded; the client and what it asked stay in the audit trail). Refusals
+/// after a provider was chosen are logins with the outcome `refused`.
+pub fn policy_refused(refusal: &trust_framework::Refusal) {
+    METRICS
+        .policy_refusals
+        .get_or_create(&ReasonLabels {
+            reason: refusal.kind(),
         })
         .inc();
 }

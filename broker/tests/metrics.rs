@@ -81,6 +81,20 @@ async fn metrics_count_a_login_a_refusal_and_a_declined_consent() {
         .unwrap();
     assert_eq!(outcome.params["error"], "access_denied");
 
+    // One request the trust framework refuses at /authorize: no provider reaches level 4.
+    let too_high = AuthRequest::new(RP, RP_REDIRECT).with("acr_values", "urn:pctf:loa:4");
+    let r = bed
+        .http
+        .get(too_high.url(&bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        query(&location(&r))["error"],
+        "unmet_authentication_requirements"
+    );
+
     // A path no route matches, with a value that must never become a label.
     let stray = format!("/no-such-page-{}", rand_token());
     let r = bed
@@ -97,6 +111,12 @@ async fn metrics_count_a_login_a_refusal_and_a_declined_consent() {
     };
     assert_grew(&before, &after, &logins("success"), 1.0);
     assert_grew(&before, &after, &logins("denied"), 1.0);
+    assert_grew(
+        &before,
+        &after,
+        r#"broker_policy_refusals_total{reason="level_not_attainable"}"#,
+        1.0,
+    );
     assert_grew(
         &before,
         &after,

@@ -305,6 +305,7 @@ async fn begin(
     let now = time::OffsetDateTime::now_utc();
     let decision = decide(&registry, &context, now).map_err(|refusal| {
         tracing::info!(target: "audit", event = "policy.refused", client = %rp.client_id, code = refusal.error_code(), %refusal);
+        crate::metrics::policy_refused(&refusal);
         Failure::Redirect {
             redirect_uri: redirect_uri.to_owned(),
             state: state.clone(),

@@ -71,6 +71,28 @@ impl Refusal {
         }
     }
 
+    /// The kind of refusal, as a stable snake_case name without identifiers: a label for
+    /// metrics and dashboards, which must stay bounded whatever was asked.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::UnknownClient { .. } => "unknown_client",
+            Self::ClientNotActive { .. } => "client_not_active",
+            Self::NoAgreement { .. } => "no_agreement",
+            Self::AgreementExpired { .. } => "agreement_expired",
+            Self::AgreementNotYetInForce { .. } => "agreement_not_yet_in_force",
+            Self::AgreementTerminated { .. } => "agreement_terminated",
+            Self::AgreementChanged { .. } => "agreement_changed",
+            Self::LevelNotAttainable { .. } => "level_not_attainable",
+            Self::NoCertifiedProvider => "no_certified_provider",
+            Self::ProviderNotActive { .. } => "provider_not_active",
+            Self::ProviderNotCertified { .. } => "provider_not_certified",
+            Self::UnknownHint { .. } => "unknown_hint",
+            Self::HintNotEligible { .. } => "hint_not_eligible",
+            Self::LevelNotMet { .. } => "level_not_met",
+            Self::WrongProvider { .. } => "wrong_provider",
+        }
+    }
+
     /// A message for a person, who may not know what an agreement or a level is. Identifiers
     /// are deliberately left out: they are in the audit trail and the `error_description`.
     pub fn message(&self, lang: Lang) -> &'static str {

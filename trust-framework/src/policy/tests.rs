@@ -466,3 +466,68 @@ fn every_refusal_has_a_code_and_two_messages() {
         assert!(!r.to_string().is_empty());
     }
 }
+
+/// Kinds are metric labels: distinct, snake_case, and free of what the request carried.
+#[test]
+fn refusal_kinds_are_distinct_and_carry_no_identifier() {
+    let secretive = "client-7f3a";
+    let refusals = [
+        Refusal::UnknownClient {
+            client_id: secretive.into(),
+        },
+        Refusal::ClientNotActive {
+            client_id: secretive.into(),
+            status: "suspended".into(),
+        },
+        Refusal::NoAgreement {
+            client_id: secretive.into(),
+        },
+        Refusal::AgreementExpired {
+            agreement_id: secretive.into(),
+        },
+        Refusal::AgreementNotYetInForce {
+            agreement_id: secretive.into(),
+        },
+        Refusal::AgreementTerminated {
+            agreement_id: secretive.into(),
+        },
+        Refusal::AgreementChanged {
+            agreement_id: secretive.into(),
+        },
+        Refusal::LevelNotAttainable {
+            required: AssuranceLevel::Three,
+            best_available: None,
+        },
+        Refusal::NoCertifiedProvider,
+        Refusal::ProviderNotActive {
+            provider_id: secretive.into(),
+            status: "revoked".into(),
+        },
+        Refusal::ProviderNotCertified {
+            provider_id: secretive.into(),
+            required: AssuranceLevel::Three,
+        },
+        Refusal::UnknownHint {
+            hint: secretive.into(),
+        },
+        Refusal::HintNotEligible {
+            hint: secretive.into(),
+        },
+        Refusal::LevelNotMet {
+            required: AssuranceLevel::Three,
+            achieved: None,
+        },
+        Refusal::WrongProvider {
+            expected: secretive.into(),
+            actual: "other".into(),
+        },
+    ];
+    let kinds: std::collections::BTreeSet<&str> = refusals.iter().map(Refusal::kind).collect();
+    assert_eq!(kinds.len(), refusals.len(), "{kinds:?}");
+    for kind in kinds {
+        assert!(
+            kind.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !kind.contains("7f3a"),
+            "{kind}"
+        );
+    }
+}
