@@ -496,6 +496,7 @@ mod dynamic {
         jti: &str,
         software_id: &str,
         redirect: &str,
+        extra: Value,
     ) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut claims = serde_json::Map::new();
@@ -515,6 +516,7 @@ mod dynamic {
         ] {
             claims.insert(k.into(), v);
         }
+        claims.extend(extra.as_object().cloned().unwrap_or_default());
         let mut header = JwsHeader::new();
         header.set_key_id(kid);
         let signer = ES256.signer_from_jwk(key).unwrap();
@@ -559,6 +561,7 @@ mod dynamic {
             "jti-1",
             "ns-fishing",
             redirect,
+            json!({}),
         );
         let (status, body) = post(good.clone()).await;
         assert_eq!(status, 201, "{body}");
@@ -589,6 +592,7 @@ mod dynamic {
             "jti-2",
             "ns-other",
             redirect,
+            json!({}),
         );
         assert_eq!(post(forged).await.1["error"], "invalid_software_statement");
         let unknown = statement(
@@ -598,6 +602,7 @@ mod dynamic {
             "jti-3",
             "ns-other",
             redirect,
+            json!({}),
         );
         assert_eq!(
             post(unknown).await.1["error"],
@@ -610,6 +615,7 @@ mod dynamic {
             "jti-4",
             "ns-other",
             redirect,
+            json!({}),
         );
         assert_eq!(
             post(other_jurisdiction).await.1["error"],
@@ -622,6 +628,7 @@ mod dynamic {
             "jti-5",
             "ns-other",
             "http://evil.example/cb",
+            json!({}),
         );
         assert_eq!(post(http_redirect).await.1["error"], "invalid_redirect_uri");
         assert!(bed.broker.registry().relying_party("ns-other").is_none());
@@ -662,6 +669,140 @@ mod dynamic {
             .await
             .unwrap();
         assert_eq!(r.status(), 401);
+    }
+
+    /// A service vouched for by its jurisdiction registers its public keys (RFC 7591 `jwks`) for
+    /// private_key_jwt: no secret is issued, private key material is refused, and once approved
+    /// the client authenticates at /token with an assertion signed by its key.
+    #[tokio::test]
+    async fn a_private_key_jwt_service_registers_its_public_keys() {
+        let trusted = ES256.generate_key_pair().unwrap();
+        let public = trusted.to_jwk_public_key().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let bed = start(Options {
+            registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
+            admins: vec![Principal::new("bob", BOB, [Role::Approver])],
+            edit_registry: Some(Box::new(move |t: String| {
+                format!("{t}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-2026\"\njwk = {}\n", toml_inline(&public))
+            })),
+            ..Options::default()
+        })
+        .await;
+        let http = reqwest::Client::new();
+        let register = |ssa: String| {
+            let http = http.clone();
+            let url = format!("{}/register", bed.broker_url);
+            async move {
+                let r = http
+                    .post(url)
+                    .json(&json!({ "software_statement": ssa }))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let redirect = "https://fishing.novascotia.example/callback";
+        let mut client_key = ES256.generate_key_pair().unwrap().to_jwk_key_pair();
+        client_key.set_key_id("fishing-1");
+        let mut client_public = client_key.to_public_key().unwrap();
+        client_public.set_key_id("fishing-1");
+        let with_keys = |jti: &str, id: &str, jwks: Value| {
+            statement(
+                &trusted.to_jwk_key_pair(),
+                "ns-2026",
+                "CA-NS",
+                jti,
+                id,
+                redirect,
+                json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks }),
+            )
+        };
+
+        // The private key instead of the public one: refused, nothing registered.
+        let leaked = json!({ "keys": [serde_json::to_value(client_key.as_ref()).unwrap()] });
+        let (status, body) = register(with_keys("jti-k1", "ns-leaky", leaked)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_client_metadata")),
+            "{body}"
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| d.contains("private key material")),
+            "{body}"
+        );
+        assert!(bed.broker.registry().relying_party("ns-leaky").is_none());
+
+        let jwks = json!({ "keys": [serde_json::to_value(client_public.as_ref()).unwrap()] });
+        let (status, body) = register(with_keys("jti-k2", "ns-fishing-keys", jwks)).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["token_endpoint_auth_method"], "private_key_jwt");
+        assert!(body.get("client_secret").is_none(), "{body}");
+
+        let r = http
+            .post(format!(
+                "{}/admin/services/ns-fishing-keys/approve",
+                bed.broker_url
+            ))
+            .bearer_auth(BOB)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let assertion = |key: &josekit::jwk::Jwk| {
+            let mut header = JwsHeader::new();
+            header.set_key_id("fishing-1");
+            let claims = json!({
+                "iss": "ns-fishing-keys", "sub": "ns-fishing-keys", "aud": bed.broker_url,
+                "iat": now, "exp": now + 60, "jti": format!("a-{}", rand_token()),
+            });
+            let payload = JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap();
+            josekit::jwt::encode_with_signer(
+                &payload,
+                &header,
+                &ES256.signer_from_jwk(key).unwrap(),
+            )
+            .unwrap()
+        };
+        let token = |assertion: String| {
+            let http = http.clone();
+            let url = format!("{}/token", bed.broker_url);
+            async move {
+                let r = http
+                    .post(url)
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", "x"),
+                        ("redirect_uri", redirect),
+                        ("code_verifier", &"v".repeat(43)),
+                        (
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        ),
+                        ("client_assertion", &assertion),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let (_, body) = token(assertion(&client_key)).await;
+        assert_eq!(
+            body["error"], "invalid_grant",
+            "authenticated by its registered key, then refused the made-up code: {body}"
+        );
+        let stranger = ES256.generate_key_pair().unwrap().to_jwk_key_pair();
+        let (status, body) = token(assertion(&stranger)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{body}"
+        );
     }
 
     /// A JWK as a TOML inline table.

@@ -2,8 +2,10 @@
 //!
 //! A jurisdiction vouches for its service by signing a software statement with a key the
 //! registry trusts for that jurisdiction. The statement's claims are the metadata that count
-//! (RFC 7591 section 2.3); the broker issues a client secret once, keeps only its SHA-256, and
-//! registers the client as `pending` until an approver activates it. A statement registers one
+//! (RFC 7591 section 2.3); the broker issues a client secret once and keeps only its SHA-256,
+//! or, for `private_key_jwt`, takes the statement's `jwks` or `jwks_uri` (so a jurisdiction
+//! vouches for the client's keys too), and registers the client as `pending` until an approver
+//! activates it. A statement registers one
 //! client once (`jti`), and only while it is valid (`exp`, at most a day).
 
 use axum::Json;
@@ -142,7 +144,8 @@ pub(crate) struct Registration {
 }
 
 /// The verified statement's claims as client metadata (RFC 7591 section 2.3), checked at `now`
-/// for lifetime and shape. `secret`, issued once, is kept only as its SHA-256.
+/// for lifetime and shape. `secret`, issued once to a client that authenticates with a secret,
+/// is kept only as its SHA-256; a `private_key_jwt` client registers its public keys instead.
 pub(crate) fn registration(
     claims: &Map<String, Value>,
     jurisdiction: &str,
@@ -184,12 +187,17 @@ pub(crate) fn registration(
         .unwrap_or_default();
     let method =
         text(claims, "token_endpoint_auth_method").unwrap_or_else(|| "client_secret_basic".into());
-    if method != "client_secret_basic" && method != "client_secret_post" {
-        return Err(error(
-            "invalid_client_metadata",
-            "token_endpoint_auth_method must be client_secret_basic or client_secret_post",
-        ));
-    }
+    let uses_secret = match method.as_str() {
+        "client_secret_basic" | "client_secret_post" => true,
+        "private_key_jwt" => false,
+        _ => {
+            return Err(error(
+                "invalid_client_metadata",
+                "token_endpoint_auth_method must be client_secret_basic, client_secret_post or \
+                 private_key_jwt",
+            ));
+        }
+    };
     let entry = RelyingPartyEntry {
         client_id,
         name: Bilingual::new(
@@ -199,14 +207,19 @@ pub(crate) fn registration(
         jurisdiction: jurisdiction.to_owned(),
         redirect_uris,
         token_endpoint_auth_method: method,
-        client_secret: Some(SecretRef::Sha256(
-            Sha256::digest(secret.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        )),
-        jwks: None,
-        jwks_uri: None,
+        client_secret: uses_secret.then(|| {
+            SecretRef::Sha256(
+                Sha256::digest(secret.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+            )
+        }),
+        // With private_key_jwt, the client's public keys (RFC 7591 `jwks` or `jwks_uri`);
+        // registry validation refuses both or neither, private key material, a secret beside
+        // them, and a `jwks_uri` that is not https.
+        jwks: claims.get("jwks").cloned(),
+        jwks_uri: text(claims, "jwks_uri"),
         sector_identifier: text(claims, "sector_identifier").unwrap_or_default(),
         id_token_signed_response_alg: text(claims, "id_token_signed_response_alg")
             .unwrap_or_else(|| "ES256".into()),
@@ -246,6 +259,7 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
     let client_id = entry.client_id.clone();
     let redirect_uris = entry.redirect_uris.clone();
     let method = entry.token_endpoint_auth_method.clone();
+    let secret_issued = entry.client_secret.is_some();
     let ttl_key = format!("{jurisdiction}:{jti}");
     // Claimed atomically before anything is registered: two replicas given the same
     // statement at once cannot both register a client.
@@ -286,19 +300,18 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         other => error("invalid_client_metadata", other.to_string()),
     })?;
     tracing::info!(target: "audit", event = "service.registered.dynamic", client = %client_id, jurisdiction = %jurisdiction, jti = %jti);
-    let mut response = (
-        StatusCode::CREATED,
-        Json(json!({
-            "client_id": client_id,
-            "client_secret": secret,
-            "client_id_issued_at": now,
-            "client_secret_expires_at": 0,
-            "redirect_uris": redirect_uris,
-            "token_endpoint_auth_method": method,
-            "status": "pending",
-        })),
-    )
-        .into_response();
+    let mut registered = json!({
+        "client_id": client_id,
+        "client_id_issued_at": now,
+        "redirect_uris": redirect_uris,
+        "token_endpoint_auth_method": method,
+        "status": "pending",
+    });
+    if secret_issued {
+        registered["client_secret"] = json!(secret);
+        registered["client_secret_expires_at"] = json!(0);
+    }
+    let mut response = (StatusCode::CREATED, Json(registered)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
