@@ -6,7 +6,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use trust_framework::Registry;
 
@@ -174,9 +173,6 @@ impl Broker {
     }
 }
 
-/// Bodies larger than this are refused with 413: no form of the protocol needs more.
-const BODY_LIMIT: usize = 64 * 1024;
-
 pub fn router(broker: Broker) -> Router {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
@@ -197,7 +193,11 @@ pub fn router(broker: Broker) -> Router {
         .route("/metrics", get(crate::metrics::serve))
         .route("/static/broker.css", get(endpoints::health::stylesheet))
         .merge(crate::admin::router())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Innermost: handlers get bodies already read whole (413, 408, 400 otherwise).
+        .layer(axum::middleware::from_fn_with_state(
+            broker.clone(),
+            crate::request_body::read_whole,
+        ))
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

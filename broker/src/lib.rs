@@ -22,6 +22,7 @@ pub mod oauth_error;
 pub mod pages;
 pub mod pairwise;
 pub mod registry_store;
+pub mod request_body;
 pub mod secrets;
 pub mod server;
 pub mod store;

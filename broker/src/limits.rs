@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -40,6 +40,10 @@ pub struct Limits {
     /// The counting window; the limits above are per minute whatever the window, scaled.
     #[serde(default = "default_window")]
     pub window_seconds: u64,
+    /// How long a client has to send a request's whole body once its head has arrived
+    /// (`crate::request_body`); the head has its own bound in `crate::server`.
+    #[serde(default = "default_body_ms")]
+    pub body_timeout_ms: u64,
 }
 
 impl Limits {
@@ -71,6 +75,9 @@ fn default_queue_ms() -> u64 {
 fn default_window() -> u64 {
     60
 }
+fn default_body_ms() -> u64 {
+    10_000
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -80,6 +87,7 @@ impl Default for Limits {
             max_concurrent_upstream: default_concurrent_upstream(),
             upstream_queue_ms: default_queue_ms(),
             window_seconds: default_window(),
+            body_timeout_ms: default_body_ms(),
         }
     }
 }
@@ -194,32 +202,45 @@ pub async fn per_address(State(broker): State<Broker>, request: Request, next: N
                 metrics::rate_limited(RateLimitScope::Address);
                 tracing::warn!(target: "audit", event = "rate.limited", scope = "address", address = %ip);
             }
-            let error = refused.to_oauth("from this address");
-            if for_people(request.method(), request.uri().path()) {
-                let lang = crate::lang::negotiate(None, None, request.headers());
-                let here = request
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default();
-                let mut page = crate::pages::error(
-                    lang,
-                    error.status(),
-                    &error,
-                    &error.description,
-                    crate::flow::same_page_other_lang(&here, lang),
-                );
-                if let Some(secs) = error.retry_after
-                    && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-                {
-                    page.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                page
-            } else {
-                error.into_response()
-            }
+            refuse(
+                request.method(),
+                request.uri(),
+                request.headers(),
+                &refused.to_oauth("from this address"),
+            )
         }
     }
+}
+
+/// A refusal before any handler ran: the bilingual error page for a person's browser, the
+/// OAuth error in JSON for a program. Nothing is trusted yet, so nothing is redirected.
+pub(crate) fn refuse(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    error: &OAuthError,
+) -> Response {
+    if !for_people(method, uri.path()) {
+        return error.clone().into_response();
+    }
+    let lang = crate::lang::negotiate(None, None, headers);
+    let here = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let mut page = crate::pages::error(
+        lang,
+        error.status(),
+        error,
+        &error.description,
+        crate::flow::same_page_other_lang(&here, lang),
+    );
+    if let Some(secs) = error.retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        page.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    page
 }
 
 /// A slot for a call to a provider, or a refusal once the queue wait runs out.

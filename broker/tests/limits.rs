@@ -1,11 +1,15 @@
-//! Rate limits and size limits over real HTTP: refused with 429 and Retry-After (or 413, 431,
-//! 400), recovered after the window, and the broker healthy afterwards.
+//! Rate limits, size limits and the body deadline over real HTTP: refused with 429 and
+//! Retry-After (or 413, 431, 400, 408), recovered after the window, and the broker healthy
+//! afterwards.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 
 use broker::limits::Limits;
 use common::*;
@@ -138,6 +142,13 @@ async fn oversized_inputs_are_refused_and_the_broker_stays_healthy() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["connection"], "close");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        body["error_description"],
+        "the request body is larger than 64 KiB"
+    );
     // Headers over the limit: 431.
     let r = http
         .get(format!("{}/healthz", bed.broker_url))
@@ -170,4 +181,150 @@ async fn oversized_inputs_are_refused_and_the_broker_stays_healthy() {
         .login(&AuthRequest::new(RP, RP_REDIRECT), "qc-sqin")
         .await;
     assert!(claims.contains_key("sub"));
+}
+
+/// Opens a plain connection to the broker and sends `head` (and whatever body follows it).
+async fn raw(bed: &TestBed, head: &str) -> TcpStream {
+    let addr = bed.broker_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// Reads until the broker closes the connection; panics if it has not within `within`.
+async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> String {
+    let mut answer = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut answer))
+        .await
+        .expect("the broker kept the connection open")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_trickled_too_slowly_is_refused_with_408_and_the_connection_closed() {
+    let bed = start(Options {
+        limits: Some(Limits {
+            body_timeout_ms: 600,
+            ..Limits::default()
+        }),
+        ..Options::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let mut stream = raw(
+        &bed,
+        "POST /token HTTP/1.1\r\nHost: broker\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\n\
+         grant_type=",
+    )
+    .await;
+    // A byte every 100 ms: never idle for long, but 200 bytes would take 20 s.
+    let (mut reader, mut writer) = stream.split();
+    let trickle = async {
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if writer.write_all(b"a").await.is_err() {
+                break;
+            }
+        }
+    };
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), reader.read_to_end(&mut answer));
+    let (read, ()) = tokio::join!(read, trickle);
+    let _ = read.expect("the broker kept the connection open");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"error\":\"invalid_request\""), "{answer}");
+    assert!(answer.contains("did not arrive within 600 ms"), "{answer}");
+    assert!(started.elapsed() >= Duration::from_millis(600));
+
+    // A whole body in time is read as usual (the token endpoint answers about the grant).
+    let r = bed
+        .http
+        .post(format!("{}/token", bed.broker_url))
+        .basic_auth(RP, Some(RP_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "unknown"),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", &"v".repeat(43)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    // And the broker is healthy: a whole login.
+    let claims = bed
+        .login(&AuthRequest::new(RP, RP_REDIRECT), "qc-sqin")
+        .await;
+    assert!(claims.contains_key("sub"));
+}
+
+#[tokio::test]
+async fn oversized_chunked_bodies_are_refused_for_programs_people_and_the_admin_api() {
+    let bed = start(Options::default()).await;
+    // No declared length: chunks of 8 KiB, nine of them, counted as they come.
+    let chunk = format!("2000\r\n{}\r\n", "a".repeat(0x2000));
+    let mut stream = raw(
+        &bed,
+        &format!(
+            "POST /par HTTP/1.1\r\nHost: broker\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{}0\r\n\r\n",
+            chunk.repeat(9)
+        ),
+    )
+    .await;
+    let answer = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"error\":\"invalid_request\""), "{answer}");
+
+    // A person's browser posting the consent form: the bilingual error page, in French here.
+    let r = bed
+        .http
+        .post(format!("{}/consent", bed.broker_url))
+        .header("accept-language", "fr-CA")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("txn={}", "t".repeat(70 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Connexion interrompue"), "{page}");
+    assert!(page.contains("larger than 64 KiB"), "{page}");
+
+    // The admin API answers in its own form.
+    let r = bed
+        .http
+        .post(format!("{}/admin/providers", bed.broker_url))
+        .header("content-type", "application/json")
+        .body(format!("{{\"id\":\"{}\"}}", "p".repeat(70 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "too_large");
+
+    let r = bed
+        .http
+        .get(format!("{}/healthz", bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

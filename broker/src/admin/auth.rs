@@ -90,6 +90,12 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The body is over the size limit (`crate::request_body`).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The body did not arrive in time (`crate::request_body`).
+    #[error("{0}")]
+    Timeout(String),
 }
 
 impl IntoResponse for AdminError {
@@ -101,6 +107,8 @@ impl IntoResponse for AdminError {
             Self::Invalid(_) | Self::Problems(_) => (StatusCode::BAD_REQUEST, "invalid"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
         };
         let problems = match &self {
             Self::Problems(p) => p.clone(),
