@@ -5,26 +5,30 @@
 # run-STAMP.json holds everything; tables go to stderr.
 #
 #   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32]
-#               [--store memory|redis] [--tls] [--alg ES256|PS256|RS256|EdDSA] [--split]
-#               [--alberta-only] [--no-build] [-- extra load flags]
+#               [--store memory|redis] [--tls] [--alg ES256|PS256|RS256|EdDSA]
+#               [--providers tool|broker|apart] [--alberta-only] [--no-build]
+#               [-- extra load flags]
 #
-# Logins go round robin to the four demo providers of `broker demo` (Alberta, British Columbia,
-# Quebec, federal; each with its first test person), because one demo provider keeps at most
-# 10,000 access tokens for 5 minutes and then fails every login: Alberta alone caps a broker
-# process at 10,000 logins (--alberta-only shows it). Every login is shown the consent page and
-# shares (a first-time person); `-- --remember-consent` measures returning persons instead.
+# Where the four demo providers of the example registry (Alberta, British Columbia, Quebec,
+# federal) run; logins go round robin to them, each with its first test person:
+#   tool (default)  in the load tool's process (`load --serve-providers`), as in the single-hop
+#                   runs; the broker runs as `broker demo --providers elsewhere`, so its CPU and
+#                   memory figures are its own;
+#   broker          in the broker's process: plain `broker demo`, the README's one command;
+#   apart           in a process of their own (`broker demo --providers only`).
+# Client secrets are fresh for each run, shared through the environment variables the registry
+# names. One demo provider keeps at most 10,000 access tokens for 5 minutes and then fails
+# every login, so Alberta alone caps a run at 10,000 logins (--alberta-only shows it). Every
+# login is shown the consent page and shares (a first-time person); `-- --remember-consent`
+# measures returning persons instead.
 # --store redis runs the same demo with its state in a redis-server started for the run.
 # --tls serves the broker over https (TLS terminated in the broker) with a throw-away
 # self-signed certificate for 127.0.0.1 made with openssl in the run's temporary directory;
 # the load tool trusts it with --ca-file. The demo providers and relying service stay http.
-# --split serves the demo providers in a process of their own (`broker demo --providers only`,
-# client secrets shared through the environment), so that the broker's CPU and memory figures
-# are the broker's alone; the providers' memory is reported beside them.
 #
-# Everything runs on 127.0.0.1. The broker demo also serves the demo providers (8411, 8412,
-# 8413, 8419) and the demo relying service (8490) in the broker's process: those ports must be
-# free. On a 2-core machine the load tool and the broker share the cores, so figures are a
-# floor for the broker alone, not a capacity statement.
+# Everything runs on 127.0.0.1: ports 8411, 8412, 8413, 8419 (providers) and 8490 (the demo
+# relying service) must be free. On a 2-core machine the load tool and the broker share the
+# cores, so figures are a floor for the broker alone, not a capacity statement.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,7 +41,7 @@ STORE=memory
 BUILD=1
 ALBERTA_ONLY=0
 TLS=0
-SPLIT=0
+PROVIDERS=tool
 ALG=ES256
 EXTRA=()
 while [[ $# -gt 0 ]]; do
@@ -48,7 +52,7 @@ while [[ $# -gt 0 ]]; do
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --store) STORE=$2; shift 2 ;;
     --tls) TLS=1; shift ;;
-    --split) SPLIT=1; shift ;;
+    --providers) PROVIDERS=$2; shift 2 ;;
     --alg) ALG=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --alberta-only) ALBERTA_ONLY=1; shift ;;
@@ -56,6 +60,8 @@ while [[ $# -gt 0 ]]; do
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+
+case $PROVIDERS in tool|broker|apart) ;; *) echo "run.sh: --providers tool|broker|apart" >&2; exit 2 ;; esac
 
 RESULTS=$ROOT/load/results
 mkdir -p "$RESULTS"
@@ -145,13 +151,15 @@ start_broker_memory() {
     fi
   done
   local providers_out=$WORK/demo.out
-  if [[ $SPLIT == 1 ]]; then
+  if [[ $PROVIDERS != broker ]]; then
     # Fresh secrets for the providers, in the variables the registry names, for both processes.
     local name
     for name in $(sed -n 's/^client_secret = { env = "\(BROKER_IDP_[A-Z0-9_]*\)" }/\1/p' \
         "${REGISTRY_DEMO[1]:-$ROOT/examples/registry/pan-canada.toml}"); do
       export "$name=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')"
     done
+  fi
+  if [[ $PROVIDERS == apart ]]; then
     providers_out=$WORK/providers.out
     "$BROKER" demo --providers only --port "$PORT" ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} \
       ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} >"$providers_out" 2>"$WORK/providers.log" &
@@ -159,7 +167,7 @@ start_broker_memory() {
     wait_banner "$PROVIDERS_PID" "$providers_out" "providers only" "$WORK/providers.log"
   fi
   local elsewhere=()
-  [[ $SPLIT == 1 ]] && elsewhere=(--providers elsewhere)
+  [[ $PROVIDERS != broker ]] && elsewhere=(--providers elsewhere)
   # The rate limits are off: the load tool is one address and one client, and this measures
   # capacity, not the limits.
   "$BROKER" demo --port "$PORT" --per-address-per-minute 0 --per-client-per-minute 0 \
@@ -180,14 +188,17 @@ start_broker_memory() {
   export LOAD_CLIENT_SECRET
   # Every demo provider with its first test person, from lines like
   #   provider CA-AB        http://127.0.0.1:8411  (ab-account; test persons: ab-amelie-tremblay, ...)
+  # (the load tool finds them itself in the registry when it serves the providers).
+  HINTS=()
   if [[ $ALBERTA_ONLY == 1 ]]; then
-    IDPS=$IDP
-    PERSONS=$PERSON
-  else
-    IDPS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\1/p' "$providers_out" | paste -sd,)
-    PERSONS=$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\2/p' "$providers_out" | paste -sd,)
+    HINTS=(--idp-hint "$IDP" --login-hint "$PERSON")
+  elif [[ $PROVIDERS != tool ]]; then
+    HINTS=(--idp-hint "$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\1/p' "$providers_out" | paste -sd,)"
+           --login-hint "$(sed -n 's/^ *provider .*(\([^;]*\); test persons: \([^,)]*\).*/\2/p' "$providers_out" | paste -sd,)")
   fi
-  echo "run.sh: broker $BROKER_URL (pid $BROKER_PID), Alberta provider $ab; logins at $IDPS" >&2
+  SERVE=()
+  [[ $PROVIDERS == tool ]] && SERVE=(--serve-providers ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"})
+  echo "run.sh: broker $BROKER_URL (pid $BROKER_PID), Alberta provider $ab, providers in the $PROVIDERS process" >&2
 }
 
 # The same demo with its state in a Redis this script starts on a free loopback port
@@ -229,9 +240,9 @@ stop_broker() {
   stop_redis
 }
 
-# A fresh broker for each concurrency level: each demo provider inside `broker demo` keeps at
+# A fresh broker and fresh providers for each concurrency level: each demo provider keeps at
 # most 10,000 access tokens for 5 minutes (then answers server_error, which the broker turns
-# into access_denied), so one broker process serves at most 40,000 logins in 5 minutes.
+# into access_denied), so the four of them serve at most 40,000 logins in 5 minutes.
 RSS_LINES=()
 REPORTS=()
 for C in ${CONCURRENCY//,/ }; do
@@ -243,12 +254,12 @@ for C in ${CONCURRENCY//,/ }; do
   IDLE=$(rss_kb "$BROKER_PID")
   wait_quiet
   "$LOAD" --broker "$BROKER_URL" --client-id "$RP" --redirect-uri "$RP_REDIRECT" \
-    --idp-hint "$IDPS" --login-hint "$PERSONS" --concurrency "$C" \
+    ${HINTS[@]+"${HINTS[@]}"} ${SERVE[@]+"${SERVE[@]}"} --concurrency "$C" \
     --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" \
     ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/brokered-$C.json"
   AFTER=$(rss_kb "$BROKER_PID")
   LOG_BYTES=$(wc -c <"$WORK/broker.log")
-  # With --split, the providers' process is apart: its CPU shows in the load tool's
+  # With --providers apart, the providers' process is apart: its CPU shows in the load tool's
   # cpu.others_pct, its memory here.
   PROVIDERS_KB=null
   [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
@@ -268,8 +279,8 @@ wait_quiet
   >"$RESULTS/single-hop-$STAMP.json"
 
 {
-  printf '{\n"store": "%s",\n"alg": "%s",\n"tls": %s,\n"split": %s,\n"broker": [' "$STORE" "$ALG" \
-    "$([[ $TLS == 1 ]] && echo true || echo false)" "$([[ $SPLIT == 1 ]] && echo true || echo false)"
+  printf '{\n"store": "%s",\n"alg": "%s",\n"tls": %s,\n"providers": "%s",\n"broker": [' "$STORE" "$ALG" \
+    "$([[ $TLS == 1 ]] && echo true || echo false)" "$PROVIDERS"
   (IFS=,; printf '%s' "${RSS_LINES[*]}")
   printf '],\n"brokered": '
   cat "$RESULTS/brokered-$STAMP.json"

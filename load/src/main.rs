@@ -116,6 +116,16 @@ struct Args {
     /// `server_error`, so one provider alone cannot sustain more than 10,000 logins in 5 minutes.
     #[arg(long, default_value_t = 16, requires = "spawn_demo_provider")]
     providers: usize,
+    /// Brokered: serve the demo providers of the registry in this process, at their registry
+    /// addresses, for a broker run as `broker demo --providers elsewhere` (client secrets in
+    /// the environment variables the registry names). Without --idp-hint, logins go round
+    /// robin to every provider served, each with its first test person.
+    #[arg(long, conflicts_with = "single_hop")]
+    serve_providers: bool,
+    /// With --serve-providers: the registry file (default: the example registry, as `broker
+    /// demo` uses).
+    #[arg(long, requires = "serve_providers", value_name = "TOML")]
+    registry: Option<std::path::PathBuf>,
     /// A new reqwest Client (with its cookie store and connection pool) per login instead of
     /// one pooled client and a cookie jar handled by hand.
     #[arg(long)]
@@ -150,6 +160,9 @@ struct Report {
     browser: &'static str,
     client_per_login: bool,
     remember_consent: bool,
+    /// Whether the providers ran in the load tool's process (--serve-providers or
+    /// --spawn-demo-provider).
+    providers_in_process: bool,
     warmup_seconds: f64,
     cores: usize,
     runs: Vec<Run>,
@@ -464,7 +477,7 @@ async fn prepare(
     Ok((shared, spawned))
 }
 
-async fn main_async(args: Args) -> anyhow::Result<()> {
+async fn main_async(mut args: Args) -> anyhow::Result<()> {
     if !args.merge.is_empty() {
         println!("{}", serde_json::to_string_pretty(&merge(&args.merge)?)?);
         return Ok(());
@@ -507,6 +520,33 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     let pool = flow::build_client(args.timeout, false, &roots)?;
+
+    // Kept to the end: dropping it stops the providers.
+    let _served = if args.serve_providers {
+        let registry = match &args.registry {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+            None => provider::EXAMPLE.to_owned(),
+        };
+        let broker = required(args.broker.clone(), "broker")?;
+        let served = provider::serve_registry(&registry, &broker).await?;
+        if args.idp_hint.is_empty() && args.login_hint.is_empty() {
+            for p in &served.providers {
+                let person = p
+                    .persons
+                    .first()
+                    .with_context(|| format!("the demo provider {} has no test person", p.id))?;
+                args.idp_hint.push(p.id.clone());
+                args.login_hint.push(person.clone());
+            }
+        }
+        for p in &served.providers {
+            eprintln!("load: serving demo provider {} at {}", p.id, p.issuer);
+        }
+        Some(served)
+    } else {
+        None
+    };
 
     // Without in-process providers, one set of targets for every level; with them, fresh
     // providers for each level (see --providers).
@@ -590,6 +630,7 @@ async fn main_async(args: Args) -> anyhow::Result<()> {
         },
         client_per_login: args.client_per_login,
         remember_consent: args.remember_consent,
+        providers_in_process: args.serve_providers || args.spawn_demo_provider,
         warmup_seconds: args.warmup.as_secs_f64(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         runs,

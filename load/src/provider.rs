@@ -6,7 +6,7 @@ use anyhow::{Context as _, anyhow};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
+pub const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 
 /// The running provider and the client registered at it. Dropping it stops the provider.
 #[derive(Debug)]
@@ -62,6 +62,97 @@ pub async fn spawn(provider_id: &str) -> anyhow::Result<Spawned> {
         client_secret,
         redirect_uri,
         first_person,
+        _stop: stop,
+    })
+}
+
+/// One of the registry's demo providers served by [`serve_registry`].
+#[derive(Debug)]
+pub struct Served {
+    pub id: String,
+    pub issuer: String,
+    /// Its test persons, in registry order.
+    pub persons: Vec<String>,
+}
+
+/// Stops every provider of [`serve_registry`] when dropped.
+#[derive(Debug)]
+pub struct ServedSet {
+    pub providers: Vec<Served>,
+    _stop: tokio::sync::watch::Sender<()>,
+}
+
+/// `--serve-providers`: the demo providers of `registry` served in this process, at their
+/// registry addresses (loopback only), as `broker demo --providers only` serves them: each
+/// knows the broker as its client by the secret in the environment variable its registry
+/// entry names, and accepts the broker's `/callback` as redirect URI. The broker runs as
+/// `broker demo --providers elsewhere` with the same variables. Serving them here keeps a
+/// login's provider work in the load tool's process, as in the single-hop runs.
+pub async fn serve_registry(registry: &str, broker_issuer: &str) -> anyhow::Result<ServedSet> {
+    use trust_framework::SecretRef;
+    let registry = trust_framework::Registry::from_toml(registry).map_err(|e| anyhow!("{e}"))?;
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let mut providers = Vec::new();
+    for provider in registry.providers() {
+        let Some(port) = url::Url::parse(&provider.issuer)
+            .ok()
+            .filter(crate::flow::is_loopback)
+            .and_then(|u| u.port())
+        else {
+            continue;
+        };
+        if !provider.status.is_active() {
+            continue;
+        }
+        let SecretRef::Env(name) = &provider.client_secret else {
+            anyhow::bail!(
+                "--serve-providers: the client secret of {} must be an environment variable",
+                provider.id
+            );
+        };
+        let secret = std::env::var(name).with_context(|| {
+            format!(
+                "--serve-providers: set {name} (the client secret of {}), the same as for the broker",
+                provider.id
+            )
+        })?;
+        let config = demo::provider::ProviderConfig::for_registry_provider(
+            provider,
+            provider.issuer.clone(),
+            demo::provider::ClientConfig {
+                client_id: provider.client_id.clone(),
+                client_secret: secret,
+                redirect_uris: vec![format!("{}/callback", broker_issuer.trim_end_matches('/'))],
+            },
+            None,
+        );
+        let persons = config.persons.iter().map(|p| p.id.clone()).collect();
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| {
+                format!("demo provider {} cannot listen on port {port}", provider.id)
+            })?;
+        let mut stopped = stopped.clone();
+        let id = provider.id.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.changed().await;
+            };
+            if let Err(e) = demo::provider::serve(listener, config, shutdown).await {
+                eprintln!("load: the in-process demo provider {id} stopped: {e:#}");
+            }
+        });
+        providers.push(Served {
+            id: provider.id.clone(),
+            issuer: provider.issuer.clone(),
+            persons,
+        });
+    }
+    if providers.is_empty() {
+        anyhow::bail!("--serve-providers: the registry has no active provider on loopback");
+    }
+    Ok(ServedSet {
+        providers,
         _stop: stop,
     })
 }

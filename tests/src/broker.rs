@@ -13,19 +13,28 @@ pub fn broker_binary() -> Result<PathBuf> {
     if let Ok(path) = std::env::var("BROKER_BIN") {
         return Ok(PathBuf::from(path));
     }
+    workspace_binary("broker", "broker")
+}
+
+/// The workspace's `load` binary (the load tool), found or built like [`broker_binary`].
+pub fn load_binary() -> Result<PathBuf> {
+    workspace_binary("load", "load")
+}
+
+fn workspace_binary(package: &str, name: &str) -> Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
-    let bin = target.join("debug").join("broker");
+    let bin = target.join("debug").join(name);
     if !bin.exists() {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "broker", "--bin", "broker"])
+            .args(["build", "-p", package, "--bin", name])
             .current_dir(&root)
             .status()
-            .context("cargo build -p broker")?;
+            .with_context(|| format!("cargo build -p {package}"))?;
         if !status.success() {
-            bail!("building the broker failed");
+            bail!("building {name} failed");
         }
     }
     Ok(bin)

@@ -29,22 +29,43 @@ pub struct Demo {
     /// The demo relying service.
     pub rp: String,
     pub broker: String,
+    /// The registry the demo runs with (its loopback ports moved to free ones).
+    pub registry: std::path::PathBuf,
+    /// With [`start_split_demo`] and [`start_demo_without_providers`]: the providers' client
+    /// secrets, by the environment variable the registry names.
+    pub secrets: Vec<(String, String)>,
+    /// What the demo printed on standard output: its addresses and the services' secrets.
+    pub banner: String,
     _dir: tempfile::TempDir,
+}
+
+/// Where the demo providers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Providers {
+    InTheDemo,
+    Apart,
+    NotStarted,
 }
 
 /// Starts `broker demo` with the example registry, every loopback port moved to a free one.
 pub async fn start_demo() -> Result<Demo> {
-    start(false).await
+    start(Providers::InTheDemo).await
 }
 
 /// The same demo in two processes: `broker demo --providers only` serves the demo providers,
 /// `broker demo --providers elsewhere` the broker and the relying service, the providers'
 /// client secrets shared through the environment variables the registry names.
 pub async fn start_split_demo() -> Result<Demo> {
-    start(true).await
+    start(Providers::Apart).await
 }
 
-async fn start(split: bool) -> Result<Demo> {
+/// `broker demo --providers elsewhere` alone: whoever serves the providers (the load tool's
+/// `--serve-providers`) takes [`Demo::registry`] and [`Demo::secrets`].
+pub async fn start_demo_without_providers() -> Result<Demo> {
+    start(Providers::NotStarted).await
+}
+
+async fn start(providers: Providers) -> Result<Demo> {
     let mut registry = EXAMPLE.to_owned();
     let mut rp_port = 0;
     for port in [8411u16, 8412, 8413, 8419, 8490] {
@@ -61,7 +82,7 @@ async fn start(split: bool) -> Result<Demo> {
     let path = path.to_string_lossy().into_owned();
     let mut args = vec!["demo", "--port", &broker_port, "--registry", &path];
 
-    let (providers, secrets) = if split {
+    let (providers, secrets) = if providers != Providers::InTheDemo {
         let secrets: Vec<(String, String)> = EXAMPLE
             .lines()
             .filter_map(|line| line.strip_prefix("client_secret = { env = \""))
@@ -75,14 +96,19 @@ async fn start(split: bool) -> Result<Demo> {
                 )
             })
             .collect();
-        let mut provider_args = args.clone();
-        provider_args.extend(["--providers", "only"]);
-        let (child, printed) = spawn(&provider_args, &secrets, &dir, "providers.log").await?;
-        if !printed.contains("providers only") || printed.contains("client_id ") {
-            bail!("unexpected banner of the providers: {printed}");
-        }
+        let child = if providers == Providers::Apart {
+            let mut provider_args = args.clone();
+            provider_args.extend(["--providers", "only"]);
+            let (child, printed) = spawn(&provider_args, &secrets, &dir, "providers.log").await?;
+            if !printed.contains("providers only") || printed.contains("client_id ") {
+                bail!("unexpected banner of the providers: {printed}");
+            }
+            Some(child)
+        } else {
+            None
+        };
         args.extend(["--providers", "elsewhere"]);
-        (Some(child), secrets)
+        (child, secrets)
     } else {
         (None, Vec::new())
     };
@@ -98,6 +124,9 @@ async fn start(split: bool) -> Result<Demo> {
         providers,
         rp,
         broker: format!("http://127.0.0.1:{broker_port}"),
+        registry: dir.path().join("registry.toml"),
+        secrets,
+        banner: printed,
         _dir: dir,
     })
 }
