@@ -21,7 +21,7 @@ async fn a_person_signs_in_to_employment_insurance_through_the_demo() {
     signs_in_through(&mut demo).await;
 }
 
-/// The demo split in two processes (load/run.sh --split measures the broker alone this way):
+/// The demo split in two processes (load/run.sh --providers apart measures the broker so):
 /// the same person signs in, the broker calling providers served by the other process.
 #[tokio::test]
 async fn the_demo_split_in_two_processes_signs_a_person_in() {

@@ -5,7 +5,8 @@
 //! `--providers only` and `--providers elsewhere` split the demo in two processes (the
 //! providers in one, the broker and the relying service in the other) sharing the providers'
 //! client secrets through the environment variables the registry names, so that the broker's
-//! own CPU and memory can be measured without the providers' (load/run.sh --split).
+//! own CPU and memory can be measured without the providers' (load/run.sh, where the load tool
+//! serves the providers itself, or `--providers apart`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
