@@ -164,15 +164,13 @@ mod tests {
     #[tokio::test]
     async fn expired_entries_leave_memory_without_being_read() {
         let s = MemoryStore::new();
+        // Long enough for the thousand writes to finish on a busy machine before the first
+        // one expires.
+        let short = Duration::from_millis(500);
         for i in 0..1000 {
-            s.put(
-                Kind::Code,
-                &format!("c{i}"),
-                vec![0; 100],
-                Duration::from_millis(5),
-            )
-            .await
-            .unwrap();
+            s.put(Kind::Code, &format!("c{i}"), vec![0; 100], short)
+                .await
+                .unwrap();
         }
         s.put(
             Kind::Pending,
@@ -183,7 +181,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(s.lock().unwrap().map.len(), 1001);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(short + Duration::from_millis(100)).await;
         // Any later call sweeps: only the live entry is left.
         assert!(s.get(Kind::Pending, "long").await.unwrap().is_some());
         s.put(Kind::Code, "fresh", b"v".to_vec(), Duration::from_secs(60))
