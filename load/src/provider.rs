@@ -116,16 +116,7 @@ pub async fn serve_registry(registry: &str, broker_issuer: &str) -> anyhow::Resu
                 provider.id
             )
         })?;
-        let config = demo::provider::ProviderConfig::for_registry_provider(
-            provider,
-            provider.issuer.clone(),
-            demo::provider::ClientConfig {
-                client_id: provider.client_id.clone(),
-                client_secret: secret,
-                redirect_uris: vec![format!("{}/callback", broker_issuer.trim_end_matches('/'))],
-            },
-            None,
-        );
+        let config = demo::provider::ProviderConfig::for_broker(provider, secret, broker_issuer);
         let persons = config.persons.iter().map(|p| p.id.clone()).collect();
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await

@@ -137,16 +137,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         if let Some(env) = env {
             overlay.insert(env.to_owned(), Secret::new(secret.clone()));
         }
-        let config = demo::provider::ProviderConfig::for_registry_provider(
-            provider,
-            provider.issuer.clone(),
-            demo::provider::ClientConfig {
-                client_id: provider.client_id.clone(),
-                client_secret: secret,
-                redirect_uris: vec![format!("{issuer}/callback")],
-            },
-            None,
-        );
+        let config = demo::provider::ProviderConfig::for_broker(provider, secret, &issuer);
         let persons: Vec<String> = config.persons.iter().map(|p| p.id.clone()).collect();
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await

@@ -78,6 +78,26 @@ pub struct ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// The demo provider that plays a registry provider at its registry issuer, for the broker
+    /// at `broker_issuer`: the registry's client id with `client_secret`, the broker's
+    /// `/callback` as the one redirect URI. What `broker demo` and the load tool serve.
+    pub fn for_broker(
+        provider: &trust_framework::IdentityProvider,
+        client_secret: String,
+        broker_issuer: &str,
+    ) -> Self {
+        Self::for_registry_provider(
+            provider,
+            provider.issuer.clone(),
+            ClientConfig {
+                client_id: provider.client_id.clone(),
+                client_secret,
+                redirect_uris: vec![format!("{}/callback", broker_issuer.trim_end_matches('/'))],
+            },
+            None,
+        )
+    }
+
     /// The demo provider that plays a registry provider: its issuer, the broker as its one
     /// client, its own acr values (weakest first) and claim names, and the test persons of its
     /// jurisdiction. The issuer is given because tests and tools run it on a port of their own.
