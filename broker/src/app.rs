@@ -224,7 +224,8 @@ pub async fn run(
     broker: Broker,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::server::serve(listener, router(broker), None, shutdown).await
+    let max = broker.limits.max_connections;
+    crate::server::serve(listener, router(broker), None, max, shutdown).await
 }
 
 /// As [`run`], terminating TLS on every connection (TLS 1.2 and 1.3 only) and adding
@@ -235,7 +236,8 @@ pub async fn run_tls(
     tls: crate::server::Tls,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::server::serve(listener, router(broker), Some(tls), shutdown).await
+    let max = broker.limits.max_connections;
+    crate::server::serve(listener, router(broker), Some(tls), max, shutdown).await
 }
 
 /// `run` until Ctrl-C or SIGTERM, for the CLI.

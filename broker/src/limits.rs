@@ -44,6 +44,10 @@ pub struct Limits {
     /// (`crate::request_body`); the head has its own bound in `crate::server`.
     #[serde(default = "default_body_ms")]
     pub body_timeout_ms: u64,
+    /// Client connections served at once; beyond, new ones wait to be accepted
+    /// (`crate::server`). Never off: 0 counts as 1.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl Limits {
@@ -78,6 +82,9 @@ fn default_window() -> u64 {
 fn default_body_ms() -> u64 {
     10_000
 }
+fn default_max_connections() -> usize {
+    4096
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -88,6 +95,7 @@ impl Default for Limits {
             upstream_queue_ms: default_queue_ms(),
             window_seconds: default_window(),
             body_timeout_ms: default_body_ms(),
+            max_connections: default_max_connections(),
         }
     }
 }

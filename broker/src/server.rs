@@ -7,8 +7,11 @@
 //! complete within [`HEADER_READ_TIMEOUT`] closes the connection, so slow clients (slowloris)
 //! cannot hold connections open by trickling bytes; a TLS handshake gets [`HANDSHAKE_TIMEOUT`].
 //! A connection that fails (a refused handshake, a reset) is logged at debug and never stops
-//! the server. Graceful shutdown: when `shutdown` completes, the listener is closed and the
-//! requests in flight finish first.
+//! the server. At most `max_connections` connections are served at once (`[limits]
+//! max_connections`): beyond, new ones wait in the kernel's accept queue until one closes, so a
+//! flood of connections cannot grow the broker's memory without bound (each may pin up to
+//! [`MAX_HEADER_BYTES`] of head and 64 KiB of buffer). Graceful shutdown: when
+//! `shutdown` completes, the listener is closed and the requests in flight finish first.
 //!
 //! TLS is rustls with the ring provider, TLS 1.2 and 1.3 only (TLS 1.0 and 1.1 are refused with
 //! a `protocol_version` alert), ALPN `http/1.1`, and every response over TLS carries
@@ -31,6 +34,7 @@ use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -137,11 +141,13 @@ fn is_connection_error(e: &io::Error) -> bool {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets the requests in flight
-/// finish. With `tls`, every connection is TLS and every response carries [`HSTS`].
+/// finish. With `tls`, every connection is TLS and every response carries [`HSTS`]. At most
+/// `max_connections` (at least 1) are open at once.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<Tls>,
+    max_connections: usize,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let router = match tls {
@@ -153,8 +159,17 @@ pub async fn serve(
     };
     let builder = Arc::new(http1_builder());
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // A slot first: at the bound, connections wait in the accept queue.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -171,14 +186,18 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         // Taken before the handshake, so that a shutdown waits for it (it is bounded).
         let watcher = graceful.watcher();
-        tokio::spawn(connection(
+        let served = connection(
             stream,
             peer,
             tls.clone(),
             builder.clone(),
             router.clone(),
             watcher,
-        ));
+        );
+        tokio::spawn(async move {
+            served.await;
+            drop(slot);
+        });
     }
     drop(listener);
     graceful.shutdown().await;

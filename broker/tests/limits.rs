@@ -328,3 +328,33 @@ async fn oversized_chunked_bodies_are_refused_for_programs_people_and_the_admin_
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn connections_beyond_the_bound_wait_to_be_accepted() {
+    let bed = start(Options {
+        limits: Some(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        }),
+        ..Options::default()
+    })
+    .await;
+    let healthz = "GET /healthz HTTP/1.1\r\nHost: broker\r\nConnection: close\r\n\r\n";
+    // Two connections hold both slots, sending nothing yet.
+    let mut first = raw(&bed, "").await;
+    let second = raw(&bed, "").await;
+    // A third is queued: its request gets no answer while both are open.
+    let mut third = raw(&bed, healthz).await;
+    let mut answer = Vec::new();
+    let waited =
+        tokio::time::timeout(Duration::from_millis(500), third.read_to_end(&mut answer)).await;
+    assert!(waited.is_err(), "answered beyond the bound: {answer:?}");
+    // One closes: the third is served.
+    drop(second);
+    let answer = read_until_closed(&mut third, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The first still works.
+    first.write_all(healthz.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut first, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -371,9 +371,15 @@ async fn https_provider(pem: &Pem) -> (trust_framework::IdentityProvider, onesho
     let router = demo::provider::router(config).unwrap();
     let tls = Tls::from_pem_files(&pem.cert, &pem.key).unwrap();
     let (stop, rx) = oneshot::channel::<()>();
-    tokio::spawn(broker::server::serve(listener, router, Some(tls), async {
-        let _ = rx.await;
-    }));
+    tokio::spawn(broker::server::serve(
+        listener,
+        router,
+        Some(tls),
+        64,
+        async {
+            let _ = rx.await;
+        },
+    ));
     (provider, stop)
 }
 
