@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
@@ -92,6 +93,7 @@ struct Metrics {
     store_errors: Family<OpLabels, Counter>,
     rate_limited: Family<ScopeLabels, Counter>,
     policy_refusals: Family<ReasonLabels, Counter>,
+    open_connections: Gauge,
 }
 
 impl Metrics {
@@ -106,6 +108,7 @@ impl Metrics {
             store_errors: Family::default(),
             rate_limited: Family::default(),
             policy_refusals: Family::default(),
+            open_connections: Gauge::default(),
         };
         // Series that alerts watch exist from the start at zero, so that `rate()` and
         // `increase()` see their first event instead of a series appearing out of nowhere.
@@ -164,6 +167,12 @@ impl Metrics {
             "Authorization requests the trust framework refused before any provider was \
              chosen (no agreement, level not attainable, ...), by reason",
             m.policy_refusals.clone(),
+        );
+        r.register(
+            "broker_http_connections_open",
+            "Client connections open now; at [limits] max_connections, new ones wait to be \
+             accepted",
+            m.open_connections.clone(),
         );
         r.register(
             "broker_build",
@@ -380,6 +389,22 @@ pub fn rate_limited(scope: RateLimitScope) {
             scope: scope.as_str(),
         })
         .inc();
+}
+
+/// Counts one open client connection for as long as it is held.
+#[derive(Debug)]
+pub struct OpenConnection(());
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        METRICS.open_connections.dec();
+    }
+}
+
+/// A client connection was accepted: counted open until the returned guard is dropped.
+pub fn connection_opened() -> OpenConnection {
+    METRICS.open_connections.inc();
+    OpenConnection(())
 }
 
 /// Counts an authorization request the trust framework refused at `/authorize`, by the

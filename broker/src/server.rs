@@ -194,8 +194,10 @@ pub async fn serve(
             router.clone(),
             watcher,
         );
+        let open = crate::metrics::connection_opened();
         tokio::spawn(async move {
             served.await;
+            drop(open);
             drop(slot);
         });
     }

@@ -183,6 +183,11 @@ async fn metrics_count_a_login_a_refusal_and_a_declined_consent() {
     ] {
         assert!(after.contains_key(series), "{series} missing from {text}");
     }
+    // At least the scrape's own connection is open.
+    assert!(
+        value(&after, "broker_http_connections_open") >= 1.0,
+        "{text}"
+    );
 
     // Bounded and impersonal: no raw path, no person, no state, nonce or client secret.
     for leaked in [
