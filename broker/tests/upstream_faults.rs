@@ -155,3 +155,20 @@ async fn provider_down() {
     assert_eq!(q["error"], "temporarily_unavailable", "{q:?}");
     assert_eq!(q["state"], req.state);
 }
+
+/// Not a fault: a provider that rotated its key after the broker cached its JWKS. The first
+/// token signed with the new key makes the broker fetch the JWKS again, and the login succeeds;
+/// so does the next one, from the refreshed cache.
+#[tokio::test]
+async fn a_provider_key_rotation_is_followed_at_once() {
+    let bed = start(Options {
+        faults: HashMap::from([("ab-account", Fault::KeyRotatedAfterFirstJwks)]),
+        ..Options::default()
+    })
+    .await;
+    let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    for _ in 0..2 {
+        let claims = bed.login(&req, "ab-account").await;
+        assert!(claims.contains_key("sub"), "{claims:?}");
+    }
+}

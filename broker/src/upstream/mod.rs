@@ -49,7 +49,8 @@ pub const MAX_IAT_SKEW: Duration = Duration::from_secs(120);
 pub const MAX_IAT_AGE: Duration = Duration::from_secs(600);
 /// Discovery documents are refetched after this long.
 const METADATA_TTL: Duration = Duration::from_secs(300);
-/// An unknown kid refetches the JWKS, but never more often than this per provider, so a
+/// An unknown kid refetches the JWKS at once (a provider that rotated its key is followed on
+/// the first token signed with the new one), then not again for this long per provider, so a
 /// flood of forged tokens cannot make the broker hammer a provider.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -57,7 +58,8 @@ const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 struct Cached {
     metadata: CoreProviderMetadata,
     fetched: Instant,
-    jwks_fetched: Instant,
+    /// When an unknown kid last made the broker refetch the JWKS (none since discovery).
+    kid_refetched: Option<Instant>,
 }
 
 /// What the broker asks a provider for.
@@ -172,11 +174,10 @@ impl UpstreamClient {
         let metadata = timed(provider, UpstreamStep::Discovery, discovery)
             .await
             .map_err(UpstreamError::from_discovery)?;
-        let now = Instant::now();
         let cached = Cached {
             metadata: metadata.clone(),
-            fetched: now,
-            jwks_fetched: now,
+            fetched: Instant::now(),
+            kid_refetched: None,
         };
         if let Ok(mut map) = self.cache.lock() {
             map.insert(provider.id.clone(), Arc::new(Mutex::new(cached)));
@@ -184,19 +185,25 @@ impl UpstreamClient {
         Ok(metadata)
     }
 
-    /// Refetches the JWKS after an unknown kid, at most once a minute. Returns whether new keys
-    /// were fetched.
+    /// Refetches the JWKS after an unknown kid, unless an unknown kid already did within
+    /// [`JWKS_REFETCH_INTERVAL`]. Returns whether the cached keys may be newer than those the
+    /// token was checked against (fetched now, or by a recent refetch), that is, whether
+    /// checking again is worth it.
     async fn refresh_jwks(&self, provider: &IdentityProvider) -> Result<bool, UpstreamError> {
         let Some(entry) = self.entry(&provider.id) else {
             return Ok(false);
         };
         let jwks_uri = {
-            let cached = entry
+            let mut cached = entry
                 .lock()
                 .map_err(|_| UpstreamError::Metadata("cache poisoned".into()))?;
-            if cached.jwks_fetched.elapsed() < JWKS_REFETCH_INTERVAL {
-                return Ok(false);
+            if let Some(at) = cached.kid_refetched
+                && at.elapsed() < JWKS_REFETCH_INTERVAL
+            {
+                return Ok(true);
             }
+            // Taken before the fetch: tokens arriving meanwhile do not fetch again.
+            cached.kid_refetched = Some(Instant::now());
             cached.metadata.jwks_uri().clone()
         };
         let fetch = CoreJsonWebKeySet::fetch_async(&jwks_uri, &self.http);
@@ -207,7 +214,6 @@ impl UpstreamClient {
             .lock()
             .map_err(|_| UpstreamError::Metadata("cache poisoned".into()))?;
         cached.metadata = cached.metadata.clone().set_jwks(jwks);
-        cached.jwks_fetched = Instant::now();
         Ok(true)
     }
 

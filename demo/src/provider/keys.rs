@@ -84,10 +84,12 @@ fn signing_input(header: &Value, payload: &Map<String, Value>) -> anyhow::Result
     ))
 }
 
-/// The published key, and a second one that is never published (for [`Fault::UnknownKid`]).
+/// The published key, and a second one that is never published (for [`Fault::UnknownKid`])
+/// or published from the second JWKS answer on (for [`Fault::KeyRotatedAfterFirstJwks`]).
 pub(super) struct Keys {
     current: SigningKey,
     unpublished: SigningKey,
+    jwks_served: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for Keys {
@@ -103,6 +105,7 @@ impl Keys {
         Ok(Self {
             current: SigningKey::generate()?,
             unpublished: SigningKey::generate()?,
+            jwks_served: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -118,6 +121,17 @@ impl Keys {
                 let mut other: Map<String, Value> = self.unpublished.public.as_ref().clone();
                 other.insert("kid".into(), Value::from(self.current.kid.clone()));
                 json!({ "keys": [key, other] })
+            }
+            Some(Fault::KeyRotatedAfterFirstJwks) => {
+                let served = self
+                    .jwks_served
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if served == 0 {
+                    json!({ "keys": [key] })
+                } else {
+                    let next: &Map<String, Value> = self.unpublished.public.as_ref();
+                    json!({ "keys": [key, next] })
+                }
             }
             Some(Fault::WeakRsaKey) => json!({ "keys": [key, {
                 "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "weak-rsa-1024",
@@ -146,7 +160,7 @@ impl Keys {
                 let tag = ring::hmac::sign(&key, input.as_bytes());
                 Ok(format!("{input}.{}", b64url(tag.as_ref())))
             }
-            Some(Fault::UnknownKid) => self
+            Some(Fault::UnknownKid | Fault::KeyRotatedAfterFirstJwks) => self
                 .unpublished
                 .sign(&es256(&self.unpublished.kid), payload),
             Some(Fault::BadSignature) => {
@@ -210,5 +224,21 @@ mod tests {
         let n = crate::util::b64url_decode(weak["keys"][1]["n"].as_str().unwrap()).unwrap();
         assert_eq!(n.len() * 8, 1024);
         assert_eq!(weak["keys"][0], clean["keys"][0]);
+    }
+
+    #[test]
+    fn a_rotated_key_is_published_from_the_second_jwks_on_and_signs() {
+        let keys = Keys::generate().unwrap();
+        let rotated = Some(&Fault::KeyRotatedAfterFirstJwks);
+        let first = keys.jwks(rotated);
+        assert_eq!(first, keys.jwks(None));
+        let later = keys.jwks(rotated);
+        assert_eq!(later["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(later["keys"][0], first["keys"][0]);
+        let token = keys.sign_id_token(&Map::new(), rotated, "secret").unwrap();
+        let jwk = Jwk::from_map(later["keys"][1].as_object().unwrap().clone()).unwrap();
+        let verifier = ES256.verifier_from_jwk(&jwk).unwrap();
+        let (_, header) = josekit::jws::deserialize_compact(&token, &verifier).unwrap();
+        assert_eq!(header.key_id(), jwk.key_id());
     }
 }

@@ -156,6 +156,10 @@ pub enum Fault {
     AcrOverride(String),
     /// The ID token is signed with a second key whose `kid` is not in the JWKS.
     UnknownKid,
+    /// Not a fault: the provider has rotated its key. Its first JWKS answer holds the old key
+    /// only, later ones the old and the new, and ID tokens are signed with the new one. A
+    /// client that cached the first JWKS must fetch it again to accept them.
+    KeyRotatedAfterFirstJwks,
     /// Discovery lists `none` among the ID token signing algorithms (tokens stay ES256).
     AlgNoneAdvertised,
     /// The JWKS also publishes a 1024-bit RSA key (tokens stay ES256).
