@@ -524,38 +524,74 @@ mod dynamic {
             .unwrap()
     }
 
+    /// A broker with a registry store and Bob the approver, trusting Nova Scotia's statement
+    /// key `ns-2026` (`trusted`, the key pair that signs the statements).
+    struct NovaScotia {
+        bed: TestBed,
+        http: reqwest::Client,
+        trusted: josekit::jwk::Jwk,
+        _dir: tempfile::TempDir,
+    }
+
+    impl NovaScotia {
+        async fn start() -> Self {
+            let trusted = ES256.generate_key_pair().unwrap();
+            let public = trusted.to_jwk_public_key().to_string();
+            let dir = tempfile::tempdir().unwrap();
+            let bed = start(Options {
+                registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
+                admins: vec![Principal::new("bob", BOB, [Role::Approver])],
+                edit_registry: Some(Box::new(move |t: String| {
+                    format!("{t}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-2026\"\njwk = {}\n", toml_inline(&public))
+                })),
+                ..Options::default()
+            })
+            .await;
+            Self {
+                bed,
+                http: reqwest::Client::new(),
+                trusted: trusted.to_jwk_key_pair(),
+                _dir: dir,
+            }
+        }
+
+        /// `POST /register` with a software statement: the status and the JSON answer.
+        async fn register(&self, ssa: String) -> (u16, Value) {
+            let r = self
+                .http
+                .post(format!("{}/register", self.bed.broker_url))
+                .json(&json!({ "software_statement": ssa }))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+
+        /// Bob approves a registered service.
+        async fn approve(&self, service: &str) {
+            let r = self
+                .http
+                .post(format!(
+                    "{}/admin/services/{service}/approve",
+                    self.bed.broker_url
+                ))
+                .bearer_auth(BOB)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    }
+
     #[tokio::test]
     async fn a_service_registers_itself_with_a_jurisdictions_software_statement() {
-        let trusted = ES256.generate_key_pair().unwrap();
+        let ns = NovaScotia::start().await;
+        let (bed, http, trusted) = (&ns.bed, &ns.http, &ns.trusted);
         let untrusted = ES256.generate_key_pair().unwrap();
-        let public = trusted.to_jwk_public_key().to_string();
-        let dir = tempfile::tempdir().unwrap();
-        let bed = start(Options {
-            registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
-            admins: vec![Principal::new("bob", BOB, [Role::Approver])],
-            edit_registry: Some(Box::new(move |t: String| {
-                format!("{t}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-2026\"\njwk = {}\n", toml_inline(&public))
-            })),
-            ..Options::default()
-        })
-        .await;
-        let http = reqwest::Client::new();
-        let post = |ssa: String| {
-            let http = http.clone();
-            let url = format!("{}/register", bed.broker_url);
-            async move {
-                let r = http
-                    .post(url)
-                    .json(&json!({ "software_statement": ssa }))
-                    .send()
-                    .await
-                    .unwrap();
-                (r.status().as_u16(), r.json::<Value>().await.unwrap())
-            }
-        };
+        let post = |ssa: String| ns.register(ssa);
         let redirect = "https://fishing.novascotia.example/callback";
         let good = statement(
-            &trusted.to_jwk_key_pair(),
+            trusted,
             "ns-2026",
             "CA-NS",
             "jti-1",
@@ -609,7 +645,7 @@ mod dynamic {
             "unapproved_software_statement"
         );
         let other_jurisdiction = statement(
-            &trusted.to_jwk_key_pair(),
+            trusted,
             "ns-2026",
             "CA-ON",
             "jti-4",
@@ -622,7 +658,7 @@ mod dynamic {
             "unapproved_software_statement"
         );
         let http_redirect = statement(
-            &trusted.to_jwk_key_pair(),
+            trusted,
             "ns-2026",
             "CA-NS",
             "jti-5",
@@ -634,16 +670,7 @@ mod dynamic {
         assert!(bed.broker.registry().relying_party("ns-other").is_none());
 
         // Approved by an approver, the client authenticates with the secret it was given.
-        let r = http
-            .post(format!(
-                "{}/admin/services/ns-fishing/approve",
-                bed.broker_url
-            ))
-            .bearer_auth(BOB)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        ns.approve("ns-fishing").await;
         let r = http
             .post(format!("{}/token", bed.broker_url))
             .basic_auth("ns-fishing", Some(&secret))
@@ -676,32 +703,9 @@ mod dynamic {
     /// the client authenticates at /token with an assertion signed by its key.
     #[tokio::test]
     async fn a_private_key_jwt_service_registers_its_public_keys() {
-        let trusted = ES256.generate_key_pair().unwrap();
-        let public = trusted.to_jwk_public_key().to_string();
-        let dir = tempfile::tempdir().unwrap();
-        let bed = start(Options {
-            registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
-            admins: vec![Principal::new("bob", BOB, [Role::Approver])],
-            edit_registry: Some(Box::new(move |t: String| {
-                format!("{t}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-2026\"\njwk = {}\n", toml_inline(&public))
-            })),
-            ..Options::default()
-        })
-        .await;
-        let http = reqwest::Client::new();
-        let register = |ssa: String| {
-            let http = http.clone();
-            let url = format!("{}/register", bed.broker_url);
-            async move {
-                let r = http
-                    .post(url)
-                    .json(&json!({ "software_statement": ssa }))
-                    .send()
-                    .await
-                    .unwrap();
-                (r.status().as_u16(), r.json::<Value>().await.unwrap())
-            }
-        };
+        let ns = NovaScotia::start().await;
+        let (bed, http, trusted) = (&ns.bed, &ns.http, &ns.trusted);
+        let register = |ssa: String| ns.register(ssa);
         let redirect = "https://fishing.novascotia.example/callback";
         let mut client_key = ES256.generate_key_pair().unwrap().to_jwk_key_pair();
         client_key.set_key_id("fishing-1");
@@ -709,7 +713,7 @@ mod dynamic {
         client_public.set_key_id("fishing-1");
         let with_keys = |jti: &str, id: &str, jwks: Value| {
             statement(
-                &trusted.to_jwk_key_pair(),
+                trusted,
                 "ns-2026",
                 "CA-NS",
                 jti,
@@ -741,16 +745,7 @@ mod dynamic {
         assert_eq!(body["token_endpoint_auth_method"], "private_key_jwt");
         assert!(body.get("client_secret").is_none(), "{body}");
 
-        let r = http
-            .post(format!(
-                "{}/admin/services/ns-fishing-keys/approve",
-                bed.broker_url
-            ))
-            .bearer_auth(BOB)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        ns.approve("ns-fishing-keys").await;
 
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let assertion = |key: &josekit::jwk::Jwk| {
