@@ -39,23 +39,21 @@ fn only_run(report: &Value) -> &Value {
 #[tokio::test]
 async fn brokered_logins_with_the_providers_in_the_load_tool() {
     let mut demo = start_demo_without_providers().await.unwrap();
-    // The relying service's secret, from the banner line of its client.
-    let secret = demo
+    // The relying service's secret and redirect URI, from the banner line of its client:
+    //   service ... client_id RP  secret S  (client_secret_basic)  redirect URI
+    let line = demo
         .banner
         .lines()
         .find(|l| l.contains(&format!("client_id {RP} ")))
-        .and_then(|l| l.split("secret ").nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no secret in the banner: {}", demo.banner))
-        .to_owned();
-    let redirect = demo
-        .banner
-        .lines()
-        .find(|l| l.contains(&format!("client_id {RP} ")))
-        .and_then(|l| l.split("redirect ").nth(1))
-        .map(str::trim)
-        .unwrap()
-        .to_owned();
+        .unwrap_or_else(|| panic!("no line for {RP} in the banner: {}", demo.banner));
+    let after = |marker: &str| {
+        line.split(marker)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no {marker:?} in {line:?}"))
+            .to_owned()
+    };
+    let (secret, redirect) = (after("secret "), after("redirect "));
     let mut env = demo.secrets.clone();
     env.push(("LOAD_CLIENT_SECRET".to_owned(), secret));
     let registry = demo.registry.to_string_lossy().into_owned();
