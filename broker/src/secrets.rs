@@ -61,6 +61,16 @@ impl fmt::Debug for SecretResolver {
     }
 }
 
+/// The form a hashed secret takes in the registry (`{ sha256 = "..." }`): the lowercase hex
+/// SHA-256 of its bytes. Dynamic registration stores it; [`SecretResolver::verify`] compares
+/// with it.
+pub fn sha256_hex(secret: &str) -> String {
+    sha2::Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl SecretResolver {
     pub fn with_overlay(overlay: HashMap<String, Secret>) -> Self {
         Self { overlay }
@@ -70,16 +80,10 @@ impl SecretResolver {
     /// secret itself or only its SHA-256.
     pub fn verify(&self, reference: &SecretRef, candidate: &str) -> Result<bool, SecretError> {
         match reference {
-            SecretRef::Sha256(hex) => {
-                let digest: String = sha2::Sha256::digest(candidate.as_bytes())
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                Ok(digest
-                    .as_bytes()
-                    .ct_eq(hex.to_ascii_lowercase().as_bytes())
-                    .into())
-            }
+            SecretRef::Sha256(hex) => Ok(sha256_hex(candidate)
+                .as_bytes()
+                .ct_eq(hex.to_ascii_lowercase().as_bytes())
+                .into()),
             other => Ok(self.resolve(other)?.matches(candidate)),
         }
     }
@@ -150,11 +154,7 @@ mod tests {
             "6b8b5fda3a7e5d1a16d2d3c7c4d4aa5e0e6ab71c6c1b3c23d1b28f57f9b3d8de".into(),
         );
         assert!(matches!(r.resolve(&h), Err(SecretError::Hashed(_))));
-        let real: String = sha2::Sha256::digest(b"s3cret")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let h = SecretRef::Sha256(real);
+        let h = SecretRef::Sha256(sha256_hex("s3cret"));
         assert!(r.verify(&h, "s3cret").unwrap());
         assert!(!r.verify(&h, "s3cret ").unwrap());
         assert_eq!(format!("{h:?}"), "sha256:***");

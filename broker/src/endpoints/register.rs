@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use josekit::jwk::Jwk;
 use josekit::jws::JwsVerifier;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use trust_framework::registry::RelyingPartyEntry;
 use trust_framework::{Bilingual, SecretRef};
 
@@ -207,14 +206,7 @@ pub(crate) fn registration(
         jurisdiction: jurisdiction.to_owned(),
         redirect_uris,
         token_endpoint_auth_method: method,
-        client_secret: uses_secret.then(|| {
-            SecretRef::Sha256(
-                Sha256::digest(secret.as_bytes())
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
-            )
-        }),
+        client_secret: uses_secret.then(|| SecretRef::Sha256(crate::secrets::sha256_hex(secret))),
         // With private_key_jwt, the client's public keys (RFC 7591 `jwks` or `jwks_uri`);
         // registry validation refuses both or neither, private key material, a secret beside
         // them, and a `jwks_uri` that is not https.
