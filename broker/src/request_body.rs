@@ -97,16 +97,13 @@ async fn read(body: Body, within: Duration) -> Result<Body, Unread> {
 /// Middleware: hands handlers a body already read whole, or refuses the request.
 pub async fn read_whole(State(broker): State<Broker>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    // hyper's hint is the declared Content-Length when there is one.
+    let hint = http_body::Body::size_hint(&body);
     // Most requests (every GET) have no body: nothing to wait for.
-    if http_body::Body::size_hint(&body).exact() == Some(0) {
+    if hint.exact() == Some(0) {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+    if hint.lower() > BODY_LIMIT as u64 {
         return Unread::TooLarge.refuse(&parts);
     }
     let within = Duration::from_millis(broker.limits.body_timeout_ms.max(1));
