@@ -14,3 +14,14 @@ mod util;
 
 pub mod provider;
 pub mod relying_service;
+
+/// The port of a registry URL that a demo serves on this machine (`127.0.0.1` or
+/// `localhost`, where the demo binds), or none for any other host: `broker demo` and the load
+/// tool serve only the providers and services the registry places here.
+pub fn loopback_port(url: &str) -> Option<u16> {
+    let url = url::Url::parse(url).ok()?;
+    match url.host_str()? {
+        "127.0.0.1" | "localhost" => url.port(),
+        _ => None,
+    }
+}

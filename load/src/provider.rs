@@ -94,11 +94,7 @@ pub async fn serve_registry(registry: &str, broker_issuer: &str) -> anyhow::Resu
     let (stop, stopped) = tokio::sync::watch::channel(());
     let mut providers = Vec::new();
     for provider in registry.providers() {
-        let Some(port) = url::Url::parse(&provider.issuer)
-            .ok()
-            .filter(crate::flow::is_loopback)
-            .and_then(|u| u.port())
-        else {
+        let Some(port) = demo::loopback_port(&provider.issuer) else {
             continue;
         };
         if !provider.status.is_active() {

@@ -51,14 +51,6 @@ pub enum DemoProviders {
     Elsewhere,
 }
 
-fn loopback_port(url: &str) -> Option<u16> {
-    let url = url::Url::parse(url).ok()?;
-    match url.host_str()? {
-        "127.0.0.1" | "localhost" => url.port(),
-        _ => None,
-    }
-}
-
 fn env_name(reference: &SecretRef) -> Option<&str> {
     match reference {
         SecretRef::Env(name) => Some(name),
@@ -101,7 +93,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
 
     let mut tasks = Vec::new();
     for provider in registry.providers() {
-        let Some(port) = loopback_port(&provider.issuer) else {
+        let Some(port) = demo::loopback_port(&provider.issuer) else {
             continue;
         };
         if !provider.status.is_active() {
@@ -172,7 +164,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     let mut clients = Vec::new();
     let mut rp_port = None;
     for rp in registry.relying_parties() {
-        let Some(redirect) = rp.redirect_uris.iter().find(|u| loopback_port(u).is_some()) else {
+        let Some(redirect) = rp
+            .redirect_uris
+            .iter()
+            .find(|u| demo::loopback_port(u).is_some())
+        else {
             continue;
         };
         let secret = random_token();
@@ -184,7 +180,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         if let Some(env) = env_name(reference) {
             overlay.insert(env.to_owned(), Secret::new(secret.clone()));
         }
-        rp_port = rp_port.or(loopback_port(redirect));
+        rp_port = rp_port.or(demo::loopback_port(redirect));
         out.push_str(&format!(
             "  service {:<25} client_id {}  secret {}  ({method})  redirect {}\n",
             rp.name.en, rp.client_id, secret, redirect
