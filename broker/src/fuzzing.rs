@@ -320,8 +320,8 @@ pub fn software_statement(
         .ok_or("a software_statement is required")?;
     let (claims, jurisdiction) =
         register::verify_statement(registry, statement).map_err(|e| e.description)?;
-    let registration = register::registration(&claims, &jurisdiction, now, "fuzz-secret")
-        .map_err(|e| e.description)?;
+    let registration =
+        register::registration(&claims, &jurisdiction, now).map_err(|e| e.description)?;
     let mut file = registry.source().clone();
     let entry = registration.entry;
     if file

@@ -140,16 +140,18 @@ pub(crate) struct Registration {
     pub(crate) entry: RelyingPartyEntry,
     pub(crate) jti: String,
     pub(crate) exp: i64,
+    /// The secret to hand the client once, in the registration response; `None` for a
+    /// `private_key_jwt` client, which never gets one.
+    pub(crate) secret: Option<String>,
 }
 
 /// The verified statement's claims as client metadata (RFC 7591 section 2.3), checked at `now`
-/// for lifetime and shape. `secret`, issued once to a client that authenticates with a secret,
-/// is kept only as its SHA-256; a `private_key_jwt` client registers its public keys instead.
+/// for lifetime and shape. A client that authenticates with a secret is issued a fresh one,
+/// kept only as its SHA-256; a `private_key_jwt` client registers its public keys instead.
 pub(crate) fn registration(
     claims: &Map<String, Value>,
     jurisdiction: &str,
     now: i64,
-    secret: &str,
 ) -> Result<Registration, RegistrationError> {
     let (Some(iat), Some(exp)) = (
         claims.get("iat").and_then(Value::as_i64),
@@ -197,6 +199,7 @@ pub(crate) fn registration(
             ));
         }
     };
+    let secret = uses_secret.then(random_token);
     let entry = RelyingPartyEntry {
         client_id,
         name: Bilingual::new(
@@ -206,7 +209,9 @@ pub(crate) fn registration(
         jurisdiction: jurisdiction.to_owned(),
         redirect_uris,
         token_endpoint_auth_method: method,
-        client_secret: uses_secret.then(|| SecretRef::Sha256(crate::secrets::sha256_hex(secret))),
+        client_secret: secret
+            .as_deref()
+            .map(|s| SecretRef::Sha256(crate::secrets::sha256_hex(s))),
         // With private_key_jwt, the client's public keys (RFC 7591 `jwks` or `jwks_uri`);
         // registry validation refuses both or neither, private key material, a secret beside
         // them, and a `jwks_uri` that is not https.
@@ -223,7 +228,12 @@ pub(crate) fn registration(
         status_reason: None,
         registered_by: Some(format!("software statement {jurisdiction}")),
     };
-    Ok(Registration { entry, jti, exp })
+    Ok(Registration {
+        entry,
+        jti,
+        exp,
+        secret,
+    })
 }
 
 pub async fn register(State(broker): State<Broker>, Json(body): Json<Value>) -> Response {
@@ -246,12 +256,15 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
     let registry = broker.fresh_registry().await;
     let (claims, jurisdiction) = verify_statement(&registry, statement)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let secret = random_token();
-    let Registration { entry, jti, exp } = registration(&claims, &jurisdiction, now, &secret)?;
+    let Registration {
+        entry,
+        jti,
+        exp,
+        secret,
+    } = registration(&claims, &jurisdiction, now)?;
     let client_id = entry.client_id.clone();
     let redirect_uris = entry.redirect_uris.clone();
     let method = entry.token_endpoint_auth_method.clone();
-    let secret_issued = entry.client_secret.is_some();
     let ttl_key = format!("{jurisdiction}:{jti}");
     // Claimed atomically before anything is registered: two replicas given the same
     // statement at once cannot both register a client.
@@ -299,7 +312,7 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         "token_endpoint_auth_method": method,
         "status": "pending",
     });
-    if secret_issued {
+    if let Some(secret) = secret {
         registered["client_secret"] = json!(secret);
         registered["client_secret_expires_at"] = json!(0);
     }
@@ -308,4 +321,47 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(method: &str) -> Map<String, Value> {
+        let now = 1_800_000_000;
+        let mut claims = json!({
+            "iat": now, "exp": now + 600, "jti": "j-1", "software_id": "ns-service",
+            "redirect_uris": ["https://service.example/cb"],
+            "token_endpoint_auth_method": method,
+        });
+        if method == "private_key_jwt" {
+            claims["jwks"] = json!({ "keys": [] });
+        }
+        claims.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_secret_client_is_issued_a_fresh_secret_kept_only_as_its_hash() {
+        let first = registration(&claims("client_secret_basic"), "ns", 1_800_000_100);
+        let second = registration(&claims("client_secret_basic"), "ns", 1_800_000_100);
+        let (Ok(first), Ok(second)) = (first, second) else {
+            panic!("a valid statement was refused");
+        };
+        let secret = first.secret.clone().unwrap_or_default();
+        assert_eq!(secret.len(), 43, "32 random bytes, base64url");
+        assert_ne!(first.secret, second.secret);
+        assert_eq!(
+            first.entry.client_secret,
+            Some(SecretRef::Sha256(crate::secrets::sha256_hex(&secret)))
+        );
+    }
+
+    #[test]
+    fn a_private_key_jwt_client_gets_no_secret_at_all() {
+        let Ok(r) = registration(&claims("private_key_jwt"), "ns", 1_800_000_100) else {
+            panic!("a valid statement was refused");
+        };
+        assert_eq!(r.secret, None);
+        assert_eq!(r.entry.client_secret, None);
+    }
 }
