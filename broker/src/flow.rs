@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use trust_framework::{Attribute, Candidate, IdentityProvider, Lang, Registry};
 
 use crate::app::Broker;
+use crate::audit;
 use crate::endpoints::browser::random_token;
 use crate::grant::{PendingLogin, UpstreamLeg};
 use crate::metrics::{self, LoginOutcome};
@@ -204,7 +205,7 @@ pub async fn start_upstream(
             metrics::login(provider, LoginOutcome::Error);
             Failure::page(pending.lang, OAuthError::from_store(&e))
         })?;
-    tracing::info!(target: "audit", event = "upstream.sent", txn, provider = %provider.id, level_required = candidate.required_level.acr(), acr_values = ?candidate.acr_values);
+    tracing::info!(target: "audit", event = "upstream.sent", txn, provider = %provider.id, level_required = candidate.required_level.acr(), acr_values = %audit::list(&candidate.acr_values));
     Ok(see_other(url.as_str()))
 }
 

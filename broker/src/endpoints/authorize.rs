@@ -18,6 +18,7 @@ use trust_framework::{
 use super::browser;
 use super::params::{Params, is_s256_challenge};
 use crate::app::Broker;
+use crate::audit;
 use crate::flow::{self, Failure};
 use crate::grant::PendingLogin;
 use crate::lang;
@@ -312,20 +313,20 @@ async fn begin(
             error: OAuthError::from_refusal(&refusal),
         }
     })?;
-    tracing::info!(
-        target: "audit",
-        event = "policy.decided",
-        client = %rp.client_id,
-        eligible = ?decision.candidates.iter().map(|c| c.provider_id.as_str()).collect::<Vec<_>>(),
-        level_required = ?decision.required_level().map(|l| l.acr()),
-        attributes_requested = ?attributes.iter().map(|a| a.name()).collect::<Vec<_>>(),
-        attributes_refused = ?decision.candidates.first().map(|c| c.refused.iter().map(|a| a.name()).collect::<Vec<_>>()),
-    );
-
     // 4. Remember the request, bound to this browser.
     let existing = browser::cookie(headers);
     let cookie = existing.clone().unwrap_or_else(browser::random_token);
     let txn = browser::random_token();
+    tracing::info!(
+        target: "audit",
+        event = "policy.decided",
+        txn = %txn,
+        client = %rp.client_id,
+        eligible = %audit::list(decision.candidates.iter().map(|c| c.provider_id.as_str())),
+        level_required = decision.required_level().map(|l| l.acr()),
+        attributes_requested = %audit::list(attributes.iter().map(|a| a.name())),
+        attributes_refused = %audit::list(decision.candidates.first().into_iter().flat_map(|c| c.refused.iter().map(|a| a.name()))),
+    );
     let pending = PendingLogin {
         client_id: rp.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),

@@ -9,6 +9,7 @@ use trust_framework::{Attribute, Lang, UpstreamAssertion, release};
 
 use super::browser;
 use crate::app::Broker;
+use crate::audit;
 use crate::consent::PendingConsent;
 use crate::flow::Failure;
 use crate::grant::{CodeGrant, PendingLogin};
@@ -210,10 +211,10 @@ async fn complete(
         provider = %provider.id,
         agreement = released.agreement_id(),
         agreement_version = released.agreement_version(),
-        level_required = %candidate.required_level,
-        level_achieved = %released.level(),
-        released = ?released.attributes().keys().map(|a: &Attribute| a.name()).collect::<Vec<_>>(),
-        withheld = ?released.withheld().iter().map(|a| a.name()).collect::<Vec<_>>(),
+        level_required = candidate.required_level.acr(),
+        level_achieved = released.level().acr(),
+        released = %audit::list(released.attributes().keys().map(|a: &Attribute| a.name())),
+        withheld = %audit::list(released.withheld().iter().map(|a| a.name())),
     );
 
     let auth_time = login
@@ -279,7 +280,7 @@ async fn offer_others(
         .await
         .map_err(|e| Failure::page(retry.lang, OAuthError::from_store(&e)))?;
     tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, failed_provider = failed,
-        offered = ?retry.decision.candidates.iter().map(|c| c.provider_id.as_str()).collect::<Vec<_>>());
+        offered = %audit::list(retry.decision.candidates.iter().map(|c| c.provider_id.as_str())));
     Ok(Some(crate::pages::picker(
         retry.lang,
         registry,

@@ -11,6 +11,7 @@ use trust_framework::{Attribute, Lang, LegalBasis, Registry};
 
 use super::browser;
 use crate::app::Broker;
+use crate::audit;
 use crate::consent::{ConsentRecord, PendingConsent, covers, record_key};
 use crate::flow::{self, Failure};
 use crate::metrics::{LoginLeg, LoginOutcome};
@@ -185,7 +186,7 @@ pub async fn decide(
                 };
                 tracing::info!(target: "audit", event = if pending.legal_basis == LegalBasis::Consent { "consent.given" } else { "notice.acknowledged" },
                     txn = %pending.grant.txn, subject = %record.subject, client = %record.client_id, agreement = %record.agreement_id,
-                    agreement_version = record.agreement_version, attributes = ?attributes, remembered = d.remember.is_some());
+                    agreement_version = record.agreement_version, attributes = %audit::list(&attributes), remembered = d.remember.is_some());
                 if d.remember.is_some() && pending.legal_basis == LegalBasis::Consent {
                     let key = record_key(&record.subject, &record.client_id, &record.agreement_id, record.agreement_version);
                     broker.store.put(Kind::ConsentRecord, &key, &record).await.map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?;
@@ -199,7 +200,7 @@ pub async fn decide(
             "deny" => {
                 tracing::info!(target: "audit", event = "consent.refused", txn = %pending.grant.txn, subject = %pending.grant.subject,
                     client = %pending.grant.client_id, agreement = %pending.agreement_id, agreement_version = pending.agreement_version,
-                    attributes = ?attributes);
+                    attributes = %audit::list(&attributes));
                 tally.end(LoginOutcome::Denied);
                 Err(Failure::Redirect {
                     redirect_uri: pending.redirect_uri.clone(),
