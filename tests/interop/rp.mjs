@@ -26,7 +26,8 @@
 // form_post) is the authorization response itself.
 //
 // Success (exit 0): { "id_token_claims": {...}, "userinfo": {...},
-//                     "id_token_header": {...}, "authorization_response": {...} }
+//                     "id_token_header": {...}, "authorization_response": {...},
+//                     "code": "...", "id_token": "<JWT>", "access_token": "..." }
 // Failure (exit 1): { "error": "...", "error_description": "...", ... }
 
 import * as client from 'openid-client';
@@ -425,6 +426,10 @@ async function main() {
     userinfo,
     id_token_header: idTokenHeader,
     authorization_response: authorizationResponse,
+    // Raw, for tests that check where these never appear (the broker's log).
+    code: response.get('code'),
+    id_token: tokens.id_token,
+    access_token: tokens.access_token,
   }, 0);
 }
 

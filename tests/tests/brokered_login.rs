@@ -214,3 +214,124 @@ async fn openid_client_pushes_its_request_and_signs_its_client_assertions() {
         "{out:#}"
     );
 }
+
+/// The audit trail of one login, as an auditor reads it from the broker's standard error: one
+/// flat JSON object per event, every event of the login carrying its `txn`, lists as
+/// space-separated names, levels as acr URNs, and nowhere in the whole log a secret, a code or
+/// a token.
+#[tokio::test]
+async fn the_audit_trail_tells_one_login_in_flat_json_without_a_secret() {
+    let s = setup().await;
+    let issuer = s.broker.issuer.clone();
+    let out = run_rp(&rp_args(&issuer, &["--extra", "idp_hint=ab-account"]))
+        .await
+        .unwrap();
+    assert!(out.get("error").is_none(), "{out:#}\n{}", s.broker.log());
+    let log = s.broker.log();
+
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .filter(|e| e["target"] == "audit")
+        .collect();
+    let fields = |name: &str| -> &Value {
+        let found: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["fields"]["event"] == name)
+            .collect();
+        assert_eq!(found.len(), 1, "one {name} event:\n{log}");
+        &found[0]["fields"]
+    };
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["fields"]["event"].as_str())
+        .filter(|n| *n != "registry.loaded")
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "policy.decided",
+            "upstream.sent",
+            "release.granted",
+            "consent.given",
+            "token.issued"
+        ],
+        "{log}"
+    );
+
+    let txn = fields("policy.decided")["txn"].as_str().unwrap();
+    assert!(txn.len() >= 43, "a random transaction id: {txn}");
+    for name in &names {
+        assert_eq!(fields(name)["txn"], txn, "{name} is part of the same login");
+    }
+
+    let decided = fields("policy.decided");
+    assert_eq!(decided["client"], RP);
+    assert_eq!(decided["eligible"], "ab-account");
+    assert_eq!(decided["level_required"], "urn:pctf:loa:2");
+    assert_eq!(
+        decided["attributes_requested"],
+        "given_name family_name middle_name birthdate gender address preferred_language"
+    );
+    let sent = fields("upstream.sent");
+    assert_eq!(sent["provider"], "ab-account");
+    assert_eq!(
+        sent["acr_values"],
+        "urn:ab:aca:verified urn:ab:aca:verified-mfa"
+    );
+    let granted = fields("release.granted");
+    assert_eq!(granted["level_required"], "urn:pctf:loa:2");
+    assert_eq!(granted["level_achieved"], "urn:pctf:loa:2");
+    assert_eq!(granted["agreement"], "isa-esdc-ei-2025");
+    let released: Vec<&str> = granted["released"].as_str().unwrap().split(' ').collect();
+    assert!(
+        released.contains(&"given_name") && released.contains(&"address"),
+        "{granted}"
+    );
+    assert!(
+        granted["withheld"].as_str().unwrap().contains("gender"),
+        "{granted}"
+    );
+    let given = fields("consent.given");
+    assert_eq!(given["attributes"], granted["released"]);
+    assert_eq!(
+        given["subject"], out["id_token_claims"]["sub"],
+        "the pairwise subject"
+    );
+    assert_eq!(fields("token.issued")["acr"], "urn:pctf:loa:2");
+
+    // Flat values only: no Rust Debug form (`Some(..)`, `["..."]`) inside a field.
+    for event in &events {
+        for (name, value) in event["fields"].as_object().unwrap() {
+            if let Some(text) = value.as_str() {
+                assert!(
+                    !text.starts_with("Some(") && !text.starts_with('[') && !text.contains('"'),
+                    "{name} = {text:?} in {event}"
+                );
+            }
+        }
+    }
+
+    // Nothing to steal in the whole log, audit or not.
+    let code = out["code"].as_str().unwrap();
+    let id_token = out["id_token"].as_str().unwrap();
+    let access_token = out["access_token"].as_str().unwrap();
+    for (what, secret) in [
+        ("the upstream client secret", UPSTREAM_SECRET),
+        ("the service's client secret", RP_SECRET),
+        ("the pairwise secret", "e2e-pairwise-secret"),
+        ("the authorization code", code),
+        ("the access token", access_token),
+        (
+            "the ID token's signature",
+            id_token.rsplit('.').next().unwrap(),
+        ),
+    ] {
+        assert!(!secret.is_empty(), "{what}");
+        assert!(!log.contains(secret), "{what} is in the log:\n{log}");
+    }
+    assert!(
+        !log.contains("eyJ"),
+        "no JWT (the broker's or the provider's) is in the log:\n{log}"
+    );
+}
