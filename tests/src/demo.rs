@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use tokio::io::AsyncReadExt;
 
-use crate::broker::{broker_binary, free_port};
+use crate::broker::broker_binary;
 
 const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 
@@ -65,17 +65,41 @@ pub async fn start_demo_without_providers() -> Result<Demo> {
     start(Providers::NotStarted).await
 }
 
+/// Free ports are found by binding port 0 and letting go, so another test's process (or an
+/// outgoing connection's local port) can take one before the demo binds it. The demo then
+/// exits saying so, and only then is it started again on fresh ports.
 async fn start(providers: Providers) -> Result<Demo> {
+    let mut attempt = 1;
+    loop {
+        match start_once(providers).await {
+            Err(e) if attempt < 3 && e.to_string().contains(PORT_TAKEN) => attempt += 1,
+            result => return result,
+        }
+    }
+}
+
+/// What the OS says (through the demo's log) when a port was taken meanwhile.
+const PORT_TAKEN: &str = "Address already in use";
+
+/// `n` distinct free ports: each is held until all are found, so none is handed out twice.
+fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
+async fn start_once(providers: Providers) -> Result<Demo> {
     let mut registry = EXAMPLE.to_owned();
+    let ports = free_ports(6)?;
     let mut rp_port = 0;
-    for port in [8411u16, 8412, 8413, 8419, 8490] {
-        let free = free_port()?;
+    for (port, free) in [8411u16, 8412, 8413, 8419, 8490].into_iter().zip(&ports) {
         if port == 8490 {
-            rp_port = free;
+            rp_port = *free;
         }
         registry = registry.replace(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{free}"));
     }
-    let broker_port = free_port()?.to_string();
+    let broker_port = ports[5].to_string();
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("registry.toml");
     std::fs::write(&path, registry)?;
@@ -159,7 +183,8 @@ async fn spawn(
         let mut buf = [0u8; 4096];
         let n = tokio::time::timeout(Duration::from_secs(20), stdout.read(&mut buf)).await??;
         if n == 0 {
-            bail!("demo exited: {printed}");
+            let log = std::fs::read_to_string(dir.path().join(log)).unwrap_or_default();
+            bail!("demo exited: {printed}\n{log}");
         }
         printed.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
