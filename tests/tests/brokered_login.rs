@@ -151,6 +151,32 @@ async fn an_unattainable_level_is_refused_to_openid_client() {
         .await
         .unwrap();
     assert_eq!(out["error"], "unmet_authentication_requirements", "{out:#}");
+
+    // The audit trail says who was refused and why, and that nothing was sent upstream.
+    let log = s.broker.log();
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .map_err(|e| format!("{e}: {l}"))
+                .unwrap()
+        })
+        .filter(|e| e["target"] == "audit" && e["fields"]["event"] != "registry.loaded")
+        .collect();
+    assert_eq!(events.len(), 1, "{log}");
+    let refused = &events[0]["fields"];
+    assert_eq!(refused["event"], "policy.refused", "{log}");
+    assert_eq!(refused["client"], RP);
+    assert_eq!(refused["code"], "unmet_authentication_requirements");
+    let reason = refused["refusal"].as_str().unwrap();
+    assert!(
+        reason.contains('4'),
+        "the level asked for is named: {reason}"
+    );
+    assert!(
+        !log.contains(RP_SECRET) && !log.contains(UPSTREAM_SECRET),
+        "{log}"
+    );
 }
 
 /// FAPI 2.0's client side, by an independent implementation: openid-client pushes the request
