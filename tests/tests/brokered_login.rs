@@ -120,6 +120,62 @@ async fn openid_client_logs_in_through_the_broker_at_oidc_provider() {
     assert_eq!(out["userinfo"]["sub"], claims["sub"]);
     assert_eq!(out["userinfo"]["given_name"], "Amélie");
     assert_audit_trail_of_one_login(&s.broker.log(), &out);
+
+    // The same person again, who now declines to share: the service gets access_denied, and
+    // the audit trail tells this second login apart, ending in consent.refused, not a token.
+    let deny: Vec<&str> = rp_args(&issuer, &["--extra", "idp_hint=ab-account"])
+        .into_iter()
+        .map(|a| {
+            if a == "decision=share" {
+                "decision=deny"
+            } else {
+                a
+            }
+        })
+        .collect();
+    let out = run_rp(&deny).await.unwrap();
+    assert_eq!(out["error"], "access_denied", "{out:#}");
+    let log = s.broker.log();
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .map_err(|e| format!("{e}: {l}"))
+                .unwrap()
+        })
+        .filter(|e| e["target"] == "audit")
+        .map(|e| e["fields"].clone())
+        .collect();
+    let refused: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "consent.refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    let txn = refused[0]["txn"].as_str().unwrap();
+    let second: Vec<&str> = events
+        .iter()
+        .filter(|e| e["txn"] == txn)
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(
+        second,
+        [
+            "policy.decided",
+            "upstream.sent",
+            "release.granted",
+            "consent.refused"
+        ],
+        "{log}"
+    );
+    assert_eq!(refused[0]["client"], RP);
+    assert_eq!(
+        refused[0]["attributes"],
+        "given_name family_name birthdate address preferred_language"
+    );
+    assert_eq!(
+        refused[0]["subject"], claims["sub"],
+        "the same pairwise subject"
+    );
 }
 
 #[tokio::test]
