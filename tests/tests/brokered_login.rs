@@ -136,16 +136,7 @@ async fn openid_client_logs_in_through_the_broker_at_oidc_provider() {
     let out = run_rp(&deny).await.unwrap();
     assert_eq!(out["error"], "access_denied", "{out:#}");
     let log = s.broker.log();
-    let events: Vec<Value> = log
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .map_err(|e| format!("{e}: {l}"))
-                .unwrap()
-        })
-        .filter(|e| e["target"] == "audit")
-        .map(|e| e["fields"].clone())
-        .collect();
+    let events = audit_events(&log);
     let refused: Vec<&Value> = events
         .iter()
         .filter(|e| e["event"] == "consent.refused")
@@ -210,17 +201,12 @@ async fn an_unattainable_level_is_refused_to_openid_client() {
 
     // The audit trail says who was refused and why, and that nothing was sent upstream.
     let log = s.broker.log();
-    let events: Vec<Value> = log
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l)
-                .map_err(|e| format!("{e}: {l}"))
-                .unwrap()
-        })
-        .filter(|e| e["target"] == "audit" && e["fields"]["event"] != "registry.loaded")
+    let events: Vec<Value> = audit_events(&log)
+        .into_iter()
+        .filter(|e| e["event"] != "registry.loaded")
         .collect();
     assert_eq!(events.len(), 1, "{log}");
-    let refused = &events[0]["fields"];
+    let refused = &events[0];
     assert_eq!(refused["event"], "policy.refused", "{log}");
     assert_eq!(refused["client"], RP);
     assert_eq!(refused["code"], "unmet_authentication_requirements");
@@ -303,27 +289,30 @@ async fn openid_client_pushes_its_request_and_signs_its_client_assertions() {
 /// flat JSON object per event, every event of the login carrying its `txn`, lists as
 /// space-separated names, levels as acr URNs, and nowhere in the whole log a secret, a code or
 /// a token.
-fn assert_audit_trail_of_one_login(log: &str, out: &Value) {
-    let events: Vec<Value> = log
-        .lines()
+/// The `fields` of every audit event in the broker's log, in order; every line of the log
+/// must be JSON.
+fn audit_events(log: &str) -> Vec<Value> {
+    log.lines()
         .map(|l| {
             serde_json::from_str::<Value>(l)
                 .map_err(|e| format!("{e}: {l}"))
                 .unwrap()
         })
         .filter(|e| e["target"] == "audit")
-        .collect();
+        .map(|e| e["fields"].clone())
+        .collect()
+}
+
+fn assert_audit_trail_of_one_login(log: &str, out: &Value) {
+    let events = audit_events(log);
     let fields = |name: &str| -> &Value {
-        let found: Vec<&Value> = events
-            .iter()
-            .filter(|e| e["fields"]["event"] == name)
-            .collect();
+        let found: Vec<&Value> = events.iter().filter(|e| e["event"] == name).collect();
         assert_eq!(found.len(), 1, "one {name} event:\n{log}");
-        &found[0]["fields"]
+        found[0]
     };
     let names: Vec<&str> = events
         .iter()
-        .filter_map(|e| e["fields"]["event"].as_str())
+        .filter_map(|e| e["event"].as_str())
         .filter(|n| *n != "registry.loaded")
         .collect();
     assert_eq!(
@@ -381,7 +370,7 @@ fn assert_audit_trail_of_one_login(log: &str, out: &Value) {
 
     // Flat values only: no Rust Debug form (`Some(..)`, `["..."]`) inside a field.
     for event in &events {
-        for (name, value) in event["fields"].as_object().unwrap() {
+        for (name, value) in event.as_object().unwrap() {
             if let Some(text) = value.as_str() {
                 assert!(
                     !text.starts_with("Some(") && !text.starts_with('[') && !text.contains('"'),
