@@ -46,6 +46,14 @@ pub fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// `n` distinct free ports: each is held until all are found, so none is handed out twice.
+pub fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+}
+
 /// How to run one broker process.
 #[derive(Debug, Default)]
 pub struct BrokerSpec<'a> {

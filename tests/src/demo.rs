@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use tokio::io::AsyncReadExt;
 
-use crate::broker::broker_binary;
+use crate::broker::{broker_binary, free_ports};
 
 const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 
@@ -81,24 +81,14 @@ async fn start(providers: Providers) -> Result<Demo> {
 /// What the OS says (through the demo's log) when a port was taken meanwhile.
 const PORT_TAKEN: &str = "Address already in use";
 
-/// `n` distinct free ports: each is held until all are found, so none is handed out twice.
-fn free_ports(n: usize) -> Result<Vec<u16>> {
-    let held = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
-}
-
 async fn start_once(providers: Providers) -> Result<Demo> {
     let mut registry = EXAMPLE.to_owned();
+    // The four providers, the relying service (8490), then the broker.
     let ports = free_ports(6)?;
-    let mut rp_port = 0;
     for (port, free) in [8411u16, 8412, 8413, 8419, 8490].into_iter().zip(&ports) {
-        if port == 8490 {
-            rp_port = *free;
-        }
         registry = registry.replace(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{free}"));
     }
+    let rp_port = ports[4];
     let broker_port = ports[5].to_string();
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("registry.toml");
