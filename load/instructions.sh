@@ -53,30 +53,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# wait_banner, port_busy, export_provider_secrets, banner_secret
+. "$ROOT/load/demo-common.sh"
+
 for p in 8400 8411 8412 8413 8419 8490; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+  if port_busy "$p"; then
     echo "instructions.sh: port $p is in use (another broker demo?)" >&2
     exit 1
   fi
 done
 
-# Fresh secrets for the providers, in the variables the registry names, for both processes.
-for name in $(sed -n 's/^client_secret = { env = "\(BROKER_IDP_[A-Z0-9_]*\)" }/\1/p' \
-    "$ROOT/examples/registry/pan-canada.toml"); do
-  export "$name=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')"
-done
+export_provider_secrets "$ROOT/examples/registry/pan-canada.toml"
 
 RP=esdc-employment-insurance
 valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out.%p" \
   "$BROKER" demo --port 8400 --providers elsewhere \
   --per-address-per-minute 0 --per-client-per-minute 0 >"$WORK/demo.out" 2>"$WORK/broker.log" &
 VG_PID=$!
-for _ in $(seq 1 300); do
-  grep -q "client_id $RP " "$WORK/demo.out" 2>/dev/null && break
-  kill -0 "$VG_PID" 2>/dev/null || { cat "$WORK/broker.log" >&2; exit 1; }
-  sleep 0.2
-done
-LOAD_CLIENT_SECRET=$(sed -n "s/.*client_id $RP  secret \([^ ]*\) .*/\1/p" "$WORK/demo.out")
+# Under valgrind the demo takes seconds, not milliseconds, to start.
+wait_banner "$VG_PID" "$WORK/demo.out" "client_id $RP " "$WORK/broker.log" 60
+LOAD_CLIENT_SECRET=$(banner_secret "$WORK/demo.out" "$RP")
 [[ -n $LOAD_CLIENT_SECRET ]] || { echo "instructions.sh: no demo banner" >&2; cat "$WORK/demo.out" >&2; exit 1; }
 export LOAD_CLIENT_SECRET
 

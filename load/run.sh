@@ -124,17 +124,8 @@ if [[ $TLS == 1 ]]; then
   TLS_LOAD=(--ca-file "$WORK/tls-cert.pem")
 fi
 
-# Waits up to 10 s for PID to print PATTERN in OUT; shows its LOG and stops if it exits first.
-wait_banner() {
-  local pid=$1 out=$2 pattern=$3 log=$4
-  for _ in $(seq 1 100); do
-    grep -q "$pattern" "$out" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.1
-  done
-}
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# wait_banner, port_busy, export_provider_secrets, banner_secret
+. "$ROOT/load/demo-common.sh"
 
 RP=esdc-employment-insurance
 RP_REDIRECT=http://127.0.0.1:8490/callback/$RP
@@ -152,12 +143,7 @@ start_broker_memory() {
   done
   local providers_out=$WORK/demo.out
   if [[ $PROVIDERS != broker ]]; then
-    # Fresh secrets for the providers, in the variables the registry names, for both processes.
-    local name
-    for name in $(sed -n 's/^client_secret = { env = "\(BROKER_IDP_[A-Z0-9_]*\)" }/\1/p' \
-        "${REGISTRY_DEMO[1]:-$ROOT/examples/registry/pan-canada.toml}"); do
-      export "$name=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')"
-    done
+    export_provider_secrets "${REGISTRY_DEMO[1]:-$ROOT/examples/registry/pan-canada.toml}"
   fi
   if [[ $PROVIDERS == apart ]]; then
     providers_out=$WORK/providers.out
@@ -176,7 +162,7 @@ start_broker_memory() {
     >"$WORK/demo.out" 2>"$WORK/broker.log" &
   BROKER_PID=$!
   wait_banner "$BROKER_PID" "$WORK/demo.out" "client_id $RP " "$WORK/broker.log"
-  LOAD_CLIENT_SECRET=$(sed -n "s/.*client_id $RP  secret \([^ ]*\) .*/\1/p" "$WORK/demo.out")
+  LOAD_CLIENT_SECRET=$(banner_secret "$WORK/demo.out" "$RP")
   BROKER_URL=$(sed -n 's/^ *broker issuer *\(http[^ ]*\).*/\1/p' "$WORK/demo.out")
   local ab
   ab=$(sed -n "s/^ *provider CA-AB *\(http[^ ]*\) *($IDP;.*/\1/p" "$providers_out")
