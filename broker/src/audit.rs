@@ -1,9 +1,21 @@
-//! How lists go into the audit trail. An auditor's tools read each event as flat JSON: a list
-//! is one string of space-separated names, as OAuth writes `scope` and `acr_values`, and never
-//! Rust's `Debug` form (`["a", "b"]` quoted inside a string). Every name the broker lists
-//! (attributes, provider ids, acr URNs) is a token without spaces, so the form is reversible.
+//! The audit trail's form: the log format, and how lists go in. An auditor's tools read each
+//! event as flat JSON: a list is one string of space-separated names, as OAuth writes `scope`
+//! and `acr_values`, and never Rust's `Debug` form (`["a", "b"]` quoted inside a string). Every
+//! name the broker lists (attributes, provider ids, acr URNs) is a token without spaces, so the
+//! form is reversible.
 
 use std::fmt;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::SubscriberBuilder;
+use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
+
+/// The broker's log: one JSON object per line, audit events among them under the target
+/// `audit` with their fields in `fields`. The binary writes it to stderr; the tests that read
+/// the audit trail capture this same format, so what they check is what an auditor's tools get.
+pub fn log_format(filter: EnvFilter) -> SubscriberBuilder<JsonFields, Format<Json>, EnvFilter> {
+    tracing_subscriber::fmt().with_env_filter(filter).json()
+}
 
 /// A list of names as one audit field: `attributes = %audit::list(names)`.
 pub fn list<I>(items: I) -> List

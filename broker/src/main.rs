@@ -114,9 +114,7 @@ fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
         .finish(std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .json()
+    let _ = broker::audit::log_format(filter)
         .with_writer(writer)
         .try_init();
     guard

@@ -1,5 +1,6 @@
 //! A provider that misbehaves never gets a token issued: the relying party receives a clean
-//! OAuth error, with the reason in `error_description`.
+//! OAuth error, with the reason in `error_description`, and the audit trail ends the login with
+//! one event that says why.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -8,10 +9,13 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use common::audit::AuditLog;
 use common::*;
 use demo::provider::Fault;
+use serde_json::Value;
 
-async fn outcome_with(fault: Fault, timeout: Option<Duration>) -> (TestBed, Outcome) {
+async fn outcome_with(fault: Fault, timeout: Option<Duration>) -> (TestBed, Outcome, AuditLog) {
+    let audit = AuditLog::capture();
     let bed = start(Options {
         faults: HashMap::from([("ab-account", fault)]),
         upstream_timeout: timeout,
@@ -27,17 +31,57 @@ async fn outcome_with(fault: Fault, timeout: Option<Duration>) -> (TestBed, Outc
         "a code was issued: {:?}",
         outcome.params
     );
-    (bed, outcome)
+    (bed, outcome, audit)
+}
+
+/// The login's audit trail: its request, what was sent to the provider, then the one event
+/// `last` that ended it, all under one txn. Returns that event.
+fn ended_with(audit: &AuditLog, last: &str) -> Value {
+    assert_eq!(
+        audit.names(),
+        ["policy.decided", "upstream.sent", last],
+        "{:?}",
+        audit.events()
+    );
+    let events = audit.events();
+    let txn = &events[0]["txn"];
+    assert!(txn.as_str().is_some_and(|t| t.len() >= 43), "{txn}");
+    assert!(events.iter().all(|e| &e["txn"] == txn), "{events:?}");
+    assert_eq!(events[2]["provider"], "ab-account");
+    events[2].clone()
 }
 
 async fn expect(fault: Fault, error: &str, description_mentions: &str) {
-    let (_bed, outcome) = outcome_with(fault, None).await;
+    let (_bed, outcome, audit) = outcome_with(fault, None).await;
     assert_eq!(outcome.params["error"], error, "{:?}", outcome.params);
     let description = outcome.params["error_description"].to_lowercase();
     assert!(
         description.contains(description_mentions),
         "{description:?} should mention {description_mentions:?}"
     );
+    // The provider's error, the broker's rejection of its answer, or the trust framework's
+    // refusal to release.
+    match error {
+        "access_denied" if description.starts_with("the identity provider answered") => {
+            let event = ended_with(&audit, "upstream.error");
+            assert_eq!(event["upstream_error"], "access_denied");
+        }
+        "unmet_authentication_requirements" => {
+            let event = ended_with(&audit, "release.refused");
+            assert!(
+                event["refusal"].as_str().unwrap().contains("level"),
+                "{event}"
+            );
+        }
+        _ => {
+            let event = ended_with(&audit, "upstream.failed");
+            assert_eq!(event["error"], error);
+            assert_eq!(
+                event["reason"],
+                outcome.params["error_description"].as_str()
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -117,7 +161,7 @@ async fn unmapped_acr() {
 
 #[tokio::test]
 async fn slow_token_endpoint() {
-    let (_bed, outcome) = outcome_with(
+    let (_bed, outcome, audit) = outcome_with(
         Fault::SlowToken(Duration::from_secs(5)),
         Some(Duration::from_secs(1)),
     )
@@ -127,6 +171,8 @@ async fn slow_token_endpoint() {
         "{:?}",
         outcome.params
     );
+    let event = ended_with(&audit, "upstream.failed");
+    assert_eq!(event["error"], "temporarily_unavailable");
 }
 
 #[tokio::test]
@@ -171,4 +217,51 @@ async fn a_provider_key_rotation_is_followed_at_once() {
         let claims = bed.login(&req, "ab-account").await;
         assert!(claims.contains_key("sub"), "{claims:?}");
     }
+}
+
+/// RFC 9207: an authorization response whose `iss` names another provider (a mix-up attack,
+/// or a response misrouted) ends the login, in the audit trail too, and spends its state: the
+/// genuine response arriving after it cannot complete the login either.
+#[tokio::test]
+async fn a_response_naming_another_issuer_is_refused_and_audited() {
+    let audit = AuditLog::capture();
+    let bed = start(Options::default()).await;
+    let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let mut upstream = url::Url::parse(&location(&r)).unwrap();
+    upstream
+        .query_pairs_mut()
+        .append_pair("login_hint", &bed.persons["ab-account"]);
+    let r = bed.http.get(upstream).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let genuine = url::Url::parse(&location(&r)).unwrap();
+    let params: HashMap<String, String> = genuine.query_pairs().into_owned().collect();
+    assert_eq!(params["iss"], bed.providers["ab-account"]);
+
+    let mut forged = genuine.clone();
+    forged
+        .query_pairs_mut()
+        .clear()
+        .append_pair("code", &params["code"])
+        .append_pair("state", &params["state"])
+        .append_pair("iss", &bed.providers["bc-services-card"]);
+    let r = bed.http.get(forged).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let back = query(&location(&r));
+    assert_eq!(back["error"], "server_error", "{back:?}");
+    assert!(
+        back["error_description"].contains(&bed.providers["bc-services-card"]),
+        "{back:?}"
+    );
+    assert_eq!(back["state"], req.state);
+    assert!(!back.contains_key("code"));
+    let event = ended_with(&audit, "upstream.failed");
+    assert_eq!(event["error"], "server_error");
+    assert_eq!(event["reason"], back["error_description"].as_str());
+
+    let r = bed.http.get(genuine).send().await.unwrap();
+    assert_eq!(r.status(), 400, "the spent state is refused");
+    assert!(r.text().await.unwrap().contains("expired"));
+    assert_eq!(audit.names().len(), 3, "{:?}", audit.names());
 }

@@ -76,7 +76,14 @@ async fn complete(
     // From here the login at this provider ends in this request or in the consent step; any
     // return that does not say how it ended counts as an error.
     let mut tally = LoginLeg::new(&registry, &leg.provider_id);
-    let fail = |code: ErrorCode, d: String| Failure::to_rp(&pending, OAuthError::new(code, d));
+    // The provider's leg did not give a usable login: a mix-up, a forged or replayed token or
+    // an unreachable provider shows in the audit trail under the login's txn, then the
+    // relying party gets the OAuth error.
+    let fail = |code: ErrorCode, d: String| {
+        let error = OAuthError::new(code, d);
+        upstream_failed(txn, &leg.provider_id, &error);
+        Failure::to_rp(&pending, error)
+    };
     let Some(provider) = registry.provider(&leg.provider_id) else {
         return Err(fail(
             ErrorCode::AccessDenied,
@@ -108,9 +115,12 @@ async fn complete(
             .unwrap_or_default();
         tracing::info!(target: "audit", event = "upstream.error", txn, provider = %provider.id, upstream_error = %error);
         tally.end(LoginOutcome::UpstreamError);
-        return Err(fail(
-            code,
-            format!("the identity provider answered {error}{said}"),
+        return Err(Failure::to_rp(
+            &pending,
+            OAuthError::new(
+                code,
+                format!("the identity provider answered {error}{said}"),
+            ),
         ));
     }
     let code = q.code.as_deref().ok_or_else(|| {
@@ -151,6 +161,7 @@ async fn complete(
     };
     let slot = crate::limits::upstream_slot(broker).await.map_err(|e| {
         tally.end(LoginOutcome::Error);
+        upstream_failed(txn, &provider.id, &e);
         Failure::to_rp(&pending, e)
     })?;
     let login = broker
@@ -160,9 +171,10 @@ async fn complete(
         })
         .await
         .map_err(|e| {
-            tracing::warn!(txn, provider = %provider.id, error = %e, "upstream login failed");
             tally.end(LoginOutcome::UpstreamError);
-            Failure::to_rp(&pending, e.to_oauth())
+            let error = e.to_oauth();
+            upstream_failed(txn, &provider.id, &error);
+            Failure::to_rp(&pending, error)
         })?;
     drop(slot);
 
@@ -187,7 +199,8 @@ async fn complete(
             tally.end(LoginOutcome::Refused);
             // Below the required level at this provider: offer the others that could meet it.
             if matches!(refusal, trust_framework::Refusal::LevelNotMet { .. })
-                && let Some(page) = offer_others(broker, &registry, &pending, &provider.id).await?
+                && let Some(page) =
+                    offer_others(broker, &registry, &pending, txn, &provider.id).await?
             {
                 return Ok(page);
             }
@@ -198,9 +211,11 @@ async fn complete(
         .relying_party(&pending.client_id)
         .filter(|rp| rp.status.is_active())
         .ok_or_else(|| {
-            fail(
-                ErrorCode::UnauthorizedClient,
-                "the relying party is no longer active".into(),
+            let refusal = "the relying party is no longer active";
+            tracing::info!(target: "audit", event = "release.refused", txn, provider = %provider.id, refusal);
+            Failure::to_rp(
+                &pending,
+                OAuthError::new(ErrorCode::UnauthorizedClient, refusal),
             )
         })?;
     tracing::info!(
@@ -256,11 +271,21 @@ async fn complete(
     crate::endpoints::consent::ask(broker, &registry, pending_consent, tally).await
 }
 
+/// The audit event ending a login whose provider leg failed after the person was sent there.
+fn upstream_failed(txn: &str, provider: &str, error: &OAuthError) {
+    tracing::warn!(target: "audit", event = "upstream.failed", txn, provider,
+        error = error.code.as_str(), reason = %error.description);
+}
+
 /// Shows the picker again without the provider that fell short, if any other candidate is left.
+/// The retry is a login of its own (a fresh txn, as the refused one is spent); its
+/// `step_up.offered` event names the refused txn, so that an auditor can follow the person
+/// from one to the other.
 async fn offer_others(
     broker: &Broker,
     registry: &trust_framework::Registry,
     pending: &PendingLogin,
+    refused_txn: &str,
     failed: &str,
 ) -> Result<Option<Response>, Failure> {
     let mut retry = pending.clone();
@@ -279,7 +304,7 @@ async fn offer_others(
         .put(Kind::Pending, &txn, &retry)
         .await
         .map_err(|e| Failure::page(retry.lang, OAuthError::from_store(&e)))?;
-    tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, failed_provider = failed,
+    tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, refused_txn, failed_provider = failed,
         offered = %audit::list(retry.decision.candidates.iter().map(|c| c.provider_id.as_str())));
     Ok(Some(crate::pages::picker(
         retry.lang,
