@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::audit::AuditLog;
 use common::*;
 use demo::provider::Fault;
 
@@ -164,6 +165,7 @@ async fn a_notice_agreement_tells_and_does_not_ask() {
 
 #[tokio::test]
 async fn a_remembered_consent_is_reused_only_for_the_same_agreement_version() {
+    let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = ei().with("idp_hint", "ab-account");
     let (_, page, _) = to_page_after_provider(&bed, &req, "ab-account").await;
@@ -178,6 +180,22 @@ async fn a_remembered_consent_is_reused_only_for_the_same_agreement_version() {
         "expected the remembered consent to be used: {to}"
     );
     assert!(query(&to).contains_key("code"));
+    // The audit trail tells the two apart: given (and remembered), then reused for the second
+    // login, under that login's own txn, naming the agreement version it was given for.
+    let given = audit.one("consent.given");
+    assert_eq!(given["remembered"], true);
+    let reused = audit.one("consent.reused");
+    let events = audit.events();
+    let second = &events
+        .iter()
+        .filter(|e| e["event"] == "policy.decided")
+        .nth(1)
+        .unwrap()["txn"];
+    assert_eq!(&reused["txn"], second);
+    assert_ne!(reused["txn"], given["txn"]);
+    assert_eq!(reused["client"], RP);
+    assert_eq!(reused["agreement"], "isa-esdc-ei-2025");
+    assert_eq!(reused["agreement_version"], 1);
 
     // Other attributes: asked again.
     let mut fewer = ei().with("idp_hint", "ab-account");
@@ -196,6 +214,7 @@ async fn a_remembered_consent_is_reused_only_for_the_same_agreement_version() {
     let req = ei().with("idp_hint", "ab-account");
     let (status, _, _) = to_page_after_provider(&bed, &req, "ab-account").await;
     assert_eq!(status, 200, "an amended agreement must ask again");
+    audit.one("consent.reused");
 }
 
 #[tokio::test]
@@ -248,6 +267,7 @@ async fn attributes_beyond_the_agreement_are_neither_asked_upstream_nor_released
 
 #[tokio::test]
 async fn an_agreement_that_expires_mid_flow_stops_the_flow() {
+    let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = ei().with("idp_hint", "ab-account");
     let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
@@ -266,10 +286,12 @@ async fn an_agreement_that_expires_mid_flow_stops_the_flow() {
         outcome["error_description"].contains("expired"),
         "{outcome:?}"
     );
+    refused_at_release(&audit, "expired");
 }
 
 #[tokio::test]
 async fn a_terminated_agreement_mid_flow_stops_the_flow() {
+    let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = ei().with("idp_hint", "ab-account");
     let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
@@ -286,10 +308,12 @@ async fn a_terminated_agreement_mid_flow_stops_the_flow() {
         outcome["error_description"].contains("terminated"),
         "{outcome:?}"
     );
+    refused_at_release(&audit, "terminated");
 }
 
 #[tokio::test]
 async fn a_provider_suspended_mid_flow_stops_the_flow() {
+    let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = ei().with("idp_hint", "ab-account");
     let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
@@ -306,6 +330,7 @@ async fn a_provider_suspended_mid_flow_stops_the_flow() {
         outcome["error_description"].contains("suspended"),
         "{outcome:?}"
     );
+    refused_at_release(&audit, "suspended");
     // And the next request does not route there at all.
     let r = bed
         .http
@@ -314,6 +339,26 @@ async fn a_provider_suspended_mid_flow_stops_the_flow() {
         .await
         .unwrap();
     assert_eq!(query(&location(&r))["error"], "access_denied");
+}
+
+/// The login's audit trail ends at the release, refused for a reason that says `why`: the
+/// registry changed while the person was at the provider.
+fn refused_at_release(audit: &AuditLog, why: &str) {
+    let events = audit.events();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names[..3],
+        ["policy.decided", "upstream.sent", "release.refused"]
+    );
+    assert!(
+        events[..3].iter().all(|e| e["txn"] == events[0]["txn"]),
+        "{events:?}"
+    );
+    let refusal = events[2]["refusal"].as_str().unwrap();
+    assert!(refusal.contains(why), "{refusal:?} should say {why:?}");
 }
 
 /// From the broker's redirect to the provider, to the relying party's redirect (no consent
@@ -336,6 +381,7 @@ async fn finish_at_provider(
 
 #[tokio::test]
 async fn a_login_below_the_level_offers_another_provider_that_can_meet_it() {
+    let audit = AuditLog::capture();
     let bed = start(Options {
         faults: HashMap::from([("ab-account", Fault::AcrOverride("urn:ab:aca:basic".into()))]),
         ..Options::default()
@@ -372,10 +418,55 @@ async fn a_login_below_the_level_offers_another_provider_that_can_meet_it() {
         claims["verified_claims"]["verification"]["attesting_provider"],
         "qc-sqin"
     );
+
+    // The audit trail follows the person from the refused login to the one that succeeded:
+    // the retry is a login of its own, and its step_up.offered names the refused one.
+    let events = audit.events();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "policy.decided",
+            "provider.chosen",
+            "upstream.sent",
+            "release.refused",
+            "step_up.offered",
+            "provider.chosen",
+            "upstream.sent",
+            "release.granted",
+            "consent.given",
+            "token.issued",
+        ]
+    );
+    let (refused, retry) = (&events[0]["txn"], &events[4]["txn"]);
+    assert_ne!(refused, retry);
+    assert!(
+        events[..4].iter().all(|e| &e["txn"] == refused),
+        "{events:?}"
+    );
+    assert!(events[4..].iter().all(|e| &e["txn"] == retry), "{events:?}");
+    assert_eq!(events[3]["provider"], "ab-account");
+    assert!(
+        events[3]["refusal"].as_str().unwrap().contains("level"),
+        "{}",
+        events[3]
+    );
+    assert_eq!(&events[4]["refused_txn"], refused);
+    assert_eq!(events[4]["failed_provider"], "ab-account");
+    let offered = events[4]["offered"].as_str().unwrap();
+    assert!(offered.split(' ').any(|p| p == "qc-sqin"), "{offered}");
+    assert!(!offered.split(' ').any(|p| p == "ab-account"), "{offered}");
+    assert_eq!(events[5]["provider"], "qc-sqin");
+    assert_eq!(events[7]["provider"], "qc-sqin");
+    assert_eq!(events[7]["level_achieved"], "urn:pctf:loa:2");
 }
 
 #[tokio::test]
 async fn a_remembered_choice_skips_the_picker_until_the_service_asks_again() {
+    let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let html = bed
         .http
@@ -406,6 +497,18 @@ async fn a_remembered_choice_skips_the_picker_until_the_service_asks_again() {
         "the remembered choice should skip the picker"
     );
     assert!(location(&r).starts_with(&bed.providers["bc-services-card"]));
+    // Chosen by the person (to be remembered), then used for them: both in the audit trail.
+    let chosen = audit.one("provider.chosen");
+    assert_eq!(chosen["provider"], "bc-services-card");
+    assert_eq!(chosen["remembered"], true);
+    let remembered = audit.one("provider.remembered");
+    assert_eq!(remembered["provider"], "bc-services-card");
+    let second = audit
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "policy.decided")
+        .nth(1);
+    assert_eq!(remembered["txn"], second.unwrap()["txn"]);
     let r = bed
         .http
         .get(ei().with("prompt", "select_account").url(&bed.broker_url))
