@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use broker::admin::auth::{Principal, Role};
 use broker::registry_store::FileRegistryStore;
+use common::audit::AuditLog;
 use common::*;
 use serde_json::{Value, json};
 
@@ -131,6 +132,7 @@ impl Admin {
 
 #[tokio::test]
 async fn admin_calls_need_a_credential_and_the_right_role() {
+    let audit = AuditLog::capture();
     let a = setup().await;
     let (status, _) = a.call(None, "GET", "/admin/providers", None).await;
     assert_eq!(status, 401);
@@ -159,6 +161,45 @@ async fn admin_calls_need_a_credential_and_the_right_role() {
         )
         .await;
     assert_eq!(status, 403, "a registrar does not suspend");
+
+    // Every call is in the audit trail, refused or not, and no credential is.
+    let events = audit.events();
+    let calls: Vec<(&str, &str, &str)> = events
+        .iter()
+        .filter(|e| e["event"].as_str().unwrap().starts_with("admin."))
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap(),
+                e["admin"].as_str().unwrap_or("-"),
+                e["call"].as_str().or(e["path"].as_str()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("admin.refused", "-", "/admin/providers"),
+            ("admin.refused", "-", "/admin/providers"),
+            ("admin.call", "carol", "/admin/providers"),
+            ("admin.call", "carol", "/admin/providers"),
+            ("admin.refused", "carol", "POST /admin/providers"),
+            ("admin.call", "alice", "/admin/providers/ab-account/suspend"),
+            (
+                "admin.refused",
+                "alice",
+                "POST /admin/providers/ab-account/suspend"
+            ),
+        ]
+    );
+    assert!(
+        events[4]["reason"].as_str().unwrap().contains("Registrar"),
+        "{}",
+        events[4]
+    );
+    let log = events.iter().map(Value::to_string).collect::<String>();
+    for token in ["forged", ALICE, CAROL] {
+        assert!(!log.contains(token), "{token} is in the audit trail");
+    }
 }
 
 #[tokio::test]
@@ -198,6 +239,7 @@ async fn invalid_registrations_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn the_provider_lifecycle_register_approve_login_suspend_revoke() {
+    let audit = AuditLog::capture();
     let a = setup().await;
     let (status, body) = a
         .call(
@@ -247,6 +289,10 @@ async fn the_provider_lifecycle_register_approve_login_suspend_revoke() {
             .unwrap()
             .contains("separation of duties")
     );
+    let refused = audit.one("admin.refused");
+    assert_eq!(refused["admin"], "dana");
+    assert_eq!(refused["call"], "POST /admin/providers/ab-third/approve");
+    assert_eq!(refused["reason"], body["message"]);
 
     // Approved by someone else: routable at once.
     let (status, body) = a
@@ -392,6 +438,7 @@ async fn services_register_and_are_approved_by_someone_else() {
 
 #[tokio::test]
 async fn agreements_are_amended_by_version_and_terminated_at_once() {
+    let audit = AuditLog::capture();
     let a = setup().await;
     let (_, list) = a.call(Some(CAROL), "GET", "/admin/agreements", None).await;
     let mut ei = list["agreements"]
@@ -482,6 +529,14 @@ async fn agreements_are_amended_by_version_and_terminated_at_once() {
         .await
         .unwrap();
     assert_eq!(query(&location(&r))["error"], "access_denied");
+    // Who amended to which version and who terminated why; the refused amendment left nothing.
+    let amended = audit.one("agreement.amended");
+    assert_eq!(amended["admin"], "alice");
+    assert_eq!(amended["agreement"], "isa-esdc-ei-2025");
+    assert_eq!(amended["version"], 2);
+    let terminated = audit.one("agreement.terminated");
+    assert_eq!(terminated["admin"], "bob");
+    assert_eq!(terminated["reason"], "program ended");
 }
 
 mod dynamic {

@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use broker::limits::Limits;
+use common::audit::AuditLog;
 use common::*;
 use serde_json::Value;
 
@@ -30,6 +31,7 @@ fn limited(per_address: u64, per_client: u64) -> Options {
 
 #[tokio::test]
 async fn rate_limit_per_address_reached_and_recovered() {
+    let audit = AuditLog::capture();
     let bed = start(limited(150, 0)).await;
     let discovery = format!("{}/.well-known/openid-configuration", bed.broker_url);
     let http = reqwest::Client::new();
@@ -60,6 +62,19 @@ async fn rate_limit_per_address_reached_and_recovered() {
     assert!(r.headers().contains_key("retry-after"));
     let page = r.text().await.unwrap();
     assert!(page.contains("lang=\"fr\""), "{page}");
+    // Each refusal is in the audit trail, with the address it counted.
+    let refusals: Vec<Value> = audit
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "rate.limited")
+        .collect();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert!(
+        refusals
+            .iter()
+            .all(|e| e["scope"] == "address" && e["address"] == "127.0.0.1"),
+        "{refusals:?}"
+    );
 
     // Probes are never limited.
     let health = http
@@ -80,6 +95,7 @@ async fn rate_limit_per_address_reached_and_recovered() {
 
 #[tokio::test]
 async fn rate_limit_per_client_reached_and_recovered() {
+    let audit = AuditLog::capture();
     let bed = start(limited(0, 60)).await;
     let push = || async {
         reqwest::Client::new()
@@ -127,6 +143,9 @@ async fn rate_limit_per_client_reached_and_recovered() {
     assert_eq!(other.status(), 201, "{}", other.text().await.unwrap());
     tokio::time::sleep(Duration::from_secs(retry) + Duration::from_millis(200)).await;
     assert_eq!(push().await.status(), 201);
+    let refused = audit.one("rate.limited");
+    assert_eq!(refused["scope"], "client");
+    assert_eq!(refused["client"], RP);
 }
 
 #[tokio::test]

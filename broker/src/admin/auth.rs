@@ -59,6 +59,8 @@ impl Principal {
 pub struct Admin {
     pub name: String,
     pub roles: BTreeSet<Role>,
+    /// The call being made (`POST /admin/providers`), for the audit trail of a refusal.
+    call: String,
 }
 
 impl Admin {
@@ -66,11 +68,16 @@ impl Admin {
         if self.roles.contains(&role) {
             Ok(())
         } else {
-            Err(AdminError::Forbidden(format!(
-                "{} does not have the {role:?} role",
-                self.name
-            )))
+            Err(self.forbidden(format!("{} does not have the {role:?} role", self.name)))
         }
+    }
+
+    /// Refuses this call. An authenticated admin attempting what their roles or the separation
+    /// of duties forbid is worth an auditor's attention, so the refusal is in the audit trail
+    /// beside the `admin.call` that preceded it.
+    pub fn forbidden(&self, why: String) -> AdminError {
+        tracing::warn!(target: "audit", event = "admin.refused", admin = %self.name, call = %self.call, reason = %why);
+        AdminError::Forbidden(why)
     }
 }
 
@@ -156,6 +163,7 @@ impl FromRequestParts<Broker> for Admin {
                 found = Some(Admin {
                     name: p.name.clone(),
                     roles: p.roles.clone(),
+                    call: format!("{} {}", parts.method, parts.uri.path()),
                 });
             }
         }

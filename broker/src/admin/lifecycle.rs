@@ -50,7 +50,7 @@ pub fn find<'a, E: Entry>(entries: &'a mut [E], id: &str) -> Result<&'a mut E, A
 pub fn approve<E: Entry>(entry: &mut E, admin: &Admin) -> Result<(), AdminError> {
     let id = entry.id().to_owned();
     if entry.registered_by() == Some(admin.name.as_str()) {
-        return Err(AdminError::Forbidden(format!(
+        return Err(admin.forbidden(format!(
             "{} registered {id:?} and so cannot approve it (separation of duties)",
             admin.name
         )));
