@@ -103,8 +103,11 @@ impl Default for Limits {
 /// Why a request may not go on.
 #[derive(Debug)]
 pub enum Refused {
-    /// Over the limit; try again after this many seconds.
-    Limited(u64),
+    /// Over the limit: try again after `retry_after` seconds. `first` is the request that
+    /// went over, once per key and window (across replicas sharing Redis, whose count is
+    /// atomic): only it goes into the audit trail, so that a client hammering the broker
+    /// cannot make the audit log grow at its request rate. The metric counts every refusal.
+    Limited { retry_after: u64, first: bool },
     /// The store could not count.
     Unavailable,
 }
@@ -113,9 +116,9 @@ impl Refused {
     /// The OAuth error for a program or a redirect to the relying party.
     pub fn to_oauth(&self, what: &str) -> OAuthError {
         match self {
-            Refused::Limited(secs) => OAuthError::rate_limited(
-                format!("too many requests {what}; try again in {secs} s"),
-                *secs,
+            Refused::Limited { retry_after, .. } => OAuthError::rate_limited(
+                format!("too many requests {what}; try again in {retry_after} s"),
+                *retry_after,
             ),
             Refused::Unavailable => OAuthError::unavailable(
                 "the broker cannot check its rate limits; try again shortly",
@@ -137,11 +140,12 @@ async fn count(broker: &Broker, key: &str, per_minute: u64) -> Result<(), Refuse
     {
         Ok((n, _)) if n <= limit => Ok(()),
         // Rounded up: a client that waits exactly this long finds a new window.
-        Ok((_, left)) => Err(Refused::Limited(
-            u64::try_from(left.as_millis().div_ceil(1000))
+        Ok((n, left)) => Err(Refused::Limited {
+            retry_after: u64::try_from(left.as_millis().div_ceil(1000))
                 .unwrap_or(u64::MAX)
                 .max(1),
-        )),
+            first: n == limit + 1,
+        }),
         Err(e) => {
             metrics::store_error(metrics::StoreOp::Hit);
             tracing::error!(error = %e, "rate limit counter unavailable");
@@ -158,9 +162,13 @@ pub async fn client(broker: &Broker, client_id: &str) -> Result<(), Refused> {
         broker.limits.per_client_per_minute,
     )
     .await;
-    if let Err(Refused::Limited(_)) = r {
+    if let Err(Refused::Limited { first, .. }) = r {
         metrics::rate_limited(RateLimitScope::Client);
-        tracing::warn!(target: "audit", event = "rate.limited", scope = "client", client = %client_id);
+        if first {
+            tracing::warn!(target: "audit", event = "rate.limited", scope = "client", client = %client_id,
+                limit = broker.limits.per_window(broker.limits.per_client_per_minute),
+                window_seconds = broker.limits.window().as_secs());
+        }
     }
     r
 }
@@ -206,9 +214,13 @@ pub async fn per_address(State(broker): State<Broker>, request: Request, next: N
     match count(&broker, &address_key(ip), limit).await {
         Ok(()) => next.run(request).await,
         Err(refused) => {
-            if let Refused::Limited(_) = refused {
+            if let Refused::Limited { first, .. } = refused {
                 metrics::rate_limited(RateLimitScope::Address);
-                tracing::warn!(target: "audit", event = "rate.limited", scope = "address", address = %ip);
+                if first {
+                    tracing::warn!(target: "audit", event = "rate.limited", scope = "address", address = %ip,
+                        limit = broker.limits.per_window(limit),
+                        window_seconds = broker.limits.window().as_secs());
+                }
             }
             refuse(
                 request.method(),
@@ -305,7 +317,11 @@ mod tests {
 
     #[test]
     fn refusals_carry_retry_after() {
-        let e = Refused::Limited(42).to_oauth("from this address");
+        let e = Refused::Limited {
+            retry_after: 42,
+            first: false,
+        }
+        .to_oauth("from this address");
         assert_eq!(e.retry_after, Some(42));
         assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(
