@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::audit::AuditLog;
 use common::*;
 use serde_json::Value;
 
@@ -452,6 +453,7 @@ async fn a_higher_level_leaves_only_providers_certified_for_it() {
 
 #[tokio::test]
 async fn the_callback_state_is_one_time_and_bound_to_the_browser() {
+    let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
     let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
@@ -470,4 +472,12 @@ async fn the_callback_state_is_one_time_and_bound_to_the_browser() {
     // ...and the state was consumed, so the right browser cannot finish either: fail closed.
     let r = bed.http.get(&callback).send().await.unwrap();
     assert_eq!(r.status(), 400);
+    // The login ends in the audit trail where the other browser presented it.
+    assert_eq!(
+        audit.names(),
+        ["policy.decided", "upstream.sent", "callback.refused"]
+    );
+    let events = audit.events();
+    assert_eq!(events[2]["txn"], events[0]["txn"]);
+    assert_eq!(events[2]["reason"], "another browser");
 }

@@ -64,6 +64,9 @@ async fn complete(
         .ok_or_else(expired)?;
     let lang = pending.lang;
     if !browser::matches(&pending.browser, headers) {
+        // The pending login is spent: an injected or stolen callback ends it, and that is
+        // worth an auditor's attention.
+        tracing::warn!(target: "audit", event = "callback.refused", txn, reason = "another browser");
         return Err(Failure::page(
             lang,
             OAuthError::invalid_request("this sign-in was started in another browser"),
