@@ -6,6 +6,7 @@
 //! kind is for (stopping floods, not metering). When the store cannot count, the request is
 //! refused (503): the store's doubt is not a reason to lift a limit.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -103,11 +104,8 @@ impl Default for Limits {
 /// Why a request may not go on.
 #[derive(Debug)]
 pub enum Refused {
-    /// Over the limit: try again after `retry_after` seconds. `first` is the request that
-    /// went over, once per key and window (across replicas sharing Redis, whose count is
-    /// atomic): only it goes into the audit trail, so that a client hammering the broker
-    /// cannot make the audit log grow at its request rate. The metric counts every refusal.
-    Limited { retry_after: u64, first: bool },
+    /// Over the limit; try again after this many seconds.
+    Limited(u64),
     /// The store could not count.
     Unavailable,
 }
@@ -116,9 +114,9 @@ impl Refused {
     /// The OAuth error for a program or a redirect to the relying party.
     pub fn to_oauth(&self, what: &str) -> OAuthError {
         match self {
-            Refused::Limited { retry_after, .. } => OAuthError::rate_limited(
-                format!("too many requests {what}; try again in {retry_after} s"),
-                *retry_after,
+            Refused::Limited(secs) => OAuthError::rate_limited(
+                format!("too many requests {what}; try again in {secs} s"),
+                *secs,
             ),
             Refused::Unavailable => OAuthError::unavailable(
                 "the broker cannot check its rate limits; try again shortly",
@@ -127,7 +125,17 @@ impl Refused {
     }
 }
 
-async fn count(broker: &Broker, key: &str, per_minute: u64) -> Result<(), Refused> {
+/// Counts one request against `key` (`who`, in `scope`). Every refusal is counted in the
+/// metrics; only the request that went over goes into the audit trail, once per key and window
+/// (across replicas sharing Redis too, whose count is atomic), so that a client hammering the
+/// broker cannot make the audit log grow at its request rate.
+async fn count(
+    broker: &Broker,
+    scope: RateLimitScope,
+    key: &str,
+    who: &(dyn fmt::Display + Sync),
+    per_minute: u64,
+) -> Result<(), Refused> {
     let limit = broker.limits.per_window(per_minute);
     if limit == 0 {
         return Ok(());
@@ -140,12 +148,25 @@ async fn count(broker: &Broker, key: &str, per_minute: u64) -> Result<(), Refuse
     {
         Ok((n, _)) if n <= limit => Ok(()),
         // Rounded up: a client that waits exactly this long finds a new window.
-        Ok((n, left)) => Err(Refused::Limited {
-            retry_after: u64::try_from(left.as_millis().div_ceil(1000))
-                .unwrap_or(u64::MAX)
-                .max(1),
-            first: n == limit + 1,
-        }),
+        Ok((n, left)) => {
+            metrics::rate_limited(scope);
+            if n == limit + 1 {
+                let window_seconds = broker.limits.window().as_secs();
+                match scope {
+                    RateLimitScope::Client => {
+                        tracing::warn!(target: "audit", event = "rate.limited", scope = "client", client = %who, limit, window_seconds);
+                    }
+                    RateLimitScope::Address => {
+                        tracing::warn!(target: "audit", event = "rate.limited", scope = "address", address = %who, limit, window_seconds);
+                    }
+                }
+            }
+            Err(Refused::Limited(
+                u64::try_from(left.as_millis().div_ceil(1000))
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            ))
+        }
         Err(e) => {
             metrics::store_error(metrics::StoreOp::Hit);
             tracing::error!(error = %e, "rate limit counter unavailable");
@@ -156,21 +177,14 @@ async fn count(broker: &Broker, key: &str, per_minute: u64) -> Result<(), Refuse
 
 /// Counts one request of a relying party (call once the client is known to be registered).
 pub async fn client(broker: &Broker, client_id: &str) -> Result<(), Refused> {
-    let r = count(
+    count(
         broker,
+        RateLimitScope::Client,
         &format!("client:{client_id}"),
+        &client_id,
         broker.limits.per_client_per_minute,
     )
-    .await;
-    if let Err(Refused::Limited { first, .. }) = r {
-        metrics::rate_limited(RateLimitScope::Client);
-        if first {
-            tracing::warn!(target: "audit", event = "rate.limited", scope = "client", client = %client_id,
-                limit = broker.limits.per_window(broker.limits.per_client_per_minute),
-                window_seconds = broker.limits.window().as_secs());
-        }
-    }
-    r
+    .await
 }
 
 /// The address a limit is counted against: IPv4 as is, IPv6 by its /64, which is what one
@@ -211,24 +225,22 @@ pub async fn per_address(State(broker): State<Broker>, request: Request, next: N
     let (Some(ip), false) = (peer, exempt(request.uri().path()) || limit == 0) else {
         return next.run(request).await;
     };
-    match count(&broker, &address_key(ip), limit).await {
+    match count(
+        &broker,
+        RateLimitScope::Address,
+        &address_key(ip),
+        &ip,
+        limit,
+    )
+    .await
+    {
         Ok(()) => next.run(request).await,
-        Err(refused) => {
-            if let Refused::Limited { first, .. } = refused {
-                metrics::rate_limited(RateLimitScope::Address);
-                if first {
-                    tracing::warn!(target: "audit", event = "rate.limited", scope = "address", address = %ip,
-                        limit = broker.limits.per_window(limit),
-                        window_seconds = broker.limits.window().as_secs());
-                }
-            }
-            refuse(
-                request.method(),
-                request.uri(),
-                request.headers(),
-                &refused.to_oauth("from this address"),
-            )
-        }
+        Err(refused) => refuse(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            &refused.to_oauth("from this address"),
+        ),
     }
 }
 
@@ -317,11 +329,7 @@ mod tests {
 
     #[test]
     fn refusals_carry_retry_after() {
-        let e = Refused::Limited {
-            retry_after: 42,
-            first: false,
-        }
-        .to_oauth("from this address");
+        let e = Refused::Limited(42).to_oauth("from this address");
         assert_eq!(e.retry_after, Some(42));
         assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(
