@@ -198,7 +198,7 @@ async fn complete(
     let released = match released {
         Ok(r) => r,
         Err(refusal) => {
-            tracing::info!(target: "audit", event = "release.refused", txn, provider = %provider.id, %refusal);
+            release_refused(txn, &provider.id, &refusal);
             tally.end(LoginOutcome::Refused);
             // Below the required level at this provider: offer the others that could meet it.
             if matches!(refusal, trust_framework::Refusal::LevelNotMet { .. })
@@ -215,7 +215,7 @@ async fn complete(
         .filter(|rp| rp.status.is_active())
         .ok_or_else(|| {
             let refusal = "the relying party is no longer active";
-            tracing::info!(target: "audit", event = "release.refused", txn, provider = %provider.id, refusal);
+            release_refused(txn, &provider.id, &refusal);
             Failure::to_rp(
                 &pending,
                 OAuthError::new(ErrorCode::UnauthorizedClient, refusal),
@@ -272,6 +272,11 @@ async fn complete(
         csrf: browser::random_token(),
     };
     crate::endpoints::consent::ask(broker, &registry, pending_consent, tally).await
+}
+
+/// The audit event ending a login whose provider leg succeeded but whose release was refused.
+fn release_refused(txn: &str, provider: &str, refusal: &dyn std::fmt::Display) {
+    tracing::info!(target: "audit", event = "release.refused", txn, provider, %refusal);
 }
 
 /// The audit event ending a login whose provider leg failed after the person was sent there.
