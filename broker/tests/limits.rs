@@ -141,11 +141,7 @@ async fn rate_limit_per_client_reached_and_recovered() {
     assert_eq!(push().await.status(), 429);
     assert_eq!(push().await.status(), 429);
     // One audit event per window that went over the limit, however many requests it refused.
-    let refused: Vec<Value> = audit
-        .events()
-        .into_iter()
-        .filter(|e| e["event"] == "rate.limited")
-        .collect();
+    let refused = audit.all("rate.limited");
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(
         refused

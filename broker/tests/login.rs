@@ -456,14 +456,7 @@ async fn the_callback_state_is_one_time_and_bound_to_the_browser() {
     let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
-    let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
-    let mut upstream = url::Url::parse(&location(&r)).unwrap();
-    upstream
-        .query_pairs_mut()
-        .append_pair("login_hint", &bed.persons["ab-account"]);
-    let r = bed.http.get(upstream).send().await.unwrap();
-    let callback = location(&r);
-    assert!(callback.starts_with(&format!("{}/callback", bed.broker_url)));
+    let callback = bed.callback_from(&req, "ab-account").await;
     // Another browser presenting the callback gets a page and no code...
     let stranger = browser();
     let r = stranger.get(&callback).send().await.unwrap();

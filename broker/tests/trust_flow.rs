@@ -185,13 +185,7 @@ async fn a_remembered_consent_is_reused_only_for_the_same_agreement_version() {
     let given = audit.one("consent.given");
     assert_eq!(given["remembered"], true);
     let reused = audit.one("consent.reused");
-    let events = audit.events();
-    let second = &events
-        .iter()
-        .filter(|e| e["event"] == "policy.decided")
-        .nth(1)
-        .unwrap()["txn"];
-    assert_eq!(&reused["txn"], second);
+    assert_eq!(reused["txn"], audit.all("policy.decided")[1]["txn"]);
     assert_ne!(reused["txn"], given["txn"]);
     assert_eq!(reused["client"], RP);
     assert_eq!(reused["agreement"], "isa-esdc-ei-2025");
@@ -345,12 +339,8 @@ async fn a_provider_suspended_mid_flow_stops_the_flow() {
 /// registry changed while the person was at the provider.
 fn refused_at_release(audit: &AuditLog, why: &str) {
     let events = audit.events();
-    let names: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names[..3],
+        audit.names()[..3],
         ["policy.decided", "upstream.sent", "release.refused"]
     );
     assert!(
@@ -422,12 +412,8 @@ async fn a_login_below_the_level_offers_another_provider_that_can_meet_it() {
     // The audit trail follows the person from the refused login to the one that succeeded:
     // the retry is a login of its own, and its step_up.offered names the refused one.
     let events = audit.events();
-    let names: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        audit.names(),
         [
             "policy.decided",
             "provider.chosen",
@@ -503,12 +489,7 @@ async fn a_remembered_choice_skips_the_picker_until_the_service_asks_again() {
     assert_eq!(chosen["remembered"], true);
     let remembered = audit.one("provider.remembered");
     assert_eq!(remembered["provider"], "bc-services-card");
-    let second = audit
-        .events()
-        .into_iter()
-        .filter(|e| e["event"] == "policy.decided")
-        .nth(1);
-    assert_eq!(remembered["txn"], second.unwrap()["txn"]);
+    assert_eq!(remembered["txn"], audit.all("policy.decided")[1]["txn"]);
     let r = bed
         .http
         .get(ei().with("prompt", "select_account").url(&bed.broker_url))

@@ -227,15 +227,7 @@ async fn a_response_naming_another_issuer_is_refused_and_audited() {
     let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
-    let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
-    assert_eq!(r.status(), 303);
-    let mut upstream = url::Url::parse(&location(&r)).unwrap();
-    upstream
-        .query_pairs_mut()
-        .append_pair("login_hint", &bed.persons["ab-account"]);
-    let r = bed.http.get(upstream).send().await.unwrap();
-    assert_eq!(r.status(), 303);
-    let genuine = url::Url::parse(&location(&r)).unwrap();
+    let genuine = url::Url::parse(&bed.callback_from(&req, "ab-account").await).unwrap();
     let params: HashMap<String, String> = genuine.query_pairs().into_owned().collect();
     assert_eq!(params["iss"], bed.providers["ab-account"]);
 

@@ -68,13 +68,17 @@ impl AuditLog {
             .collect()
     }
 
-    /// The one event called `name`.
-    pub fn one(&self, name: &str) -> Value {
-        let found: Vec<Value> = self
-            .events()
+    /// The events called `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<Value> {
+        self.events()
             .into_iter()
             .filter(|e| e["event"] == name)
-            .collect();
+            .collect()
+    }
+
+    /// The one event called `name`.
+    pub fn one(&self, name: &str) -> Value {
+        let found = self.all(name);
         assert_eq!(found.len(), 1, "one {name} event in {:?}", self.names());
         found.into_iter().next().unwrap()
     }

@@ -208,6 +208,28 @@ impl TestBed {
             .unwrap()
     }
 
+    /// Starts `req` (which names its provider by `idp_hint`) and signs the provider's first test
+    /// person in there; returns the broker callback URL the provider sends the browser back to,
+    /// not yet followed.
+    pub async fn callback_from(&self, req: &AuthRequest, provider: &str) -> String {
+        let r = self
+            .http
+            .get(req.url(&self.broker_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let mut upstream = url::Url::parse(&location(&r)).unwrap();
+        upstream
+            .query_pairs_mut()
+            .append_pair("login_hint", &self.persons[provider]);
+        let r = self.http.get(upstream).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let callback = location(&r);
+        assert!(callback.starts_with(&format!("{}/callback", self.broker_url)));
+        callback
+    }
+
     /// A whole login and code redemption; returns the verified ID token claims.
     pub async fn login(&self, req: &AuthRequest, provider: &str) -> Map<String, Value> {
         let outcome = self.browse(req, provider).await;
