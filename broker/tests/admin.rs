@@ -164,31 +164,29 @@ async fn admin_calls_need_a_credential_and_the_right_role() {
 
     // Every call is in the audit trail, refused or not, and no credential is.
     let events = audit.events();
-    let calls: Vec<(&str, &str, &str)> = events
+    let calls: Vec<(&str, &str, &str, &str)> = events
         .iter()
         .filter(|e| e["event"].as_str().unwrap().starts_with("admin."))
         .map(|e| {
             (
                 e["event"].as_str().unwrap(),
                 e["admin"].as_str().unwrap_or("-"),
-                e["call"].as_str().or(e["path"].as_str()).unwrap(),
+                e["method"].as_str().unwrap(),
+                e["path"].as_str().unwrap(),
             )
         })
         .collect();
+    let suspend = "/admin/providers/ab-account/suspend";
     assert_eq!(
         calls,
         [
-            ("admin.refused", "-", "/admin/providers"),
-            ("admin.refused", "-", "/admin/providers"),
-            ("admin.call", "carol", "/admin/providers"),
-            ("admin.call", "carol", "/admin/providers"),
-            ("admin.refused", "carol", "POST /admin/providers"),
-            ("admin.call", "alice", "/admin/providers/ab-account/suspend"),
-            (
-                "admin.refused",
-                "alice",
-                "POST /admin/providers/ab-account/suspend"
-            ),
+            ("admin.refused", "-", "GET", "/admin/providers"),
+            ("admin.refused", "-", "GET", "/admin/providers"),
+            ("admin.call", "carol", "GET", "/admin/providers"),
+            ("admin.call", "carol", "POST", "/admin/providers"),
+            ("admin.refused", "carol", "POST", "/admin/providers"),
+            ("admin.call", "alice", "POST", suspend),
+            ("admin.refused", "alice", "POST", suspend),
         ]
     );
     assert!(
@@ -291,7 +289,8 @@ async fn the_provider_lifecycle_register_approve_login_suspend_revoke() {
     );
     let refused = audit.one("admin.refused");
     assert_eq!(refused["admin"], "dana");
-    assert_eq!(refused["call"], "POST /admin/providers/ab-third/approve");
+    assert_eq!(refused["method"], "POST");
+    assert_eq!(refused["path"], "/admin/providers/ab-third/approve");
     assert_eq!(refused["reason"], body["message"]);
 
     // Approved by someone else: routable at once.

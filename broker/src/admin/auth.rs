@@ -59,8 +59,10 @@ impl Principal {
 pub struct Admin {
     pub name: String,
     pub roles: BTreeSet<Role>,
-    /// The call being made (`POST /admin/providers`), for the audit trail of a refusal.
-    call: String,
+    /// The call being made, for the audit trail of a refusal: the same `method` and `path`
+    /// fields as its `admin.call` and an unauthenticated `admin.refused`.
+    method: axum::http::Method,
+    path: String,
 }
 
 impl Admin {
@@ -76,7 +78,7 @@ impl Admin {
     /// of duties forbid is worth an auditor's attention, so the refusal is in the audit trail
     /// beside the `admin.call` that preceded it.
     pub fn forbidden(&self, why: String) -> AdminError {
-        tracing::warn!(target: "audit", event = "admin.refused", admin = %self.name, call = %self.call, reason = %why);
+        tracing::warn!(target: "audit", event = "admin.refused", admin = %self.name, method = %self.method, path = %self.path, reason = %why);
         AdminError::Forbidden(why)
     }
 }
@@ -163,7 +165,8 @@ impl FromRequestParts<Broker> for Admin {
                 found = Some(Admin {
                     name: p.name.clone(),
                     roles: p.roles.clone(),
-                    call: format!("{} {}", parts.method, parts.uri.path()),
+                    method: parts.method.clone(),
+                    path: parts.uri.path().to_owned(),
                 });
             }
         }
