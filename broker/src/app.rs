@@ -198,6 +198,14 @@ pub fn router(broker: Broker) -> Router {
             broker.clone(),
             crate::request_body::read_whole,
         ))
+        // Outside the body reader, so that a flood is refused before its bodies are read.
+        .layer(axum::middleware::from_fn_with_state(
+            broker.clone(),
+            crate::limits::per_address,
+        ))
+        // Before anything reads the head (431 in the caller's form).
+        .layer(axum::middleware::from_fn(crate::request_head::bounded))
+        // The security headers wrap every refusal above, so they are on every answer.
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -208,17 +216,14 @@ pub fn router(broker: Broker) -> Router {
         // Every answer may carry a code, a token or personal data unless it says otherwise
         // (the JWKS, discovery and the stylesheet set their own caching).
         .layer(header(header::CACHE_CONTROL, "no-store"))
-        .layer(axum::middleware::from_fn_with_state(
-            broker.clone(),
-            crate::limits::per_address,
-        ))
         // Outermost, so that every answer is counted, the other layers' refusals included.
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(broker)
 }
 
 /// Serves plain HTTP until `shutdown` completes. Tests bind port 0 and pass the listener in.
-/// The transport limits of [`crate::server`] apply (431 on oversized heads, header timeout).
+/// The transport limits of [`crate::server`] apply (a bare 431 on heads over its backstop, the
+/// header timeout).
 pub async fn run(
     listener: tokio::net::TcpListener,
     broker: Broker,

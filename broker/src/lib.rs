@@ -24,6 +24,7 @@ pub mod pages;
 pub mod pairwise;
 pub mod registry_store;
 pub mod request_body;
+pub mod request_head;
 pub mod secrets;
 pub mod server;
 pub mod store;

@@ -11,11 +11,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::admin::auth::AdminError;
 use crate::app::Broker;
 use crate::metrics::{self, RateLimitScope};
 use crate::oauth_error::OAuthError;
@@ -273,6 +274,35 @@ pub(crate) fn refuse(
         page.headers_mut().insert(header::RETRY_AFTER, v);
     }
     page
+}
+
+/// A refusal of the request's framing (its head or its body) before any handler: in the form
+/// the caller reads (the admin API's error for the admin API, otherwise as [`refuse`]), with
+/// `status`, and closing the connection, because what the client sends next cannot be trusted
+/// to start a new request.
+pub(crate) fn refuse_and_close(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    status: StatusCode,
+    admin: fn(String) -> AdminError,
+    description: String,
+) -> Response {
+    let mut response = if uri.path().starts_with("/admin/") {
+        admin(description).into_response()
+    } else {
+        refuse(
+            method,
+            uri,
+            headers,
+            &OAuthError::invalid_request(description),
+        )
+    };
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// A slot for a call to a provider, or a refusal once the queue wait runs out.

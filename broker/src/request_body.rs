@@ -17,15 +17,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::admin::auth::AdminError;
 use crate::app::Broker;
-use crate::oauth_error::OAuthError;
 
 /// Bodies larger than this are refused: no form or document of the protocol needs more.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -60,27 +59,19 @@ impl Unread {
 
     /// The answer in the form the caller reads.
     fn refuse(self, parts: &Parts) -> Response {
-        let description = self.description();
-        let mut response = if parts.uri.path().starts_with("/admin/") {
-            match self {
-                Self::TooLarge => AdminError::TooLarge(description),
-                Self::TooSlow(_) => AdminError::Timeout(description),
-                Self::Broken => AdminError::Invalid(description),
-            }
-            .into_response()
-        } else {
-            crate::limits::refuse(
-                &parts.method,
-                &parts.uri,
-                &parts.headers,
-                &OAuthError::invalid_request(description),
-            )
+        let admin = match self {
+            Self::TooLarge => AdminError::TooLarge,
+            Self::TooSlow(_) => AdminError::Timeout,
+            Self::Broken => AdminError::Invalid,
         };
-        *response.status_mut() = self.status();
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        response
+        crate::limits::refuse_and_close(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            self.status(),
+            admin,
+            self.description(),
+        )
     }
 }
 
@@ -126,6 +117,7 @@ pub async fn read_whole(State(broker): State<Broker>, request: Request, next: Ne
 mod tests {
     use super::*;
     use axum::body::Bytes;
+    use axum::http::header;
     use futures_util::{StreamExt as _, stream};
 
     const SOON: Duration = Duration::from_millis(200);

@@ -2,15 +2,16 @@
 //! transport limits the broker relies on.
 //!
 //! One accept loop serves both, so the limits cannot drift apart: a request head larger than
-//! [`MAX_HEADER_BYTES`] or with more than [`MAX_HEADERS`] header lines is answered
-//! `431 Request Header Fields Too Large` by hyper itself, before any handler runs; a head not
+//! [`HARD_HEAD_BYTES`] or with more than hyper's 100 header lines is answered a bare
+//! `431 Request Header Fields Too Large` by hyper itself (the router refuses heads over the
+//! broker's own, lower bounds with a 431 that says why: `crate::request_head`); a head not
 //! complete within [`HEADER_READ_TIMEOUT`] closes the connection, so slow clients (slowloris)
 //! cannot hold connections open by trickling bytes; a TLS handshake gets [`HANDSHAKE_TIMEOUT`].
 //! A connection that fails (a refused handshake, a reset) is logged at debug and never stops
 //! the server. At most `max_connections` connections are served at once (`[limits]
 //! max_connections`): beyond, new ones wait in the kernel's accept queue until one closes, so a
 //! flood of connections cannot grow the broker's memory without bound (each may pin up to
-//! [`MAX_HEADER_BYTES`] of head and 64 KiB of buffer). Graceful shutdown: when
+//! [`MAX_BUF_BYTES`] of buffer). Graceful shutdown: when
 //! `shutdown` completes, the listener is closed and the requests in flight finish first.
 //!
 //! TLS is rustls with the ring provider, TLS 1.2 and 1.3 only (TLS 1.0 and 1.1 are refused with
@@ -38,15 +39,13 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// The largest request head (request line and headers) accepted, in bytes. The broker's
-/// requests carry a few cookies and an Authorization header; 16 KiB is ample and bounds the
-/// memory a connection can pin before a handler runs.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// The most header lines a request may have.
-pub const MAX_HEADERS: usize = 64;
+/// The largest request head hyper parses, in bytes: a backstop twice the broker's own bound
+/// ([`crate::request_head::MAX_HEAD_BYTES`]), so that a head between the two still gets an
+/// answer that explains itself. It bounds the memory a connection can pin before a handler runs.
+pub const HARD_HEAD_BYTES: usize = 2 * crate::request_head::MAX_HEAD_BYTES;
 /// The largest read buffer of a connection (hyper's default is about 400 KiB). Bodies are
 /// bounded separately (413 above 64 KiB, in the router).
-const MAX_BUF_BYTES: usize = 64 * 1024;
+pub const MAX_BUF_BYTES: usize = 64 * 1024;
 /// How long a client has to send a complete request head, counted from the moment the server
 /// starts waiting for it (so it also closes keep-alive connections idle for this long).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -123,8 +122,9 @@ fn http1_builder() -> http1::Builder {
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_headers(MAX_HEADERS)
-        .max_header_size(MAX_HEADER_BYTES)
+        // hyper's default header-line bound (100) is kept: it lives on the stack, where setting
+        // one puts the lines on the heap for every request. The router's bound is 64.
+        .max_header_size(HARD_HEAD_BYTES)
         .max_buf_size(MAX_BUF_BYTES);
     builder
 }

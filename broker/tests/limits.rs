@@ -1,6 +1,6 @@
 //! Rate limits, size limits and the body deadline over real HTTP: refused with 429 and
-//! Retry-After (or 413, 431, 400, 408), recovered after the window, and the broker healthy
-//! afterwards.
+//! Retry-After (or 413, 431, 400, 408) in the caller's form and with the security headers,
+//! recovered after the window, and the broker healthy afterwards.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -171,7 +171,7 @@ async fn oversized_inputs_are_refused_and_the_broker_stays_healthy() {
         body["error_description"],
         "the request body is larger than 64 KiB"
     );
-    // Headers over the limit: 431.
+    // Headers over the limit: 431, saying why.
     let r = http
         .get(format!("{}/healthz", bed.broker_url))
         .header("x-padding", "p".repeat(20 * 1024))
@@ -179,6 +179,11 @@ async fn oversized_inputs_are_refused_and_the_broker_stays_healthy() {
         .await
         .unwrap();
     assert_eq!(r.status(), 431);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error_description"],
+        "the request headers are larger than 16 KiB"
+    );
     // A parameter over its own limit: 400, as an error page (nothing is trusted yet).
     let req = AuthRequest::new(RP, RP_REDIRECT).with("state", &"s".repeat(600));
     let r = http.get(req.url(&bed.broker_url)).send().await.unwrap();
@@ -287,6 +292,131 @@ async fn a_body_trickled_too_slowly_is_refused_with_408_and_the_connection_close
         .login(&AuthRequest::new(RP, RP_REDIRECT), "qc-sqin")
         .await;
     assert!(claims.contains_key("sub"));
+}
+
+/// The security headers a refusal must carry like any other answer.
+fn assert_secured(r: &reqwest::Response) {
+    let h = r.headers();
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"),
+        "{h:?}"
+    );
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn oversized_heads_are_refused_with_a_reason_for_programs_people_and_the_admin_api() {
+    let bed = start(Options::default()).await;
+    // A person's browser that has piled up cookies: the bilingual page says why, in French here.
+    let r = bed
+        .http
+        .get(AuthRequest::new(RP, RP_REDIRECT).url(&bed.broker_url))
+        .header("accept-language", "fr-CA")
+        .header("cookie", format!("crumbs={}", "c".repeat(20 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431);
+    assert_eq!(r.headers()["connection"], "close");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_secured(&r);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Connexion interrompue"), "{page}");
+    assert!(page.contains("larger than 16 KiB"), "{page}");
+
+    // A program with too many header lines, each small: the OAuth error.
+    let mut request = bed.http.post(format!("{}/token", bed.broker_url));
+    for i in 0..70 {
+        request = request.header(format!("x-h{i}"), "1");
+    }
+    let r = request.send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    assert_secured(&r);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(
+        body["error_description"],
+        "the request has more than 64 header lines"
+    );
+
+    // The admin API answers in its own form.
+    let r = bed
+        .http
+        .get(format!("{}/admin/providers", bed.broker_url))
+        .header("x-padding", "p".repeat(17 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 431);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "too_large");
+    assert_eq!(
+        body["message"],
+        "the request headers are larger than 16 KiB"
+    );
+
+    // Beyond hyper's backstop (32 KiB), hyper refuses alone, before any of the broker's code.
+    let mut stream = raw(
+        &bed,
+        &format!(
+            "GET /healthz HTTP/1.1\r\nHost: broker\r\nX-Padding: {}\r\n\r\n",
+            "p".repeat(40 * 1024)
+        ),
+    )
+    .await;
+    let answer = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+    // A head just within the bound is served, and the broker is healthy afterwards.
+    let r = bed
+        .http
+        .get(format!("{}/healthz", bed.broker_url))
+        .header("x-padding", "p".repeat(15 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let claims = bed
+        .login(&AuthRequest::new(RP, RP_REDIRECT), "qc-sqin")
+        .await;
+    assert!(claims.contains_key("sub"));
+}
+
+#[tokio::test]
+async fn refusals_before_any_handler_carry_the_security_headers() {
+    let bed = start(limited(60, 0)).await;
+    let authorize = AuthRequest::new(RP, RP_REDIRECT).url(&bed.broker_url);
+    // 413 at the token endpoint, for a program.
+    let r = bed
+        .http
+        .post(format!("{}/token", bed.broker_url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("c".repeat(70 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_secured(&r);
+    // 429 for a person's browser, once the address has used its two requests of the window.
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(bed.http.get(&authorize).send().await.unwrap());
+    }
+    let r = last.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_secured(&r);
 }
 
 #[tokio::test]

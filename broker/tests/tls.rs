@@ -269,7 +269,7 @@ async fn plain_http_has_no_hsts_and_refuses_oversized_heads_and_bodies() {
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("strict-transport-security").is_none());
 
-    // 20 KiB of header: refused by hyper before any handler, with 431.
+    // 20 KiB of header: refused before any handler, with 431.
     let r = http
         .get(format!("{base}/healthz"))
         .header("x-padding", "a".repeat(20 * 1024))
