@@ -183,17 +183,24 @@ async fn admin_calls_need_a_credential_and_the_right_role() {
             ("admin.refused", "-", "GET", "/admin/providers"),
             ("admin.refused", "-", "GET", "/admin/providers"),
             ("admin.call", "carol", "GET", "/admin/providers"),
-            ("admin.call", "carol", "POST", "/admin/providers"),
             ("admin.refused", "carol", "POST", "/admin/providers"),
-            ("admin.call", "alice", "POST", suspend),
+            ("admin.call", "carol", "POST", "/admin/providers"),
             ("admin.refused", "alice", "POST", suspend),
+            ("admin.call", "alice", "POST", suspend),
         ]
     );
     assert!(
-        events[4]["reason"].as_str().unwrap().contains("Registrar"),
+        events[3]["reason"].as_str().unwrap().contains("Registrar"),
         "{}",
-        events[4]
+        events[3]
     );
+    // Each call is written once answered, with the answer's status.
+    let statuses: Vec<u64> = audit
+        .all("admin.call")
+        .iter()
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 403, 403]);
     let log = events.iter().map(Value::to_string).collect::<String>();
     for token in ["forged", ALICE, CAROL] {
         assert!(!log.contains(token), "{token} is in the audit trail");
@@ -202,6 +209,7 @@ async fn admin_calls_need_a_credential_and_the_right_role() {
 
 #[tokio::test]
 async fn invalid_registrations_are_refused_and_change_nothing() {
+    let audit = AuditLog::capture();
     let a = setup().await;
     let before = a.bed.broker.registry().providers().len();
     let mut bad = new_provider("http://idp.example.ca");
@@ -233,6 +241,13 @@ async fn invalid_registrations_are_refused_and_change_nothing() {
         .await;
     assert_eq!(status, 409);
     assert_eq!(a.bed.broker.registry().providers().len(), before);
+    // The trail holds both attempts with their answers, and no change.
+    assert_eq!(audit.names(), ["admin.call", "admin.call"]);
+    let calls = audit.all("admin.call");
+    assert_eq!(calls[0]["status"], 400);
+    assert_eq!(calls[1]["status"], 409);
+    assert_eq!(calls[1]["admin"], "alice");
+    assert_eq!(calls[1]["path"], "/admin/providers");
 }
 
 #[tokio::test]
@@ -250,6 +265,12 @@ async fn the_provider_lifecycle_register_approve_login_suspend_revoke() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["status"], "pending");
     assert_eq!(body["conformance"]["passed"], true, "{body}");
+    // The change and its conformance run, then the call that made them, answered 201.
+    assert_eq!(
+        audit.names(),
+        ["provider.registered", "provider.conformance", "admin.call"]
+    );
+    assert_eq!(audit.one("admin.call")["status"], 201);
     let (status, report) = a
         .call(
             Some(CAROL),

@@ -2,10 +2,12 @@
 //! no principal configured, every admin call is refused.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -76,7 +78,7 @@ impl Admin {
 
     /// Refuses this call. An authenticated admin attempting what their roles or the separation
     /// of duties forbid is worth an auditor's attention, so the refusal is in the audit trail
-    /// beside the `admin.call` that preceded it.
+    /// with its reason, before the call's `admin.call`.
     pub fn forbidden(&self, why: String) -> AdminError {
         tracing::warn!(target: "audit", event = "admin.refused", admin = %self.name, method = %self.method, path = %self.path, reason = %why);
         AdminError::Forbidden(why)
@@ -171,7 +173,57 @@ impl FromRequestParts<Broker> for Admin {
             }
         }
         let admin = found.ok_or_else(|| refused("the bearer token is not an admin credential"))?;
-        tracing::info!(target: "audit", event = "admin.call", admin = %admin.name, method = %parts.method, path = %parts.uri.path());
+        match parts.extensions.get::<CallRecord>() {
+            Some(record) => {
+                let _ = record.admin.set(admin.name.clone());
+            }
+            // A route outside [`audited`]: the call is still in the trail, without its answer.
+            None => {
+                tracing::info!(target: "audit", event = "admin.call", admin = %admin.name, method = %parts.method, path = %parts.uri.path());
+            }
+        }
         Ok(admin)
     }
+}
+
+/// Who made an admin call, filled in by the [`Admin`] extractor once the caller is known.
+#[derive(Debug, Clone, Default)]
+struct CallRecord {
+    admin: Arc<OnceLock<String>>,
+}
+
+/// Writes `admin.call` once the call has been answered.
+struct Answered {
+    record: CallRecord,
+    method: Method,
+    path: String,
+    status: Option<u16>,
+}
+
+impl Drop for Answered {
+    /// Also when the answer never came (the client went away and the call was dropped): the
+    /// call is in the trail then too, without a `status`.
+    fn drop(&mut self) {
+        if let Some(admin) = self.record.admin.get() {
+            tracing::info!(target: "audit", event = "admin.call", admin = %admin, method = %self.method, path = %self.path, status = self.status);
+        }
+    }
+}
+
+/// Middleware: every authenticated admin call leaves one `admin.call` with its answer's status
+/// (after the change it made, or the `admin.refused` that stopped it), so a call refused for
+/// an invalid or conflicting entry is in the trail as such, not only as an attempt.
+/// Unauthenticated calls leave `admin.refused` alone.
+pub async fn audited(mut request: Request, next: Next) -> Response {
+    let record = CallRecord::default();
+    request.extensions_mut().insert(record.clone());
+    let mut answered = Answered {
+        record,
+        method: request.method().clone(),
+        path: request.uri().path().to_owned(),
+        status: None,
+    };
+    let response = next.run(request).await;
+    answered.status = Some(response.status().as_u16());
+    response
 }

@@ -49,6 +49,7 @@ pub fn router() -> Router<Broker> {
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate))
         .merge(docs::router())
+        .route_layer(axum::middleware::from_fn(auth::audited))
 }
 
 /// Any of the three roles may read.
