@@ -86,6 +86,19 @@ pub fn generate_keys(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Why a broker process did not start.
+#[derive(Debug, thiserror::Error)]
+enum Start {
+    #[error("the broker could not bind its port: {0}")]
+    PortTaken(String),
+    #[error("the broker did not start: {0}")]
+    Failed(String),
+    #[error(transparent)]
+    Setup(#[from] anyhow::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 #[derive(Debug)]
 pub struct BrokerProcess {
     pub issuer: String,
@@ -113,14 +126,29 @@ impl BrokerProcess {
         .await
     }
 
+    /// Starts a broker as `spec` says. A port the test left to chance is found free, closed,
+    /// then bound by the broker; another process may take it in between (a parallel test, or
+    /// any outbound connection's ephemeral port), so a broker that could not bind it is started
+    /// again on another port, up to three times.
     pub async fn spawn(spec: BrokerSpec<'_>) -> Result<Self> {
+        if spec.port != 0 {
+            return Ok(Self::spawn_on(&spec, spec.port).await?);
+        }
+        let mut attempt = 1;
+        loop {
+            match Self::spawn_on(&spec, free_port()?).await {
+                Err(Start::PortTaken(log)) if attempt < 3 => {
+                    eprintln!("the broker's port was taken before it could bind; retrying:\n{log}");
+                    attempt += 1;
+                }
+                result => return result.map_err(anyhow::Error::from),
+            }
+        }
+    }
+
+    async fn spawn_on(spec: &BrokerSpec<'_>, port: u16) -> Result<Self, Start> {
         let bin = broker_binary()?;
         let dir = tempfile::tempdir()?;
-        let port = if spec.port == 0 {
-            free_port()?
-        } else {
-            spec.port
-        };
         let issuer = spec
             .issuer
             .clone()
@@ -143,10 +171,10 @@ impl BrokerProcess {
                 )
             })
             .collect();
-        let extra = spec.extra_config.unwrap_or_default();
+        let extra = spec.extra_config.clone().unwrap_or_default();
         let config = format!(
             "version = 1\nissuer = \"{issuer}\"\nlisten = \"127.0.0.1:{port}\"\nregistry = \"registry.toml\"\n[keys]\n{key_lines}[pairwise]\nsecret = {{ env = \"E2E_PAIRWISE_SECRET\" }}\n[upstream]\ntimeout_seconds = 5\n{}{}",
-            spec.store.unwrap_or_default(),
+            spec.store.clone().unwrap_or_default(),
             // Every test client is one loopback address: the per-address limit is off unless
             // a test sets its own [limits] (the limits have their own tests).
             if extra.contains("[limits]") {
@@ -171,7 +199,7 @@ impl BrokerProcess {
             command.env(k, v);
         }
         let child = command.spawn().context("spawn broker")?;
-        let broker = Self {
+        let mut broker = Self {
             issuer,
             url: format!("http://127.0.0.1:{port}"),
             dir,
@@ -187,22 +215,27 @@ impl BrokerProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    async fn wait_ready(&self) -> Result<()> {
+    /// Ready when this process says it is serving: it logs that once it holds its port, so a
+    /// connection that another process answered on the same port is never taken for it. A
+    /// process that exits first did not start, because its port was taken or for a reason of
+    /// its own.
+    async fn wait_ready(&mut self) -> Result<(), Start> {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let url = format!("{}/healthz", self.url);
         while Instant::now() < deadline {
-            if let Ok(Ok(s)) = tokio::time::timeout(
-                Duration::from_secs(1),
-                tokio::net::TcpStream::connect(url_addr(&url)),
-            )
-            .await
-            {
-                drop(s);
+            if self.log().contains("broker serving") {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            if !self.is_running() {
+                let log = self.log();
+                return Err(if log.contains("cannot listen") {
+                    Start::PortTaken(log)
+                } else {
+                    Start::Failed(log)
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        bail!("the broker did not start: {}", self.log())
+        Err(Start::Failed(self.log()))
     }
 
     pub fn log(&self) -> String {
@@ -215,10 +248,31 @@ impl BrokerProcess {
     }
 }
 
-fn url_addr(url: &str) -> String {
-    url.trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGISTRY: &str = include_str!("../../examples/registry/pan-canada.toml");
+
+    #[tokio::test]
+    async fn a_broker_whose_port_is_taken_is_told_apart_and_not_taken_for_ready() {
+        // Whoever holds the port accepts connections (the kernel queues them), which a readiness
+        // check by connection alone would have taken for the broker.
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = holder.local_addr().unwrap().port();
+        let spec = BrokerSpec {
+            registry: REGISTRY,
+            ..BrokerSpec::default()
+        };
+        match BrokerProcess::spawn_on(&spec, port).await {
+            Err(Start::PortTaken(log)) => assert!(log.contains("cannot listen"), "{log}"),
+            other => panic!("expected the port to be taken, got {other:?}"),
+        }
+        let broker = BrokerProcess::spawn(spec).await.unwrap();
+        assert_ne!(broker.url, format!("http://127.0.0.1:{port}"));
+        let r = reqwest::get(format!("{}/healthz", broker.url))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
 }
