@@ -210,6 +210,7 @@ async fn oidcc_codereuse_a_code_is_redeemed_once() {
 
 #[tokio::test]
 async fn token_errors_follow_rfc6749_5_2() {
+    let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
     let req = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
     let outcome = bed.browse(&req, "ab-account").await;
@@ -249,6 +250,26 @@ async fn token_errors_follow_rfc6749_5_2() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+
+    // Each spent code ends its login in the trail with the refusal: a wrong verifier may be
+    // a stolen code. A failed authentication or a replay spends nothing and ends nothing.
+    let first = audit.all("policy.decided")[0]["txn"].clone();
+    let second = audit.all("policy.decided")[1]["txn"].clone();
+    let refused = audit.all("token.refused");
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused[0]["txn"], first);
+    assert_eq!(refused[0]["client"], RP);
+    assert_eq!(refused[0]["error"], "invalid_grant");
+    assert_eq!(
+        refused[0]["reason"],
+        "code_verifier does not match the code_challenge"
+    );
+    assert_eq!(refused[1]["txn"], second);
+    assert_eq!(
+        refused[1]["reason"],
+        "redirect_uri does not match the authorization request"
+    );
+    assert!(audit.all("token.issued").is_empty());
 
     // Unsupported grant type and missing authentication.
     let http = reqwest::Client::new();

@@ -71,6 +71,23 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
                 "the code is invalid, expired or already used",
             )
         })?;
+    // The code is spent: from here on, a refusal ends the login, and says so in the trail.
+    let txn = grant.txn.clone();
+    let redeemed = release(broker, rp, grant, redirect_uri, verifier).await;
+    if let Err(e) = &redeemed {
+        tracing::warn!(target: "audit", event = "token.refused", txn = %txn, client = %rp.client_id, error = e.code.as_str(), reason = %e.description);
+    }
+    redeemed
+}
+
+/// Checks a taken code against the request that presented it, then issues the tokens.
+async fn release(
+    broker: &Broker,
+    rp: &trust_framework::RelyingParty,
+    grant: CodeGrant,
+    redirect_uri: Option<&str>,
+    verifier: &str,
+) -> Result<Response, OAuthError> {
     if grant.client_id != rp.client_id {
         return Err(OAuthError::new(
             ErrorCode::InvalidGrant,
