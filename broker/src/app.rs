@@ -221,7 +221,8 @@ pub fn router(broker: Broker) -> Router {
         .with_state(broker)
 }
 
-/// Serves plain HTTP until `shutdown` completes. Tests bind port 0 and pass the listener in.
+/// Serves plain HTTP until `shutdown` completes, sweeping for abandoned logins meanwhile
+/// (`crate::abandoned`). Tests bind port 0 and pass the listener in.
 /// The transport limits of [`crate::server`] apply (a bare 431 on heads over its backstop, the
 /// header timeout).
 pub async fn run(
@@ -230,7 +231,19 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let max = broker.limits.max_connections;
-    crate::server::serve(listener, router(broker), None, max, shutdown).await
+    let sweeper = AbortOnDrop(tokio::spawn(crate::abandoned::watch(broker.clone())));
+    let served = crate::server::serve(listener, router(broker), None, max, shutdown).await;
+    drop(sweeper);
+    served
+}
+
+/// The sweep for abandoned logins runs while the broker serves, and stops with it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// As [`run`], terminating TLS on every connection (TLS 1.2 and 1.3 only) and adding
@@ -242,7 +255,10 @@ pub async fn run_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let max = broker.limits.max_connections;
-    crate::server::serve(listener, router(broker), Some(tls), max, shutdown).await
+    let sweeper = AbortOnDrop(tokio::spawn(crate::abandoned::watch(broker.clone())));
+    let served = crate::server::serve(listener, router(broker), Some(tls), max, shutdown).await;
+    drop(sweeper);
+    served
 }
 
 /// `run` until Ctrl-C or SIGTERM, for the CLI.

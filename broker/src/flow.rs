@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use trust_framework::{Attribute, Candidate, IdentityProvider, Lang, Registry};
 
+use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
 use crate::endpoints::browser::random_token;
@@ -197,9 +198,21 @@ pub async fn start_upstream(
         })?;
     drop(slot);
     pending.upstream = Some(leg);
+    let watch = Watch::new(
+        txn,
+        Stage::AtProvider,
+        &pending.client_id,
+        Some(&provider.id),
+    );
     broker
         .store
-        .put(Kind::Pending, txn, &pending)
+        .put_watched(
+            Kind::Pending,
+            txn,
+            &pending,
+            broker.limits.login_step(),
+            &watch,
+        )
         .await
         .map_err(|e| {
             metrics::login(provider, LoginOutcome::Error);

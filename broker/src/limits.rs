@@ -50,9 +50,19 @@ pub struct Limits {
     /// (`crate::server`). Never off: 0 counts as 1.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// How long a person has for each step of a sign-in (choosing a provider, signing in at
+    /// it, the consent page); a step not taken by then ends the login as abandoned
+    /// (`crate::abandoned`). Never off: 0 counts as 1.
+    #[serde(default = "default_login_seconds")]
+    pub login_seconds: u64,
 }
 
 impl Limits {
+    /// See [`Limits::login_seconds`].
+    pub fn login_step(&self) -> Duration {
+        Duration::from_secs(self.login_seconds.max(1))
+    }
+
     fn window(&self) -> Duration {
         Duration::from_secs(self.window_seconds.max(1))
     }
@@ -64,6 +74,10 @@ impl Limits {
         }
         (per_minute.saturating_mul(self.window_seconds.max(1)) / 60).max(1)
     }
+}
+
+fn default_login_seconds() -> u64 {
+    600
 }
 
 fn default_per_address() -> u64 {
@@ -98,6 +112,7 @@ impl Default for Limits {
             window_seconds: default_window(),
             body_timeout_ms: default_body_ms(),
             max_connections: default_max_connections(),
+            login_seconds: default_login_seconds(),
         }
     }
 }

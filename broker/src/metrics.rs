@@ -72,6 +72,11 @@ struct ScopeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    stage: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: &'static str,
 }
@@ -93,6 +98,7 @@ struct Metrics {
     store_errors: Family<OpLabels, Counter>,
     rate_limited: Family<ScopeLabels, Counter>,
     policy_refusals: Family<ReasonLabels, Counter>,
+    abandoned: Family<StageLabels, Counter>,
     open_connections: Gauge,
 }
 
@@ -108,6 +114,7 @@ impl Metrics {
             store_errors: Family::default(),
             rate_limited: Family::default(),
             policy_refusals: Family::default(),
+            abandoned: Family::default(),
             open_connections: Gauge::default(),
         };
         // Series that alerts watch exist from the start at zero, so that `rate()` and
@@ -118,6 +125,11 @@ impl Metrics {
         for scope in RateLimitScope::ALL {
             drop(m.rate_limited.get_or_create(&ScopeLabels {
                 scope: scope.as_str(),
+            }));
+        }
+        for stage in crate::abandoned::Stage::ALL {
+            drop(m.abandoned.get_or_create(&StageLabels {
+                stage: stage.as_str(),
             }));
         }
         let mut m = m;
@@ -167,6 +179,12 @@ impl Metrics {
             "Authorization requests the trust framework refused before any provider was \
              chosen (no agreement, level not attainable, ...), by reason",
             m.policy_refusals.clone(),
+        );
+        r.register(
+            "broker_logins_abandoned",
+            "Logins whose person or service never took the next step, by the step they \
+             stopped before (choosing_provider, at_provider, consent, code_redemption)",
+            m.abandoned.clone(),
         );
         r.register(
             "broker_http_connections_open",
@@ -247,15 +265,18 @@ pub enum StoreOp {
     Get,
     /// A rate-limit counter.
     Hit,
+    /// The sweep for abandoned logins.
+    Sweep,
 }
 
 impl StoreOp {
-    const ALL: [StoreOp; 5] = [
+    const ALL: [StoreOp; 6] = [
         StoreOp::Put,
         StoreOp::PutNew,
         StoreOp::Take,
         StoreOp::Get,
         StoreOp::Hit,
+        StoreOp::Sweep,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -265,6 +286,7 @@ impl StoreOp {
             StoreOp::Take => "take",
             StoreOp::Get => "get",
             StoreOp::Hit => "hit",
+            StoreOp::Sweep => "sweep",
         }
     }
 }
@@ -387,6 +409,16 @@ pub fn rate_limited(scope: RateLimitScope) {
         .rate_limited
         .get_or_create(&ScopeLabels {
             scope: scope.as_str(),
+        })
+        .inc();
+}
+
+/// Counts a login abandoned before `stage`.
+pub fn abandoned(stage: crate::abandoned::Stage) {
+    METRICS
+        .abandoned
+        .get_or_create(&StageLabels {
+            stage: stage.as_str(),
         })
         .inc();
 }

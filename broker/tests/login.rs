@@ -495,3 +495,103 @@ async fn the_callback_state_is_one_time_and_bound_to_the_browser() {
     assert_eq!(events[2]["txn"], events[0]["txn"]);
     assert_eq!(events[2]["reason"], "another browser");
 }
+
+/// Every login's trail ends: one left at the picker, at the provider or on the consent page
+/// ends with `login.abandoned` once its step has expired, on the next sweep, and a login
+/// finished in time does not.
+#[tokio::test]
+async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
+    let audit = AuditLog::capture();
+    let bed = start(Options {
+        limits: Some(broker::limits::Limits {
+            login_seconds: 1,
+            ..broker::limits::Limits::default()
+        }),
+        ..Options::default()
+    })
+    .await;
+    let hinted = |provider: &str| AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", provider);
+    // The picker is shown and nobody chooses.
+    let r = bed
+        .http
+        .get(AuthRequest::new(RP, RP_REDIRECT).url(&bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Sent to the provider, never back.
+    let r = bed
+        .http
+        .get(hinted("ab-account").url(&bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // Back from the provider; the consent page is shown and nobody decides.
+    let callback = bed.callback_from(&hinted("qc-sqin"), "qc-sqin").await;
+    let r = bed.http.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Finished in time.
+    bed.login(&hinted("ab-account"), "ab-account").await;
+    // Back from the provider too late: refused, and abandoned all the same.
+    let late = bed.callback_from(&hinted("ab-account"), "ab-account").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let r = bed.http.get(&late).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while audit.all("login.abandoned").len() < 4 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // One more sweep's worth: nothing is written twice.
+    tokio::time::sleep(broker::abandoned::SWEEP_EVERY).await;
+    let txns: Vec<Value> = audit
+        .all("policy.decided")
+        .iter()
+        .map(|e| e["txn"].clone())
+        .collect();
+    assert_eq!(txns.len(), 5);
+    let mut abandoned: Vec<(Value, Value, Value)> = audit
+        .all("login.abandoned")
+        .iter()
+        .map(|e| {
+            assert_eq!(e["client"], RP);
+            (e["txn"].clone(), e["stage"].clone(), e["provider"].clone())
+        })
+        .collect();
+    abandoned.sort_by_key(|(txn, ..)| txns.iter().position(|t| t == txn));
+    assert_eq!(
+        abandoned,
+        [
+            (txns[0].clone(), "choosing_provider".into(), Value::Null),
+            (txns[1].clone(), "at_provider".into(), "ab-account".into()),
+            (txns[2].clone(), "consent".into(), "qc-sqin".into()),
+            (txns[4].clone(), "at_provider".into(), "ab-account".into()),
+        ]
+    );
+    assert!(
+        audit
+            .all("token.issued")
+            .iter()
+            .any(|e| e["txn"] == txns[3])
+    );
+    let metrics = bed
+        .http
+        .get(format!("{}/metrics", bed.broker_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (stage, n) in [
+        ("choosing_provider", 1),
+        ("at_provider", 2),
+        ("consent", 1),
+        ("code_redemption", 0),
+    ] {
+        let line = format!("broker_logins_abandoned_total{{stage=\"{stage}\"}} {n}");
+        assert!(metrics.contains(&line), "{line} not in\n{metrics}");
+    }
+}

@@ -169,3 +169,79 @@ async fn replicas_share_replay_checks_and_rate_counters() {
         1
     );
 }
+
+/// A login step left untaken is handed back once, to one of the replicas sweeping at once,
+/// and only after Redis itself has let the value go; a step taken in time is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watched_values_expired_untaken_go_to_one_replica_once() {
+    let redis = RedisServer::start().await.unwrap();
+    let (a, b) = (Arc::new(store(&redis)), Arc::new(store(&redis)));
+    let short = Duration::from_millis(200);
+    for i in 0..40 {
+        let note = format!("left-{i}").into_bytes();
+        a.put_watched(Kind::Pending, &format!("p{i}"), b"v".to_vec(), short, note)
+            .await
+            .unwrap();
+    }
+    b.put_watched(Kind::Code, "taken", b"v".to_vec(), short, b"taken".to_vec())
+        .await
+        .unwrap();
+    b.put_watched(
+        Kind::ConsentPending,
+        "alive",
+        b"v".to_vec(),
+        Duration::from_secs(60),
+        b"alive".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        a.take(Kind::Code, "taken").await.unwrap(),
+        Some(b"v".to_vec())
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Gone from Redis, and a late take finds nothing, but the watch holds (clock grace).
+    assert_eq!(b.take(Kind::Pending, "p0").await.unwrap(), None);
+    assert!(a.abandoned(100).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    // Both replicas sweep at once, in small batches: each note comes out exactly once.
+    let sweep = |s: Arc<RedisStore>| {
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let batch = s.abandoned(3).await.unwrap();
+                if batch.is_empty() {
+                    return got;
+                }
+                got.extend(batch);
+            }
+        })
+    };
+    let (from_a, from_b) = (sweep(a.clone()), sweep(b.clone()));
+    let mut notes: Vec<String> = from_a
+        .await
+        .unwrap()
+        .into_iter()
+        .chain(from_b.await.unwrap())
+        .map(|n| String::from_utf8(n).unwrap())
+        .collect();
+    notes.sort();
+    let mut expected: Vec<String> = (0..40).map(|i| format!("left-{i}")).collect();
+    expected.sort();
+    assert_eq!(notes, expected);
+    // The live one is still watched, and nothing is left behind for the others.
+    assert!(a.abandoned(100).await.unwrap().is_empty());
+    assert_eq!(
+        b.take(Kind::ConsentPending, "alive").await.unwrap(),
+        Some(b"v".to_vec())
+    );
+    let mut leftover = 0;
+    for bucket in 0..16 {
+        let zcard = redis
+            .cli(&["ZCARD", &format!("pcb:watch:{{w{bucket:x}}}")])
+            .await
+            .unwrap();
+        leftover += zcard.trim().parse::<usize>().unwrap();
+    }
+    assert_eq!(leftover, 0);
+}

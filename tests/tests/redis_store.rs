@@ -283,10 +283,20 @@ async fn a_three_node_cluster_runs_the_login() {
             "[store]\nbackend = \"cluster\"\nnodes = [{}]\n",
             nodes.join(", ")
         )),
+        // One second for each step of a sign-in, so that the abandoned one below ends soon.
+        extra_config: Some("[limits]\nper_address_per_minute = 0\nlogin_seconds = 1\n".into()),
         ..BrokerSpec::default()
     })
     .await
     .unwrap();
+    // A login left at the provider: its watch is written, and claimed, on the cluster.
+    let r = browser()
+        .unwrap()
+        .get(request().url(&broker.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
     for _ in 0..3 {
         let req = request();
         let outcome = browse(&browser().unwrap(), &broker.url, &req, &walk())
@@ -304,6 +314,17 @@ async fn a_three_node_cluster_runs_the_login() {
             400
         );
     }
+    // The abandoned login is in the trail once (after its second, the clock grace and a
+    // sweep), and no sweep failed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !broker.log().contains("login.abandoned") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let log = broker.log();
+    assert_eq!(log.matches("\"login.abandoned\"").count(), 1, "{log}");
+    assert!(log.contains("\"stage\":\"at_provider\""), "{log}");
+    assert!(!log.contains("sweep for abandoned logins failed"), "{log}");
     // State was spread over the cluster's nodes by key slot.
     let mut used = 0;
     for node in &cluster.nodes {

@@ -17,6 +17,7 @@ use trust_framework::{
 
 use super::browser;
 use super::params::{Params, is_s256_challenge};
+use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
 use crate::flow::{self, Failure};
@@ -367,9 +368,16 @@ async fn begin(
         tracing::info!(target: "audit", event = "provider.remembered", txn = %txn, provider = %chosen.provider_id);
         flow::start_upstream(broker, &registry, &txn, pending, chosen).await?
     } else {
+        let watch = Watch::new(&txn, Stage::ChoosingProvider, &pending.client_id, None);
         broker
             .store
-            .put(Kind::Pending, &txn, &pending)
+            .put_watched(
+                Kind::Pending,
+                &txn,
+                &pending,
+                broker.limits.login_step(),
+                &watch,
+            )
             .await
             .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?;
         pages::picker(lang, &registry, &decision, &txn, &pending.csrf, None)

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use trust_framework::{Attribute, Lang, UpstreamAssertion, release};
 
 use super::browser;
+use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
 use crate::consent::PendingConsent;
@@ -307,9 +308,16 @@ async fn offer_others(
     retry.upstream = None;
     retry.csrf = browser::random_token();
     let txn = browser::random_token();
+    let watch = Watch::new(&txn, Stage::ChoosingProvider, &retry.client_id, None);
     broker
         .store
-        .put(Kind::Pending, &txn, &retry)
+        .put_watched(
+            Kind::Pending,
+            &txn,
+            &retry,
+            broker.limits.login_step(),
+            &watch,
+        )
         .await
         .map_err(|e| Failure::page(retry.lang, OAuthError::from_store(&e)))?;
     tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, refused_txn, failed_provider = failed,

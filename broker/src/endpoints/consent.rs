@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use trust_framework::{Attribute, Lang, LegalBasis, Registry};
 
 use super::browser;
+use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
 use crate::consent::{ConsentRecord, PendingConsent, covers, record_key};
@@ -70,9 +71,21 @@ pub async fn ask(
         }
     }
     let txn = browser::random_token();
+    let watch = Watch::new(
+        &pending.grant.txn,
+        Stage::Consent,
+        &pending.grant.client_id,
+        Some(&pending.provider_id),
+    );
     broker
         .store
-        .put(Kind::ConsentPending, &txn, &pending)
+        .put_watched(
+            Kind::ConsentPending,
+            &txn,
+            &pending,
+            broker.limits.login_step(),
+            &watch,
+        )
         .await
         .map_err(|e| Failure::page(pending.lang, OAuthError::from_store(&e)))?;
     tally.goes_on();
@@ -86,9 +99,15 @@ async fn issue(broker: &Broker, pending: PendingConsent) -> Result<Response, Fai
         state: pending.state.clone(),
         error: e,
     };
+    let watch = Watch::new(
+        &pending.grant.txn,
+        Stage::CodeRedemption,
+        &pending.grant.client_id,
+        Some(&pending.provider_id),
+    );
     broker
         .store
-        .put(Kind::Code, &code, &pending.grant)
+        .put_watched(Kind::Code, &code, &pending.grant, Kind::Code.ttl(), &watch)
         .await
         .map_err(|e| fail(OAuthError::from_store(&e)))?;
     let mut params = vec![("code", code)];

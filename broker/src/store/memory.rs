@@ -17,6 +17,9 @@ type Entries = HashMap<(Kind, String), (Instant, Vec<u8>)>;
 struct Inner {
     map: Entries,
     queues: HashMap<Kind, VecDeque<(Instant, String)>>,
+    /// Watched values: their expiry and note, until taken live or handed out as abandoned.
+    /// Few (the logins in progress), so a scan for the expired ones is cheap.
+    watches: HashMap<(Kind, String), (Instant, Vec<u8>)>,
 }
 
 impl Inner {
@@ -32,7 +35,7 @@ impl Inner {
     /// has a later expiry and stays; a kind with mixed lifetimes may keep an expired entry
     /// until the one in front of it expires, at most its longest lifetime.
     fn sweep(&mut self, now: Instant) {
-        let Self { map, queues } = self;
+        let Self { map, queues, .. } = self;
         for (kind, queue) in queues.iter_mut() {
             while let Some((expires, _)) = queue.front() {
                 if *expires > now {
@@ -85,11 +88,17 @@ impl Store for MemoryStore {
 
     async fn take(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let mut inner = self.lock()?;
-        Ok(inner
+        let k = (kind, key.to_owned());
+        let live = inner
             .map
-            .remove(&(kind, key.to_owned()))
+            .remove(&k)
             .filter(|(expires, _)| *expires > Instant::now())
-            .map(|(_, v)| v))
+            .map(|(_, v)| v);
+        // Taken too late, the value was abandoned all the same: its watch stays to say so.
+        if live.is_some() {
+            inner.watches.remove(&k);
+        }
+        Ok(live)
     }
 
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -149,6 +158,40 @@ impl Store for MemoryStore {
             entry.1 = count.to_be_bytes().to_vec();
         }
         Ok((count, expires.saturating_duration_since(now)))
+    }
+
+    async fn put_watched(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        note: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock()?;
+        inner.sweep(now);
+        inner.insert(kind, key, now + ttl, value);
+        inner
+            .watches
+            .insert((kind, key.to_owned()), (now + ttl, note));
+        Ok(())
+    }
+
+    async fn abandoned(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock()?;
+        let expired: Vec<(Kind, String)> = inner
+            .watches
+            .iter()
+            .filter(|(_, (expires, _))| *expires <= now)
+            .map(|(k, _)| k.clone())
+            .take(limit)
+            .collect();
+        Ok(expired
+            .iter()
+            .filter_map(|k| inner.watches.remove(k).map(|(_, note)| note))
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -234,6 +277,77 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert_eq!(s.get(Kind::Pending, "p").await.unwrap(), None);
         assert_eq!(s.take(Kind::Pending, "p").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_watched_value_expired_untaken_is_handed_back_once() {
+        let s = MemoryStore::new();
+        let short = Duration::from_millis(30);
+        let long = Duration::from_secs(60);
+        for key in ["taken", "left", "late"] {
+            s.put_watched(Kind::Pending, key, b"v".to_vec(), short, key.into())
+                .await
+                .unwrap();
+        }
+        s.put_watched(Kind::Code, "alive", b"v".to_vec(), long, b"alive".to_vec())
+            .await
+            .unwrap();
+        // Written again with a longer life: its watch moves with it.
+        s.put_watched(Kind::Pending, "again", b"v".to_vec(), short, b"x".to_vec())
+            .await
+            .unwrap();
+        s.put_watched(
+            Kind::Pending,
+            "again",
+            b"v".to_vec(),
+            long,
+            b"again".to_vec(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.take(Kind::Pending, "taken").await.unwrap(),
+            Some(b"v".to_vec())
+        );
+        assert!(
+            s.abandoned(10).await.unwrap().is_empty(),
+            "nothing has expired yet"
+        );
+        tokio::time::sleep(short + Duration::from_millis(20)).await;
+        // A take after the expiry finds nothing and does not hide the abandonment.
+        assert_eq!(s.take(Kind::Pending, "late").await.unwrap(), None);
+        let mut notes = s.abandoned(10).await.unwrap();
+        notes.sort();
+        assert_eq!(notes, [b"late".to_vec(), b"left".to_vec()]);
+        assert!(
+            s.abandoned(10).await.unwrap().is_empty(),
+            "handed back once"
+        );
+        assert_eq!(
+            s.lock().unwrap().watches.len(),
+            2,
+            "alive and again stay watched"
+        );
+    }
+
+    #[tokio::test]
+    async fn abandoned_values_are_handed_back_at_most_limit_at_a_time() {
+        let s = MemoryStore::new();
+        for i in 0..5 {
+            let key = format!("p{i}");
+            s.put_watched(
+                Kind::Pending,
+                &key,
+                vec![],
+                Duration::from_millis(1),
+                key.clone().into(),
+            )
+            .await
+            .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(s.abandoned(3).await.unwrap().len(), 3);
+        assert_eq!(s.abandoned(3).await.unwrap().len(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

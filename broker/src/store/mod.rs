@@ -59,6 +59,13 @@ impl Kind {
         }
     }
 
+    /// The kinds that hold a login between two of its steps. One that expires untaken is a
+    /// login the person or the service abandoned, which the audit trail must show
+    /// (`crate::abandoned`).
+    pub fn watched(self) -> bool {
+        matches!(self, Kind::Pending | Kind::ConsentPending | Kind::Code)
+    }
+
     pub fn ttl(self) -> Duration {
         match self {
             Kind::Pending => Duration::from_secs(600),
@@ -112,6 +119,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         key: &str,
         window: Duration,
     ) -> Result<(u64, Duration), StoreError>;
+    /// As [`Store::put`], and the value is watched: if it expires without being taken, one
+    /// call of [`Store::abandoned`] (on any replica sharing the store) hands `note` back. A
+    /// take of the live value ends the watch; writing the key again replaces it.
+    async fn put_watched(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        note: Vec<u8>,
+    ) -> Result<(), StoreError>;
+    /// The notes of at most `limit` watched values that expired untaken, each handed to one
+    /// caller only, whatever the number of replicas asking at once.
+    async fn abandoned(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError>;
     /// For `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -155,6 +176,39 @@ impl TypedStore {
             Err(e) => Err(StoreError::Corrupt(e.to_string())),
         };
         counted(StoreOp::PutNew, result)
+    }
+
+    /// See [`Store::put_watched`]; `ttl` instead of the kind's own, because the time a
+    /// person has to finish a sign-in is configured.
+    pub async fn put_watched<T: Serialize, N: Serialize>(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+        note: &N,
+    ) -> Result<(), StoreError> {
+        let result = match (serde_json::to_vec(value), serde_json::to_vec(note)) {
+            (Ok(bytes), Ok(note)) => self.0.put_watched(kind, key, bytes, ttl, note).await,
+            (Err(e), _) | (_, Err(e)) => Err(StoreError::Corrupt(e.to_string())),
+        };
+        counted(StoreOp::Put, result)
+    }
+
+    /// See [`Store::abandoned`]. A note that does not decode is skipped with a warning: it
+    /// has been claimed already, and one bad note must not hide the others.
+    pub async fn abandoned<N: DeserializeOwned>(&self, limit: usize) -> Result<Vec<N>, StoreError> {
+        let notes = counted(StoreOp::Sweep, self.0.abandoned(limit).await)?;
+        Ok(notes
+            .iter()
+            .filter_map(|n| match serde_json::from_slice(n) {
+                Ok(note) => Some(note),
+                Err(e) => {
+                    tracing::warn!(error = %e, "an abandoned value's note does not decode");
+                    None
+                }
+            })
+            .collect())
     }
 
     pub async fn get<T: DeserializeOwned>(

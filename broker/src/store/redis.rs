@@ -1,7 +1,10 @@
 //! The Redis store: broker replicas share state through one Redis or a Redis Cluster.
 //!
 //! Keys are `pcb:<kind>:<sha256 of the key>`: a code or token never appears in Redis as itself,
-//! so reading Redis does not give working credentials. Every key has a TTL (`SET .. PX`).
+//! so reading Redis does not give working credentials. Watched values (the stages of a login,
+//! [`Kind::watched`]) are indexed by deadline in `pcb:watch:{w<b>}`, with their notes in
+//! `pcb:watch-notes:{w<b>}`, in sixteen buckets that each share one cluster slot with the
+//! values they watch. Every key has a TTL (`SET .. PX`).
 //! One-time values are taken with `GETDEL`, atomic on the server. Every call is bounded by a
 //! timeout, and a failed connection is re-established on a later call: while Redis is away
 //! requests fail closed with `StoreError::Unavailable`, and service resumes by itself.
@@ -61,13 +64,83 @@ const HIT_SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
 return {n, redis.call('PTTL', KEYS[1])}";
 
-pub fn key(kind: Kind, key: &str) -> String {
+/// A watched value, its index entry and its note in one step on the server (one slot: see
+/// [`key`]). KEYS: value, index, notes. ARGV: value, TTL ms, deadline (Unix ms), note.
+const PUT_WATCHED_SCRIPT: &str = "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) \
+redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1]) \
+redis.call('HSET', KEYS[3], KEYS[1], ARGV[4]) \
+return 1";
+
+/// Takes a watched value; the watch ends only if the value was live, so a take that comes
+/// too late does not hide the abandonment. KEYS: value, index, notes.
+const TAKE_WATCHED_SCRIPT: &str = "local v = redis.call('GETDEL', KEYS[1]) \
+if v then redis.call('ZREM', KEYS[2], KEYS[1]) redis.call('HDEL', KEYS[3], KEYS[1]) end \
+return v";
+
+/// Claims the watches of one bucket whose deadline is past: removed and returned in one step,
+/// so of replicas sweeping at once each note goes to one. KEYS: index, notes. ARGV: cutoff
+/// (Unix ms), limit.
+const CLAIM_SCRIPT: &str = "local ks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2]) \
+local out = {} \
+for _, k in ipairs(ks) do \
+redis.call('ZREM', KEYS[1], k) \
+local n = redis.call('HGET', KEYS[2], k) \
+redis.call('HDEL', KEYS[2], k) \
+if n then out[#out + 1] = n end \
+end \
+return out";
+
+/// Watches are spread over this many buckets, each an index and a notes hash in one cluster
+/// slot with the values it watches.
+const WATCH_BUCKETS: u8 = 16;
+
+/// Redis expires a value on its own clock and the broker dates the watch on its own: a watch
+/// is claimed this long after its deadline, so that a value Redis still holds is never
+/// reported abandoned while it can be taken.
+const CLOCK_GRACE: Duration = Duration::from_secs(2);
+
+fn hex_digest(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     let mut hex = String::with_capacity(64);
     for b in digest {
         hex.push_str(&format!("{b:02x}"));
     }
-    format!("{KEY_PREFIX}:{}:{hex}", kind.prefix())
+    hex
+}
+
+/// `pcb:<kind>:<sha256 of the key>`; for a watched kind `pcb:<kind>:{w<b>}:<sha256>`, whose hash
+/// tag puts it in the cluster slot of its bucket's index and notes ([`watch_keys`]), so that
+/// the scripts touching all three are valid on a Redis Cluster.
+pub fn key(kind: Kind, key: &str) -> String {
+    let hex = hex_digest(key);
+    if kind.watched() {
+        let bucket = &hex[..1];
+        format!("{KEY_PREFIX}:{}:{{w{bucket}}}:{hex}", kind.prefix())
+    } else {
+        format!("{KEY_PREFIX}:{}:{hex}", kind.prefix())
+    }
+}
+
+/// The index (a sorted set of value keys by deadline) and the notes (a hash) of the bucket a
+/// watched value's key falls in.
+fn watch_keys(value_key: &str) -> (String, String) {
+    let tag = value_key
+        .split_once('{')
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map_or("w0", |(tag, _)| tag);
+    bucket_keys(tag)
+}
+
+fn bucket_keys(tag: &str) -> (String, String) {
+    (
+        format!("{KEY_PREFIX}:watch:{{{tag}}}"),
+        format!("{KEY_PREFIX}:watch-notes:{{{tag}}}"),
+    )
+}
+
+fn unix_ms(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl RedisStore {
@@ -156,8 +229,19 @@ impl Store for RedisStore {
     }
 
     async fn take(&self, kind: Kind, k: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut cmd = redis::cmd("GETDEL");
-        cmd.arg(key(kind, k));
+        let value_key = key(kind, k);
+        if !kind.watched() {
+            let mut cmd = redis::cmd("GETDEL");
+            cmd.arg(value_key);
+            return self.run(cmd).await;
+        }
+        let (index, notes) = watch_keys(&value_key);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(TAKE_WATCHED_SCRIPT)
+            .arg(3)
+            .arg(value_key)
+            .arg(index)
+            .arg(notes);
         self.run(cmd).await
     }
 
@@ -195,6 +279,55 @@ impl Store for RedisStore {
         Ok((count, Duration::from_millis(left)))
     }
 
+    async fn put_watched(
+        &self,
+        kind: Kind,
+        k: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        note: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let deadline = unix_ms(std::time::SystemTime::now()).saturating_add(ms);
+        let value_key = key(kind, k);
+        let (index, notes) = watch_keys(&value_key);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(PUT_WATCHED_SCRIPT)
+            .arg(3)
+            .arg(value_key)
+            .arg(index)
+            .arg(notes)
+            .arg(value)
+            .arg(ms)
+            .arg(deadline)
+            .arg(note);
+        self.run::<()>(cmd).await
+    }
+
+    async fn abandoned(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(CLOCK_GRACE)
+            .map_or(0, unix_ms);
+        let mut found = Vec::new();
+        for bucket in 0..WATCH_BUCKETS {
+            let left = limit.saturating_sub(found.len());
+            if left == 0 {
+                break;
+            }
+            let (index, notes) = bucket_keys(&format!("w{bucket:x}"));
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(CLAIM_SCRIPT)
+                .arg(2)
+                .arg(index)
+                .arg(notes)
+                .arg(cutoff)
+                .arg(left);
+            let claimed: Vec<Vec<u8>> = self.run(cmd).await?;
+            found.extend(claimed);
+        }
+        Ok(found)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let pong: String = self.run(redis::cmd("PING")).await?;
         if pong == "PONG" {
@@ -213,10 +346,36 @@ mod tests {
 
     #[test]
     fn keys_are_prefixed_and_hide_the_secret() {
-        let k = key(Kind::Code, "secret-code");
-        assert!(k.starts_with("pcb:code:"));
-        assert!(!k.contains("secret-code"));
-        assert_eq!(k.len(), "pcb:code:".len() + 64);
+        let k = key(Kind::AccessToken, "secret-token");
+        assert!(k.starts_with("pcb:at:"));
+        assert!(!k.contains("secret-token"));
+        assert_eq!(k.len(), "pcb:at:".len() + 64);
         assert_ne!(key(Kind::Code, "a"), key(Kind::AccessToken, "a"));
+    }
+
+    #[test]
+    fn a_watched_value_shares_its_slot_with_its_bucket() {
+        let k = key(Kind::Code, "secret-code");
+        assert!(!k.contains("secret-code"));
+        let hex = hex_digest("secret-code");
+        assert_eq!(k, format!("pcb:code:{{w{}}}:{hex}", &hex[..1]));
+        let (index, notes) = watch_keys(&k);
+        let tag = format!("{{w{}}}", &hex[..1]);
+        assert!(
+            index.ends_with(&tag) && notes.ends_with(&tag),
+            "{index} {notes}"
+        );
+        assert_ne!(index, notes);
+        // Every bucket the digests can fall in is swept.
+        let tags: std::collections::BTreeSet<String> =
+            (0..WATCH_BUCKETS).map(|b| format!("w{b:x}")).collect();
+        for i in 0..200 {
+            let k = key(Kind::Pending, &format!("txn{i}"));
+            let (index, _) = watch_keys(&k);
+            assert!(
+                tags.iter().any(|t| index.ends_with(&format!("{{{t}}}"))),
+                "{index}"
+            );
+        }
     }
 }
