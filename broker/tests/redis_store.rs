@@ -245,3 +245,53 @@ async fn watched_values_expired_untaken_go_to_one_replica_once() {
     }
     assert_eq!(leftover, 0);
 }
+
+/// Scripts go by their SHA-1; a Redis that has forgotten them (restarted, flushed, a new
+/// cluster node) is given the text again, and no call fails for it.
+#[tokio::test]
+async fn scripts_survive_a_redis_that_forgot_them() {
+    let redis = RedisServer::start().await.unwrap();
+    let s = store(&redis);
+    let long = Duration::from_secs(60);
+    for round in 0..2 {
+        let key = format!("p{round}");
+        s.put_watched(Kind::Pending, &key, b"v".to_vec(), long, b"n".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(redis.cli(&["SCRIPT", "FLUSH"]).await.unwrap().trim(), "OK");
+        assert_eq!(
+            s.take(Kind::Pending, &key).await.unwrap(),
+            Some(b"v".to_vec())
+        );
+        redis.cli(&["SCRIPT", "FLUSH"]).await.unwrap();
+        let (count, _) = s
+            .hit(Kind::RateCounter, "k", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(count, round + 1);
+        redis.cli(&["SCRIPT", "FLUSH"]).await.unwrap();
+        assert!(s.abandoned(10).await.unwrap().is_empty());
+    }
+    // Once given again, a script goes by its hash, not its text.
+    s.put_watched(Kind::Code, "warm", b"v".to_vec(), long, b"n".to_vec())
+        .await
+        .unwrap();
+    s.take(Kind::Code, "warm").await.unwrap();
+    let before: u64 = info_count(&redis, "cmdstat_eval:").await;
+    s.put_watched(Kind::Code, "c", b"v".to_vec(), long, b"n".to_vec())
+        .await
+        .unwrap();
+    s.take(Kind::Code, "c").await.unwrap();
+    assert_eq!(info_count(&redis, "cmdstat_eval:").await, before);
+    assert!(info_count(&redis, "cmdstat_evalsha:").await >= 2);
+}
+
+/// The `calls=` count of one command in `INFO commandstats` (0 if never called).
+async fn info_count(redis: &RedisServer, stat: &str) -> u64 {
+    let info = redis.cli(&["INFO", "commandstats"]).await.unwrap();
+    info.lines()
+        .find(|l| l.starts_with(stat))
+        .and_then(|l| l.split("calls=").nth(1))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}

@@ -5,7 +5,8 @@
 //! [`Kind::watched`]) are indexed by deadline in `pcb:watch:{w<b>}`, with their notes in
 //! `pcb:watch-notes:{w<b>}`, in sixteen buckets that each share one cluster slot with the
 //! values they watch. Every key has a TTL (`SET .. PX`).
-//! One-time values are taken with `GETDEL`, atomic on the server. Every call is bounded by a
+//! One-time values are taken with `GETDEL`, atomic on the server; what takes more than one
+//! command is a Lua script, sent by its SHA-1. Every call is bounded by a
 //! timeout, and a failed connection is re-established on a later call: while Redis is away
 //! requests fail closed with `StoreError::Unavailable`, and service resumes by itself.
 
@@ -58,29 +59,56 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("redis: {e}"))
 }
 
+/// A Lua script of the store, sent by its SHA-1 (see [`RedisStore::eval`]).
+struct Lua {
+    text: &'static str,
+    sha: std::sync::OnceLock<String>,
+}
+
+impl Lua {
+    const fn new(text: &'static str) -> Self {
+        Self {
+            text,
+            sha: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn sha(&self) -> &str {
+        self.sha
+            .get_or_init(|| redis::Script::new(self.text).get_hash().to_owned())
+    }
+}
+
 /// INCR and the window's expiry in one step on the server, so every replica counts in the
 /// same window and a counter can never be left without a TTL.
-const HIT_SCRIPT: &str = "local n = redis.call('INCR', KEYS[1]) \
+static HIT: Lua = Lua::new(
+    "local n = redis.call('INCR', KEYS[1]) \
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
-return {n, redis.call('PTTL', KEYS[1])}";
+return {n, redis.call('PTTL', KEYS[1])}",
+);
 
 /// A watched value, its index entry and its note in one step on the server (one slot: see
 /// [`key`]). KEYS: value, index, notes. ARGV: value, TTL ms, deadline (Unix ms), note.
-const PUT_WATCHED_SCRIPT: &str = "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) \
+static PUT_WATCHED: Lua = Lua::new(
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) \
 redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1]) \
 redis.call('HSET', KEYS[3], KEYS[1], ARGV[4]) \
-return 1";
+return 1",
+);
 
 /// Takes a watched value; the watch ends only if the value was live, so a take that comes
 /// too late does not hide the abandonment. KEYS: value, index, notes.
-const TAKE_WATCHED_SCRIPT: &str = "local v = redis.call('GETDEL', KEYS[1]) \
+static TAKE_WATCHED: Lua = Lua::new(
+    "local v = redis.call('GETDEL', KEYS[1]) \
 if v then redis.call('ZREM', KEYS[2], KEYS[1]) redis.call('HDEL', KEYS[3], KEYS[1]) end \
-return v";
+return v",
+);
 
 /// Claims the watches of one bucket whose deadline is past: removed and returned in one step,
 /// so of replicas sweeping at once each note goes to one. KEYS: index, notes. ARGV: cutoff
 /// (Unix ms), limit.
-const CLAIM_SCRIPT: &str = "local ks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2]) \
+static CLAIM: Lua = Lua::new(
+    "local ks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2]) \
 local out = {} \
 for _, k in ipairs(ks) do \
 redis.call('ZREM', KEYS[1], k) \
@@ -88,7 +116,8 @@ local n = redis.call('HGET', KEYS[2], k) \
 redis.call('HDEL', KEYS[2], k) \
 if n then out[#out + 1] = n end \
 end \
-return out";
+return out",
+);
 
 /// Watches are spread over this many buckets, each an index and a notes hash in one cluster
 /// slot with the values it watches.
@@ -176,11 +205,42 @@ impl RedisStore {
     }
 
     async fn run<T: redis::FromRedisValue + Send>(&self, cmd: redis::Cmd) -> Result<T, StoreError> {
+        self.try_run(cmd).await?.map_err(unavailable)
+    }
+
+    /// Runs one of the store's scripts by its SHA-1 (`EVALSHA`), so the script's text does not
+    /// travel with every call; a Redis that does not know it yet (a restart, a new cluster
+    /// node) gets the text once with `EVAL`, which also caches it there. `fill` adds the key
+    /// count, keys and arguments.
+    async fn eval<T: redis::FromRedisValue + Send>(
+        &self,
+        script: &Lua,
+        fill: impl Fn(&mut redis::Cmd),
+    ) -> Result<T, StoreError> {
+        let mut by_hash = redis::cmd("EVALSHA");
+        by_hash.arg(script.sha());
+        fill(&mut by_hash);
+        match self.try_run(by_hash).await? {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                let mut by_text = redis::cmd("EVAL");
+                by_text.arg(script.text);
+                fill(&mut by_text);
+                self.run(by_text).await
+            }
+            answered => answered.map_err(unavailable),
+        }
+    }
+
+    /// Runs `cmd` within the timeout: `Err` when it timed out, otherwise Redis's answer.
+    async fn try_run<T: redis::FromRedisValue + Send>(
+        &self,
+        cmd: redis::Cmd,
+    ) -> Result<redis::RedisResult<T>, StoreError> {
         let work = async {
             match &self.connection {
                 Connection::Single(manager) => {
                     let mut conn = manager.clone();
-                    cmd.query_async(&mut conn).await.map_err(unavailable)
+                    cmd.query_async(&mut conn).await
                 }
                 Connection::Cluster(client, slot) => {
                     let mut conn = {
@@ -188,7 +248,7 @@ impl RedisStore {
                         match guard.as_ref() {
                             Some(c) => c.clone(),
                             None => {
-                                let c = client.get_async_connection().await.map_err(unavailable)?;
+                                let c = client.get_async_connection().await?;
                                 *guard = Some(c.clone());
                                 c
                             }
@@ -202,14 +262,14 @@ impl RedisStore {
                         // Rebuild the cluster view on the next call.
                         *slot.lock().await = None;
                     }
-                    result.map_err(unavailable)
+                    result
                 }
             }
         };
         // Twice the per-call timeout covers one reconnection attempt and the command.
         tokio::time::timeout(self.timeout * 2, work)
             .await
-            .map_err(|_| StoreError::Unavailable("redis: timed out".into()))?
+            .map_err(|_| StoreError::Unavailable("redis: timed out".into()))
     }
 }
 
@@ -236,13 +296,10 @@ impl Store for RedisStore {
             return self.run(cmd).await;
         }
         let (index, notes) = watch_keys(&value_key);
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(TAKE_WATCHED_SCRIPT)
-            .arg(3)
-            .arg(value_key)
-            .arg(index)
-            .arg(notes);
-        self.run(cmd).await
+        self.eval(&TAKE_WATCHED, |cmd| {
+            cmd.arg(3).arg(&value_key).arg(&index).arg(&notes);
+        })
+        .await
     }
 
     async fn get(&self, kind: Kind, k: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -272,9 +329,12 @@ impl Store for RedisStore {
         window: Duration,
     ) -> Result<(u64, Duration), StoreError> {
         let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(HIT_SCRIPT).arg(1).arg(key(kind, k)).arg(ms);
-        let (count, left): (u64, i64) = self.run(cmd).await?;
+        let counter = key(kind, k);
+        let (count, left): (u64, i64) = self
+            .eval(&HIT, |cmd| {
+                cmd.arg(1).arg(&counter).arg(ms);
+            })
+            .await?;
         let left = u64::try_from(left).unwrap_or(ms);
         Ok((count, Duration::from_millis(left)))
     }
@@ -291,17 +351,17 @@ impl Store for RedisStore {
         let deadline = unix_ms(std::time::SystemTime::now()).saturating_add(ms);
         let value_key = key(kind, k);
         let (index, notes) = watch_keys(&value_key);
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(PUT_WATCHED_SCRIPT)
-            .arg(3)
-            .arg(value_key)
-            .arg(index)
-            .arg(notes)
-            .arg(value)
-            .arg(ms)
-            .arg(deadline)
-            .arg(note);
-        self.run::<()>(cmd).await
+        self.eval::<()>(&PUT_WATCHED, |cmd| {
+            cmd.arg(3)
+                .arg(&value_key)
+                .arg(&index)
+                .arg(&notes)
+                .arg(&value)
+                .arg(ms)
+                .arg(deadline)
+                .arg(&note);
+        })
+        .await
     }
 
     async fn abandoned(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -315,14 +375,11 @@ impl Store for RedisStore {
                 break;
             }
             let (index, notes) = bucket_keys(&format!("w{bucket:x}"));
-            let mut cmd = redis::cmd("EVAL");
-            cmd.arg(CLAIM_SCRIPT)
-                .arg(2)
-                .arg(index)
-                .arg(notes)
-                .arg(cutoff)
-                .arg(left);
-            let claimed: Vec<Vec<u8>> = self.run(cmd).await?;
+            let claimed: Vec<Vec<u8>> = self
+                .eval(&CLAIM, |cmd| {
+                    cmd.arg(2).arg(&index).arg(&notes).arg(cutoff).arg(left);
+                })
+                .await?;
             found.extend(claimed);
         }
         Ok(found)
