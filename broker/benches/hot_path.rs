@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use broker::abandoned::{Stage, Watch};
 use broker::grant::{CodeGrant, PendingLogin, UpstreamLeg};
 use broker::id_token;
 use broker::keys::KeySet;
@@ -221,11 +222,22 @@ fn pending_login(decision: Decision) -> PendingLogin {
     }
 }
 
+/// A login's step as it is stored: written watched (`broker::abandoned`), then taken.
 fn put_take(c: &mut Criterion, name: &str, rt: &tokio::runtime::Runtime, store: &TypedStore) {
     let pending = pending_login(decide(&registry(), &request(), NOW).unwrap());
+    let watch = Watch::new(
+        TXN,
+        Stage::AtProvider,
+        "esdc-employment-insurance",
+        Some(PROVIDER),
+    );
+    let ttl = Kind::Pending.ttl();
     c.bench_function(name, |b| {
         b.to_async(rt).iter(|| async {
-            store.put(Kind::Pending, TXN, &pending).await.unwrap();
+            store
+                .put_watched(Kind::Pending, TXN, &pending, ttl, &watch)
+                .await
+                .unwrap();
             let back: PendingLogin = store.take(Kind::Pending, TXN).await.unwrap().unwrap();
             back
         });
