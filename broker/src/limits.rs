@@ -268,6 +268,17 @@ pub(crate) fn refuse(
     headers: &HeaderMap,
     error: &OAuthError,
 ) -> Response {
+    refuse_advising(method, uri, headers, error, None)
+}
+
+/// As [`refuse`], with what the person can do about it on the page.
+fn refuse_advising(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    error: &OAuthError,
+    advice: Option<crate::pages::Advice>,
+) -> Response {
     if !for_people(method, uri.path()) {
         return error.clone().into_response();
     }
@@ -276,10 +287,11 @@ pub(crate) fn refuse(
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let mut page = crate::pages::error(
+    let mut page = crate::pages::error_advising(
         lang,
         error.status(),
         error,
+        advice,
         &error.description,
         crate::flow::same_page_other_lang(&here, lang),
     );
@@ -294,7 +306,7 @@ pub(crate) fn refuse(
 /// A refusal of the request's framing (its head or its body) before any handler: in the form
 /// the caller reads (the admin API's error for the admin API, otherwise as [`refuse`]), with
 /// `status`, and closing the connection, because what the client sends next cannot be trusted
-/// to start a new request.
+/// to start a new request. A person's page says what they can do about it (`advice`).
 pub(crate) fn refuse_and_close(
     method: &Method,
     uri: &Uri,
@@ -302,15 +314,17 @@ pub(crate) fn refuse_and_close(
     status: StatusCode,
     admin: fn(String) -> AdminError,
     description: String,
+    advice: Option<crate::pages::Advice>,
 ) -> Response {
     let mut response = if uri.path().starts_with("/admin/") {
         admin(description).into_response()
     } else {
-        refuse(
+        refuse_advising(
             method,
             uri,
             headers,
             &OAuthError::invalid_request(description),
+            advice,
         )
     };
     *response.status_mut() = status;

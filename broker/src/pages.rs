@@ -46,6 +46,9 @@ impl Frame {
     }
 }
 
+/// What a person can do about an error, in English and in French.
+pub type Advice = (&'static str, &'static str);
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
@@ -65,6 +68,19 @@ pub fn error(
     detail: &str,
     switch_href: String,
 ) -> Response {
+    error_advising(lang, status, error, None, detail, switch_href)
+}
+
+/// As [`error`], with `advice` (English, French) in place of the error code's general message
+/// when the person can do something about the cause (clear cookies, check a connection).
+pub fn error_advising(
+    lang: Lang,
+    status: StatusCode,
+    error: &OAuthError,
+    advice: Option<Advice>,
+    detail: &str,
+    switch_href: String,
+) -> Response {
     let f = Frame::new(
         lang,
         pick(lang, "Sign-in stopped", "Connexion interrompue"),
@@ -72,7 +88,7 @@ pub fn error(
     );
     let page = ErrorPage {
         frame: f,
-        message: error.person_message(lang),
+        message: advice.map_or_else(|| error.person_message(lang), |(en, fr)| pick(lang, en, fr)),
         code_label: pick(lang, "Error code", "Code d'erreur"),
         code: error.code.as_str(),
         detail,

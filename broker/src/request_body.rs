@@ -57,6 +57,18 @@ impl Unread {
         }
     }
 
+    /// What a person can do about it: a slow connection is worth checking; a body too large
+    /// or broken is nothing a person did, and gets the general message.
+    fn advice(self) -> Option<crate::pages::Advice> {
+        match self {
+            Self::TooSlow(_) => Some((
+                "Your browser took too long to send the form, so it was stopped. Nothing was shared. Check your connection, then return to the service you came from and start again.",
+                "Votre navigateur a mis trop de temps à envoyer le formulaire; l'envoi a donc été interrompu. Rien n'a été communiqué. Vérifiez votre connexion, puis retournez au service d'où vous venez et recommencez.",
+            )),
+            Self::TooLarge | Self::Broken => None,
+        }
+    }
+
     /// The answer in the form the caller reads.
     fn refuse(self, parts: &Parts) -> Response {
         let admin = match self {
@@ -71,6 +83,7 @@ impl Unread {
             self.status(),
             admin,
             self.description(),
+            self.advice(),
         )
     }
 }

@@ -28,6 +28,13 @@ enum Oversized {
     Lines,
 }
 
+/// Heads grow past the bound in browsers that hold too many cookies for the broker's domain
+/// (a parent domain shared with other services sets them too): clearing them is the way out.
+const ADVICE: crate::pages::Advice = (
+    "Your browser sent more than the broker accepts with one request, usually because it holds too many cookies for this site. Clear this site's cookies in your browser, then return to the service you came from and start again. Nothing was shared.",
+    "Votre navigateur a envoyé plus de données que le courtier n'en accepte pour une demande, généralement parce qu'il conserve trop de témoins (cookies) pour ce site. Effacez les témoins de ce site dans votre navigateur, puis retournez au service d'où vous venez et recommencez. Rien n'a été communiqué.",
+);
+
 impl Oversized {
     fn description(self) -> String {
         match self {
@@ -84,6 +91,7 @@ pub async fn bounded(request: Request, next: Next) -> Response {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 AdminError::TooLarge,
                 oversized.description(),
+                Some(ADVICE),
             )
         }
     }
@@ -153,6 +161,7 @@ mod tests {
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             AdminError::TooLarge,
             Oversized::Bytes.description(),
+            Some(ADVICE),
         );
         assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         assert_eq!(r.headers()[header::CONNECTION], "close");

@@ -270,6 +270,18 @@ async fn a_body_trickled_too_slowly_is_refused_with_408_and_the_connection_close
     assert!(answer.contains("did not arrive within 600 ms"), "{answer}");
     assert!(started.elapsed() >= Duration::from_millis(600));
 
+    // A person's consent form that stops arriving: the page says what to check, in French here.
+    let mut stream = raw(
+        &bed,
+        "POST /consent HTTP/1.1\r\nHost: broker\r\nAccept-Language: fr-CA\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 50\r\n\r\ntxn=",
+    )
+    .await;
+    let answer = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("Connexion interrompue"), "{answer}");
+    assert!(answer.contains("Vérifiez votre connexion"), "{answer}");
+
     // A whole body in time is read as usual (the token endpoint answers about the grant).
     let r = bed
         .http
@@ -334,6 +346,8 @@ async fn oversized_heads_are_refused_with_a_reason_for_programs_people_and_the_a
     let page = r.text().await.unwrap();
     assert!(page.contains("Connexion interrompue"), "{page}");
     assert!(page.contains("larger than 16 KiB"), "{page}");
+    // What the person can do about it, in their language.
+    assert!(page.contains("Effacez les témoins de ce site"), "{page}");
 
     // A program with too many header lines, each small: the OAuth error.
     let mut request = bed.http.post(format!("{}/token", bed.broker_url));
