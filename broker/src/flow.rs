@@ -151,16 +151,49 @@ fn claims_request(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>)
     Some(serde_json::json!({ "id_token": members, "userinfo": members }))
 }
 
-/// Records the chosen provider in the pending login and sends the person there.
+/// The audit event ending a login whose provider leg failed, before the person was sent to
+/// the provider or after they came back.
+pub(crate) fn upstream_failed(txn: &str, provider: &str, error: &OAuthError) {
+    tracing::warn!(target: "audit", event = "upstream.failed", txn, provider,
+        error = error.code.as_str(), reason = %error.description);
+}
+
+/// Records the chosen provider in the pending login and sends the person there. A failure
+/// ends the login: audited as `upstream.failed`, and the pending login (there is one when the
+/// person chose on the picker) is dropped, so that it is not reported abandoned later.
 pub async fn start_upstream(
+    broker: &Broker,
+    registry: &Registry,
+    txn: &str,
+    pending: PendingLogin,
+    candidate: &Candidate,
+) -> Result<Response, Failure> {
+    match send_upstream(broker, registry, txn, pending, candidate).await {
+        Ok(response) => Ok(response),
+        Err((error, failure)) => {
+            upstream_failed(txn, &candidate.provider_id, &error);
+            if let Err(e) = broker.store.take::<PendingLogin>(Kind::Pending, txn).await {
+                tracing::warn!(error = %e, "a failed login's pending state could not be dropped");
+            }
+            Err(failure)
+        }
+    }
+}
+
+/// [`start_upstream`]'s work; an error comes with what the trail says of it.
+async fn send_upstream(
     broker: &Broker,
     registry: &Registry,
     txn: &str,
     mut pending: PendingLogin,
     candidate: &Candidate,
-) -> Result<Response, Failure> {
+) -> Result<Response, (OAuthError, Failure)> {
+    let to_rp = |pending: &PendingLogin, error: OAuthError| {
+        let failure = Failure::to_rp(pending, error.clone());
+        (error, failure)
+    };
     let provider = registry.provider(&candidate.provider_id).ok_or_else(|| {
-        Failure::to_rp(
+        to_rp(
             &pending,
             OAuthError::new(
                 crate::oauth_error::ErrorCode::AccessDenied,
@@ -186,7 +219,7 @@ pub async fn start_upstream(
     };
     let slot = crate::limits::upstream_slot(broker).await.map_err(|e| {
         metrics::login(provider, LoginOutcome::Error);
-        Failure::to_rp(&pending, e)
+        to_rp(&pending, e)
     })?;
     let url = broker
         .upstream
@@ -194,7 +227,7 @@ pub async fn start_upstream(
         .await
         .map_err(|e| {
             metrics::login(provider, LoginOutcome::UpstreamError);
-            Failure::to_rp(&pending, e.to_oauth())
+            to_rp(&pending, e.to_oauth())
         })?;
     drop(slot);
     pending.upstream = Some(leg);
@@ -216,7 +249,8 @@ pub async fn start_upstream(
         .await
         .map_err(|e| {
             metrics::login(provider, LoginOutcome::Error);
-            Failure::page(pending.lang, OAuthError::from_store(&e))
+            let error = OAuthError::from_store(&e);
+            (error.clone(), Failure::page(pending.lang, error))
         })?;
     tracing::info!(target: "audit", event = "upstream.sent", txn, provider = %provider.id, level_required = candidate.required_level.acr(), acr_values = %audit::list(&candidate.acr_values));
     Ok(see_other(url.as_str()))

@@ -175,8 +175,13 @@ async fn slow_token_endpoint() {
     assert_eq!(event["error"], "temporarily_unavailable");
 }
 
+/// Before the person is sent there, the provider cannot be reached (its discovery fails): the
+/// login ends at once, with the error at the service and `upstream.failed` in the trail, both
+/// when the provider was named by `idp_hint` and when the person chose it on the picker. The
+/// picker's pending login is dropped: posting the choice again finds nothing.
 #[tokio::test]
 async fn provider_down() {
+    let audit = AuditLog::capture();
     // The registry points Alberta at a port where nothing listens.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
@@ -200,6 +205,50 @@ async fn provider_down() {
     let q = query(&location(&r));
     assert_eq!(q["error"], "temporarily_unavailable", "{q:?}");
     assert_eq!(q["state"], req.state);
+    assert_eq!(audit.names(), ["policy.decided", "upstream.failed"]);
+    let failed = audit.one("upstream.failed");
+    assert_eq!(failed["txn"], audit.one("policy.decided")["txn"]);
+    assert_eq!(failed["provider"], "ab-account");
+    assert_eq!(failed["error"], "temporarily_unavailable");
+    assert_eq!(
+        failed["reason"].as_str(),
+        Some(q["error_description"].as_str())
+    );
+
+    // Through the picker.
+    let req = AuthRequest::new(RP, RP_REDIRECT);
+    let picker = bed
+        .http
+        .get(req.url(&bed.broker_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("txn", e2e::rp::hidden(&picker, "txn").unwrap()),
+        ("csrf", e2e::rp::hidden(&picker, "csrf").unwrap()),
+        ("lang", "en".to_owned()),
+        ("provider", "ab-account".to_owned()),
+    ];
+    let choose = || {
+        bed.http
+            .post(format!("{}/authorize/select", bed.broker_url))
+            .form(&form)
+            .send()
+    };
+    let r = choose().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(query(&location(&r))["error"], "temporarily_unavailable");
+    assert_eq!(
+        audit.names()[2..],
+        ["policy.decided", "provider.chosen", "upstream.failed"]
+    );
+    let events = audit.events();
+    assert!(events[2..].iter().all(|e| e["txn"] == events[2]["txn"]));
+    let r = choose().await.unwrap();
+    assert_eq!(r.status(), 400, "the failed login's pending state is gone");
 }
 
 /// Not a fault: a provider that rotated its key after the broker cached its JWKS. The first

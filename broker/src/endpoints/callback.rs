@@ -12,7 +12,7 @@ use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
 use crate::consent::PendingConsent;
-use crate::flow::Failure;
+use crate::flow::{Failure, upstream_failed};
 use crate::grant::{CodeGrant, PendingLogin};
 use crate::id_token;
 use crate::metrics::{LoginLeg, LoginOutcome};
@@ -278,12 +278,6 @@ async fn complete(
 /// The audit event ending a login whose provider leg succeeded but whose release was refused.
 fn release_refused(txn: &str, provider: &str, refusal: &dyn std::fmt::Display) {
     tracing::info!(target: "audit", event = "release.refused", txn, provider, %refusal);
-}
-
-/// The audit event ending a login whose provider leg failed after the person was sent there.
-fn upstream_failed(txn: &str, provider: &str, error: &OAuthError) {
-    tracing::warn!(target: "audit", event = "upstream.failed", txn, provider,
-        error = error.code.as_str(), reason = %error.description);
 }
 
 /// Shows the picker again without the provider that fell short, if any other candidate is left.
