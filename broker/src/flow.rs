@@ -151,6 +151,15 @@ fn claims_request(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>)
     Some(serde_json::json!({ "id_token": members, "userinfo": members }))
 }
 
+/// The state store failed in the middle of a login: the audit event `login.failed` ends it
+/// (the person gets the error page, or the service the error), and the error to answer with.
+pub(crate) fn store_failed(txn: &str, e: &crate::store::StoreError) -> OAuthError {
+    let error = OAuthError::from_store(e);
+    tracing::warn!(target: "audit", event = "login.failed", txn,
+        error = error.code.as_str(), reason = %error.description);
+    error
+}
+
 /// The audit event ending a login whose provider leg failed, before the person was sent to
 /// the provider or after they came back.
 pub(crate) fn upstream_failed(txn: &str, provider: &str, error: &OAuthError) {

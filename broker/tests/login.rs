@@ -595,3 +595,102 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
         assert!(metrics.contains(&line), "{line} not in\n{metrics}");
     }
 }
+
+/// A state store that fails in the middle of a login ends it in the trail with `login.failed`,
+/// under the login's txn, wherever the step was: the picker, the consent page, the code.
+#[tokio::test]
+async fn a_store_failure_mid_login_ends_it_in_the_trail() {
+    use broker::store::Kind;
+    use common::failing_store::FailingStore;
+    let audit = AuditLog::capture();
+    let store = std::sync::Arc::new(FailingStore::default());
+    let bed = start(Options {
+        store: Some(store.clone()),
+        ..Options::default()
+    })
+    .await;
+    let hinted = |provider: &str| AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", provider);
+    let trail_of = |txn: &Value| -> Vec<String> {
+        audit
+            .events()
+            .iter()
+            .filter(|e| &e["txn"] == txn)
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // The picker cannot be kept.
+    store.fail_writes_of(Kind::Pending);
+    let r = bed
+        .http
+        .get(AuthRequest::new(RP, RP_REDIRECT).url(&bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let txn = audit.all("policy.decided")[0]["txn"].clone();
+    assert_eq!(trail_of(&txn), ["policy.decided", "login.failed"]);
+    let failed = audit.one("login.failed");
+    assert_eq!(failed["error"], "temporarily_unavailable");
+    store.heal();
+
+    // The consent page cannot be kept.
+    let callback = bed.callback_from(&hinted("ab-account"), "ab-account").await;
+    store.fail_writes_of(Kind::ConsentPending);
+    let r = bed.http.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let txn = audit.all("policy.decided")[1]["txn"].clone();
+    assert_eq!(
+        trail_of(&txn),
+        [
+            "policy.decided",
+            "upstream.sent",
+            "release.granted",
+            "login.failed"
+        ]
+    );
+    store.heal();
+
+    // The code cannot be kept: the service gets the error.
+    let callback = bed.callback_from(&hinted("qc-sqin"), "qc-sqin").await;
+    let consent = bed
+        .http
+        .get(&callback)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    store.fail_writes_of(Kind::Code);
+    let form = [
+        ("txn", e2e::rp::hidden(&consent, "txn").unwrap()),
+        ("csrf", e2e::rp::hidden(&consent, "csrf").unwrap()),
+        ("lang", "en".to_owned()),
+        ("decision", "share".to_owned()),
+    ];
+    let r = bed
+        .http
+        .post(format!("{}/consent", bed.broker_url))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let q = query(&location(&r));
+    assert_eq!(q["error"], "temporarily_unavailable", "{q:?}");
+    assert!(!q.contains_key("code"));
+    let txn = audit.all("policy.decided")[2]["txn"].clone();
+    let trail = trail_of(&txn);
+    assert_eq!(trail.first().map(String::as_str), Some("policy.decided"));
+    assert_eq!(
+        trail[trail.len() - 2..],
+        ["consent.given".to_owned(), "login.failed".to_owned()],
+        "{trail:?}"
+    );
+    assert_eq!(audit.all("login.failed").len(), 3);
+    store.heal();
+
+    // And the broker goes on once the store is back.
+    bed.login(&hinted("ab-account"), "ab-account").await;
+}

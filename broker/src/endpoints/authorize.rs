@@ -379,7 +379,7 @@ async fn begin(
                 &watch,
             )
             .await
-            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?;
+            .map_err(|e| Failure::page(lang, flow::store_failed(&txn, &e)))?;
         pages::picker(lang, &registry, &decision, &txn, &pending.csrf, None)
     };
     if existing.is_none()

@@ -54,12 +54,13 @@ pub async fn ask(
         pending.agreement_version,
     );
     if pending.legal_basis == LegalBasis::Consent {
-        let remembered: Option<ConsentRecord> =
-            broker
-                .store
-                .get(Kind::ConsentRecord, &key)
-                .await
-                .map_err(|e| Failure::page(pending.lang, OAuthError::from_store(&e)))?;
+        let remembered: Option<ConsentRecord> = broker
+            .store
+            .get(Kind::ConsentRecord, &key)
+            .await
+            .map_err(|e| {
+            Failure::page(pending.lang, flow::store_failed(&pending.grant.txn, &e))
+        })?;
         if remembered.is_some_and(|r| covers(&r, &released(&pending), pending.agreement_version)) {
             tracing::info!(target: "audit", event = "consent.reused", txn = %pending.grant.txn, client = %pending.grant.client_id,
                 agreement = %pending.agreement_id, agreement_version = pending.agreement_version);
@@ -87,7 +88,7 @@ pub async fn ask(
             &watch,
         )
         .await
-        .map_err(|e| Failure::page(pending.lang, OAuthError::from_store(&e)))?;
+        .map_err(|e| Failure::page(pending.lang, flow::store_failed(&pending.grant.txn, &e)))?;
     tally.goes_on();
     Ok(pages::consent(pending.lang, registry, &pending, &txn))
 }
@@ -109,7 +110,7 @@ async fn issue(broker: &Broker, pending: PendingConsent) -> Result<Response, Fai
         .store
         .put_watched(Kind::Code, &code, &pending.grant, Kind::Code.ttl(), &watch)
         .await
-        .map_err(|e| fail(OAuthError::from_store(&e)))?;
+        .map_err(|e| fail(flow::store_failed(&pending.grant.txn, &e)))?;
     let mut params = vec![("code", code)];
     if let Some(state) = &pending.state {
         params.push(("state", state.clone()));
@@ -208,7 +209,7 @@ pub async fn decide(
                     agreement_version = record.agreement_version, attributes = %audit::list(&attributes), remembered = d.remember.is_some());
                 if d.remember.is_some() && pending.legal_basis == LegalBasis::Consent {
                     let key = record_key(&record.subject, &record.client_id, &record.agreement_id, record.agreement_version);
-                    broker.store.put(Kind::ConsentRecord, &key, &record).await.map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?;
+                    broker.store.put(Kind::ConsentRecord, &key, &record).await.map_err(|e| Failure::page(lang, flow::store_failed(&pending.grant.txn, &e)))?;
                 }
                 let response = issue(&broker, pending).await;
                 if response.is_ok() {

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod audit;
+pub mod failing_store;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct Options {
     pub limits: Option<broker::limits::Limits>,
     /// More secrets for the broker (environment variable name, value).
     pub secrets: Vec<(String, String)>,
+    /// The state store; a fresh in-memory one when absent.
+    pub store: Option<Arc<dyn broker::store::Store>>,
 }
 
 fn secret_env(id: &str) -> String {
@@ -127,7 +130,10 @@ pub async fn start(options: Options) -> TestBed {
         issuer: broker_url.clone(),
         registry,
         keys: KeySet::generate().unwrap(),
-        store: Arc::new(MemoryStore::new()),
+        store: options
+            .store
+            .take()
+            .unwrap_or_else(|| Arc::new(MemoryStore::new())),
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: b"pairwise-test-secret".to_vec(),
         upstream_timeout: options.upstream_timeout.unwrap_or(Duration::from_secs(5)),
