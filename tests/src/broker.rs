@@ -86,17 +86,23 @@ pub fn generate_keys(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Why a broker process did not start.
-#[derive(Debug, thiserror::Error)]
-enum Start {
-    #[error("the broker could not bind its port: {0}")]
-    PortTaken(String),
-    #[error("the broker did not start: {0}")]
-    Failed(String),
-    #[error(transparent)]
-    Setup(#[from] anyhow::Error),
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
+/// What the OS says (through a process's log) when a port found free was taken meanwhile.
+pub(crate) const PORT_TAKEN: &str = "Address already in use";
+
+/// Free ports are found by binding port 0 and letting go, so another test's process (or an
+/// outgoing connection's local port) can take one before the process under test binds it. It
+/// then exits saying so (its log is in the error), and only then is `start` run again, on
+/// fresh ports: at most three times in all.
+pub(crate) async fn on_free_ports<T, F: std::future::Future<Output = Result<T>>>(
+    mut start: impl FnMut() -> F,
+) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        match start().await {
+            Err(e) if attempt < 3 && e.to_string().contains(PORT_TAKEN) => attempt += 1,
+            result => return result,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -126,27 +132,16 @@ impl BrokerProcess {
         .await
     }
 
-    /// Starts a broker as `spec` says. A port the test left to chance is found free, closed,
-    /// then bound by the broker; another process may take it in between (a parallel test, or
-    /// any outbound connection's ephemeral port), so a broker that could not bind it is started
-    /// again on another port, up to three times.
+    /// Starts a broker as `spec` says; on a port the test left to chance, through
+    /// [`on_free_ports`].
     pub async fn spawn(spec: BrokerSpec<'_>) -> Result<Self> {
         if spec.port != 0 {
-            return Ok(Self::spawn_on(&spec, spec.port).await?);
+            return Self::spawn_on(&spec, spec.port).await;
         }
-        let mut attempt = 1;
-        loop {
-            match Self::spawn_on(&spec, free_port()?).await {
-                Err(Start::PortTaken(log)) if attempt < 3 => {
-                    eprintln!("the broker's port was taken before it could bind; retrying:\n{log}");
-                    attempt += 1;
-                }
-                result => return result.map_err(anyhow::Error::from),
-            }
-        }
+        on_free_ports(|| async { Self::spawn_on(&spec, free_port()?).await }).await
     }
 
-    async fn spawn_on(spec: &BrokerSpec<'_>, port: u16) -> Result<Self, Start> {
+    async fn spawn_on(spec: &BrokerSpec<'_>, port: u16) -> Result<Self> {
         let bin = broker_binary()?;
         let dir = tempfile::tempdir()?;
         let issuer = spec
@@ -217,25 +212,20 @@ impl BrokerProcess {
 
     /// Ready when this process says it is serving: it logs that once it holds its port, so a
     /// connection that another process answered on the same port is never taken for it. A
-    /// process that exits first did not start, because its port was taken or for a reason of
-    /// its own.
-    async fn wait_ready(&mut self) -> Result<(), Start> {
+    /// process that exits first did not start; its log says why ([`PORT_TAKEN`], or a reason of
+    /// its own).
+    async fn wait_ready(&mut self) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if self.log().contains("broker serving") {
                 return Ok(());
             }
             if !self.is_running() {
-                let log = self.log();
-                return Err(if log.contains("cannot listen") {
-                    Start::PortTaken(log)
-                } else {
-                    Start::Failed(log)
-                });
+                bail!("the broker exited before serving: {}", self.log());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Err(Start::Failed(self.log()))
+        bail!("the broker did not start: {}", self.log())
     }
 
     pub fn log(&self) -> String {
@@ -265,8 +255,12 @@ mod tests {
             ..BrokerSpec::default()
         };
         match BrokerProcess::spawn_on(&spec, port).await {
-            Err(Start::PortTaken(log)) => assert!(log.contains("cannot listen"), "{log}"),
-            other => panic!("expected the port to be taken, got {other:?}"),
+            Err(e) => {
+                let said = e.to_string();
+                assert!(said.contains("cannot listen"), "{said}");
+                assert!(said.contains(PORT_TAKEN), "{said}");
+            }
+            Ok(_) => panic!("expected the port to be taken, got a broker ready on it"),
         }
         let broker = BrokerProcess::spawn(spec).await.unwrap();
         assert_ne!(broker.url, format!("http://127.0.0.1:{port}"));

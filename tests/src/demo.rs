@@ -65,21 +65,10 @@ pub async fn start_demo_without_providers() -> Result<Demo> {
     start(Providers::NotStarted).await
 }
 
-/// Free ports are found by binding port 0 and letting go, so another test's process (or an
-/// outgoing connection's local port) can take one before the demo binds it. The demo then
-/// exits saying so, and only then is it started again on fresh ports.
+/// The demo's six ports are found free: started through [`crate::broker::on_free_ports`].
 async fn start(providers: Providers) -> Result<Demo> {
-    let mut attempt = 1;
-    loop {
-        match start_once(providers).await {
-            Err(e) if attempt < 3 && e.to_string().contains(PORT_TAKEN) => attempt += 1,
-            result => return result,
-        }
-    }
+    crate::broker::on_free_ports(|| start_once(providers)).await
 }
-
-/// What the OS says (through the demo's log) when a port was taken meanwhile.
-const PORT_TAKEN: &str = "Address already in use";
 
 async fn start_once(providers: Providers) -> Result<Demo> {
     let mut registry = EXAMPLE.to_owned();
