@@ -137,29 +137,27 @@ fn hex_digest(key: &str) -> String {
     hex
 }
 
-/// `pcb:<kind>:<sha256 of the key>`; for a watched kind `pcb:<kind>:{w<b>}:<sha256>`, whose hash
-/// tag puts it in the cluster slot of its bucket's index and notes ([`watch_keys`]), so that
-/// the scripts touching all three are valid on a Redis Cluster.
+/// `pcb:<kind>:<sha256 of the key>`; for a watched kind, see [`watched_keys`].
 pub fn key(kind: Kind, key: &str) -> String {
-    let hex = hex_digest(key);
     if kind.watched() {
-        let bucket = &hex[..1];
-        format!("{KEY_PREFIX}:{}:{{w{bucket}}}:{hex}", kind.prefix())
-    } else {
-        format!("{KEY_PREFIX}:{}:{hex}", kind.prefix())
+        return watched_keys(kind, key).0;
     }
+    format!("{KEY_PREFIX}:{}:{}", kind.prefix(), hex_digest(key))
 }
 
-/// The index (a sorted set of value keys by deadline) and the notes (a hash) of the bucket a
-/// watched value's key falls in.
-fn watch_keys(value_key: &str) -> (String, String) {
-    let tag = value_key
-        .split_once('{')
-        .and_then(|(_, rest)| rest.split_once('}'))
-        .map_or("w0", |(tag, _)| tag);
-    bucket_keys(tag)
+/// A watched value's key, `pcb:<kind>:{w<b>}:<sha256>`, then the index (a sorted set of value
+/// keys by deadline) and the notes (a hash) of its bucket `b`, the digest's first hex digit.
+/// The hash tag `{w<b>}` puts all three in one cluster slot, so that the scripts touching them
+/// together are valid on a Redis Cluster.
+fn watched_keys(kind: Kind, key: &str) -> (String, String, String) {
+    let hex = hex_digest(key);
+    let tag = format!("w{}", &hex[..1]);
+    let value = format!("{KEY_PREFIX}:{}:{{{tag}}}:{hex}", kind.prefix());
+    let (index, notes) = bucket_keys(&tag);
+    (value, index, notes)
 }
 
+/// The index and the notes of the bucket tagged `tag`.
 fn bucket_keys(tag: &str) -> (String, String) {
     (
         format!("{KEY_PREFIX}:watch:{{{tag}}}"),
@@ -289,13 +287,12 @@ impl Store for RedisStore {
     }
 
     async fn take(&self, kind: Kind, k: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let value_key = key(kind, k);
         if !kind.watched() {
             let mut cmd = redis::cmd("GETDEL");
-            cmd.arg(value_key);
+            cmd.arg(key(kind, k));
             return self.run(cmd).await;
         }
-        let (index, notes) = watch_keys(&value_key);
+        let (value_key, index, notes) = watched_keys(kind, k);
         self.eval(&TAKE_WATCHED, |cmd| {
             cmd.arg(3).arg(&value_key).arg(&index).arg(&notes);
         })
@@ -349,8 +346,7 @@ impl Store for RedisStore {
     ) -> Result<(), StoreError> {
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let deadline = unix_ms(std::time::SystemTime::now()).saturating_add(ms);
-        let value_key = key(kind, k);
-        let (index, notes) = watch_keys(&value_key);
+        let (value_key, index, notes) = watched_keys(kind, k);
         self.eval::<()>(&PUT_WATCHED, |cmd| {
             cmd.arg(3)
                 .arg(&value_key)
@@ -416,7 +412,8 @@ mod tests {
         assert!(!k.contains("secret-code"));
         let hex = hex_digest("secret-code");
         assert_eq!(k, format!("pcb:code:{{w{}}}:{hex}", &hex[..1]));
-        let (index, notes) = watch_keys(&k);
+        let (value, index, notes) = watched_keys(Kind::Code, "secret-code");
+        assert_eq!(value, k);
         let tag = format!("{{w{}}}", &hex[..1]);
         assert!(
             index.ends_with(&tag) && notes.ends_with(&tag),
@@ -427,8 +424,7 @@ mod tests {
         let tags: std::collections::BTreeSet<String> =
             (0..WATCH_BUCKETS).map(|b| format!("w{b:x}")).collect();
         for i in 0..200 {
-            let k = key(Kind::Pending, &format!("txn{i}"));
-            let (index, _) = watch_keys(&k);
+            let (_, index, _) = watched_keys(Kind::Pending, &format!("txn{i}"));
             assert!(
                 tags.iter().any(|t| index.ends_with(&format!("{{{t}}}"))),
                 "{index}"
