@@ -230,20 +230,7 @@ pub async fn run(
     broker: Broker,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let max = broker.limits.max_connections;
-    let sweeper = AbortOnDrop(tokio::spawn(crate::abandoned::watch(broker.clone())));
-    let served = crate::server::serve(listener, router(broker), None, max, shutdown).await;
-    drop(sweeper);
-    served
-}
-
-/// The sweep for abandoned logins runs while the broker serves, and stops with it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    serve(listener, broker, None, shutdown).await
 }
 
 /// As [`run`], terminating TLS on every connection (TLS 1.2 and 1.3 only) and adding
@@ -254,11 +241,28 @@ pub async fn run_tls(
     tls: crate::server::Tls,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve(listener, broker, Some(tls), shutdown).await
+}
+
+/// [`run`] and [`run_tls`]: the sweep for abandoned logins runs while the broker serves, and
+/// stops with it.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    broker: Broker,
+    tls: Option<crate::server::Tls>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let max = broker.limits.max_connections;
-    let sweeper = AbortOnDrop(tokio::spawn(crate::abandoned::watch(broker.clone())));
-    let served = crate::server::serve(listener, router(broker), Some(tls), max, shutdown).await;
-    drop(sweeper);
-    served
+    let _sweeper = AbortOnDrop(tokio::spawn(crate::abandoned::watch(broker.clone())));
+    crate::server::serve(listener, router(broker), tls, max, shutdown).await
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// `run` until Ctrl-C or SIGTERM, for the CLI.
