@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::app::Broker;
-use crate::store::StoreError;
+use crate::store::{Kind, StoreError};
 
 /// How often each broker sweeps. An abandoned login is in the trail within this (plus, on
 /// Redis, its clock grace) of its expiry.
@@ -76,6 +76,22 @@ impl Watch {
             provider: provider.map(str::to_owned),
         }
     }
+}
+
+/// Writes a login's step to wait for the next one, watched by `watch`: for `[limits]
+/// login_seconds` when a person is to act, for a code's own lifetime when the service is.
+pub async fn keep<T: Serialize>(
+    broker: &Broker,
+    kind: Kind,
+    key: &str,
+    value: &T,
+    watch: &Watch,
+) -> Result<(), StoreError> {
+    let ttl = match watch.stage {
+        Stage::CodeRedemption => kind.ttl(),
+        Stage::ChoosingProvider | Stage::AtProvider | Stage::Consent => broker.limits.login_step(),
+    };
+    broker.store.put_watched(kind, key, value, ttl, watch).await
 }
 
 /// One sweep: writes `login.abandoned` for each login the store hands back, and returns how

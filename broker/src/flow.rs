@@ -168,8 +168,9 @@ pub(crate) fn upstream_failed(txn: &str, provider: &str, error: &OAuthError) {
 }
 
 /// Records the chosen provider in the pending login and sends the person there. A failure
-/// ends the login: audited as `upstream.failed`, and the pending login (there is one when the
-/// person chose on the picker) is dropped, so that it is not reported abandoned later.
+/// ends the login, audited where it happens (`upstream.failed`, or `login.failed` for the
+/// store), and the pending login (there is one when the person chose on the picker) is
+/// dropped, so that it is not reported abandoned later.
 pub async fn start_upstream(
     broker: &Broker,
     registry: &Registry,
@@ -177,29 +178,26 @@ pub async fn start_upstream(
     pending: PendingLogin,
     candidate: &Candidate,
 ) -> Result<Response, Failure> {
-    match send_upstream(broker, registry, txn, pending, candidate).await {
-        Ok(response) => Ok(response),
-        Err((error, failure)) => {
-            upstream_failed(txn, &candidate.provider_id, &error);
-            if let Err(e) = broker.store.take::<PendingLogin>(Kind::Pending, txn).await {
-                tracing::warn!(error = %e, "a failed login's pending state could not be dropped");
-            }
-            Err(failure)
-        }
+    let sent = send_upstream(broker, registry, txn, pending, candidate).await;
+    if sent.is_err()
+        && let Err(e) = broker.store.take::<PendingLogin>(Kind::Pending, txn).await
+    {
+        tracing::warn!(error = %e, "a failed login's pending state could not be dropped");
     }
+    sent
 }
 
-/// [`start_upstream`]'s work; an error comes with what the trail says of it.
+/// [`start_upstream`]'s work.
 async fn send_upstream(
     broker: &Broker,
     registry: &Registry,
     txn: &str,
     mut pending: PendingLogin,
     candidate: &Candidate,
-) -> Result<Response, (OAuthError, Failure)> {
+) -> Result<Response, Failure> {
     let to_rp = |pending: &PendingLogin, error: OAuthError| {
-        let failure = Failure::to_rp(pending, error.clone());
-        (error, failure)
+        upstream_failed(txn, &candidate.provider_id, &error);
+        Failure::to_rp(pending, error)
     };
     let provider = registry.provider(&candidate.provider_id).ok_or_else(|| {
         to_rp(
@@ -246,20 +244,11 @@ async fn send_upstream(
         &pending.client_id,
         Some(&provider.id),
     );
-    broker
-        .store
-        .put_watched(
-            Kind::Pending,
-            txn,
-            &pending,
-            broker.limits.login_step(),
-            &watch,
-        )
+    crate::abandoned::keep(broker, Kind::Pending, txn, &pending, &watch)
         .await
         .map_err(|e| {
             metrics::login(provider, LoginOutcome::Error);
-            let error = OAuthError::from_store(&e);
-            (error.clone(), Failure::page(pending.lang, error))
+            Failure::page(pending.lang, store_failed(txn, &e))
         })?;
     tracing::info!(target: "audit", event = "upstream.sent", txn, provider = %provider.id, level_required = candidate.required_level.acr(), acr_values = %audit::list(&candidate.acr_values));
     Ok(see_other(url.as_str()))

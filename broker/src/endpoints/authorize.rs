@@ -369,15 +369,7 @@ async fn begin(
         flow::start_upstream(broker, &registry, &txn, pending, chosen).await?
     } else {
         let watch = Watch::new(&txn, Stage::ChoosingProvider, &pending.client_id, None);
-        broker
-            .store
-            .put_watched(
-                Kind::Pending,
-                &txn,
-                &pending,
-                broker.limits.login_step(),
-                &watch,
-            )
+        crate::abandoned::keep(broker, Kind::Pending, &txn, &pending, &watch)
             .await
             .map_err(|e| Failure::page(lang, flow::store_failed(&txn, &e)))?;
         pages::picker(lang, &registry, &decision, &txn, &pending.csrf, None)

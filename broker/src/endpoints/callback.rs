@@ -303,15 +303,7 @@ async fn offer_others(
     retry.csrf = browser::random_token();
     let txn = browser::random_token();
     let watch = Watch::new(&txn, Stage::ChoosingProvider, &retry.client_id, None);
-    broker
-        .store
-        .put_watched(
-            Kind::Pending,
-            &txn,
-            &retry,
-            broker.limits.login_step(),
-            &watch,
-        )
+    crate::abandoned::keep(broker, Kind::Pending, &txn, &retry, &watch)
         .await
         .map_err(|e| Failure::page(retry.lang, OAuthError::from_store(&e)))?;
     tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, refused_txn, failed_provider = failed,

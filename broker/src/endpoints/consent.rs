@@ -78,15 +78,7 @@ pub async fn ask(
         &pending.grant.client_id,
         Some(&pending.provider_id),
     );
-    broker
-        .store
-        .put_watched(
-            Kind::ConsentPending,
-            &txn,
-            &pending,
-            broker.limits.login_step(),
-            &watch,
-        )
+    crate::abandoned::keep(broker, Kind::ConsentPending, &txn, &pending, &watch)
         .await
         .map_err(|e| Failure::page(pending.lang, flow::store_failed(&pending.grant.txn, &e)))?;
     tally.goes_on();
@@ -106,9 +98,7 @@ async fn issue(broker: &Broker, pending: PendingConsent) -> Result<Response, Fai
         &pending.grant.client_id,
         Some(&pending.provider_id),
     );
-    broker
-        .store
-        .put_watched(Kind::Code, &code, &pending.grant, Kind::Code.ttl(), &watch)
+    crate::abandoned::keep(broker, Kind::Code, &code, &pending.grant, &watch)
         .await
         .map_err(|e| fail(flow::store_failed(&pending.grant.txn, &e)))?;
     let mut params = vec![("code", code)];
