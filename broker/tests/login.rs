@@ -454,15 +454,7 @@ async fn authorize_errors_after_the_client_is_trusted_are_redirected_with_state_
 async fn a_higher_level_leaves_only_providers_certified_for_it() {
     let bed = start(Options::default()).await;
     let req = AuthRequest::new(RP, RP_REDIRECT).with("acr_values", "urn:pctf:loa:3");
-    let html = bed
-        .http
-        .get(req.url(&bed.broker_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = bed.page(req.url(&bed.broker_url)).await;
     assert!(html.contains("value=\"ab-account\"") && html.contains("value=\"qc-sqin\""));
     assert!(
         !html.contains("value=\"bc-services-card\""),
@@ -496,6 +488,11 @@ async fn the_callback_state_is_one_time_and_bound_to_the_browser() {
     assert_eq!(events[2]["reason"], "another browser");
 }
 
+/// The demo service's request naming its provider by `idp_hint`.
+fn hinted(provider: &str) -> AuthRequest {
+    AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", provider)
+}
+
 /// Every login's trail ends: one left at the picker, at the provider or on the consent page
 /// ends with `login.abandoned` once its step has expired, on the next sweep, and a login
 /// finished in time does not.
@@ -510,7 +507,6 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
         ..Options::default()
     })
     .await;
-    let hinted = |provider: &str| AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", provider);
     // The picker is shown and nobody chooses.
     let r = bed
         .http
@@ -576,15 +572,7 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
             .iter()
             .any(|e| e["txn"] == txns[3])
     );
-    let metrics = bed
-        .http
-        .get(format!("{}/metrics", bed.broker_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = bed.page(format!("{}/metrics", bed.broker_url)).await;
     for (stage, n) in [
         ("choosing_provider", 1),
         ("at_provider", 2),
@@ -609,7 +597,6 @@ async fn a_store_failure_mid_login_ends_it_in_the_trail() {
         ..Options::default()
     })
     .await;
-    let hinted = |provider: &str| AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", provider);
     let trail_of = |txn: &Value| -> Vec<String> {
         audit
             .events()
@@ -653,15 +640,7 @@ async fn a_store_failure_mid_login_ends_it_in_the_trail() {
 
     // The code cannot be kept: the service gets the error.
     let callback = bed.callback_from(&hinted("qc-sqin"), "qc-sqin").await;
-    let consent = bed
-        .http
-        .get(&callback)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let consent = bed.page(&callback).await;
     store.fail_writes_of(Kind::Code);
     let form = [
         ("txn", e2e::rp::hidden(&consent, "txn").unwrap()),

@@ -454,15 +454,7 @@ async fn a_login_below_the_level_offers_another_provider_that_can_meet_it() {
 async fn a_remembered_choice_skips_the_picker_until_the_service_asks_again() {
     let audit = AuditLog::capture();
     let bed = start(Options::default()).await;
-    let html = bed
-        .http
-        .get(ei().url(&bed.broker_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = bed.page(ei().url(&bed.broker_url)).await;
     let r = choose(&bed, &html, "bc-services-card", true).await;
     assert_eq!(r.status(), 303);
     assert!(

@@ -217,15 +217,7 @@ async fn provider_down() {
 
     // Through the picker.
     let req = AuthRequest::new(RP, RP_REDIRECT);
-    let picker = bed
-        .http
-        .get(req.url(&bed.broker_url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let picker = bed.page(req.url(&bed.broker_url)).await;
     let form = [
         ("txn", e2e::rp::hidden(&picker, "txn").unwrap()),
         ("csrf", e2e::rp::hidden(&picker, "csrf").unwrap()),

@@ -198,6 +198,18 @@ impl TestBed {
             .unwrap()
     }
 
+    /// GETs `url` with the bed's browser and returns the body (a page, a metrics scrape).
+    pub async fn page(&self, url: impl reqwest::IntoUrl) -> String {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Redeems a code as the relying party (client_secret_basic).
     pub async fn redeem(&self, req: &AuthRequest, code: &str, secret: &str) -> (u16, Value) {
         let (status, body, cache) = e2e::rp::redeem(&self.broker_url, req, code, secret)
