@@ -79,7 +79,7 @@ impl Watch {
 }
 
 /// Writes a login's step to wait for the next one, watched by `watch`: for `[limits]
-/// login_seconds` when a person is to act, for a code's own lifetime when the service is.
+/// login_seconds` when a person is to act, for `code_seconds` when the service is.
 pub async fn keep<T: Serialize>(
     broker: &Broker,
     kind: Kind,
@@ -88,7 +88,7 @@ pub async fn keep<T: Serialize>(
     watch: &Watch,
 ) -> Result<(), StoreError> {
     let ttl = match watch.stage {
-        Stage::CodeRedemption => kind.ttl(),
+        Stage::CodeRedemption => broker.limits.code_lifetime(),
         Stage::ChoosingProvider | Stage::AtProvider | Stage::Consent => broker.limits.login_step(),
     };
     broker.store.put_watched(kind, key, value, ttl, watch).await

@@ -128,6 +128,8 @@ pub enum ConfigError {
     Parse(String, toml::de::Error),
     #[error("{0}: configuration version {1} is not supported (this build reads version 1)")]
     Version(String, u32),
+    #[error("{0}: [limits] {1}")]
+    Limit(String, String),
 }
 
 impl Config {
@@ -140,6 +142,9 @@ impl Config {
             toml::from_str(&text).map_err(|e| ConfigError::Parse(shown.clone(), e))?;
         if config.version != 1 {
             return Err(ConfigError::Version(shown, config.version));
+        }
+        if let Some(why) = config.limits.out_of_bounds() {
+            return Err(ConfigError::Limit(shown, why));
         }
         if let Ok(v) = std::env::var("BROKER_ISSUER") {
             config.issuer = v;
@@ -225,5 +230,22 @@ mod tests {
             Config::load(&dir.join("v2.toml")),
             Err(ConfigError::Version(..))
         ));
+        std::fs::write(
+            dir.join("code.toml"),
+            format!("{good}[limits]\ncode_seconds = 30\n"),
+        )
+        .unwrap();
+        let c = Config::load(&dir.join("code.toml")).unwrap();
+        assert_eq!(c.limits.code_lifetime(), std::time::Duration::from_secs(30));
+        std::fs::write(
+            dir.join("long-code.toml"),
+            format!("{good}[limits]\ncode_seconds = 61\n"),
+        )
+        .unwrap();
+        let e = Config::load(&dir.join("long-code.toml")).unwrap_err();
+        assert!(
+            matches!(e, ConfigError::Limit(..)) && e.to_string().contains("code_seconds = 61"),
+            "{e}"
+        );
     }
 }

@@ -55,12 +55,33 @@ pub struct Limits {
     /// (`crate::abandoned`). Never off: 0 counts as 1.
     #[serde(default = "default_login_seconds")]
     pub login_seconds: u64,
+    /// How long a relying party has to redeem an authorization code; an unredeemed code ends
+    /// its login as abandoned. FAPI 2.0 allows at most 60 s, the default; a service that
+    /// redeems at once can ask for less. The configuration refuses more than 60; 0 counts as 1.
+    #[serde(default = "default_code_seconds")]
+    pub code_seconds: u64,
 }
 
 impl Limits {
     /// See [`Limits::login_seconds`].
     pub fn login_step(&self) -> Duration {
         Duration::from_secs(self.login_seconds.max(1))
+    }
+
+    /// See [`Limits::code_seconds`]; never longer than [`MAX_CODE_SECONDS`], whoever built
+    /// these limits.
+    pub fn code_lifetime(&self) -> Duration {
+        Duration::from_secs(self.code_seconds.clamp(1, MAX_CODE_SECONDS))
+    }
+
+    /// The first setting out of its bounds, as the configuration should say it.
+    pub fn out_of_bounds(&self) -> Option<String> {
+        (self.code_seconds > MAX_CODE_SECONDS).then(|| {
+            format!(
+                "code_seconds = {} is longer than an authorization code may live ({MAX_CODE_SECONDS} s, FAPI 2.0)",
+                self.code_seconds
+            )
+        })
     }
 
     fn window(&self) -> Duration {
@@ -78,6 +99,13 @@ impl Limits {
 
 fn default_login_seconds() -> u64 {
     600
+}
+
+/// FAPI 2.0 Security Profile 5.3.2.1: authorization codes live at most 60 seconds.
+pub const MAX_CODE_SECONDS: u64 = 60;
+
+fn default_code_seconds() -> u64 {
+    MAX_CODE_SECONDS
 }
 
 fn default_per_address() -> u64 {
@@ -113,6 +141,7 @@ impl Default for Limits {
             body_timeout_ms: default_body_ms(),
             max_connections: default_max_connections(),
             login_seconds: default_login_seconds(),
+            code_seconds: default_code_seconds(),
         }
     }
 }
@@ -372,6 +401,20 @@ mod tests {
         assert!(!exempt("/token"));
         assert!(for_people(&Method::GET, "/authorize"));
         assert!(!for_people(&Method::POST, "/token"));
+    }
+
+    #[test]
+    fn a_code_never_outlives_sixty_seconds() {
+        let l = |s| Limits {
+            code_seconds: s,
+            ..Limits::default()
+        };
+        assert_eq!(Limits::default().code_lifetime(), Duration::from_secs(60));
+        assert_eq!(l(0).code_lifetime(), Duration::from_secs(1));
+        assert_eq!(l(5).code_lifetime(), Duration::from_secs(5));
+        assert_eq!(l(3600).code_lifetime(), Duration::from_secs(60));
+        assert!(l(60).out_of_bounds().is_none());
+        assert!(l(61).out_of_bounds().is_some_and(|why| why.contains("61")));
     }
 
     #[test]

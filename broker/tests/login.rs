@@ -493,15 +493,16 @@ fn hinted(provider: &str) -> AuthRequest {
     AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", provider)
 }
 
-/// Every login's trail ends: one left at the picker, at the provider or on the consent page
-/// ends with `login.abandoned` once its step has expired, on the next sweep, and a login
-/// finished in time does not.
+/// Every login's trail ends: one left at the picker, at the provider, on the consent page or
+/// with its code unredeemed ends with `login.abandoned` once its step has expired, on the next
+/// sweep, and a login finished in time does not.
 #[tokio::test]
 async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
     let audit = AuditLog::capture();
     let bed = start(Options {
         limits: Some(broker::limits::Limits {
             login_seconds: 1,
+            code_seconds: 1,
             ..broker::limits::Limits::default()
         }),
         ..Options::default()
@@ -531,13 +532,31 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
     bed.login(&hinted("ab-account"), "ab-account").await;
     // Back from the provider too late: refused, and abandoned all the same.
     let late = bed.callback_from(&hinted("ab-account"), "ab-account").await;
+    // A code the service never redeems, and one it redeems too late.
+    let unredeemed = bed
+        .browse(&hinted("bc-services-card"), "bc-services-card")
+        .await;
+    assert!(
+        unredeemed.params.contains_key("code"),
+        "{:?}",
+        unredeemed.params
+    );
+    let late_request = hinted("qc-sqin");
+    let redeemed_late = bed.browse(&late_request, "qc-sqin").await;
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let r = bed.http.get(&late).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
+    let (status, body) = bed
+        .redeem(&late_request, &redeemed_late.params["code"], RP_SECRET)
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (400, &Value::from("invalid_grant"))
+    );
 
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while audit.all("login.abandoned").len() < 4 && std::time::Instant::now() < deadline {
+    while audit.all("login.abandoned").len() < 6 && std::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // One more sweep's worth: nothing is written twice.
@@ -547,7 +566,7 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
         .iter()
         .map(|e| e["txn"].clone())
         .collect();
-    assert_eq!(txns.len(), 5);
+    assert_eq!(txns.len(), 7);
     let mut abandoned: Vec<(Value, Value, Value)> = audit
         .all("login.abandoned")
         .iter()
@@ -564,8 +583,15 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
             (txns[1].clone(), "at_provider".into(), "ab-account".into()),
             (txns[2].clone(), "consent".into(), "qc-sqin".into()),
             (txns[4].clone(), "at_provider".into(), "ab-account".into()),
+            (
+                txns[5].clone(),
+                "code_redemption".into(),
+                "bc-services-card".into()
+            ),
+            (txns[6].clone(), "code_redemption".into(), "qc-sqin".into()),
         ]
     );
+    assert!(audit.all("token.refused").is_empty());
     assert!(
         audit
             .all("token.issued")
@@ -577,7 +603,7 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
         ("choosing_provider", 1),
         ("at_provider", 2),
         ("consent", 1),
-        ("code_redemption", 0),
+        ("code_redemption", 2),
     ] {
         let line = format!("broker_logins_abandoned_total{{stage=\"{stage}\"}} {n}");
         assert!(metrics.contains(&line), "{line} not in\n{metrics}");
