@@ -208,6 +208,7 @@ fn pending_login(decision: Decision) -> PendingLogin {
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
         attributes: request().attributes,
         level: None,
+        max_age: None,
         login_hint: None,
         ui_locales: vec!["fr-CA".to_owned(), "en-CA".to_owned()],
         lang: Lang::Fr,
@@ -218,6 +219,7 @@ fn pending_login(decision: Decision) -> PendingLogin {
             provider_id: PROVIDER.to_owned(),
             nonce: UPSTREAM_NONCE.to_owned(),
             pkce_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned(),
+            sent_at: NOW.unix_timestamp(),
         }),
     }
 }

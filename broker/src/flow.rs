@@ -212,6 +212,7 @@ async fn send_upstream(
         provider_id: provider.id.clone(),
         nonce: random_token(),
         pkce_verifier: random_token(),
+        sent_at: time::OffsetDateTime::now_utc().unix_timestamp(),
     };
     let request = AuthorizationRequest {
         redirect_uri: broker.callback_url(),
@@ -223,6 +224,7 @@ async fn send_upstream(
         claims: claims_request(provider, &candidate.attributes),
         login_hint: pending.login_hint.clone(),
         ui_locales: pending.ui_locales.clone(),
+        max_age: pending.max_age,
     };
     let slot = crate::limits::upstream_slot(broker).await.map_err(|e| {
         metrics::login(provider, LoginOutcome::Error);

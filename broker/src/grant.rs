@@ -18,6 +18,10 @@ pub struct PendingLogin {
     pub code_challenge: String,
     pub attributes: BTreeSet<Attribute>,
     pub level: Option<AssuranceLevel>,
+    /// `max_age` asked by the service (0 for `prompt=login`): forwarded to the provider, and
+    /// its `auth_time` checked against it on the way back.
+    #[serde(default)]
+    pub max_age: Option<u64>,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
     pub lang: Lang,
@@ -35,6 +39,9 @@ pub struct UpstreamLeg {
     pub provider_id: String,
     pub nonce: String,
     pub pkce_verifier: String,
+    /// When the person was sent there (Unix seconds): the moment `max_age` is measured from.
+    #[serde(default)]
+    pub sent_at: i64,
 }
 
 /// An authorization code's grant, redeemed once at `/token`.

@@ -298,3 +298,95 @@ async fn a_response_naming_another_issuer_is_refused_and_audited() {
     assert!(r.text().await.unwrap().contains("expired"));
     assert_eq!(audit.names().len(), 3, "{:?}", audit.names());
 }
+
+/// A service that asks for a fresh sign-in (`prompt=login`, or `max_age`) has the demand
+/// forwarded to the provider, and gets a code only if the provider's `auth_time` meets it: a
+/// provider that kept an old session, or does not say when it signed the person in, ends the
+/// login with `unmet_authentication_requirements` and `release.refused`. Without the demand,
+/// the same old session is accepted and its `auth_time` passed on.
+#[tokio::test]
+async fn a_fresh_sign_in_asked_for_is_one_the_provider_vouches_for() {
+    let hinted = || AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+
+    // The demand goes to the provider: prompt=login for max_age=0, max_age otherwise.
+    let bed = start(Options::default()).await;
+    for (req, prompt, max_age) in [
+        (hinted().with("prompt", "login"), Some("login"), None),
+        (hinted().with("max_age", "0"), Some("login"), None),
+        (hinted().with("max_age", "300"), None, Some("300")),
+        (
+            hinted()
+                .with("max_age", "300")
+                .with("prompt", "login consent"),
+            Some("login"),
+            None,
+        ),
+        (hinted(), None, None),
+    ] {
+        let r = bed.http.get(req.url(&bed.broker_url)).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        let upstream = query(&location(&r));
+        assert_eq!(upstream.get("prompt").map(String::as_str), prompt);
+        assert_eq!(upstream.get("max_age").map(String::as_str), max_age);
+    }
+    // A provider that signs the person in again meets it.
+    let claims = bed
+        .login(&hinted().with("prompt", "login"), "ab-account")
+        .await;
+    let auth_time = claims["auth_time"].as_i64().unwrap();
+    assert!((now() - auth_time).abs() <= 5, "auth_time {auth_time}");
+    // A max_age that is not a whole number of seconds goes back as invalid_request (an empty
+    // one is no parameter at all, RFC 6749 3.1).
+    for bad in ["-1", "1.5", "soon", "99999999999"] {
+        let outcome = bed
+            .browse(&hinted().with("max_age", bad), "ab-account")
+            .await;
+        assert_eq!(
+            outcome.params["error"], "invalid_request",
+            "max_age={bad:?}"
+        );
+        assert!(outcome.params["error_description"].contains("max_age"));
+    }
+
+    for (fault, mentions) in [
+        (Fault::StaleAuthTime, "3600 s"),
+        (Fault::NoAuthTime, "no auth_time"),
+    ] {
+        let bed = start(Options {
+            faults: HashMap::from([("ab-account", fault.clone())]),
+            ..Options::default()
+        })
+        .await;
+        for req in [
+            hinted().with("prompt", "login"),
+            hinted().with("max_age", "600"),
+        ] {
+            let audit = AuditLog::capture();
+            let outcome = bed.browse(&req, "ab-account").await;
+            assert_eq!(
+                outcome.params["error"], "unmet_authentication_requirements",
+                "{fault:?}: {:?}",
+                outcome.params
+            );
+            assert!(!outcome.params.contains_key("code"));
+            assert!(
+                outcome.params["error_description"].contains(mentions),
+                "{:?}",
+                outcome.params
+            );
+            let event = ended_with(&audit, "release.refused");
+            assert!(
+                event["refusal"].as_str().unwrap().contains(mentions),
+                "{event}"
+            );
+        }
+        // Not asked for: the provider's session is good enough, and its age is told.
+        let claims = bed.login(&hinted(), "ab-account").await;
+        let auth_time = claims["auth_time"].as_i64().unwrap();
+        match fault {
+            Fault::StaleAuthTime => assert!((now() - 3600 - auth_time).abs() <= 5),
+            _ => assert!((now() - auth_time).abs() <= 5),
+        }
+    }
+}

@@ -130,6 +130,21 @@ pub(crate) struct Checked<'r> {
     pub challenge: String,
     pub attributes: BTreeSet<Attribute>,
     pub level: Option<AssuranceLevel>,
+    pub max_age: Option<u64>,
+}
+
+/// How recent the person's sign-in at the provider must be, in seconds: `max_age`, or 0 for
+/// `prompt=login` (OpenID Connect Core 3.1.2.1, where `max_age=0` means the same).
+fn fresh_within(max_age: Option<&str>, prompt: Option<&str>) -> Result<Option<u64>, &'static str> {
+    let max_age = match max_age {
+        None => None,
+        Some(v) if !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()) => {
+            v.parse::<u64>().ok()
+        }
+        Some(_) => return Err("max_age must be a whole number of seconds"),
+    };
+    let login = prompt.is_some_and(|p| p.split(' ').any(|p| p == "login"));
+    Ok(if login { Some(0) } else { max_age })
 }
 
 /// Where the request came from: the browser's own query or form, or a pushed request.
@@ -245,6 +260,8 @@ pub(crate) fn check<'r>(
             "prompt=none cannot be honoured: every login needs the person",
         ));
     }
+    let max_age = fresh_within(params.get("max_age"), params.get("prompt"))
+        .map_err(|e| to_rp(ErrorCode::InvalidRequest, e))?;
     let claims = match params.get("claims") {
         None => None,
         Some(raw) => Some(
@@ -265,6 +282,7 @@ pub(crate) fn check<'r>(
         challenge: challenge.to_owned(),
         attributes,
         level,
+        max_age,
     })
 }
 
@@ -284,6 +302,7 @@ async fn begin(
         challenge,
         attributes,
         level,
+        max_age,
     } = check(&registry, &params, lang, origin)?;
     let redirect_uri = redirect_uri.as_str();
     crate::limits::client(broker, &rp.client_id)
@@ -336,6 +355,7 @@ async fn begin(
         code_challenge: challenge.to_owned(),
         attributes,
         level,
+        max_age,
         login_hint,
         ui_locales: params
             .get("ui_locales")

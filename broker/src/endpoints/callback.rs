@@ -182,6 +182,20 @@ async fn complete(
         })?;
     drop(slot);
 
+    // A service that asked for a fresh sign-in gets one the provider vouches for, or none.
+    let sent_at = time::OffsetDateTime::from_unix_timestamp(leg.sent_at)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let auth_time = login
+        .auth_time
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
+    if let Err(refusal) =
+        trust_framework::policy::check_freshness(pending.max_age, sent_at, auth_time)
+    {
+        release_refused(txn, &provider.id, &refusal);
+        tally.end(LoginOutcome::Refused);
+        return Err(Failure::to_rp(&pending, OAuthError::from_refusal(&refusal)));
+    }
+
     let assertion = UpstreamAssertion {
         provider_id: provider.id.clone(),
         subject: login.subject.clone(),

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier,
+    CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
@@ -75,6 +75,8 @@ pub struct AuthorizationRequest {
     pub claims: Option<Value>,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
+    /// The service's `max_age`: sent as `prompt=login` when 0, as `max_age` otherwise.
+    pub max_age: Option<u64>,
 }
 
 /// What redeeming the provider's code needs, from the pending login.
@@ -277,6 +279,11 @@ impl UpstreamClient {
         }
         if let Some(claims) = &request.claims {
             auth = auth.add_extra_param("claims", claims.to_string());
+        }
+        match request.max_age {
+            Some(0) => auth = auth.add_prompt(CoreAuthPrompt::Login),
+            Some(seconds) => auth = auth.set_max_age(std::time::Duration::from_secs(seconds)),
+            None => {}
         }
         let (url, _, _) = auth.url();
         Ok(url)

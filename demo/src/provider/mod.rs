@@ -154,6 +154,12 @@ pub enum Fault {
     SlowToken(Duration),
     /// The ID token's `acr` is this value, whatever was asked.
     AcrOverride(String),
+    /// The ID token's `auth_time` is an hour before the sign-in, whatever `prompt=login` or
+    /// `max_age` asked: a provider that kept an old session instead of signing the person in
+    /// again.
+    StaleAuthTime,
+    /// The ID token has no `auth_time`.
+    NoAuthTime,
     /// The ID token is signed with a second key whose `kid` is not in the JWKS.
     UnknownKid,
     /// Not a fault: the provider has rotated its key. Its first JWKS answer holds the old key

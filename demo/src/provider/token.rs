@@ -180,7 +180,15 @@ fn id_token_claims(provider: &Provider, grant: &Grant) -> Result<Map<String, Val
     payload.insert("azp".into(), request.client_id.clone().into());
     payload.insert("exp".into(), exp.into());
     payload.insert("iat".into(), iat.into());
-    payload.insert("auth_time".into(), grant.auth_time.into());
+    match fault {
+        Some(Fault::StaleAuthTime) => {
+            payload.insert("auth_time".into(), (grant.auth_time - 3600).into());
+        }
+        Some(Fault::NoAuthTime) => {}
+        _ => {
+            payload.insert("auth_time".into(), grant.auth_time.into());
+        }
+    }
     payload.insert("nonce".into(), nonce.into());
     if let Some(acr) = acr {
         payload.insert("acr".into(), acr.into());

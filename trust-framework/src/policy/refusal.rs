@@ -46,6 +46,25 @@ pub enum Refusal {
     },
     #[error("the assertion came from provider {actual:?}, not {expected:?}")]
     WrongProvider { expected: String, actual: String },
+    #[error("{}", stale_message(*max_age, *elapsed))]
+    AuthenticationTooOld {
+        /// What the service asked (`prompt=login` counts as 0).
+        max_age: u64,
+        /// Seconds from the provider's `auth_time` to when the broker sent the person there;
+        /// `None` when the provider did not say.
+        elapsed: Option<i64>,
+    },
+}
+
+fn stale_message(max_age: u64, elapsed: Option<i64>) -> String {
+    match elapsed {
+        Some(elapsed) => format!(
+            "the provider authenticated the person {elapsed} s before the request, which asked for at most {max_age} s (max_age or prompt=login)"
+        ),
+        None => format!(
+            "the provider did not say when it authenticated the person (no auth_time), and the request asked for at most {max_age} s"
+        ),
+    }
 }
 
 impl Refusal {
@@ -55,9 +74,9 @@ impl Refusal {
             Self::UnknownClient { .. } => "invalid_client",
             Self::ClientNotActive { .. } => "unauthorized_client",
             Self::UnknownHint { .. } => "invalid_request",
-            Self::LevelNotAttainable { .. } | Self::LevelNotMet { .. } => {
-                "unmet_authentication_requirements"
-            }
+            Self::LevelNotAttainable { .. }
+            | Self::LevelNotMet { .. }
+            | Self::AuthenticationTooOld { .. } => "unmet_authentication_requirements",
             Self::WrongProvider { .. } => "server_error",
             Self::NoAgreement { .. }
             | Self::AgreementExpired { .. }
@@ -90,6 +109,7 @@ impl Refusal {
             Self::HintNotEligible { .. } => "hint_not_eligible",
             Self::LevelNotMet { .. } => "level_not_met",
             Self::WrongProvider { .. } => "wrong_provider",
+            Self::AuthenticationTooOld { .. } => "authentication_too_old",
         }
     }
 
@@ -148,6 +168,10 @@ impl Refusal {
             Self::WrongProvider { .. } => (
                 "Your sign-in could not be completed. Please start again.",
                 "Votre connexion n'a pas pu être complétée. Veuillez recommencer.",
+            ),
+            Self::AuthenticationTooOld { .. } => (
+                "This service needs you to sign in again, and your identity provider did not ask you to. Please start again.",
+                "Ce service exige que vous vous connectiez de nouveau, et votre fournisseur d'identité ne vous l'a pas demandé. Veuillez recommencer.",
             ),
         };
         match lang {
