@@ -309,18 +309,19 @@ async fn a_fresh_sign_in_asked_for_is_one_the_provider_vouches_for() {
     let hinted = || AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
     let now = || time::OffsetDateTime::now_utc().unix_timestamp();
 
-    // The demand goes to the provider: prompt=login for max_age=0, max_age otherwise.
+    // The demand goes to the provider as max_age (which makes auth_time a required claim),
+    // with prompt=login for 0.
     let bed = start(Options::default()).await;
     for (req, prompt, max_age) in [
-        (hinted().with("prompt", "login"), Some("login"), None),
-        (hinted().with("max_age", "0"), Some("login"), None),
+        (hinted().with("prompt", "login"), Some("login"), Some("0")),
+        (hinted().with("max_age", "0"), Some("login"), Some("0")),
         (hinted().with("max_age", "300"), None, Some("300")),
         (
             hinted()
                 .with("max_age", "300")
                 .with("prompt", "login consent"),
             Some("login"),
-            None,
+            Some("0"),
         ),
         (hinted(), None, None),
     ] {

@@ -143,6 +143,13 @@ pub const OP_FLOW_ISS_RESPONSE: CheckDef = def(
     "RFC 9207 section 2",
     true,
 );
+pub const OP_FLOW_MAX_AGE: CheckDef = def(
+    "OP-FLOW-MAX-AGE",
+    "A sign-in asked with prompt=login and max_age=0 carries an auth_time from after the request",
+    "Une connexion demandée avec prompt=login et max_age=0 porte un auth_time postérieur à la demande",
+    "OpenID Connect Core 1.0 sections 2 (auth_time) and 3.1.2.1 (prompt, max_age)",
+    true,
+);
 pub const OP_IDT_SIGNATURE: CheckDef = def(
     "OP-IDT-SIGNATURE",
     "The ID token is signed with a published asymmetric key and an advertised algorithm",
@@ -298,7 +305,7 @@ pub const REG_REFERENCES: CheckDef = def(
 );
 
 /// Every check, in report order.
-pub const ALL: [&CheckDef; 38] = [
+pub const ALL: [&CheckDef; 39] = [
     &OP_DISC_FETCH,
     &OP_DISC_ISSUER_MATCH,
     &OP_DISC_ISSUER_HTTPS,
@@ -316,6 +323,7 @@ pub const ALL: [&CheckDef; 38] = [
     &OP_JWKS_UNIQUE_KID,
     &OP_FLOW_CODE_PKCE,
     &OP_FLOW_ISS_RESPONSE,
+    &OP_FLOW_MAX_AGE,
     &OP_IDT_SIGNATURE,
     &OP_IDT_ISS,
     &OP_IDT_AUD,

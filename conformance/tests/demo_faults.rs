@@ -136,6 +136,8 @@ fault_test!(wrong_audience, Fault::WrongAudience, "OP-IDT-AUD");
 fault_test!(expired_token, Fault::Expired, "OP-IDT-EXP");
 fault_test!(token_from_the_future, Fault::IssuedInFuture, "OP-IDT-EXP");
 fault_test!(wrong_nonce, Fault::WrongNonce, "OP-IDT-NONCE");
+fault_test!(stale_auth_time, Fault::StaleAuthTime, "OP-FLOW-MAX-AGE");
+fault_test!(no_auth_time, Fault::NoAuthTime, "OP-FLOW-MAX-AGE");
 fault_test!(
     unpublished_acr,
     Fault::AcrOverride("urn:ab:aca:made-up".into()),

@@ -250,10 +250,8 @@ async fn complete(
         withheld = %audit::list(released.withheld().iter().map(|a| a.name())),
     );
 
-    let auth_time = login
-        .auth_time
-        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .unwrap_or(now);
+    // A provider that does not say when it signed the person in: the broker's own time.
+    let auth_time = auth_time.unwrap_or(now);
     let grant = CodeGrant {
         client_id: rp.client_id.clone(),
         redirect_uri: pending.redirect_uri.clone(),

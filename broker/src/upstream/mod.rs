@@ -75,7 +75,8 @@ pub struct AuthorizationRequest {
     pub claims: Option<Value>,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
-    /// The service's `max_age`: sent as `prompt=login` when 0, as `max_age` otherwise.
+    /// The service's `max_age` (0 for `prompt=login`): sent as `max_age`, with `prompt=login`
+    /// when 0.
     pub max_age: Option<u64>,
 }
 
@@ -280,10 +281,13 @@ impl UpstreamClient {
         if let Some(claims) = &request.claims {
             auth = auth.add_extra_param("claims", claims.to_string());
         }
-        match request.max_age {
-            Some(0) => auth = auth.add_prompt(CoreAuthPrompt::Login),
-            Some(seconds) => auth = auth.set_max_age(std::time::Duration::from_secs(seconds)),
-            None => {}
+        // max_age makes auth_time a required claim (OpenID Connect Core 2), which the
+        // broker's check needs; prompt=login as well for 0, for providers that key re-login on it.
+        if let Some(seconds) = request.max_age {
+            if seconds == 0 {
+                auth = auth.add_prompt(CoreAuthPrompt::Login);
+            }
+            auth = auth.set_max_age(std::time::Duration::from_secs(seconds));
         }
         let (url, _, _) = auth.url();
         Ok(url)

@@ -15,9 +15,10 @@ use crate::jose;
 /// Clock skew tolerated on `iat` (the broker's own bound).
 const SKEW_SECONDS: i64 = 120;
 
-const LIVE_CHECKS: [&CheckDef; 12] = [
+const LIVE_CHECKS: [&CheckDef; 13] = [
     &OP_FLOW_CODE_PKCE,
     &OP_FLOW_ISS_RESPONSE,
+    &OP_FLOW_MAX_AGE,
     &OP_IDT_SIGNATURE,
     &OP_IDT_ISS,
     &OP_IDT_AUD,
@@ -252,6 +253,7 @@ pub(super) async fn run(
         ),
     }
 
+    fresh_sign_in(report, &http, metadata, target, client).await;
     negative_redirect_uri(report, &http, metadata, target, client).await;
     code_replay(
         report,
@@ -508,6 +510,75 @@ async fn code_replay(
     )
     .await;
     report.record(&OP_NEG_CODE_REPLAY, refused(&answer), evidence);
+}
+
+/// A second login that asks for a fresh sign-in: the broker forwards a service's `prompt=login`
+/// as this, and refuses a login whose `auth_time` does not show it was honoured.
+async fn fresh_sign_in(
+    report: &mut Report,
+    http: &Http,
+    metadata: &Metadata,
+    target: &ProviderTarget,
+    client: &TestClient,
+) {
+    let mut evidence = Vec::new();
+    let mut request = AuthRequest::new(client, &target.scope, target.login_hint.as_deref());
+    request.extra.push(("prompt".into(), "login".into()));
+    request.extra.push(("max_age".into(), "0".into()));
+    let asked = OffsetDateTime::now_utc().unix_timestamp();
+    let walk = main_flow_walk(
+        http,
+        metadata,
+        target,
+        &request,
+        Consent::Approve,
+        &mut evidence,
+    )
+    .await;
+    let Some(code) = walk.code() else {
+        let outcome = Outcome::fail(
+            format!("no code for prompt=login: the login {}", walk.describe()),
+            format!(
+                "aucun code pour prompt=login : la connexion a abouti ainsi : {}",
+                walk.describe()
+            ),
+        );
+        report.record(&OP_FLOW_MAX_AGE, outcome, evidence);
+        return;
+    };
+    let outcome = match id_token_of(
+        http,
+        metadata,
+        client,
+        code,
+        request.verifier.as_deref(),
+        &mut evidence,
+    )
+    .await
+    {
+        Err(e) => Outcome::fail(
+            format!("the code was not redeemed: {e}"),
+            format!("le code n'a pas été échangé : {e}"),
+        ),
+        Ok((_, jwt)) => match jwt.claims.get("auth_time").and_then(Value::as_i64) {
+            None => Outcome::fail(
+                "the ID token has no auth_time, which max_age makes required",
+                "le jeton d'identité n'a pas d'auth_time, que max_age rend obligatoire",
+            ),
+            Some(t) if t < asked - SKEW_SECONDS => Outcome::fail(
+                format!(
+                    "auth_time is {} s before the request: the person was not signed in again",
+                    asked - t
+                ),
+                format!(
+                    "auth_time précède la demande de {} s : la personne n'a pas été reconnectée",
+                    asked - t
+                ),
+            ),
+            Some(_) => Outcome::Pass,
+        },
+    };
+    report.record(&OP_FLOW_MAX_AGE, outcome, evidence);
 }
 
 async fn wrong_verifier(
