@@ -175,6 +175,31 @@ async fn slow_token_endpoint() {
     assert_eq!(event["error"], "temporarily_unavailable");
 }
 
+/// A token endpoint that streams without end is cut off at the broker's bound (256 KiB), not
+/// read until the timeout: the service gets `server_error` naming the size, and the broker goes
+/// on serving logins at other providers.
+#[tokio::test]
+async fn oversized_token_response() {
+    let (bed, outcome, audit) = outcome_with(Fault::OversizedTokenResponse, None).await;
+    assert_eq!(
+        outcome.params["error"], "server_error",
+        "{:?}",
+        outcome.params
+    );
+    let description = &outcome.params["error_description"];
+    assert!(
+        description.contains("too large") && description.contains("262144 bytes"),
+        "{description}"
+    );
+    let event = ended_with(&audit, "upstream.failed");
+    assert_eq!(event["error"], "server_error");
+    bed.login(
+        &AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "qc-sqin"),
+        "qc-sqin",
+    )
+    .await;
+}
+
 /// Before the person is sent there, the provider cannot be reached (its discovery fails): the
 /// login ends at once, with the error at the service and `upstream.failed` in the trail, both
 /// when the provider was named by `idp_hint` and when the person chose it on the picker. The

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use trust_framework::ClientKeys;
 
 use super::assertion::{self, AssertionError};
+use crate::upstream::bounded::{BoundedError, read_body};
 
 /// How long a fetched JWKS is used without asking again.
 const FRESH: Duration = Duration::from_secs(300);
@@ -83,16 +84,10 @@ impl ClientKeyCache {
         if !response.status().is_success() {
             return Err(format!("{uri} answered {}", response.status()));
         }
-        if response
-            .content_length()
-            .is_some_and(|l| l > MAX_JWKS as u64)
-        {
-            return Err(format!("{uri}: the JWKS is larger than {MAX_JWKS} bytes"));
-        }
-        let body = response.bytes().await.map_err(|e| format!("{uri}: {e}"))?;
-        if body.len() > MAX_JWKS {
-            return Err(format!("{uri}: the JWKS is larger than {MAX_JWKS} bytes"));
-        }
+        let body = read_body(response, MAX_JWKS).await.map_err(|e| match e {
+            BoundedError::TooLarge(_) => format!("{uri}: the JWKS is larger than {MAX_JWKS} bytes"),
+            BoundedError::Transport(e) => format!("{uri}: {e}"),
+        })?;
         let jwks: Value =
             serde_json::from_slice(&body).map_err(|_| format!("{uri}: not a JSON JWKS"))?;
         if !jwks.get("keys").is_some_and(Value::is_array) {

@@ -1,6 +1,7 @@
 //! Upstream failures, each mapped to the error the relying party receives. The person's login
 //! stops; the relying party gets a clean OAuth error and never a token.
 
+use super::bounded::BoundedError;
 use crate::oauth_error::{ErrorCode, OAuthError};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,16 +15,23 @@ pub enum UpstreamError {
     Rejected(String),
     #[error("the identity provider's ID token failed validation: {0}")]
     InvalidIdToken(String),
+    /// An answer over [`super::bounded::MAX_UPSTREAM_BODY`]: the provider's fault, not the
+    /// network's.
+    #[error("the identity provider's answer is too large: {0}")]
+    Oversized(String),
     /// The client toward providers could not be set up (at start, never during a login).
     #[error("the client toward identity providers cannot be configured: {0}")]
     Configuration(String),
 }
 
 impl UpstreamError {
-    pub(super) fn from_discovery<E: std::error::Error>(
+    pub(super) fn from_discovery<E: std::error::Error + 'static>(
         e: openidconnect::DiscoveryError<E>,
     ) -> Self {
         match e {
+            openidconnect::DiscoveryError::Request(e) if BoundedError::too_large_in(&e) => {
+                Self::Oversized(chain(&e))
+            }
             openidconnect::DiscoveryError::Request(e) => Self::Unreachable(chain(&e)),
             other => Self::Metadata(chain(&other)),
         }
@@ -38,6 +46,9 @@ impl UpstreamError {
         match e {
             openidconnect::RequestTokenError::ServerResponse(r) => {
                 Self::Rejected(format!("token endpoint: {r}"))
+            }
+            openidconnect::RequestTokenError::Request(e) if BoundedError::too_large_in(&e) => {
+                Self::Oversized(format!("token endpoint: {}", chain(&e)))
             }
             openidconnect::RequestTokenError::Request(e) => {
                 Self::Unreachable(format!("token endpoint: {}", chain(&e)))
@@ -55,9 +66,10 @@ impl UpstreamError {
         let code = match self {
             Self::Unreachable(_) => ErrorCode::TemporarilyUnavailable,
             Self::Rejected(_) => ErrorCode::AccessDenied,
-            Self::Metadata(_) | Self::InvalidIdToken(_) | Self::Configuration(_) => {
-                ErrorCode::ServerError
-            }
+            Self::Metadata(_)
+            | Self::InvalidIdToken(_)
+            | Self::Oversized(_)
+            | Self::Configuration(_) => ErrorCode::ServerError,
         };
         OAuthError::new(code, self.to_string())
     }

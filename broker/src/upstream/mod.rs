@@ -4,7 +4,10 @@
 //! [`UpstreamClient`], [`AuthorizationRequest`] and [`VerifiedLogin`]. An upstream ID token is
 //! unverified until [`UpstreamClient::finish`] returns a `VerifiedLogin`.
 
+pub mod bounded;
 mod error;
+
+use bounded::{Bounded, BoundedError};
 pub mod signature;
 
 use std::collections::HashMap;
@@ -173,7 +176,8 @@ impl UpstreamClient {
         let issuer = IssuerUrl::new(provider.issuer.clone())
             .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
         // discover_async checks that the document's issuer equals the registered one exactly.
-        let discovery = CoreProviderMetadata::discover_async(issuer, &self.http);
+        let http = Bounded(&self.http);
+        let discovery = CoreProviderMetadata::discover_async(issuer, &http);
         let metadata = timed(provider, UpstreamStep::Discovery, discovery)
             .await
             .map_err(UpstreamError::from_discovery)?;
@@ -209,7 +213,8 @@ impl UpstreamClient {
             cached.kid_refetched = Some(Instant::now());
             cached.metadata.jwks_uri().clone()
         };
-        let fetch = CoreJsonWebKeySet::fetch_async(&jwks_uri, &self.http);
+        let http = Bounded(&self.http);
+        let fetch = CoreJsonWebKeySet::fetch_async(&jwks_uri, &http);
         let jwks = timed(provider, UpstreamStep::Jwks, fetch)
             .await
             .map_err(UpstreamError::from_discovery)?;
@@ -310,13 +315,10 @@ impl UpstreamClient {
             .exchange_code(AuthorizationCode::new(redemption.code.to_owned()))
             .map_err(|e| UpstreamError::Metadata(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(redemption.pkce_verifier.to_owned()));
-        let response = timed(
-            provider,
-            UpstreamStep::Token,
-            exchange.request_async(&self.http),
-        )
-        .await
-        .map_err(UpstreamError::from_token_request)?;
+        let http = Bounded(&self.http);
+        let response = timed(provider, UpstreamStep::Token, exchange.request_async(&http))
+            .await
+            .map_err(UpstreamError::from_token_request)?;
         let id_token = openidconnect::TokenResponse::id_token(&response)
             .ok_or_else(|| {
                 UpstreamError::InvalidIdToken("the token response has no id_token".into())
@@ -395,9 +397,13 @@ impl UpstreamClient {
                 response.status()
             )));
         }
-        let value: Value = response
-            .json()
+        let body = bounded::read_body(response, bounded::MAX_UPSTREAM_BODY)
             .await
+            .map_err(|e| match e {
+                BoundedError::TooLarge(_) => UpstreamError::Oversized(format!("userinfo: {e}")),
+                BoundedError::Transport(e) => UpstreamError::Unreachable(format!("userinfo: {e}")),
+            })?;
+        let value: Value = serde_json::from_slice(&body)
             .map_err(|e| UpstreamError::InvalidIdToken(format!("userinfo is not JSON: {e}")))?;
         match value {
             Value::Object(map) => Ok(map),

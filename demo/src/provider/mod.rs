@@ -160,6 +160,9 @@ pub enum Fault {
     StaleAuthTime,
     /// The ID token has no `auth_time`.
     NoAuthTime,
+    /// The token endpoint streams a 4 MiB answer, without a length: a provider that does not
+    /// stop talking.
+    OversizedTokenResponse,
     /// The ID token is signed with a second key whose `kid` is not in the JWKS.
     UnknownKid,
     /// Not a fault: the provider has rotated its key. Its first JWKS answer holds the old key

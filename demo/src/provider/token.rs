@@ -279,8 +279,19 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if let Some(Fault::SlowToken(delay)) = &provider.config.fault {
-        tokio::time::sleep(*delay).await;
+    match &provider.config.fault {
+        Some(Fault::SlowToken(delay)) => tokio::time::sleep(*delay).await,
+        Some(Fault::OversizedTokenResponse) => {
+            let chunks = std::iter::once(b"{\"padding\":\"".to_vec())
+                .chain(std::iter::repeat_n(vec![b'x'; 16 * 1024], 256))
+                .map(Ok::<_, std::io::Error>);
+            return (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+            )
+                .into_response();
+        }
+        _ => {}
     }
     exchange(&provider, &headers, &body).unwrap_or_else(IntoResponse::into_response)
 }
