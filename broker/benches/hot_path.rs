@@ -119,7 +119,7 @@ fn code_grant(registry: &Registry) -> CodeGrant {
             "ab-person-0001",
         ),
         acr: released.level().acr().to_owned(),
-        auth_time: auth_time.unix_timestamp(),
+        auth_time: Some(auth_time.unix_timestamp()),
         claims: id_token::released_claims(&released),
         verified_claims: id_token::verified_claims(&released, provider, TXN, auth_time),
     }

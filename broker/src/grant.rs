@@ -54,7 +54,10 @@ pub struct CodeGrant {
     pub txn: String,
     pub subject: String,
     pub acr: String,
-    pub auth_time: i64,
+    /// The provider's `auth_time`; `None` when it did not say (the ID token then has none,
+    /// rather than a time the broker cannot vouch for).
+    #[serde(default)]
+    pub auth_time: Option<i64>,
     /// Released attributes under their OpenID Connect claim names.
     pub claims: Map<String, Value>,
     pub verified_claims: Value,

@@ -52,7 +52,9 @@ pub fn claims(issuer: &str, grant: &CodeGrant, now: OffsetDateTime) -> Map<Strin
     claims.insert("aud".into(), Value::from(grant.client_id.clone()));
     claims.insert("iat".into(), Value::from(iat));
     claims.insert("exp".into(), Value::from(iat + ID_TOKEN_LIFETIME));
-    claims.insert("auth_time".into(), Value::from(grant.auth_time));
+    if let Some(auth_time) = grant.auth_time {
+        claims.insert("auth_time".into(), Value::from(auth_time));
+    }
     claims.insert("nonce".into(), Value::from(grant.nonce.clone()));
     claims.insert("acr".into(), Value::from(grant.acr.clone()));
     claims.insert("txn".into(), Value::from(grant.txn.clone()));

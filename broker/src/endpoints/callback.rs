@@ -250,8 +250,6 @@ async fn complete(
         withheld = %audit::list(released.withheld().iter().map(|a| a.name())),
     );
 
-    // A provider that does not say when it signed the person in: the broker's own time.
-    let auth_time = auth_time.unwrap_or(now);
     let grant = CodeGrant {
         client_id: rp.client_id.clone(),
         redirect_uri: pending.redirect_uri.clone(),
@@ -262,9 +260,15 @@ async fn complete(
             .pairwise
             .subject(&rp.sector_identifier, &provider.id, &login.subject),
         acr: released.level().acr().to_owned(),
-        auth_time: auth_time.unix_timestamp(),
+        auth_time: auth_time.map(time::OffsetDateTime::unix_timestamp),
         claims: id_token::released_claims(&released),
-        verified_claims: id_token::verified_claims(&released, provider, txn, auth_time),
+        // The time of the provider's sign-in, or, when it did not say, of the broker's check.
+        verified_claims: id_token::verified_claims(
+            &released,
+            provider,
+            txn,
+            auth_time.unwrap_or(now),
+        ),
     };
     let attributes: Vec<(Attribute, serde_json::Value)> = released
         .attributes()
