@@ -108,13 +108,38 @@ async fn issue(broker: &Broker, pending: PendingConsent) -> Result<Response, Fai
     Ok(flow::redirect_to_rp(broker, &pending.redirect_uri, params))
 }
 
-async fn load(
+/// The fields of a [`PendingConsent`] that a posted decision is checked against before the
+/// consent is taken.
+#[derive(Deserialize)]
+struct Guard {
+    browser: String,
+    csrf: String,
+}
+
+/// A pending consent, whole or in part, bound to the browser that was shown the page.
+trait BoundToBrowser: serde::de::DeserializeOwned {
+    fn browser(&self) -> &str;
+}
+
+impl BoundToBrowser for PendingConsent {
+    fn browser(&self) -> &str {
+        &self.browser
+    }
+}
+
+impl BoundToBrowser for Guard {
+    fn browser(&self) -> &str {
+        &self.browser
+    }
+}
+
+async fn load<T: BoundToBrowser>(
     broker: &Broker,
     txn: &str,
     headers: &HeaderMap,
     lang: Lang,
     take: bool,
-) -> Result<PendingConsent, Failure> {
+) -> Result<T, Failure> {
     let expired = || {
         Failure::page(
             lang,
@@ -123,14 +148,14 @@ async fn load(
             ),
         )
     };
-    let pending: PendingConsent = if take {
+    let pending: T = if take {
         broker.store.take(Kind::ConsentPending, txn).await
     } else {
         broker.store.get(Kind::ConsentPending, txn).await
     }
     .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
     .ok_or_else(expired)?;
-    if !browser::matches(&pending.browser, headers) {
+    if !browser::matches(pending.browser(), headers) {
         return Err(expired());
     }
     Ok(pending)
@@ -152,7 +177,7 @@ pub async fn show(
         urlencoding::encode(&q.txn),
         lang.other().code()
     );
-    match load(&broker, &q.txn, &headers, lang, false).await {
+    match load::<PendingConsent>(&broker, &q.txn, &headers, lang, false).await {
         Ok(p) => pages::consent(
             lang_of(q.lang.as_deref()).unwrap_or(p.lang),
             &broker.registry(),
@@ -176,11 +201,12 @@ pub async fn decide(
     );
     let result = async {
         // Checked before the pending decision is consumed, so a forged post changes nothing.
-        let peek = load(&broker, &d.txn, &headers, lang, false).await?;
+        // Only the two fields checked are decoded here; the whole decision once, when taken.
+        let peek: Guard = load(&broker, &d.txn, &headers, lang, false).await?;
         if !bool::from(peek.csrf.as_bytes().ct_eq(d.csrf.as_bytes())) {
             return Err(Failure::page(lang, OAuthError::invalid_request("the form was not issued by this broker (CSRF check failed)")));
         }
-        let pending = load(&broker, &d.txn, &headers, lang, true).await?;
+        let pending: PendingConsent = load(&broker, &d.txn, &headers, lang, true).await?;
         // Taken: the login ends in this request, as an error on any path that does not say.
         let mut tally = LoginLeg::new(&broker.registry(), &pending.provider_id);
         let attributes: Vec<&str> = pending.attributes.iter().map(|(a, _)| a.name()).collect();
