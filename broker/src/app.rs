@@ -177,48 +177,70 @@ pub fn router(broker: Broker) -> Router {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    Router::new()
-        .route("/.well-known/openid-configuration", get(endpoints::discovery::configuration))
+    let routes = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(endpoints::discovery::configuration),
+        )
         .route("/jwks.json", get(endpoints::discovery::jwks))
-        .route("/authorize", get(endpoints::authorize::get).post(endpoints::authorize::post))
-        .route("/authorize/select", get(endpoints::select::show).post(endpoints::select::choose))
+        .route(
+            "/authorize",
+            get(endpoints::authorize::get).post(endpoints::authorize::post),
+        )
+        .route(
+            "/authorize/select",
+            get(endpoints::select::show).post(endpoints::select::choose),
+        )
         .route("/callback", get(endpoints::callback::callback))
-        .route("/consent", get(endpoints::consent::show).post(endpoints::consent::decide))
+        .route(
+            "/consent",
+            get(endpoints::consent::show).post(endpoints::consent::decide),
+        )
         .route("/par", post(endpoints::par::push))
         .route("/token", post(endpoints::token::token))
         .route("/register", post(endpoints::register::register))
-        .route("/userinfo", get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo))
+        .route(
+            "/userinfo",
+            get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo),
+        )
         .route("/healthz", get(endpoints::health::healthz))
         .route("/readyz", get(endpoints::health::readyz))
         .route("/metrics", get(crate::metrics::serve))
         .route("/static/broker.css", get(endpoints::health::stylesheet))
         .merge(crate::admin::router())
-        // Innermost: handlers get bodies already read whole (413, 408, 400 otherwise).
-        .layer(axum::middleware::from_fn_with_state(
-            broker.clone(),
-            crate::request_body::read_whole,
+        // The one layer on every route: it hands the route template to the metrics outside.
+        .route_layer(axum::middleware::from_fn(crate::metrics::route_of))
+        .with_state(broker.clone());
+    // The layers wrap the router once, not each of its routes: a layer added with
+    // `Router::layer` is boxed anew around every route and cloned on every request.
+    let stack = tower::ServiceBuilder::new()
+        // Outermost, so that every answer is counted, the other layers' refusals included.
+        .layer(axum::middleware::from_fn(crate::metrics::track))
+        // Every answer may carry a code, a token or personal data unless it says otherwise
+        // (the JWKS, discovery and the stylesheet set their own caching).
+        .layer(header(header::CACHE_CONTROL, "no-store"))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        // The security headers wrap every refusal below, so they are on every answer.
+        .layer(header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
+        // Before anything reads the head (431 in the caller's form).
+        .layer(axum::middleware::from_fn(crate::request_head::bounded))
         // Outside the body reader, so that a flood is refused before its bodies are read.
         .layer(axum::middleware::from_fn_with_state(
             broker.clone(),
             crate::limits::per_address,
         ))
-        // Before anything reads the head (431 in the caller's form).
-        .layer(axum::middleware::from_fn(crate::request_head::bounded))
-        // The security headers wrap every refusal above, so they are on every answer.
-        .layer(header(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        // Innermost: handlers get bodies already read whole (413, 408, 400 otherwise).
+        .layer(axum::middleware::from_fn_with_state(
+            broker,
+            crate::request_body::read_whole,
         ))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        // Every answer may carry a code, a token or personal data unless it says otherwise
-        // (the JWKS, discovery and the stylesheet set their own caching).
-        .layer(header(header::CACHE_CONTROL, "no-store"))
-        // Outermost, so that every answer is counted, the other layers' refusals included.
-        .layer(axum::middleware::from_fn(crate::metrics::track))
-        .with_state(broker)
+        .service(routes);
+    Router::new().fallback_service(stack)
 }
 
 /// Serves plain HTTP until `shutdown` completes, sweeping for abandoned logins meanwhile

@@ -452,17 +452,26 @@ pub fn policy_refused(refusal: &trust_framework::Refusal) {
 }
 
 /// Middleware (`axum::middleware::from_fn`) counting every request by method, route template
-/// and status class, and timing it by route template. It must be added with `Router::layer`,
-/// where axum has already set [`MatchedPath`]; a request that matched no route is `unmatched`.
+/// and status class, and timing it by route template. It wraps the whole router, outside the
+/// refusals made before routing; the route template comes back on the response from
+/// [`route_of`]. A request that matched no route is `unmatched`; one refused before routing
+/// (head, body, per-address rate limit) is `refused`.
 pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
+    let route = match response.extensions().get::<MatchedPath>() {
+        Some(matched) => matched.as_str().to_owned(),
+        None if matches!(
+            response.status(),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        ) =>
+        {
+            "unmatched".to_owned()
+        }
+        None => "refused".to_owned(),
+    };
     METRICS
         .http_requests
         .get_or_create(&HttpLabels {
@@ -475,6 +484,17 @@ pub async fn track(request: Request, next: Next) -> Response {
         .http_duration
         .get_or_create(&RouteLabels { route })
         .observe(elapsed.as_secs_f64());
+    response
+}
+
+/// Route layer (`Router::route_layer`): copies the route template axum matched onto the
+/// response, where [`track`], outside the router, reads it.
+pub async fn route_of(request: Request, next: Next) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(matched) = matched {
+        response.extensions_mut().insert(matched);
+    }
     response
 }
 

@@ -105,6 +105,16 @@ async fn metrics_count_a_login_a_refusal_and_a_declined_consent() {
         .unwrap();
     assert_eq!(r.status(), 404);
 
+    // A body over the limit is refused before routing: counted, but under no route.
+    let r = bed
+        .http
+        .post(format!("{}/token", bed.broker_url))
+        .body(vec![b'a'; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
     let (after, text) = scrape(&bed).await;
     let logins = |outcome: &str| {
         format!("broker_logins_total{{provider=\"ab-account\",outcome=\"{outcome}\"}}")
@@ -139,6 +149,12 @@ async fn metrics_count_a_login_a_refusal_and_a_declined_consent() {
         &before,
         &after,
         r#"broker_http_requests_total{method="GET",route="unmatched",status="4xx"}"#,
+        1.0,
+    );
+    assert_grew(
+        &before,
+        &after,
+        r#"broker_http_requests_total{method="POST",route="refused",status="4xx"}"#,
         1.0,
     );
     assert_grew(
