@@ -218,7 +218,7 @@ async fn send_upstream(
         redirect_uri: broker.callback_url(),
         state: txn.to_owned(),
         nonce: leg.nonce.clone(),
-        pkce_challenge: leg.pkce_verifier.clone(),
+        pkce_verifier: leg.pkce_verifier.clone(),
         scopes: upstream_scopes(provider, &candidate.attributes),
         acr_values: candidate.acr_values.clone(),
         claims: claims_request(provider, &candidate.attributes),

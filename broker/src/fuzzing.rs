@@ -8,8 +8,7 @@ use std::collections::BTreeSet;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::IssuerUrl;
-use openidconnect::core::{CoreIdToken, CoreJsonWebKeySet};
+use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use trust_framework::registry::{AgreementEntry, ProviderEntry, RelyingPartyEntry};
@@ -121,8 +120,8 @@ pub struct UpstreamLogin {
 }
 
 /// A JWKS document and a compact JWT from a provider through the broker's verification
-/// (`upstream::verify_id_token`, then the payload and `azp` checks), with the provider's
-/// registered issuer and client id, the given nonce and a fixed `now`.
+/// (the key set parsed as discovery parses it, then `upstream::id_token::verify`), with the
+/// provider's registered issuer and client id, the given nonce and a fixed `now`.
 pub fn upstream_id_token(
     provider: &IdentityProvider,
     jwks: &[u8],
@@ -131,16 +130,20 @@ pub fn upstream_id_token(
     now: time::OffsetDateTime,
 ) -> Result<UpstreamLogin, String> {
     let jwks: CoreJsonWebKeySet = serde_json::from_slice(jwks).map_err(|e| e.to_string())?;
-    let id_token: CoreIdToken = jwt.parse().map_err(|e: serde_json::Error| e.to_string())?;
-    let issuer = IssuerUrl::new(provider.issuer.clone()).map_err(|e| e.to_string())?;
-    let subject = crate::upstream::verify_id_token(&id_token, provider, &issuer, &jwks, nonce, now)
-        .map_err(|e| e.to_string())?;
-    let claims = crate::upstream::payload(&id_token.to_string()).map_err(|e| e.to_string())?;
-    crate::upstream::check_azp(&claims, &provider.client_id).map_err(|e| e.to_string())?;
+    let jwks = serde_json::to_value(&jwks).map_err(|e| e.to_string())?;
+    let expected = crate::upstream::Expected {
+        issuer: &provider.issuer,
+        client_id: &provider.client_id,
+        nonce,
+        now,
+    };
+    let verified =
+        crate::upstream::id_token::verify(jwt, &jwks, &expected).map_err(|e| e.to_string())?;
+    let claims = verified.claims;
     let acr = claims.get("acr").and_then(Value::as_str).map(str::to_owned);
     let auth_time = claims.get("auth_time").and_then(Value::as_i64);
     Ok(UpstreamLogin {
-        subject,
+        subject: verified.subject,
         claims,
         acr,
         auth_time,

@@ -388,7 +388,7 @@ fn authorization_request() -> AuthorizationRequest {
         redirect_uri: "https://broker.example/callback".into(),
         state: "state".into(),
         nonce: "nonce".into(),
-        pkce_challenge: "v".repeat(43),
+        pkce_verifier: "v".repeat(43),
         scopes: vec!["openid".into()],
         ..AuthorizationRequest::default()
     }

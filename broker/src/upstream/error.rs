@@ -37,28 +37,8 @@ impl UpstreamError {
         }
     }
 
-    pub(super) fn from_token_request<
-        RE: std::error::Error + 'static,
-        T: openidconnect::ErrorResponse + 'static,
-    >(
-        e: openidconnect::RequestTokenError<RE, T>,
-    ) -> Self {
-        match e {
-            openidconnect::RequestTokenError::ServerResponse(r) => {
-                Self::Rejected(format!("token endpoint: {r}"))
-            }
-            openidconnect::RequestTokenError::Request(e) if BoundedError::too_large_in(&e) => {
-                Self::Oversized(format!("token endpoint: {}", chain(&e)))
-            }
-            openidconnect::RequestTokenError::Request(e) => {
-                Self::Unreachable(format!("token endpoint: {}", chain(&e)))
-            }
-            other => Self::InvalidIdToken(format!("token response: {}", chain(&other))),
-        }
-    }
-
-    pub(super) fn from_claims(e: openidconnect::ClaimsVerificationError) -> Self {
-        Self::InvalidIdToken(chain(&e))
+    pub(super) fn from_id_token(e: super::IdTokenError) -> Self {
+        Self::InvalidIdToken(e.to_string())
     }
 
     /// What the relying party is told.
@@ -76,7 +56,7 @@ impl UpstreamError {
 }
 
 /// An error with its sources, for a description that says why (`signature: no matching key`).
-fn chain(e: &dyn std::error::Error) -> String {
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

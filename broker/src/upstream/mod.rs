@@ -1,49 +1,35 @@
 //! The broker as an OpenID Connect client of identity providers.
 //!
-//! openidconnect's generic-heavy `Client` stays inside this module; the rest of the broker sees
-//! [`UpstreamClient`], [`AuthorizationRequest`] and [`VerifiedLogin`]. An upstream ID token is
-//! unverified until [`UpstreamClient::finish`] returns a `VerifiedLogin`.
+//! Discovery and key sets go through openidconnect (which checks that a discovery document
+//! names the issuer it was fetched for, and parses JWK sets); the two steps of every login,
+//! the authorization request and the code redemption, are built by [`token`], and the ID token
+//! is verified by [`id_token`], with ring. The rest of the broker sees [`UpstreamClient`],
+//! [`AuthorizationRequest`] and [`VerifiedLogin`]. An upstream ID token is unverified until
+//! [`UpstreamClient::finish`] returns a `VerifiedLogin`.
 
 pub mod bounded;
 mod error;
+pub mod id_token;
+pub mod signature;
+pub mod token;
 
 use bounded::{Bounded, BoundedError};
-pub mod signature;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{
-    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenVerifier,
-    CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-};
-use openidconnect::{
-    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    LanguageTag, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    Scope,
-};
+use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
+use openidconnect::{IssuerUrl, JsonWebKeySetUrl};
 use serde_json::{Map, Value};
 use trust_framework::IdentityProvider;
 
 pub use error::UpstreamError;
+pub use id_token::{Expected, IdTokenError, VerifiedIdToken};
 
 use crate::metrics::UpstreamStep;
 use crate::secrets::Secret;
-
-/// The algorithms accepted on upstream ID tokens. Never `none`, never HMAC: a provider's
-/// token must be verifiable with its published public key and nothing else.
-pub const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 6] = [
-    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
-    CoreJwsSigningAlgorithm::EdDsa,
-];
 
 /// How far an upstream `iat` may be from our clock. Together with the 10-minute pending-login
 /// lifetime this bounds how long a nonce has to stay unique.
@@ -57,9 +43,40 @@ const METADATA_TTL: Duration = Duration::from_secs(300);
 /// flood of forged tokens cannot make the broker hammer a provider.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
+/// What a login uses of a provider's discovery document and key set, read once per fetch and
+/// shared by the logins until the next.
+#[derive(Debug)]
+struct Endpoints {
+    authorization: url::Url,
+    token: url::Url,
+    userinfo: Option<url::Url>,
+    jwks_uri: JsonWebKeySetUrl,
+    /// The key set as JSON, the form `signature::verify` reads.
+    jwks: Value,
+}
+
+impl Endpoints {
+    fn from_metadata(metadata: &CoreProviderMetadata) -> Result<Self, UpstreamError> {
+        let token = metadata.token_endpoint().ok_or_else(|| {
+            UpstreamError::Metadata("the discovery document names no token endpoint".into())
+        })?;
+        Ok(Self {
+            authorization: metadata.authorization_endpoint().url().clone(),
+            token: token.url().clone(),
+            userinfo: metadata.userinfo_endpoint().map(|u| u.url().clone()),
+            jwks_uri: metadata.jwks_uri().clone(),
+            jwks: jwks_json(metadata.jwks())?,
+        })
+    }
+}
+
+fn jwks_json(jwks: &CoreJsonWebKeySet) -> Result<Value, UpstreamError> {
+    serde_json::to_value(jwks).map_err(|e| UpstreamError::Metadata(format!("key set: {e}")))
+}
+
 #[derive(Debug)]
 struct Cached {
-    metadata: CoreProviderMetadata,
+    endpoints: Arc<Endpoints>,
     fetched: Instant,
     /// When an unknown kid last made the broker refetch the JWKS (none since discovery).
     kid_refetched: Option<Instant>,
@@ -71,7 +88,8 @@ pub struct AuthorizationRequest {
     pub redirect_uri: String,
     pub state: String,
     pub nonce: String,
-    pub pkce_challenge: String,
+    /// The PKCE verifier kept for the redemption; the request carries its S256 challenge.
+    pub pkce_verifier: String,
     pub scopes: Vec<String>,
     pub acr_values: Vec<String>,
     /// The OIDC `claims` request parameter (JSON), naming the provider's own claim names.
@@ -162,16 +180,17 @@ impl UpstreamClient {
         self.cache.lock().ok()?.get(provider_id).cloned()
     }
 
-    /// The provider's discovery document (with its JWKS), cached for a few minutes.
-    async fn metadata(
+    /// The provider's endpoints and keys from its discovery document, cached for a few
+    /// minutes.
+    async fn endpoints(
         &self,
         provider: &IdentityProvider,
-    ) -> Result<CoreProviderMetadata, UpstreamError> {
+    ) -> Result<Arc<Endpoints>, UpstreamError> {
         if let Some(entry) = self.entry(&provider.id)
             && let Ok(cached) = entry.lock()
             && cached.fetched.elapsed() < METADATA_TTL
         {
-            return Ok(cached.metadata.clone());
+            return Ok(cached.endpoints.clone());
         }
         let issuer = IssuerUrl::new(provider.issuer.clone())
             .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
@@ -181,15 +200,16 @@ impl UpstreamClient {
         let metadata = timed(provider, UpstreamStep::Discovery, discovery)
             .await
             .map_err(UpstreamError::from_discovery)?;
+        let endpoints = Arc::new(Endpoints::from_metadata(&metadata)?);
         let cached = Cached {
-            metadata: metadata.clone(),
+            endpoints: endpoints.clone(),
             fetched: Instant::now(),
             kid_refetched: None,
         };
         if let Ok(mut map) = self.cache.lock() {
             map.insert(provider.id.clone(), Arc::new(Mutex::new(cached)));
         }
-        Ok(metadata)
+        Ok(endpoints)
     }
 
     /// Refetches the JWKS after an unknown kid, unless an unknown kid already did within
@@ -211,44 +231,26 @@ impl UpstreamClient {
             }
             // Taken before the fetch: tokens arriving meanwhile do not fetch again.
             cached.kid_refetched = Some(Instant::now());
-            cached.metadata.jwks_uri().clone()
+            cached.endpoints.jwks_uri.clone()
         };
         let http = Bounded(&self.http);
         let fetch = CoreJsonWebKeySet::fetch_async(&jwks_uri, &http);
         let jwks = timed(provider, UpstreamStep::Jwks, fetch)
             .await
             .map_err(UpstreamError::from_discovery)?;
+        let jwks = jwks_json(&jwks)?;
         let mut cached = entry
             .lock()
             .map_err(|_| UpstreamError::Metadata("cache poisoned".into()))?;
-        cached.metadata = cached.metadata.clone().set_jwks(jwks);
+        let old = &cached.endpoints;
+        cached.endpoints = Arc::new(Endpoints {
+            authorization: old.authorization.clone(),
+            token: old.token.clone(),
+            userinfo: old.userinfo.clone(),
+            jwks_uri: old.jwks_uri.clone(),
+            jwks,
+        });
         Ok(true)
-    }
-
-    fn client(
-        metadata: CoreProviderMetadata,
-        provider: &IdentityProvider,
-        secret: Option<&Secret>,
-        redirect_uri: &str,
-    ) -> Result<
-        CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-        UpstreamError,
-    > {
-        let redirect = RedirectUrl::new(redirect_uri.to_owned())
-            .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
-        Ok(CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(provider.client_id.clone()),
-            secret.map(|s| ClientSecret::new(s.expose().to_owned())),
-        )
-        .set_redirect_uri(redirect))
     }
 
     /// The URL to send the person to at the provider.
@@ -257,45 +259,12 @@ impl UpstreamClient {
         provider: &IdentityProvider,
         request: &AuthorizationRequest,
     ) -> Result<url::Url, UpstreamError> {
-        let metadata = self.metadata(provider).await?;
-        let client = Self::client(metadata, provider, None, &request.redirect_uri)?;
-        let state = request.state.clone();
-        let nonce = request.nonce.clone();
-        let pkce = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
-            request.pkce_challenge.clone(),
-        ));
-        let mut auth = client
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                move || CsrfToken::new(state),
-                move || Nonce::new(nonce),
-            )
-            .set_pkce_challenge(pkce);
-        for scope in request.scopes.iter().filter(|s| *s != "openid") {
-            auth = auth.add_scope(Scope::new(scope.clone()));
-        }
-        for acr in &request.acr_values {
-            auth = auth.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
-        }
-        for locale in &request.ui_locales {
-            auth = auth.add_ui_locale(LanguageTag::new(locale.clone()));
-        }
-        if let Some(hint) = &request.login_hint {
-            auth = auth.add_extra_param("login_hint", hint.clone());
-        }
-        if let Some(claims) = &request.claims {
-            auth = auth.add_extra_param("claims", claims.to_string());
-        }
-        // max_age makes auth_time a required claim (OpenID Connect Core 2), which the
-        // broker's check needs; prompt=login as well for 0, for providers that key re-login on it.
-        if let Some(seconds) = request.max_age {
-            if seconds == 0 {
-                auth = auth.add_prompt(CoreAuthPrompt::Login);
-            }
-            auth = auth.set_max_age(std::time::Duration::from_secs(seconds));
-        }
-        let (url, _, _) = auth.url();
-        Ok(url)
+        let endpoints = self.endpoints(provider).await?;
+        Ok(token::authorization_url(
+            &endpoints.authorization,
+            &provider.client_id,
+            request,
+        ))
     }
 
     /// Redeems the code and validates the ID token strictly, then fetches userinfo when
@@ -308,57 +277,35 @@ impl UpstreamClient {
         now: time::OffsetDateTime,
         want_userinfo: impl Fn(&Map<String, Value>) -> bool,
     ) -> Result<VerifiedLogin, UpstreamError> {
-        let metadata = self.metadata(provider).await?;
-        let userinfo_endpoint = metadata.userinfo_endpoint().map(|u| u.url().clone());
-        let client = Self::client(metadata, provider, Some(secret), redemption.redirect_uri)?;
-        let exchange = client
-            .exchange_code(AuthorizationCode::new(redemption.code.to_owned()))
-            .map_err(|e| UpstreamError::Metadata(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(redemption.pkce_verifier.to_owned()));
-        let http = Bounded(&self.http);
-        let response = timed(provider, UpstreamStep::Token, exchange.request_async(&http))
-            .await
-            .map_err(UpstreamError::from_token_request)?;
-        let id_token = openidconnect::TokenResponse::id_token(&response)
-            .ok_or_else(|| {
-                UpstreamError::InvalidIdToken("the token response has no id_token".into())
-            })?
-            .clone();
-        let access_token = response.access_token().secret().clone();
-
-        let issuer = IssuerUrl::new(provider.issuer.clone())
-            .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
-        let verify = |metadata: &CoreProviderMetadata| {
-            verify_id_token(
-                &id_token,
-                provider,
-                &issuer,
-                metadata.jwks(),
-                redemption.nonce,
-                now,
-            )
+        let endpoints = self.endpoints(provider).await?;
+        let call = self.redeem(&endpoints, provider, secret, redemption);
+        let tokens = timed(provider, UpstreamStep::Token, call).await?;
+        let id_token = tokens.id_token.as_deref().unwrap_or_default();
+        let expected = Expected {
+            issuer: &provider.issuer,
+            client_id: &provider.client_id,
+            nonce: redemption.nonce,
+            now,
         };
-        let metadata = self.metadata(provider).await?;
-        let subject = match verify(&metadata) {
-            Ok(s) => s,
-            Err(openidconnect::ClaimsVerificationError::SignatureVerification(
-                openidconnect::SignatureVerificationError::NoMatchingKey,
-            )) if self.refresh_jwks(provider).await? => {
-                let metadata = self.metadata(provider).await?;
-                verify(&metadata).map_err(UpstreamError::from_claims)?
+        let verified = match id_token::verify(id_token, &endpoints.jwks, &expected) {
+            Err(e) if e.is_no_matching_key() && self.refresh_jwks(provider).await? => {
+                let endpoints = self.endpoints(provider).await?;
+                id_token::verify(id_token, &endpoints.jwks, &expected)
             }
-            Err(e) => return Err(UpstreamError::from_claims(e)),
-        };
-        // The signature is verified: the payload is trusted from here on.
-        let mut claims = payload(&id_token.to_string())?;
-        check_azp(&claims, &provider.client_id)?;
+            verified => verified,
+        }
+        .map_err(UpstreamError::from_id_token)?;
+        let VerifiedIdToken {
+            subject,
+            mut claims,
+        } = verified;
         let acr = claims.get("acr").and_then(Value::as_str).map(str::to_owned);
         let auth_time = claims.get("auth_time").and_then(Value::as_i64);
 
         if want_userinfo(&claims)
-            && let Some(endpoint) = userinfo_endpoint
+            && let Some(endpoint) = endpoints.userinfo.clone()
         {
-            let call = self.userinfo(endpoint, &access_token);
+            let call = self.userinfo(endpoint, &tokens.access_token);
             let info = timed(provider, UpstreamStep::Userinfo, call).await?;
             // OpenID Connect Core 5.3.2: the userinfo sub MUST match the ID token's.
             if info.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
@@ -376,6 +323,49 @@ impl UpstreamClient {
             auth_time,
             claims,
         })
+    }
+
+    /// The code redemption (`token`), authenticated with `client_secret_basic`.
+    async fn redeem(
+        &self,
+        endpoints: &Endpoints,
+        provider: &IdentityProvider,
+        secret: &Secret,
+        redemption: &CodeRedemption<'_>,
+    ) -> Result<token::Tokens, UpstreamError> {
+        use reqwest::header;
+        let response = self
+            .http
+            .post(endpoints.token.clone())
+            .header(
+                header::AUTHORIZATION,
+                token::basic_authorization(&provider.client_id, secret.expose()),
+            )
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(token::redemption_body(redemption))
+            .send()
+            .await
+            .map_err(|e| {
+                UpstreamError::Unreachable(format!("token endpoint: {}", error::chain(&e)))
+            })?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = bounded::read_body(response, bounded::MAX_UPSTREAM_BODY)
+            .await
+            .map_err(|e| match e {
+                BoundedError::TooLarge(_) => {
+                    UpstreamError::Oversized(format!("token endpoint: {e}"))
+                }
+                BoundedError::Transport(e) => {
+                    UpstreamError::Unreachable(format!("token endpoint: {}", error::chain(&e)))
+                }
+            })?;
+        token::read_answer(status, content_type.as_deref(), &body)
     }
 
     async fn userinfo(
@@ -414,40 +404,6 @@ impl UpstreamClient {
     }
 }
 
-/// Verifies a provider's ID token, without I/O: the signature against `jwks` with one of
-/// [`ALLOWED_ALGS`] (by [`signature::verify`], with ring), then `iss` equal to `issuer`, `aud`
-/// naming the provider's `client_id`, `exp` after `now`, `iat` within [`MAX_IAT_SKEW`] ahead
-/// and [`MAX_IAT_AGE`] behind `now`, and the pending login's `nonce` (openidconnect's
-/// verifier). Returns the verified subject. [`UpstreamClient::finish`] calls it, and refetches
-/// the JWKS once when the error is `NoMatchingKey`.
-pub fn verify_id_token(
-    id_token: &CoreIdToken,
-    provider: &IdentityProvider,
-    issuer: &IssuerUrl,
-    jwks: &CoreJsonWebKeySet,
-    nonce: &str,
-    now: time::OffsetDateTime,
-) -> Result<String, openidconnect::ClaimsVerificationError> {
-    let jwks = serde_json::to_value(jwks).map_err(|e| {
-        openidconnect::ClaimsVerificationError::SignatureVerification(
-            openidconnect::SignatureVerificationError::InvalidKey(e.to_string()),
-        )
-    })?;
-    signature::verify(&id_token.to_string(), &jwks)
-        .map_err(openidconnect::ClaimsVerificationError::SignatureVerification)?;
-    // The signature was verified just above; only the claims are left to openidconnect.
-    let verifier = id_token_verifier(
-        provider,
-        issuer.clone(),
-        CoreJsonWebKeySet::new(Vec::new()),
-        now,
-    )
-    .insecure_disable_signature_check();
-    id_token
-        .claims(&verifier, &Nonce::new(nonce.to_owned()))
-        .map(|c| c.subject().as_str().to_owned())
-}
-
 /// Times one call to a provider for `broker_upstream_request_duration_seconds`, and counts it
 /// in `broker_upstream_errors_total` when it fails: a slow or failing provider shows there
 /// before the people who cannot sign in call the help desk.
@@ -460,79 +416,4 @@ async fn timed<T, E>(
     let result = call.await;
     crate::metrics::upstream_call(provider, step, started.elapsed(), result.is_ok());
     result
-}
-
-fn id_token_verifier(
-    provider: &IdentityProvider,
-    issuer: IssuerUrl,
-    jwks: CoreJsonWebKeySet,
-    now: time::OffsetDateTime,
-) -> CoreIdTokenVerifier<'static> {
-    let now_chrono = chrono_time(now);
-    CoreIdTokenVerifier::new_public_client(ClientId::new(provider.client_id.clone()), issuer, jwks)
-        .set_allowed_algs(ALLOWED_ALGS)
-        .set_time_fn(move || now_chrono)
-        .set_issue_time_verifier_fn(move |iat| {
-            let skew = chrono::TimeDelta::from_std(MAX_IAT_SKEW).unwrap_or_default();
-            let age = chrono::TimeDelta::from_std(MAX_IAT_AGE).unwrap_or_default();
-            if iat > now_chrono + skew {
-                Err(format!("issued in the future ({iat})"))
-            } else if iat < now_chrono - age {
-                Err(format!("issued too long ago ({iat})"))
-            } else {
-                Ok(())
-            }
-        })
-}
-
-fn chrono_time(now: time::OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(now.unix_timestamp(), now.nanosecond()).unwrap_or_default()
-}
-
-/// OpenID Connect Core 3.1.3.7 step 5: an `azp` present must be our client id.
-pub(crate) fn check_azp(claims: &Map<String, Value>, client_id: &str) -> Result<(), UpstreamError> {
-    match claims.get("azp") {
-        None => Ok(()),
-        Some(Value::String(azp)) if azp == client_id => Ok(()),
-        Some(other) => Err(UpstreamError::InvalidIdToken(format!(
-            "azp {other} is not this broker's client id"
-        ))),
-    }
-}
-
-/// The claims of a JWS whose signature was already verified.
-pub(crate) fn payload(jwt: &str) -> Result<Map<String, Value>, UpstreamError> {
-    let part = jwt
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| UpstreamError::InvalidIdToken("not a JWS".into()))?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|e| UpstreamError::InvalidIdToken(format!("payload is not base64url: {e}")))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| UpstreamError::InvalidIdToken(format!("payload is not a JSON object: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn azp_must_be_ours_when_present() {
-        let mut claims = Map::new();
-        assert!(check_azp(&claims, "broker").is_ok());
-        claims.insert("azp".into(), Value::from("broker"));
-        assert!(check_azp(&claims, "broker").is_ok());
-        claims.insert("azp".into(), Value::from("someone-else"));
-        assert!(check_azp(&claims, "broker").is_err());
-    }
-
-    #[test]
-    fn never_none_never_hmac() {
-        for alg in ALLOWED_ALGS {
-            let name = serde_json::to_value(&alg).unwrap();
-            let name = name.as_str().unwrap();
-            assert!(!name.starts_with("HS") && name != "none", "{name}");
-        }
-    }
 }

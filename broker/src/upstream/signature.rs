@@ -3,11 +3,10 @@
 //! openidconnect verifies signatures with the pure-Rust RustCrypto crates, which on this
 //! machine cost about 200 µs per ES256 or RS256 token, the largest single cost of a brokered
 //! login; `ring` does the same in a fraction of that. The rules are those openidconnect
-//! applies, and stricter: the algorithm must be on [`ALGS`]; a `kid` in the header selects the
-//! key; a key's `use` and `alg`, when present, must fit; RSA keys need 2048 bits at least. The
-//! claims are then checked by openidconnect's verifier with its own signature step turned
-//! off, which is why that step must never be turned off anywhere but right after this one
-//! (`super::verify_id_token`).
+//! applies, and stricter: the algorithm must be on [`ALGS`] (never `none`, never HMAC: a
+//! provider's token must be verifiable with its published public key and nothing else); a
+//! `kid` in the header selects the key; a key's `use` and `alg`, when present, must fit; RSA
+//! keys need 2048 bits at least. The claims are checked after this, by `super::id_token`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +14,7 @@ use openidconnect::SignatureVerificationError;
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde_json::Value;
 
-/// The JWS algorithms accepted on upstream ID tokens (the same as `super::ALLOWED_ALGS`).
+/// The JWS algorithms accepted on upstream ID tokens.
 pub const ALGS: [&str; 6] = ["RS256", "PS256", "PS384", "ES256", "ES384", "EdDSA"];
 
 fn b64(part: &str) -> Result<Vec<u8>, SignatureVerificationError> {
@@ -181,6 +180,13 @@ mod tests {
             token,
             json!({ "keys": [Value::Object(public.as_ref().clone())] }),
         )
+    }
+
+    #[test]
+    fn never_none_never_hmac() {
+        for alg in ALGS {
+            assert!(!alg.starts_with("HS") && alg != "none", "{alg}");
+        }
     }
 
     #[test]
