@@ -4,17 +4,23 @@
 //! name the broker lists (attributes, provider ids, acr URNs) is a token without spaces, so the
 //! form is reversible.
 
+mod json_lines;
+
 use std::fmt;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::SubscriberBuilder;
-use tracing_subscriber::fmt::format::{Format, Json, JsonFields};
+use tracing_subscriber::fmt::format::DefaultFields;
+
+pub use json_lines::JsonLines;
 
 /// The broker's log: one JSON object per line, audit events among them under the target
 /// `audit` with their fields in `fields`. The binary writes it to stderr; the tests that read
 /// the audit trail capture this same format, so what they check is what an auditor's tools get.
-pub fn log_format(filter: EnvFilter) -> SubscriberBuilder<JsonFields, Format<Json>, EnvFilter> {
-    tracing_subscriber::fmt().with_env_filter(filter).json()
+pub fn log_format(filter: EnvFilter) -> SubscriberBuilder<DefaultFields, JsonLines, EnvFilter> {
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .event_format(JsonLines)
 }
 
 /// A list of names as one audit field: `attributes = %audit::list(names)`.
