@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Measures the broker: brokered logins at several concurrency levels against `broker demo`
-# (release build; a fresh broker per level), then the single-hop ceiling (demo providers served
-# in the load tool's own process, broker stopped). Writes JSON to load/results/ (git-ignored):
-# run-STAMP.json holds everything; tables go to stderr.
+# (release build; a fresh broker per run), each run followed by the single-hop ceiling (demo
+# providers served in the load tool's own process, broker stopped), for --rounds rounds per
+# level.
+# Writes JSON to load/results/ (git-ignored): run-STAMP.json holds everything; tables go to
+# stderr.
 #
-#   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32]
+#   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32] [--rounds 3]
 #               [--store memory|redis] [--tls] [--alg ES256|PS256|RS256|EdDSA]
 #               [--providers tool|broker|apart] [--alberta-only] [--no-build]
 #               [-- extra load flags]
@@ -37,6 +39,7 @@ PORT=8400
 DURATION=10s
 WARMUP=2s
 CONCURRENCY=1,8,32
+ROUNDS=3
 STORE=memory
 BUILD=1
 ALBERTA_ONLY=0
@@ -50,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --store) STORE=$2; shift 2 ;;
     --tls) TLS=1; shift ;;
     --providers) PROVIDERS=$2; shift 2 ;;
@@ -62,6 +66,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 case $PROVIDERS in tool|broker|apart) ;; *) echo "run.sh: --providers tool|broker|apart" >&2; exit 2 ;; esac
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --rounds takes a positive number" >&2; exit 2; }
 
 RESULTS=$ROOT/load/results
 mkdir -p "$RESULTS"
@@ -226,52 +231,60 @@ stop_broker() {
   stop_redis
 }
 
-# A fresh broker and fresh providers for each concurrency level: each demo provider keeps at
-# most 10,000 access tokens for 5 minutes (then answers server_error, which the broker turns
-# into access_denied), so the four of them serve at most 40,000 logins in 5 minutes.
+# A fresh broker and fresh providers for each run: each demo provider keeps at most 10,000
+# access tokens for 5 minutes (then answers server_error, which the broker turns into
+# access_denied), so the four of them serve at most 40,000 logins in 5 minutes; and providers
+# served by a new load tool sign with new keys, which a broker that cached the old ones would
+# refetch only once a minute.
+#
+# The single-hop ceiling is measured in the same rounds: after each brokered run, the same
+# tool logs in directly at demo providers configured as the Alberta one (16 of them, round
+# robin, fresh for each run, for the same 10,000-token bound) served in its own process, with
+# the broker stopped. This VM's speed drifts by 15-25 % within minutes, so a brokered rate is
+# only compared with the ceiling measured next to it: each round gives a ratio, and a level's
+# ratio is the median of its rounds'.
 RSS_LINES=()
-REPORTS=()
+SLICES=()
 for C in ${CONCURRENCY//,/ }; do
-  case $STORE in
-    memory) start_broker_memory ;;
-    redis) start_broker_redis ;;
-    *) echo "run.sh: --store memory|redis" >&2; exit 2 ;;
-  esac
-  IDLE=$(rss_kb "$BROKER_PID")
-  wait_quiet
-  "$LOAD" --broker "$BROKER_URL" --client-id "$RP" --redirect-uri "$RP_REDIRECT" \
-    ${HINTS[@]+"${HINTS[@]}"} ${SERVE[@]+"${SERVE[@]}"} --concurrency "$C" \
-    --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" \
-    ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/brokered-$C.json"
-  AFTER=$(rss_kb "$BROKER_PID")
-  LOG_BYTES=$(wc -c <"$WORK/broker.log")
-  # With --providers apart, the providers' process is apart: its CPU shows in the load tool's
-  # cpu.others_pct, its memory here.
-  PROVIDERS_KB=null
-  [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
-  echo "run.sh: concurrency $C: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log${PROVIDERS_PID:+; providers apart: ${PROVIDERS_KB} kB}" >&2
-  RSS_LINES+=("{\"concurrency\": $C, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB}")
-  REPORTS+=("$WORK/brokered-$C.json")
-  stop_broker
+  for R in $(seq 1 "$ROUNDS"); do
+    case $STORE in
+      memory) start_broker_memory ;;
+      redis) start_broker_redis ;;
+      *) echo "run.sh: --store memory|redis" >&2; exit 2 ;;
+    esac
+    IDLE=$(rss_kb "$BROKER_PID")
+    wait_quiet
+    "$LOAD" --broker "$BROKER_URL" --client-id "$RP" --redirect-uri "$RP_REDIRECT" \
+      ${HINTS[@]+"${HINTS[@]}"} ${SERVE[@]+"${SERVE[@]}"} --concurrency "$C" \
+      --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" \
+      ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/brokered-$C-$R.json"
+    AFTER=$(rss_kb "$BROKER_PID")
+    LOG_BYTES=$(wc -c <"$WORK/broker.log")
+    # With --providers apart, the providers' process is apart: its CPU shows in the load
+    # tool's cpu.others_pct, its memory here.
+    PROVIDERS_KB=null
+    [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
+    echo "run.sh: concurrency $C, round $R: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log${PROVIDERS_PID:+; providers apart: ${PROVIDERS_KB} kB}" >&2
+    RSS_LINES+=("{\"concurrency\": $C, \"round\": $R, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB}")
+    stop_broker
+    wait_quiet
+    "$LOAD" --single-hop --spawn-demo-provider --idp-hint "$IDP" --login-hint "$PERSON" \
+      --concurrency "$C" --duration "$DURATION" --warmup "$WARMUP" \
+      >"$WORK/single-hop-$C-$R.json"
+    SLICES+=("$WORK/brokered-$C-$R.json $WORK/single-hop-$C-$R.json")
+  done
 done
-"$LOAD" --merge "${REPORTS[@]}" >"$RESULTS/brokered-$STAMP.json"
 
-# The single-hop ceiling, with the broker stopped: demo providers configured as the Alberta one
-# (16 of them, round robin, fresh for each level, for the same 10,000-token bound) in the load
-# tool's own process, which they share with the load generator.
-wait_quiet
-"$LOAD" --single-hop --spawn-demo-provider --idp-hint "$IDP" --login-hint "$PERSON" \
-  --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
-  >"$RESULTS/single-hop-$STAMP.json"
-
-{
-  printf '{\n"store": "%s",\n"alg": "%s",\n"tls": %s,\n"providers": "%s",\n"broker": [' "$STORE" "$ALG" \
-    "$([[ $TLS == 1 ]] && echo true || echo false)" "$PROVIDERS"
-  (IFS=,; printf '%s' "${RSS_LINES[*]}")
-  printf '],\n"brokered": '
-  cat "$RESULTS/brokered-$STAMP.json"
-  printf ',\n"single_hop": '
-  cat "$RESULTS/single-hop-$STAMP.json"
-  printf '}\n'
-} >"$RESULTS/run-$STAMP.json"
+# One document: the settings, the broker's memory, every round's brokered and single-hop runs
+# with their ratio, and each level's medians; a table of the rounds on stderr.
+PAIRS=()
+for slice in "${SLICES[@]}"; do
+  read -r brokered single <<<"$slice"
+  PAIRS+=("$brokered" "$single")
+done
+"$LOAD" --combine-rounds "${PAIRS[@]}" \
+  --meta "store=\"$STORE\"" --meta "alg=\"$ALG\"" \
+  --meta "tls=$([[ $TLS == 1 ]] && echo true || echo false)" --meta "providers=\"$PROVIDERS\"" \
+  --meta "rounds=$ROUNDS" --meta "broker=[$(IFS=,; printf '%s' "${RSS_LINES[*]}")]" \
+  >"$RESULTS/run-$STAMP.json"
 echo "run.sh: wrote $RESULTS/run-$STAMP.json" >&2

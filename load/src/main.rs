@@ -9,6 +9,7 @@
 mod cookies;
 mod flow;
 mod provider;
+mod rounds;
 mod stats;
 mod verify;
 
@@ -147,6 +148,14 @@ struct Args {
     /// Print one report made of the runs of these reports (of the same mode), and exit.
     #[arg(long, num_args = 1.., value_name = "REPORT")]
     merge: Vec<std::path::PathBuf>,
+    /// Print one report of rounds: brokered and single-hop reports of one run each, in pairs
+    /// in the order measured, with each round's ratio and each level's median; a table on
+    /// stderr. Then exit.
+    #[arg(long, num_args = 2.., value_name = "REPORT")]
+    combine_rounds: Vec<std::path::PathBuf>,
+    /// With --combine-rounds: a member to put first in the document, as KEY=JSON (repeated).
+    #[arg(long, value_parser = rounds::parse_meta, requires = "combine_rounds")]
+    meta: Vec<(String, serde_json::Value)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -480,6 +489,12 @@ async fn prepare(
 async fn main_async(mut args: Args) -> anyhow::Result<()> {
     if !args.merge.is_empty() {
         println!("{}", serde_json::to_string_pretty(&merge(&args.merge)?)?);
+        return Ok(());
+    }
+    if !args.combine_rounds.is_empty() {
+        let (doc, table) = rounds::combine(&args.combine_rounds, &args.meta)?;
+        eprint!("{table}");
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
     if args.concurrency.is_empty()
