@@ -105,25 +105,17 @@ impl TlsFlags {
     }
 }
 
-/// JSON logs on stderr, written by a background thread: a request formats its lines and goes
-/// on instead of waiting for a `write` per line. Not lossy: when the buffer is full, requests
-/// wait, so no audit event is ever dropped. The thread writes what has arrived in one `write`
-/// and flushes whenever it has nothing more to take: a login logs five lines, which took five
-/// `write` calls and now take 1.6 at concurrency 8 (`strace -c`). The guard flushes what is
-/// left at exit.
-fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
+/// JSON logs on stderr, written in batches by a thread of its own (`broker::audit::sink`): a
+/// request appends its lines and goes on. Not lossy: when too much waits, requests wait, so no
+/// audit event is ever dropped. The guard writes what is left at exit.
+fn init_tracing() -> anyhow::Result<broker::audit::Flushing> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (sink, flushing) = broker::audit::LogSink::spawn(std::io::stderr())?;
     let _ = broker::audit::log_format(filter)
-        .with_writer(writer)
+        .with_writer(sink)
         .try_init();
-    guard
+    Ok(flushing)
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -146,7 +138,7 @@ fn main() -> anyhow::Result<ExitCode> {
             per_client_per_minute,
             providers,
         } => {
-            let _logs = init_tracing();
+            let _logs = init_tracing()?;
             let options = broker::cli::demo::DemoOptions {
                 registry,
                 broker_port: port,
@@ -196,7 +188,7 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, tls } => {
-            let _logs = init_tracing();
+            let _logs = init_tracing()?;
             let mut config = broker::config::Config::load(&config)?;
             if let Some(tls) = tls.into_config() {
                 config.tls = Some(tls);

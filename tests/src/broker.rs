@@ -232,6 +232,19 @@ impl BrokerProcess {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// The log once it holds `text`, or as it is after 5 s: the broker writes its lines in
+    /// batches, up to `broker::audit::sink::GATHER` after they were logged.
+    pub async fn log_with(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.contains(text) || Instant::now() >= deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     pub async fn stop(mut self) -> Result<()> {
         self.child.kill().await?;
         Ok(())

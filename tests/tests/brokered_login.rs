@@ -119,7 +119,7 @@ async fn openid_client_logs_in_through_the_broker_at_oidc_provider() {
     assert_eq!(out["id_token_header"]["alg"], "ES256");
     assert_eq!(out["userinfo"]["sub"], claims["sub"]);
     assert_eq!(out["userinfo"]["given_name"], "Amélie");
-    assert_audit_trail_of_one_login(&s.broker.log(), &out);
+    assert_audit_trail_of_one_login(&s.broker.log_with("token.issued").await, &out);
 
     // The same person again, who now declines to share: the service gets access_denied, and
     // the audit trail tells this second login apart, ending in consent.refused, not a token.
@@ -135,7 +135,7 @@ async fn openid_client_logs_in_through_the_broker_at_oidc_provider() {
         .collect();
     let out = run_rp(&deny).await.unwrap();
     assert_eq!(out["error"], "access_denied", "{out:#}");
-    let log = s.broker.log();
+    let log = s.broker.log_with("consent.refused").await;
     let events = audit_events(&log);
     let refused: Vec<&Value> = events
         .iter()
@@ -200,7 +200,7 @@ async fn an_unattainable_level_is_refused_to_openid_client() {
     assert_eq!(out["error"], "unmet_authentication_requirements", "{out:#}");
 
     // The audit trail says who was refused and why, and that nothing was sent upstream.
-    let log = s.broker.log();
+    let log = s.broker.log_with("policy.refused").await;
     let events: Vec<Value> = audit_events(&log)
         .into_iter()
         .filter(|e| e["event"] != "registry.loaded")

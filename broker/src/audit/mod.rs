@@ -5,6 +5,7 @@
 //! form is reversible.
 
 mod json_lines;
+pub mod sink;
 
 use std::fmt;
 
@@ -13,6 +14,7 @@ use tracing_subscriber::fmt::SubscriberBuilder;
 use tracing_subscriber::fmt::format::DefaultFields;
 
 pub use json_lines::JsonLines;
+pub use sink::{Flushing, LogSink};
 
 /// The broker's log: one JSON object per line, audit events among them under the target
 /// `audit` with their fields in `fields`. The binary writes it to stderr; the tests that read
