@@ -150,6 +150,20 @@ pub fn upstream_id_token(
     })
 }
 
+/// A provider's answer to the code redemption (its status, `Content-Type` and body) through
+/// the broker's reading of it (`upstream::token::read_answer`). Returns the token type and
+/// whether an ID token came with it.
+pub fn upstream_token_response(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<(String, bool), String> {
+    let status = reqwest::StatusCode::from_u16(status).map_err(|e| e.to_string())?;
+    let tokens = crate::upstream::token::read_answer(status, content_type, body)
+        .map_err(|e| e.to_string())?;
+    Ok((tokens.token_type, tokens.id_token.is_some()))
+}
+
 /// A registry that validated, and whether it survives the registry store: saved as TOML
 /// behind a `# registry-version = N` line, then loaded back equal.
 #[derive(Debug)]

@@ -136,3 +136,25 @@ fn timestamps_have_six_digits_of_seconds() {
     timestamp(&mut text, t).unwrap();
     assert_eq!(text, "2026-01-02T03:04:05.000007Z");
 }
+
+proptest::proptest! {
+    /// Whatever a value holds (quotes, control characters, any Unicode), its line is one JSON
+    /// object that gives the value back.
+    #[test]
+    fn any_value_comes_back_from_its_line(text in ".*", shown in proptest::prelude::any::<String>(), n in proptest::prelude::any::<i64>()) {
+        let sink = Sink::default();
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(JsonLines)
+            .with_writer(sink.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "audit", text = text.as_str(), shown = %shown, n);
+        });
+        let lines = sink.lines();
+        proptest::prop_assert_eq!(lines.len(), 1);
+        let fields = &lines[0]["fields"];
+        proptest::prop_assert_eq!(fields["text"].as_str(), Some(text.as_str()));
+        proptest::prop_assert_eq!(fields["shown"].as_str(), Some(shown.as_str()));
+        proptest::prop_assert_eq!(fields["n"].as_i64(), Some(n));
+    }
+}
