@@ -31,6 +31,8 @@ pub struct Inner {
     pub client_keys: crate::client_auth::ClientKeyCache,
     pub secrets: SecretResolver,
     pub pairwise: PairwiseSubjects,
+    /// The consent form's anti-CSRF tokens, keyed from the pairwise secret.
+    pub forms: crate::form_tokens::FormTokens,
     /// Whether cookies get `Secure` (always, except on a plain-http development issuer).
     pub secure_cookies: bool,
     /// Where run-time registry changes are kept (admin API); none means read-only.
@@ -87,6 +89,7 @@ impl Broker {
             upstream,
             secrets: parts.secrets,
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
+            forms: crate::form_tokens::FormTokens::new(&parts.pairwise_secret),
             registry_store: parts.registry_store,
             registry_version: std::sync::atomic::AtomicU64::new(0),
             admins: parts.admins,

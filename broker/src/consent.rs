@@ -24,8 +24,9 @@ pub struct PendingConsent {
     pub legal_basis: LegalBasis,
     pub attributes: Vec<(Attribute, Value)>,
     pub lang: trust_framework::Lang,
+    /// SHA-256 of the browser-binding cookie: the decision must come from the same browser
+    /// (its form token is bound to it as well, `crate::form_tokens`).
     pub browser: String,
-    pub csrf: String,
 }
 
 impl std::fmt::Debug for PendingConsent {

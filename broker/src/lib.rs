@@ -11,6 +11,7 @@ pub mod config;
 pub mod consent;
 pub mod endpoints;
 pub mod flow;
+pub mod form_tokens;
 /// Entry points for the fuzz targets in `fuzz/`; not an API.
 #[doc(hidden)]
 pub mod fuzzing;

@@ -238,11 +238,14 @@ struct ConsentPage {
 }
 
 /// The notice-and-consent page for a pending release.
+/// The notice-and-consent page for `pending`, stored under `txn`; `csrf` is its form token
+/// (`crate::form_tokens`).
 pub fn consent(
     lang: Lang,
     registry: &Registry,
     pending: &crate::consent::PendingConsent,
     txn: &str,
+    csrf: &str,
 ) -> Response {
     let switch_href = format!(
         "/consent?txn={}&lang={}",
@@ -345,7 +348,7 @@ pub fn consent(
             pick(lang, "Cancel sign-in", "Annuler la connexion")
         },
         txn: txn.to_owned(),
-        csrf: pending.csrf.clone(),
+        csrf: csrf.to_owned(),
     };
     let mut response = render(StatusCode::OK, page.render());
     // The decision is followed by a redirect to the service, which form-action must allow.

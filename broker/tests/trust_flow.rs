@@ -212,13 +212,36 @@ async fn a_remembered_consent_is_reused_only_for_the_same_agreement_version() {
 }
 
 #[tokio::test]
-async fn a_forged_consent_post_is_refused_and_changes_nothing() {
+async fn a_forged_consent_post_or_one_from_another_browser_is_refused_and_changes_nothing() {
     let bed = start(Options::default()).await;
     let req = ei().with("idp_hint", "ab-account");
     let (_, page, _) = to_page_after_provider(&bed, &req, "ab-account").await;
     let r = decide(&bed, &page, "share", false, Some("forged")).await;
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
+    // The page's own token, posted from another browser (no binding cookie, or another one),
+    // is refused the same way: the token is bound to the browser that was shown the page.
+    let form = [
+        ("txn", e2e::rp::hidden(&page, "txn").unwrap()),
+        ("csrf", e2e::rp::hidden(&page, "csrf").unwrap()),
+        ("lang", "en".to_owned()),
+        ("decision", "share".to_owned()),
+    ];
+    let url = format!("{}/consent", bed.broker_url);
+    let other = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie = format!("pcb_browser={}", "o".repeat(43));
+    for request in [
+        other.post(&url).form(&form),
+        other.post(&url).header("cookie", cookie).form(&form),
+    ] {
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.headers().get("location").is_none());
+        assert!(r.text().await.unwrap().contains("CSRF"));
+    }
     // The real form still works afterwards.
     let r = decide(&bed, &page, "share", false, None).await;
     assert!(query(&location(&r)).contains_key("code"));

@@ -286,7 +286,6 @@ async fn complete(
         attributes,
         lang,
         browser: pending.browser.clone(),
-        csrf: browser::random_token(),
     };
     crate::endpoints::consent::ask(broker, &registry, pending_consent, tally).await
 }

@@ -6,7 +6,6 @@ use axum::extract::{Form, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 use trust_framework::{Attribute, Lang, LegalBasis, Registry};
 
 use super::browser;
@@ -82,7 +81,14 @@ pub async fn ask(
         .await
         .map_err(|e| Failure::page(pending.lang, flow::store_failed(&pending.grant.txn, &e)))?;
     tally.goes_on();
-    Ok(pages::consent(pending.lang, registry, &pending, &txn))
+    let csrf = broker.forms.consent(&txn, &pending.browser);
+    Ok(pages::consent(
+        pending.lang,
+        registry,
+        &pending,
+        &txn,
+        &csrf,
+    ))
 }
 
 async fn issue(broker: &Broker, pending: PendingConsent) -> Result<Response, Failure> {
@@ -108,38 +114,13 @@ async fn issue(broker: &Broker, pending: PendingConsent) -> Result<Response, Fai
     Ok(flow::redirect_to_rp(broker, &pending.redirect_uri, params))
 }
 
-/// The fields of a [`PendingConsent`] that a posted decision is checked against before the
-/// consent is taken.
-#[derive(Deserialize)]
-struct Guard {
-    browser: String,
-    csrf: String,
-}
-
-/// A pending consent, whole or in part, bound to the browser that was shown the page.
-trait BoundToBrowser: serde::de::DeserializeOwned {
-    fn browser(&self) -> &str;
-}
-
-impl BoundToBrowser for PendingConsent {
-    fn browser(&self) -> &str {
-        &self.browser
-    }
-}
-
-impl BoundToBrowser for Guard {
-    fn browser(&self) -> &str {
-        &self.browser
-    }
-}
-
-async fn load<T: BoundToBrowser>(
+async fn load(
     broker: &Broker,
     txn: &str,
     headers: &HeaderMap,
     lang: Lang,
     take: bool,
-) -> Result<T, Failure> {
+) -> Result<PendingConsent, Failure> {
     let expired = || {
         Failure::page(
             lang,
@@ -148,14 +129,14 @@ async fn load<T: BoundToBrowser>(
             ),
         )
     };
-    let pending: T = if take {
+    let pending: PendingConsent = if take {
         broker.store.take(Kind::ConsentPending, txn).await
     } else {
         broker.store.get(Kind::ConsentPending, txn).await
     }
     .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
     .ok_or_else(expired)?;
-    if !browser::matches(pending.browser(), headers) {
+    if !browser::matches(&pending.browser, headers) {
         return Err(expired());
     }
     Ok(pending)
@@ -177,12 +158,13 @@ pub async fn show(
         urlencoding::encode(&q.txn),
         lang.other().code()
     );
-    match load::<PendingConsent>(&broker, &q.txn, &headers, lang, false).await {
+    match load(&broker, &q.txn, &headers, lang, false).await {
         Ok(p) => pages::consent(
             lang_of(q.lang.as_deref()).unwrap_or(p.lang),
             &broker.registry(),
             &p,
             &q.txn,
+            &broker.forms.consent(&q.txn, &p.browser),
         ),
         Err(f) => f.into_response(&broker, switch),
     }
@@ -200,13 +182,12 @@ pub async fn decide(
         lang.other().code()
     );
     let result = async {
-        // Checked before the pending decision is consumed, so a forged post changes nothing.
-        // Only the two fields checked are decoded here; the whole decision once, when taken.
-        let peek: Guard = load(&broker, &d.txn, &headers, lang, false).await?;
-        if !bool::from(peek.csrf.as_bytes().ct_eq(d.csrf.as_bytes())) {
+        // Checked before the pending decision is read, so a forged post (another site's form,
+        // another browser, a guessed token) changes nothing and costs no store round trip.
+        if !broker.forms.consent_matches(&d.txn, browser::cookie(&headers).as_deref(), &d.csrf) {
             return Err(Failure::page(lang, OAuthError::invalid_request("the form was not issued by this broker (CSRF check failed)")));
         }
-        let pending: PendingConsent = load(&broker, &d.txn, &headers, lang, true).await?;
+        let pending = load(&broker, &d.txn, &headers, lang, true).await?;
         // Taken: the login ends in this request, as an error on any path that does not say.
         let mut tally = LoginLeg::new(&broker.registry(), &pending.provider_id);
         let attributes: Vec<&str> = pending.attributes.iter().map(|(a, _)| a.name()).collect();
