@@ -9,8 +9,6 @@
 //! of no use in another browser. Replicas that share the broker's secret (they must, for
 //! pairwise subjects) accept each other's tokens.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;
 use subtle::ConstantTimeEq;
 
@@ -41,13 +39,7 @@ impl FormTokens {
     /// The consent form's token for pending decision `txn` in the browser whose binding cookie
     /// hashes to `browser`.
     pub fn consent(&self, txn: &str, browser: &str) -> String {
-        let mut ctx = hmac::Context::with_key(&self.key);
-        // Length-prefixed fields: no two different inputs share an encoding.
-        for field in ["consent", txn, browser] {
-            ctx.update(&(field.len() as u64).to_be_bytes());
-            ctx.update(field.as_bytes());
-        }
-        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+        crate::pairwise::fields_mac(&self.key, &["consent", txn, browser])
     }
 
     /// Whether `posted` is the consent token of `txn` for the browser that sent `cookie` (the

@@ -26,14 +26,20 @@ impl PairwiseSubjects {
     }
 
     pub fn subject(&self, sector: &str, provider_id: &str, upstream_subject: &str) -> String {
-        let mut ctx = hmac::Context::with_key(&self.key);
-        // Length-prefixed fields: no two different inputs share an encoding.
-        for field in [sector, provider_id, upstream_subject] {
-            ctx.update(&(field.len() as u64).to_be_bytes());
-            ctx.update(field.as_bytes());
-        }
-        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
+        fields_mac(&self.key, &[sector, provider_id, upstream_subject])
     }
+}
+
+/// HMAC-SHA256 of `fields`, each prefixed with its length so that no two different lists share
+/// an encoding, in base64url: the pairwise subject, and the consent form's token
+/// (`crate::form_tokens`).
+pub(crate) fn fields_mac(key: &hmac::Key, fields: &[&str]) -> String {
+    let mut ctx = hmac::Context::with_key(key);
+    for field in fields {
+        ctx.update(&(field.len() as u64).to_be_bytes());
+        ctx.update(field.as_bytes());
+    }
+    URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
 }
 
 #[cfg(test)]

@@ -95,19 +95,11 @@ impl<W: Write> Visit for Fields<'_, W> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.member(field, |out| {
-            out.write_char('"')?;
-            write!(Escaped(out), "{value:?}")?;
-            out.write_char('"')
-        });
+        self.member(field, |out| quoted(out, format_args!("{value:?}")));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.member(field, |out| {
-            out.write_char('"')?;
-            write!(Escaped(out), "{value}")?;
-            out.write_char('"')
-        });
+        self.member(field, |out| quoted(out, format_args!("{value}")));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -132,6 +124,13 @@ impl<W: Write> Visit for Fields<'_, W> {
             }
         });
     }
+}
+
+/// A formatted value as a JSON string, escaped as it is formatted.
+fn quoted(out: &mut impl Write, value: fmt::Arguments<'_>) -> fmt::Result {
+    out.write_char('"')?;
+    Escaped(out).write_fmt(value)?;
+    out.write_char('"')
 }
 
 /// A JSON string.
