@@ -13,11 +13,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use broker::abandoned::{Stage, Watch};
-use broker::grant::{CodeGrant, PendingLogin, UpstreamLeg};
-use broker::id_token;
 use broker::keys::KeySet;
-use broker::pairwise::PairwiseSubjects;
+use broker::login::abandoned::{Stage, Watch};
+use broker::login::state::{CodeGrant, PendingLogin, UpstreamLeg};
+use broker::oidc::id_token;
+use broker::oidc::pairwise::PairwiseSubjects;
 use broker::store::{Kind, MemoryStore, RedisStore, RedisTarget, TypedStore};
 use broker::upstream::Expected;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -167,11 +167,11 @@ fn upstream_verification(c: &mut Criterion) {
     let mut group = c.benchmark_group("upstream_verify");
     for alg in [SigningAlg::RS256, SigningAlg::ES256] {
         let token = provider_keys.sign(alg, upstream_claims()).unwrap();
-        let verified = broker::upstream::id_token::verify(&token, &jwks, &expected).unwrap();
+        let verified = broker::upstream::validation::verify(&token, &jwks, &expected).unwrap();
         assert_eq!(verified.subject, "ab-person-0001");
         group.bench_function(alg.name(), |b| {
             b.iter(|| {
-                broker::upstream::id_token::verify(black_box(&token), &jwks, &expected).unwrap()
+                broker::upstream::validation::verify(black_box(&token), &jwks, &expected).unwrap()
             });
         });
     }
@@ -227,7 +227,7 @@ fn pending_login(decision: Decision) -> PendingLogin {
     }
 }
 
-/// A login's step as it is stored: written watched (`broker::abandoned`), then taken; and,
+/// A login's step as it is stored: written watched (`broker::login::abandoned`), then taken; and,
 /// for the cost of the watch, the same value under a kind that is not watched.
 fn put_take(c: &mut Criterion, store_name: &str, rt: &tokio::runtime::Runtime, store: &TypedStore) {
     let pending = pending_login(decide(&registry(), &request(), NOW).unwrap());

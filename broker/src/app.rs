@@ -9,9 +9,8 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use trust_framework::Registry;
 
-use crate::endpoints;
 use crate::keys::KeySet;
-use crate::pairwise::PairwiseSubjects;
+use crate::oidc::pairwise::PairwiseSubjects;
 use crate::secrets::SecretResolver;
 use crate::store::{Store, TypedStore};
 use crate::upstream::UpstreamClient;
@@ -28,18 +27,18 @@ pub struct Inner {
     pub store: TypedStore,
     pub upstream: UpstreamClient,
     /// Relying parties' registered keys for `private_key_jwt`.
-    pub client_keys: crate::client_auth::ClientKeyCache,
+    pub client_keys: crate::oidc::client_auth::ClientKeyCache,
     pub secrets: SecretResolver,
     pub pairwise: PairwiseSubjects,
     /// The consent form's anti-CSRF tokens, keyed from the pairwise secret.
-    pub forms: crate::form_tokens::FormTokens,
+    pub forms: crate::login::form_tokens::FormTokens,
     /// Whether cookies get `Secure` (always, except on a plain-http development issuer).
     pub secure_cookies: bool,
     /// Where run-time registry changes are kept (admin API); none means read-only.
-    pub registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>>,
+    pub registry_store: Option<Arc<dyn crate::admin::registry_store::RegistryStore>>,
     registry_version: std::sync::atomic::AtomicU64,
     pub admins: Vec<crate::admin::auth::Principal>,
-    pub limits: crate::limits::Limits,
+    pub limits: crate::http::limits::Limits,
     /// One permit per provider call in flight (`limits.max_concurrent_upstream`).
     pub upstream_slots: tokio::sync::Semaphore,
 }
@@ -60,9 +59,9 @@ pub struct BrokerParts {
     pub secrets: SecretResolver,
     pub pairwise_secret: Vec<u8>,
     pub upstream_timeout: Duration,
-    pub registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>>,
+    pub registry_store: Option<Arc<dyn crate::admin::registry_store::RegistryStore>>,
     pub admins: Vec<crate::admin::auth::Principal>,
-    pub limits: crate::limits::Limits,
+    pub limits: crate::http::limits::Limits,
 }
 
 impl Broker {
@@ -85,11 +84,11 @@ impl Broker {
             registry: RwLock::new(Arc::new(parts.registry)),
             keys: crate::keys::KeyRing::new(parts.keys),
             store: TypedStore(parts.store),
-            client_keys: crate::client_auth::ClientKeyCache::new(upstream.http().clone()),
+            client_keys: crate::oidc::client_auth::ClientKeyCache::new(upstream.http().clone()),
             upstream,
             secrets: parts.secrets,
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
-            forms: crate::form_tokens::FormTokens::new(&parts.pairwise_secret),
+            forms: crate::login::form_tokens::FormTokens::new(&parts.pairwise_secret),
             registry_store: parts.registry_store,
             registry_version: std::sync::atomic::AtomicU64::new(0),
             admins: parts.admins,
@@ -183,33 +182,33 @@ pub fn router(broker: Broker) -> Router {
     let routes = Router::new()
         .route(
             "/.well-known/openid-configuration",
-            get(endpoints::discovery::configuration),
+            get(crate::oidc::discovery::configuration),
         )
-        .route("/jwks.json", get(endpoints::discovery::jwks))
+        .route("/jwks.json", get(crate::oidc::discovery::jwks))
         .route(
             "/authorize",
-            get(endpoints::authorize::get).post(endpoints::authorize::post),
+            get(crate::oidc::authorize::get).post(crate::oidc::authorize::post),
         )
         .route(
             "/authorize/select",
-            get(endpoints::select::show).post(endpoints::select::choose),
+            get(crate::login::choose::show).post(crate::login::choose::choose),
         )
-        .route("/callback", get(endpoints::callback::callback))
+        .route("/callback", get(crate::login::returned::callback))
         .route(
             "/consent",
-            get(endpoints::consent::show).post(endpoints::consent::decide),
+            get(crate::login::decide::show).post(crate::login::decide::decide),
         )
-        .route("/par", post(endpoints::par::push))
-        .route("/token", post(endpoints::token::token))
-        .route("/register", post(endpoints::register::register))
+        .route("/par", post(crate::oidc::par::push))
+        .route("/token", post(crate::oidc::token::token))
+        .route("/register", post(crate::oidc::register::register))
         .route(
             "/userinfo",
-            get(endpoints::userinfo::userinfo).post(endpoints::userinfo::userinfo),
+            get(crate::oidc::userinfo::userinfo).post(crate::oidc::userinfo::userinfo),
         )
-        .route("/healthz", get(endpoints::health::healthz))
-        .route("/readyz", get(endpoints::health::readyz))
+        .route("/healthz", get(crate::http::health::healthz))
+        .route("/readyz", get(crate::http::health::readyz))
         .route("/metrics", get(crate::metrics::serve))
-        .route("/static/broker.css", get(endpoints::health::stylesheet))
+        .route("/static/broker.css", get(crate::http::health::stylesheet))
         .merge(crate::admin::router())
         // The one layer on every route: it hands the route template to the metrics outside.
         .route_layer(axum::middleware::from_fn(crate::metrics::route_of))
@@ -231,24 +230,24 @@ pub fn router(broker: Broker) -> Router {
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         // Before anything reads the head (431 in the caller's form).
-        .layer(axum::middleware::from_fn(crate::request_head::bounded))
+        .layer(axum::middleware::from_fn(crate::http::request_head::bounded))
         // Outside the body reader, so that a flood is refused before its bodies are read.
         .layer(axum::middleware::from_fn_with_state(
             broker.clone(),
-            crate::limits::per_address,
+            crate::http::limits::per_address,
         ))
         // Innermost: handlers get bodies already read whole (413, 408, 400 otherwise).
         .layer(axum::middleware::from_fn_with_state(
             broker,
-            crate::request_body::read_whole,
+            crate::http::request_body::read_whole,
         ))
         .service(routes);
     Router::new().fallback_service(stack)
 }
 
 /// Serves plain HTTP until `shutdown` completes, sweeping for abandoned logins meanwhile
-/// (`crate::abandoned`). Tests bind port 0 and pass the listener in.
-/// The transport limits of [`crate::server`] apply (a bare 431 on heads over its backstop, the
+/// (`crate::login::abandoned`). Tests bind port 0 and pass the listener in.
+/// The transport limits of [`crate::http::server`] apply (a bare 431 on heads over its backstop, the
 /// header timeout).
 pub async fn run(
     listener: tokio::net::TcpListener,
@@ -263,7 +262,7 @@ pub async fn run(
 pub async fn run_tls(
     listener: tokio::net::TcpListener,
     broker: Broker,
-    tls: crate::server::Tls,
+    tls: crate::http::server::Tls,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     serve(listener, broker, Some(tls), shutdown).await
@@ -274,12 +273,12 @@ pub async fn run_tls(
 async fn serve(
     listener: tokio::net::TcpListener,
     broker: Broker,
-    tls: Option<crate::server::Tls>,
+    tls: Option<crate::http::server::Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let max = broker.limits.max_connections;
-    let _sweeper = AbortOnDrop(tokio::spawn(crate::abandoned::watch(broker.clone())));
-    crate::server::serve(listener, router(broker), tls, max, shutdown).await
+    let _sweeper = AbortOnDrop(tokio::spawn(crate::login::abandoned::watch(broker.clone())));
+    crate::http::server::serve(listener, router(broker), tls, max, shutdown).await
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -30,7 +30,7 @@ pub struct Config {
     #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
-    pub limits: crate::limits::Limits,
+    pub limits: crate::http::limits::Limits,
 }
 
 /// The admin API. With no principal it refuses every call.

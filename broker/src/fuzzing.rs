@@ -16,10 +16,10 @@ use trust_framework::{AssuranceLevel, Attribute, IdentityProvider, Lang, Registr
 
 use crate::admin::lifecycle;
 use crate::admin::providers::Reason;
-use crate::endpoints::authorize::{hints, requested_attributes, requested_level};
-use crate::endpoints::params::{Params, is_pkce_verifier, is_s256_challenge};
-use crate::endpoints::register;
-use crate::registry_store::{FileRegistryStore, from_toml, to_toml};
+use crate::admin::registry_store::{FileRegistryStore, from_toml, to_toml};
+use crate::oidc::authorize::{hints, requested_attributes, requested_level};
+use crate::oidc::params::{Params, is_pkce_verifier, is_s256_challenge};
+use crate::oidc::register;
 
 /// What `/authorize` made of a request's parameters.
 #[derive(Debug)]
@@ -47,13 +47,13 @@ pub fn authorize_request(registry: &Registry, query: &[u8]) -> Result<AuthorizeR
             .map(|(_, v)| v.clone())
     };
     let (explicit, ui_locales) = (value("lang"), value("ui_locales"));
-    let lang = crate::lang::negotiate(
+    let lang = crate::http::lang::negotiate(
         explicit.as_deref(),
         ui_locales.as_deref(),
         &HeaderMap::new(),
     );
     let here = format!("/authorize?{}", String::from_utf8_lossy(query));
-    let switch = crate::flow::same_page_other_lang(&here, lang);
+    let switch = crate::login::ending::same_page_other_lang(&here, lang);
     let params = Params::from_pairs(pairs)?;
     let code_challenge = params
         .get("code_challenge")
@@ -101,7 +101,7 @@ pub fn token_request(body: &[u8], authorization: Option<&[u8]>) -> Result<TokenR
     }
     let pairs = url::form_urlencoded::parse(body).into_owned().collect();
     let params = Params::from_pairs(pairs)?;
-    let basic = crate::client_auth::basic_credentials(&headers).map_err(|e| e.to_string())?;
+    let basic = crate::oidc::client_auth::basic_credentials(&headers).map_err(|e| e.to_string())?;
     let verifier = params.get("code_verifier").map(|v| {
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
         (v.to_owned(), is_pkce_verifier(v), challenge)
@@ -138,7 +138,7 @@ pub fn upstream_id_token(
         now,
     };
     let verified =
-        crate::upstream::id_token::verify(jwt, &jwks, &expected).map_err(|e| e.to_string())?;
+        crate::upstream::validation::verify(jwt, &jwks, &expected).map_err(|e| e.to_string())?;
     let claims = verified.claims;
     let acr = claims.get("acr").and_then(Value::as_str).map(str::to_owned);
     let auth_time = claims.get("auth_time").and_then(Value::as_i64);
@@ -159,7 +159,7 @@ pub fn upstream_token_response(
     body: &[u8],
 ) -> Result<(String, bool), String> {
     let status = reqwest::StatusCode::from_u16(status).map_err(|e| e.to_string())?;
-    let tokens = crate::upstream::token::read_answer(status, content_type, body)
+    let tokens = crate::upstream::exchange::read_answer(status, content_type, body)
         .map_err(|e| e.to_string())?;
     Ok((tokens.token_type, tokens.id_token.is_some()))
 }
@@ -371,7 +371,7 @@ pub fn client_assertion(
     issuer: &str,
     now: i64,
 ) -> Result<ClientAssertion, String> {
-    use crate::client_auth::assertion;
+    use crate::oidc::client_auth::assertion;
     let client_id = assertion::unverified_client_id(assertion).map_err(|e| e.to_string())?;
     let claims = assertion::verify_signature(assertion, jwks).map_err(|e| e.to_string())?;
     let accepted =

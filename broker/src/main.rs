@@ -144,10 +144,10 @@ fn main() -> anyhow::Result<ExitCode> {
                 broker_port: port,
                 redis_url,
                 tls: tls.into_config(),
-                limits: broker::limits::Limits {
+                limits: broker::http::limits::Limits {
                     per_address_per_minute,
                     per_client_per_minute,
-                    ..broker::limits::Limits::default()
+                    ..broker::http::limits::Limits::default()
                 },
                 providers,
             };

@@ -127,7 +127,7 @@ impl Metrics {
                 scope: scope.as_str(),
             }));
         }
-        for stage in crate::abandoned::Stage::ALL {
+        for stage in crate::login::abandoned::Stage::ALL {
             drop(m.abandoned.get_or_create(&StageLabels {
                 stage: stage.as_str(),
             }));
@@ -414,7 +414,7 @@ pub fn rate_limited(scope: RateLimitScope) {
 }
 
 /// Counts a login abandoned before `stage`.
-pub fn abandoned(stage: crate::abandoned::Stage) {
+pub fn abandoned(stage: crate::login::abandoned::Stage) {
     METRICS
         .abandoned
         .get_or_create(&StageLabels {

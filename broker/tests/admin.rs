@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use broker::admin::auth::{Principal, Role};
-use broker::registry_store::FileRegistryStore;
+use broker::admin::registry_store::FileRegistryStore;
 use common::audit::AuditLog;
 use common::*;
 use serde_json::{Value, json};

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use broker::admin::auth::{Principal, Role};
-use broker::registry_store::FileRegistryStore;
+use broker::admin::registry_store::FileRegistryStore;
 use common::*;
 use serde_json::Value;
 

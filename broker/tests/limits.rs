@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use broker::limits::Limits;
+use broker::http::limits::Limits;
 use common::audit::AuditLog;
 use common::*;
 use serde_json::Value;

@@ -500,10 +500,10 @@ fn hinted(provider: &str) -> AuthRequest {
 async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
     let audit = AuditLog::capture();
     let bed = start(Options {
-        limits: Some(broker::limits::Limits {
+        limits: Some(broker::http::limits::Limits {
             login_seconds: 1,
             code_seconds: 1,
-            ..broker::limits::Limits::default()
+            ..broker::http::limits::Limits::default()
         }),
         ..Options::default()
     })
@@ -560,7 +560,7 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // One more sweep's worth: nothing is written twice.
-    tokio::time::sleep(broker::abandoned::SWEEP_EVERY).await;
+    tokio::time::sleep(broker::login::abandoned::SWEEP_EVERY).await;
     let txns: Vec<Value> = audit
         .all("policy.decided")
         .iter()

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker::app::{Broker, BrokerParts};
-use broker::client_auth::ClientKeyCache;
-use broker::client_auth::assertion::AssertionError;
+use broker::http::server::{HSTS, Tls};
 use broker::keys::KeySet;
+use broker::oidc::client_auth::ClientKeyCache;
+use broker::oidc::client_auth::assertion::AssertionError;
 use broker::secrets::SecretResolver;
-use broker::server::{HSTS, Tls};
 use broker::store::MemoryStore;
 use broker::upstream::{AuthorizationRequest, UpstreamClient, UpstreamError};
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -371,7 +371,7 @@ async fn https_provider(pem: &Pem) -> (trust_framework::IdentityProvider, onesho
     let router = demo::provider::router(config).unwrap();
     let tls = Tls::from_pem_files(&pem.cert, &pem.key).unwrap();
     let (stop, rx) = oneshot::channel::<()>();
-    tokio::spawn(broker::server::serve(
+    tokio::spawn(broker::http::server::serve(
         listener,
         router,
         Some(tls),

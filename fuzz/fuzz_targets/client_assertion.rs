@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use broker::client_auth::assertion::{MAX_LIFETIME, SKEW};
+use broker::oidc::client_auth::assertion::{MAX_LIFETIME, SKEW};
 use broker_fuzz::{ASSERTION_KEY, FixedKey, NOW, SIGN, split_line};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

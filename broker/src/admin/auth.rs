@@ -101,10 +101,10 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
-    /// The body is over the size limit (`crate::request_body`).
+    /// The body is over the size limit (`crate::http::request_body`).
     #[error("{0}")]
     TooLarge(String),
-    /// The body did not arrive in time (`crate::request_body`).
+    /// The body did not arrive in time (`crate::http::request_body`).
     #[error("{0}")]
     Timeout(String),
 }

@@ -17,7 +17,7 @@ use trust_framework::{Jurisdiction, Lang};
 
 use super::auth::{Admin, AdminError};
 use crate::app::Broker;
-use crate::pages::{Frame, pick};
+use crate::http::pages::{Frame, pick};
 
 /// The OpenAPI document, kept as a file so that a change to the API shows up in review.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -246,7 +246,7 @@ async fn page(
             .find(|(k, _)| k == "lang")
             .map(|(_, v)| v.into_owned())
     });
-    let lang = crate::lang::negotiate(explicit.as_deref(), None, &headers);
+    let lang = crate::http::lang::negotiate(explicit.as_deref(), None, &headers);
     let admin = match admin.and_then(|a| super::reader(&a).map(|()| a)) {
         Ok(a) => a,
         Err(e) => return denied(lang, &e),

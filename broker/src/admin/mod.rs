@@ -7,6 +7,7 @@ pub mod docs;
 mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod providers;
+pub mod registry_store;
 mod services;
 
 use axum::Router;
@@ -83,7 +84,7 @@ pub async fn mutate(
         AdminError::Problems(e.problems().iter().map(ToString::to_string).collect())
     })?;
     let new_version = store.save(version, &file).await.map_err(|e| match e {
-        crate::registry_store::RegistryStoreError::Conflict(_) => {
+        crate::admin::registry_store::RegistryStoreError::Conflict(_) => {
             AdminError::Conflict(e.to_string())
         }
         other => AdminError::Unavailable(other.to_string()),

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use trust_framework::{ClientAuth, Registry, SecretRef};
 
 use crate::app::{Broker, BrokerParts};
-use crate::endpoints::browser::random_token;
+use crate::http::browser::random_token;
 use crate::keys::KeySet;
 use crate::secrets::{Secret, SecretResolver};
 use crate::store::{MemoryStore, RedisStore, RedisTarget};
@@ -33,7 +33,7 @@ pub struct DemoOptions {
     /// Serve the broker over https with this certificate and key (the providers and the
     /// relying service stay plain http on loopback).
     pub tls: Option<crate::config::TlsConfig>,
-    pub limits: crate::limits::Limits,
+    pub limits: crate::http::limits::Limits,
     pub providers: DemoProviders,
 }
 
@@ -78,7 +78,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     }
     let tls = match &options.tls {
         Some(files) => Some((
-            crate::server::Tls::from_pem_files(&files.cert, &files.key)?,
+            crate::http::server::Tls::from_pem_files(&files.cert, &files.key)?,
             trusted_roots(&files.cert)?,
         )),
         None => None,

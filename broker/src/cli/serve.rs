@@ -8,9 +8,9 @@ use trust_framework::Registry;
 
 use crate::app::{Broker, BrokerParts};
 use crate::config::{Config, StoreConfig};
+use crate::http::server::Tls;
 use crate::keys::KeySet;
 use crate::secrets::SecretResolver;
-use crate::server::Tls;
 use crate::store::{MemoryStore, RedisStore, RedisTarget, Store};
 use crate::upstream::UpstreamClient;
 
@@ -35,23 +35,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             p.roles.iter().copied(),
         ));
     }
-    let registry_store: Option<Arc<dyn crate::registry_store::RegistryStore>> = match &config.store
-    {
-        StoreConfig::Redis { url, .. } => Some(Arc::new(
-            crate::registry_store::RedisRegistryStore::new(url)?,
-        )),
-        StoreConfig::Cluster { .. } => None,
-        StoreConfig::Memory => {
-            let path = config.admin.state_file.clone().unwrap_or_else(|| {
-                let mut p = config.registry.clone().into_os_string();
-                p.push(".admin.toml");
-                p.into()
-            });
-            Some(Arc::new(crate::registry_store::FileRegistryStore::new(
-                path,
-            )))
-        }
-    };
+    let registry_store: Option<Arc<dyn crate::admin::registry_store::RegistryStore>> =
+        match &config.store {
+            StoreConfig::Redis { url, .. } => Some(Arc::new(
+                crate::admin::registry_store::RedisRegistryStore::new(url)?,
+            )),
+            StoreConfig::Cluster { .. } => None,
+            StoreConfig::Memory => {
+                let path = config.admin.state_file.clone().unwrap_or_else(|| {
+                    let mut p = config.registry.clone().into_os_string();
+                    p.push(".admin.toml");
+                    p.into()
+                });
+                Some(Arc::new(
+                    crate::admin::registry_store::FileRegistryStore::new(path),
+                ))
+            }
+        };
     let upstream_timeout = Duration::from_secs(config.upstream.timeout_seconds);
     let upstream = match &config.upstream.ca_bundle {
         Some(bundle) => UpstreamClient::with_ca_bundle(upstream_timeout, bundle)?,
@@ -88,7 +88,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     if let Some(store) = registry_store {
-        tokio::spawn(crate::registry_store::sync(broker.clone(), store));
+        tokio::spawn(crate::admin::registry_store::sync(broker.clone(), store));
     }
     tokio::spawn(reload_keys(broker.clone()));
     tracing::info!(issuer = %config.issuer, listen = %listener.local_addr()?, tls = tls.is_some(), "broker serving");

@@ -9,10 +9,10 @@
 //! signed has expired. So a relying party holding any JWKS fetched since the previous rotation
 //! can verify every token, and one holding an older one finds the kid unknown and refetches.
 
-pub mod ring;
+pub mod keyring;
 pub mod rotation;
 
-pub use ring::KeyRing;
+pub use keyring::KeyRing;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -23,7 +23,7 @@ use serde::Serialize;
 use trust_framework::SigningAlg;
 
 use super::{KeyError, KeySet, SigningKey, generate_pem, write_private};
-use crate::id_token::ID_TOKEN_LIFETIME;
+use crate::oidc::id_token::ID_TOKEN_LIFETIME;
 
 /// How often a serving broker reloads its key files.
 pub const RELOAD_SECS: i64 = 30;

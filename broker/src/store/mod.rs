@@ -61,7 +61,7 @@ impl Kind {
 
     /// The kinds that hold a login between two of its steps. One that expires untaken is a
     /// login the person or the service abandoned, which the audit trail must show
-    /// (`crate::abandoned`).
+    /// (`crate::login::abandoned`).
     pub fn watched(self) -> bool {
         matches!(self, Kind::Pending | Kind::ConsentPending | Kind::Code)
     }

@@ -2,7 +2,7 @@
 //! stops; the relying party gets a clean OAuth error and never a token.
 
 use super::bounded::BoundedError;
-use crate::oauth_error::{ErrorCode, OAuthError};
+use crate::oidc::error::{ErrorCode, OAuthError};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

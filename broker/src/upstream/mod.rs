@@ -2,16 +2,16 @@
 //!
 //! Discovery and key sets go through openidconnect (which checks that a discovery document
 //! names the issuer it was fetched for, and parses JWK sets); the two steps of every login,
-//! the authorization request and the code redemption, are built by [`token`], and the ID token
-//! is verified by [`id_token`], with ring. The rest of the broker sees [`UpstreamClient`],
+//! the authorization request and the code redemption, are built by [`exchange`], and the ID token
+//! is verified by [`validation`], with ring. The rest of the broker sees [`UpstreamClient`],
 //! [`AuthorizationRequest`] and [`VerifiedLogin`]. An upstream ID token is unverified until
 //! [`UpstreamClient::finish`] returns a `VerifiedLogin`.
 
 pub mod bounded;
 mod error;
-pub mod id_token;
+pub mod exchange;
 pub mod signature;
-pub mod token;
+pub mod validation;
 
 use bounded::{Bounded, BoundedError};
 
@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use trust_framework::IdentityProvider;
 
 pub use error::UpstreamError;
-pub use id_token::{Expected, IdTokenError, VerifiedIdToken};
+pub use validation::{Expected, IdTokenError, VerifiedIdToken};
 
 use crate::metrics::UpstreamStep;
 use crate::secrets::Secret;
@@ -260,7 +260,7 @@ impl UpstreamClient {
         request: &AuthorizationRequest,
     ) -> Result<url::Url, UpstreamError> {
         let endpoints = self.endpoints(provider).await?;
-        Ok(token::authorization_url(
+        Ok(exchange::authorization_url(
             &endpoints.authorization,
             &provider.client_id,
             request,
@@ -287,10 +287,10 @@ impl UpstreamClient {
             nonce: redemption.nonce,
             now,
         };
-        let verified = match id_token::verify(id_token, &endpoints.jwks, &expected) {
+        let verified = match validation::verify(id_token, &endpoints.jwks, &expected) {
             Err(e) if e.is_no_matching_key() && self.refresh_jwks(provider).await? => {
                 let endpoints = self.endpoints(provider).await?;
-                id_token::verify(id_token, &endpoints.jwks, &expected)
+                validation::verify(id_token, &endpoints.jwks, &expected)
             }
             verified => verified,
         }
@@ -332,18 +332,18 @@ impl UpstreamClient {
         provider: &IdentityProvider,
         secret: &Secret,
         redemption: &CodeRedemption<'_>,
-    ) -> Result<token::Tokens, UpstreamError> {
+    ) -> Result<exchange::Tokens, UpstreamError> {
         use reqwest::header;
         let response = self
             .http
             .post(endpoints.token.clone())
             .header(
                 header::AUTHORIZATION,
-                token::basic_authorization(&provider.client_id, secret.expose()),
+                exchange::basic_authorization(&provider.client_id, secret.expose()),
             )
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
-            .body(token::redemption_body(redemption))
+            .body(exchange::redemption_body(redemption))
             .send()
             .await
             .map_err(|e| {
@@ -365,7 +365,7 @@ impl UpstreamClient {
                     UpstreamError::Unreachable(format!("token endpoint: {}", error::chain(&e)))
                 }
             })?;
-        token::read_answer(status, content_type.as_deref(), &body)
+        exchange::read_answer(status, content_type.as_deref(), &body)
     }
 
     async fn userinfo(

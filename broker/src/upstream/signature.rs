@@ -6,7 +6,7 @@
 //! applies, and stricter: the algorithm must be on [`ALGS`] (never `none`, never HMAC: a
 //! provider's token must be verifiable with its published public key and nothing else); a
 //! `kid` in the header selects the key; a key's `use` and `alg`, when present, must fit; RSA
-//! keys need 2048 bits at least. The claims are checked after this, by `super::id_token`.
+//! keys need 2048 bits at least. The claims are checked after this, by `super::validation`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

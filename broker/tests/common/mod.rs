@@ -56,9 +56,9 @@ pub struct Options {
     pub faults: HashMap<&'static str, demo::provider::Fault>,
     pub edit_registry: Option<Box<dyn FnOnce(String) -> String + Send>>,
     pub upstream_timeout: Option<Duration>,
-    pub registry_store: Option<Arc<dyn broker::registry_store::RegistryStore>>,
+    pub registry_store: Option<Arc<dyn broker::admin::registry_store::RegistryStore>>,
     pub admins: Vec<broker::admin::auth::Principal>,
-    pub limits: Option<broker::limits::Limits>,
+    pub limits: Option<broker::http::limits::Limits>,
     /// More secrets for the broker (environment variable name, value).
     pub secrets: Vec<(String, String)>,
     /// The state store; a fresh in-memory one when absent.

@@ -32,7 +32,7 @@ impl PairwiseSubjects {
 
 /// HMAC-SHA256 of `fields`, each prefixed with its length so that no two different lists share
 /// an encoding, in base64url: the pairwise subject, and the consent form's token
-/// (`crate::form_tokens`).
+/// (`crate::login::form_tokens`).
 pub(crate) fn fields_mac(key: &hmac::Key, fields: &[&str]) -> String {
     let mut ctx = hmac::Context::with_key(key);
     for field in fields {

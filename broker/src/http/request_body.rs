@@ -1,6 +1,6 @@
 //! Request bodies are read whole, within a size and a time bound, before any handler runs.
 //!
-//! hyper bounds the request head (size and time, `crate::server`) but not the body. A client
+//! hyper bounds the request head (size and time, `crate::http::server`) but not the body. A client
 //! that declares a body and then sends it a byte at a time would hold a connection and a task
 //! for as long as it liked: the slow-POST form of slowloris. The broker's bodies are small
 //! forms and JSON documents that every handler reads whole anyway, so reading them here first
@@ -59,7 +59,7 @@ impl Unread {
 
     /// What a person can do about it: a slow connection is worth checking; a body too large
     /// or broken is nothing a person did, and gets the general message.
-    fn advice(self) -> Option<crate::pages::Advice> {
+    fn advice(self) -> Option<crate::http::pages::Advice> {
         match self {
             Self::TooSlow(_) => Some((
                 "Your browser took too long to send the form, so it was stopped. Nothing was shared. Check your connection, then return to the service you came from and start again.",
@@ -76,7 +76,7 @@ impl Unread {
             Self::TooSlow(_) => AdminError::Timeout,
             Self::Broken => AdminError::Invalid,
         };
-        crate::limits::refuse_and_close(
+        crate::http::limits::refuse_and_close(
             &parts.method,
             &parts.uri,
             &parts.headers,

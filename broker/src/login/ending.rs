@@ -8,14 +8,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use trust_framework::{Attribute, Candidate, IdentityProvider, Lang, Registry};
 
-use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
-use crate::endpoints::browser::random_token;
-use crate::grant::{PendingLogin, UpstreamLeg};
+use crate::http::browser::random_token;
+use crate::http::pages;
+use crate::login::abandoned::{Stage, Watch};
+use crate::login::state::{PendingLogin, UpstreamLeg};
 use crate::metrics::{self, LoginOutcome};
-use crate::oauth_error::OAuthError;
-use crate::pages;
+use crate::oidc::error::OAuthError;
 use crate::store::Kind;
 use crate::upstream::AuthorizationRequest;
 
@@ -39,10 +39,10 @@ impl Failure {
     pub fn page(lang: Lang, error: OAuthError) -> Self {
         let status = match error.code {
             _ if error.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
-            crate::oauth_error::ErrorCode::TemporarilyUnavailable => {
+            crate::oidc::error::ErrorCode::TemporarilyUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            crate::oauth_error::ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            crate::oidc::error::ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
         Self::Page {
@@ -203,7 +203,7 @@ async fn send_upstream(
         to_rp(
             &pending,
             OAuthError::new(
-                crate::oauth_error::ErrorCode::AccessDenied,
+                crate::oidc::error::ErrorCode::AccessDenied,
                 "the provider is no longer registered",
             ),
         )
@@ -226,10 +226,12 @@ async fn send_upstream(
         ui_locales: pending.ui_locales.clone(),
         max_age: pending.max_age,
     };
-    let slot = crate::limits::upstream_slot(broker).await.map_err(|e| {
-        metrics::login(provider, LoginOutcome::Error);
-        to_rp(&pending, e)
-    })?;
+    let slot = crate::http::limits::upstream_slot(broker)
+        .await
+        .map_err(|e| {
+            metrics::login(provider, LoginOutcome::Error);
+            to_rp(&pending, e)
+        })?;
     let url = broker
         .upstream
         .authorization_url(provider, &request)
@@ -246,7 +248,7 @@ async fn send_upstream(
         &pending.client_id,
         Some(&provider.id),
     );
-    crate::abandoned::keep(broker, Kind::Pending, txn, &pending, &watch)
+    crate::login::abandoned::keep(broker, Kind::Pending, txn, &pending, &watch)
         .await
         .map_err(|e| {
             metrics::login(provider, LoginOutcome::Error);

@@ -2,11 +2,11 @@
 //!
 //! hyper can bound a head itself, but its refusal is a bare `431` with no body: a person whose
 //! browser has piled up cookies would see a blank page, and a program an error it cannot
-//! explain. So hyper's own bounds (`crate::server`) sit well above these, as a backstop against
+//! explain. So hyper's own bounds (`crate::http::server`) sit well above these, as a backstop against
 //! heads no legitimate client sends, and this middleware refuses anything over
 //! [`MAX_HEAD_BYTES`] or [`MAX_HEADER_LINES`] with `431 Request Header Fields Too Large` as the
 //! OAuth error in JSON, the admin API's `too_large`, or the bilingual error page, closing the
-//! connection like the body refusals of `crate::request_body`.
+//! connection like the body refusals of `crate::http::request_body`.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -30,7 +30,7 @@ enum Oversized {
 
 /// Heads grow past the bound in browsers that hold too many cookies for the broker's domain
 /// (a parent domain shared with other services sets them too): clearing them is the way out.
-const ADVICE: crate::pages::Advice = (
+const ADVICE: crate::http::pages::Advice = (
     "Your browser sent more than the broker accepts with one request, usually because it holds too many cookies for this site. Clear this site's cookies in your browser, then return to the service you came from and start again. Nothing was shared.",
     "Votre navigateur a envoyé plus de données que le courtier n'en accepte pour une demande, généralement parce qu'il conserve trop de témoins (cookies) pour ce site. Effacez les témoins de ce site dans votre navigateur, puis retournez au service d'où vous venez et recommencez. Rien n'a été communiqué.",
 );
@@ -84,7 +84,7 @@ pub async fn bounded(request: Request, next: Next) -> Response {
                 "request head refused: {}",
                 oversized.description()
             );
-            crate::limits::refuse_and_close(
+            crate::http::limits::refuse_and_close(
                 method,
                 request.uri(),
                 request.headers(),
@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn a_refusal_is_in_the_callers_form_and_closes() {
-        let r = crate::limits::refuse_and_close(
+        let r = crate::http::limits::refuse_and_close(
             &axum::http::Method::GET,
             &"/authorize".parse().unwrap(),
             &HeaderMap::new(),

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::app::Broker;
-use crate::grant::AccessGrant;
-use crate::oauth_error::{ErrorCode, OAuthError};
+use crate::login::state::AccessGrant;
+use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::store::Kind;
 
 pub async fn userinfo(State(broker): State<Broker>, headers: HeaderMap) -> Response {

@@ -15,16 +15,16 @@ use trust_framework::{
     AssuranceLevel, Attribute, Lang, Registry, RelyingParty, RequestContext, decide,
 };
 
-use super::browser;
 use super::params::{Params, is_s256_challenge};
-use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
-use crate::flow::{self, Failure};
-use crate::grant::PendingLogin;
-use crate::lang;
-use crate::oauth_error::{ErrorCode, OAuthError};
-use crate::pages;
+use crate::http::browser;
+use crate::http::lang;
+use crate::http::pages;
+use crate::login::abandoned::{Stage, Watch};
+use crate::login::ending::{self, Failure};
+use crate::login::state::PendingLogin;
+use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::store::Kind;
 
 pub async fn get(
@@ -71,7 +71,7 @@ async fn authorize(
         .find(|(k, _)| k == "ui_locales")
         .map(|(_, v)| v.clone());
     let lang = lang::negotiate(explicit_lang.as_deref(), ui_locales.as_deref(), &headers);
-    let switch = flow::same_page_other_lang(&here, lang);
+    let switch = ending::same_page_other_lang(&here, lang);
     let page = |e: OAuthError| Failure::page(lang, e).into_response(&broker, switch.clone());
     let params = match Params::from_pairs(pairs) {
         Ok(p) => p,
@@ -305,7 +305,7 @@ async fn begin(
         max_age,
     } = check(&registry, &params, lang, origin)?;
     let redirect_uri = redirect_uri.as_str();
-    crate::limits::client(broker, &rp.client_id)
+    crate::http::limits::client(broker, &rp.client_id)
         .await
         .map_err(|r| Failure::Redirect {
             redirect_uri: redirect_uri.to_owned(),
@@ -383,15 +383,15 @@ async fn begin(
         .flatten()
         .and_then(|id| decision.candidate(&id));
     let mut response = if let [only] = decision.candidates.as_slice() {
-        flow::start_upstream(broker, &registry, &txn, pending, only).await?
+        ending::start_upstream(broker, &registry, &txn, pending, only).await?
     } else if let Some(chosen) = remembered {
         tracing::info!(target: "audit", event = "provider.remembered", txn = %txn, provider = %chosen.provider_id);
-        flow::start_upstream(broker, &registry, &txn, pending, chosen).await?
+        ending::start_upstream(broker, &registry, &txn, pending, chosen).await?
     } else {
         let watch = Watch::new(&txn, Stage::ChoosingProvider, &pending.client_id, None);
-        crate::abandoned::keep(broker, Kind::Pending, &txn, &pending, &watch)
+        crate::login::abandoned::keep(broker, Kind::Pending, &txn, &pending, &watch)
             .await
-            .map_err(|e| Failure::page(lang, flow::store_failed(&txn, &e)))?;
+            .map_err(|e| Failure::page(lang, ending::store_failed(&txn, &e)))?;
         pages::picker(lang, &registry, &decision, &txn, &pending.csrf, None)
     };
     if existing.is_none()

@@ -7,12 +7,12 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use trust_framework::Lang;
 
-use super::browser;
 use crate::app::Broker;
-use crate::flow::{self, Failure};
-use crate::grant::PendingLogin;
-use crate::oauth_error::{ErrorCode, OAuthError};
-use crate::pages;
+use crate::http::browser;
+use crate::http::pages;
+use crate::login::ending::{self, Failure};
+use crate::login::state::PendingLogin;
+use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::store::Kind;
 
 #[derive(Debug, Deserialize)]
@@ -131,7 +131,7 @@ pub async fn choose(
         let registry = broker.fresh_registry().await;
         tracing::info!(target: "audit", event = "provider.chosen", txn = %c.txn, provider = %candidate.provider_id,
             remembered = c.remember.is_some());
-        let mut response = flow::start_upstream(&broker, &registry, &c.txn, pending, &candidate).await?;
+        let mut response = ending::start_upstream(&broker, &registry, &c.txn, pending, &candidate).await?;
         if c.remember.is_some()
             && let Some(v) = browser::remember_provider(&candidate.provider_id, broker.secure_cookies)
         {

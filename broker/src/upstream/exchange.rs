@@ -6,7 +6,7 @@
 //! openidconnect's `Client` saves a copy of the provider's whole metadata and a parse of
 //! every endpoint URL on each login, and reading the token response as the few members used
 //! saves decoding the ID token into openidconnect's claim types (it is verified by
-//! `super::id_token`).
+//! `super::validation`).
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

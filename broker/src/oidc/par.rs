@@ -11,11 +11,11 @@ use serde_json::json;
 use trust_framework::Lang;
 
 use super::authorize::{Origin, check};
-use super::browser::random_token;
 use super::params::Params;
 use crate::app::Broker;
-use crate::flow::Failure;
-use crate::oauth_error::OAuthError;
+use crate::http::browser::random_token;
+use crate::login::ending::Failure;
+use crate::oidc::error::OAuthError;
 use crate::store::Kind;
 
 /// RFC 9126 section 2.2: the broker's request URIs are URNs under this prefix.
@@ -62,8 +62,8 @@ async fn accept(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let params = Params::from_pairs(pairs.clone()).map_err(OAuthError::invalid_request)?;
     let registry = broker.fresh_registry().await;
-    let rp = crate::client_auth::authenticate(broker, &registry, headers, &params).await?;
-    crate::limits::client(broker, &rp.client_id)
+    let rp = crate::oidc::client_auth::authenticate(broker, &registry, headers, &params).await?;
+    crate::http::limits::client(broker, &rp.client_id)
         .await
         .map_err(|r| r.to_oauth("from this client"))?;
     if params.has("request_uri") {

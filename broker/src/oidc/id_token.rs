@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use trust_framework::{Attribute, IdentityProvider, Release};
 
-use crate::grant::CodeGrant;
+use crate::login::state::CodeGrant;
 
 /// ID tokens live five minutes: they are consumed at once by the relying party.
 pub const ID_TOKEN_LIFETIME: i64 = 300;

@@ -18,9 +18,9 @@ use serde_json::{Map, Value, json};
 use trust_framework::registry::RelyingPartyEntry;
 use trust_framework::{Bilingual, SecretRef};
 
-use super::browser::random_token;
 use crate::admin::auth::AdminError;
 use crate::app::Broker;
+use crate::http::browser::random_token;
 use crate::store::Kind;
 
 /// The longest a software statement may be valid for.

@@ -8,15 +8,15 @@ use axum::response::Response;
 use serde::Deserialize;
 use trust_framework::{Attribute, Lang, LegalBasis, Registry};
 
-use super::browser;
-use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
-use crate::consent::{ConsentRecord, PendingConsent, covers, record_key};
-use crate::flow::{self, Failure};
+use crate::http::browser;
+use crate::http::pages;
+use crate::login::abandoned::{Stage, Watch};
+use crate::login::consent::{ConsentRecord, PendingConsent, covers, record_key};
+use crate::login::ending::{self, Failure};
 use crate::metrics::{LoginLeg, LoginOutcome};
-use crate::oauth_error::{ErrorCode, OAuthError};
-use crate::pages;
+use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::store::Kind;
 
 #[derive(Debug, Deserialize)]
@@ -58,7 +58,7 @@ pub async fn ask(
             .get(Kind::ConsentRecord, &key)
             .await
             .map_err(|e| {
-            Failure::page(pending.lang, flow::store_failed(&pending.grant.txn, &e))
+            Failure::page(pending.lang, ending::store_failed(&pending.grant.txn, &e))
         })?;
         if remembered.is_some_and(|r| covers(&r, &released(&pending), pending.agreement_version)) {
             tracing::info!(target: "audit", event = "consent.reused", txn = %pending.grant.txn, client = %pending.grant.client_id,
@@ -77,9 +77,9 @@ pub async fn ask(
         &pending.grant.client_id,
         Some(&pending.provider_id),
     );
-    crate::abandoned::keep(broker, Kind::ConsentPending, &txn, &pending, &watch)
+    crate::login::abandoned::keep(broker, Kind::ConsentPending, &txn, &pending, &watch)
         .await
-        .map_err(|e| Failure::page(pending.lang, flow::store_failed(&pending.grant.txn, &e)))?;
+        .map_err(|e| Failure::page(pending.lang, ending::store_failed(&pending.grant.txn, &e)))?;
     tally.goes_on();
     let csrf = broker.forms.consent(&txn, &pending.browser);
     Ok(pages::consent(
@@ -104,14 +104,18 @@ async fn issue(broker: &Broker, pending: PendingConsent) -> Result<Response, Fai
         &pending.grant.client_id,
         Some(&pending.provider_id),
     );
-    crate::abandoned::keep(broker, Kind::Code, &code, &pending.grant, &watch)
+    crate::login::abandoned::keep(broker, Kind::Code, &code, &pending.grant, &watch)
         .await
-        .map_err(|e| fail(flow::store_failed(&pending.grant.txn, &e)))?;
+        .map_err(|e| fail(ending::store_failed(&pending.grant.txn, &e)))?;
     let mut params = vec![("code", code)];
     if let Some(state) = &pending.state {
         params.push(("state", state.clone()));
     }
-    Ok(flow::redirect_to_rp(broker, &pending.redirect_uri, params))
+    Ok(ending::redirect_to_rp(
+        broker,
+        &pending.redirect_uri,
+        params,
+    ))
 }
 
 async fn load(
@@ -206,7 +210,7 @@ pub async fn decide(
                     agreement_version = record.agreement_version, attributes = %audit::list(&attributes), remembered = d.remember.is_some());
                 if d.remember.is_some() && pending.legal_basis == LegalBasis::Consent {
                     let key = record_key(&record.subject, &record.client_id, &record.agreement_id, record.agreement_version);
-                    broker.store.put(Kind::ConsentRecord, &key, &record).await.map_err(|e| Failure::page(lang, flow::store_failed(&pending.grant.txn, &e)))?;
+                    broker.store.put(Kind::ConsentRecord, &key, &record).await.map_err(|e| Failure::page(lang, ending::store_failed(&pending.grant.txn, &e)))?;
                 }
                 let response = issue(&broker, pending).await;
                 if response.is_ok() {

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::admin::auth::AdminError;
 use crate::app::Broker;
 use crate::metrics::{self, RateLimitScope};
-use crate::oauth_error::OAuthError;
+use crate::oidc::error::OAuthError;
 use crate::store::Kind;
 
 /// `[limits]` in the configuration. A limit of 0 turns that limit off.
@@ -43,16 +43,16 @@ pub struct Limits {
     #[serde(default = "default_window")]
     pub window_seconds: u64,
     /// How long a client has to send a request's whole body once its head has arrived
-    /// (`crate::request_body`); the head has its own bound in `crate::server`.
+    /// (`crate::http::request_body`); the head has its own bound in `crate::http::server`.
     #[serde(default = "default_body_ms")]
     pub body_timeout_ms: u64,
     /// Client connections served at once; beyond, new ones wait to be accepted
-    /// (`crate::server`). Never off: 0 counts as 1.
+    /// (`crate::http::server`). Never off: 0 counts as 1.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
     /// How long a person has for each step of a sign-in (choosing a provider, signing in at
     /// it, the consent page); a step not taken by then ends the login as abandoned
-    /// (`crate::abandoned`). Never off: 0 counts as 1.
+    /// (`crate::login::abandoned`). Never off: 0 counts as 1.
     #[serde(default = "default_login_seconds")]
     pub login_seconds: u64,
     /// How long a relying party has to redeem an authorization code; an unredeemed code ends
@@ -306,23 +306,23 @@ fn refuse_advising(
     uri: &Uri,
     headers: &HeaderMap,
     error: &OAuthError,
-    advice: Option<crate::pages::Advice>,
+    advice: Option<crate::http::pages::Advice>,
 ) -> Response {
     if !for_people(method, uri.path()) {
         return error.clone().into_response();
     }
-    let lang = crate::lang::negotiate(None, None, headers);
+    let lang = crate::http::lang::negotiate(None, None, headers);
     let here = uri
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let mut page = crate::pages::error_advising(
+    let mut page = crate::http::pages::error_advising(
         lang,
         error.status(),
         error,
         advice,
         &error.description,
-        crate::flow::same_page_other_lang(&here, lang),
+        crate::login::ending::same_page_other_lang(&here, lang),
     );
     if let Some(secs) = error.retry_after
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())
@@ -343,7 +343,7 @@ pub(crate) fn refuse_and_close(
     status: StatusCode,
     admin: fn(String) -> AdminError,
     description: String,
-    advice: Option<crate::pages::Advice>,
+    advice: Option<crate::http::pages::Advice>,
 ) -> Response {
     let mut response = if uri.path().starts_with("/admin/") {
         admin(description).into_response()

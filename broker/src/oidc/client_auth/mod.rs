@@ -11,8 +11,8 @@ use trust_framework::{ClientAuth, RelyingParty};
 
 pub use self::jwks::ClientKeyCache;
 use crate::app::Broker;
-use crate::endpoints::params::Params;
-use crate::oauth_error::{ErrorCode, OAuthError};
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::params::Params;
 use crate::store::Kind;
 
 /// RFC 7523 section 2.2.

@@ -39,7 +39,7 @@ impl FormTokens {
     /// The consent form's token for pending decision `txn` in the browser whose binding cookie
     /// hashes to `browser`.
     pub fn consent(&self, txn: &str, browser: &str) -> String {
-        crate::pairwise::fields_mac(&self.key, &["consent", txn, browser])
+        crate::oidc::pairwise::fields_mac(&self.key, &["consent", txn, browser])
     }
 
     /// Whether `posted` is the consent token of `txn` for the browser that sent `cookie` (the
@@ -48,7 +48,7 @@ impl FormTokens {
         let Some(cookie) = cookie else {
             return false;
         };
-        let expected = self.consent(txn, &crate::endpoints::browser::hash(cookie));
+        let expected = self.consent(txn, &crate::http::browser::hash(cookie));
         expected.as_bytes().ct_eq(posted.as_bytes()).into()
     }
 }
@@ -56,7 +56,7 @@ impl FormTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoints::browser::hash;
+    use crate::http::browser::hash;
 
     #[test]
     fn a_token_holds_for_its_decision_in_its_browser_only() {
@@ -74,7 +74,7 @@ mod tests {
         // Another broker secret: other tokens, and not the pairwise HMAC of the same fields.
         let other = FormTokens::new(b"another secret");
         assert!(!other.consent_matches("txn-1", Some(&cookie), &token));
-        let pairwise = crate::pairwise::PairwiseSubjects::new(b"broker secret");
+        let pairwise = crate::oidc::pairwise::PairwiseSubjects::new(b"broker secret");
         assert_ne!(pairwise.subject("consent", "txn-1", &hash(&cookie)), token);
         // Field boundaries matter.
         assert_ne!(tokens.consent("ab", "c"), tokens.consent("a", "bc"));

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trust_framework::{Attribute, LegalBasis};
 
-use crate::endpoints::browser::hash;
-use crate::grant::CodeGrant;
+use crate::http::browser::hash;
+use crate::login::state::CodeGrant;
 
 /// A login that reached release and waits for the person's decision.
 #[derive(Clone, Serialize, Deserialize)]
@@ -25,7 +25,7 @@ pub struct PendingConsent {
     pub attributes: Vec<(Attribute, Value)>,
     pub lang: trust_framework::Lang,
     /// SHA-256 of the browser-binding cookie: the decision must come from the same browser
-    /// (its form token is bound to it as well, `crate::form_tokens`).
+    /// (its form token is bound to it as well, `crate::login::form_tokens`).
     pub browser: String,
 }
 

@@ -7,16 +7,16 @@ use axum::response::Response;
 use serde::Deserialize;
 use trust_framework::{Attribute, Lang, UpstreamAssertion, release};
 
-use super::browser;
-use crate::abandoned::{Stage, Watch};
 use crate::app::Broker;
 use crate::audit;
-use crate::consent::PendingConsent;
-use crate::flow::{Failure, upstream_failed};
-use crate::grant::{CodeGrant, PendingLogin};
-use crate::id_token;
+use crate::http::browser;
+use crate::login::abandoned::{Stage, Watch};
+use crate::login::consent::PendingConsent;
+use crate::login::ending::{Failure, upstream_failed};
+use crate::login::state::{CodeGrant, PendingLogin};
 use crate::metrics::{LoginLeg, LoginOutcome};
-use crate::oauth_error::{ErrorCode, OAuthError};
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::id_token;
 use crate::store::Kind;
 use crate::upstream::CodeRedemption;
 
@@ -34,7 +34,7 @@ pub async fn callback(
     Query(q): Query<CallbackParams>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = crate::lang::negotiate(None, None, &headers);
+    let lang = crate::http::lang::negotiate(None, None, &headers);
     match complete(&broker, q, &headers, lang).await {
         Ok(r) => r,
         Err(f) => f.into_response(&broker, format!("/?lang={}", lang.other().code())),
@@ -163,11 +163,13 @@ async fn complete(
         pkce_verifier: &leg.pkce_verifier,
         nonce: &leg.nonce,
     };
-    let slot = crate::limits::upstream_slot(broker).await.map_err(|e| {
-        tally.end(LoginOutcome::Error);
-        upstream_failed(txn, &provider.id, &e);
-        Failure::to_rp(&pending, e)
-    })?;
+    let slot = crate::http::limits::upstream_slot(broker)
+        .await
+        .map_err(|e| {
+            tally.end(LoginOutcome::Error);
+            upstream_failed(txn, &provider.id, &e);
+            Failure::to_rp(&pending, e)
+        })?;
     let login = broker
         .upstream
         .finish(provider, &secret, &redemption, now, |claims| {
@@ -287,7 +289,7 @@ async fn complete(
         lang,
         browser: pending.browser.clone(),
     };
-    crate::endpoints::consent::ask(broker, &registry, pending_consent, tally).await
+    crate::login::decide::ask(broker, &registry, pending_consent, tally).await
 }
 
 /// The audit event ending a login whose provider leg succeeded but whose release was refused.
@@ -318,17 +320,17 @@ async fn offer_others(
     retry.csrf = browser::random_token();
     let txn = browser::random_token();
     let watch = Watch::new(&txn, Stage::ChoosingProvider, &retry.client_id, None);
-    crate::abandoned::keep(broker, Kind::Pending, &txn, &retry, &watch)
+    crate::login::abandoned::keep(broker, Kind::Pending, &txn, &retry, &watch)
         .await
         .map_err(|e| Failure::page(retry.lang, OAuthError::from_store(&e)))?;
     tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, refused_txn, failed_provider = failed,
         offered = %audit::list(retry.decision.candidates.iter().map(|c| c.provider_id.as_str())));
-    Ok(Some(crate::pages::picker(
+    Ok(Some(crate::http::pages::picker(
         retry.lang,
         registry,
         &retry.decision,
         &txn,
         &retry.csrf,
-        Some(crate::pages::step_up_notice(retry.lang)),
+        Some(crate::http::pages::step_up_notice(retry.lang)),
     )))
 }

@@ -4,7 +4,7 @@
 //! One accept loop serves both, so the limits cannot drift apart: a request head larger than
 //! [`HARD_HEAD_BYTES`] or with more than hyper's 100 header lines is answered a bare
 //! `431 Request Header Fields Too Large` by hyper itself (the router refuses heads over the
-//! broker's own, lower bounds with a 431 that says why: `crate::request_head`); a head not
+//! broker's own, lower bounds with a 431 that says why: `crate::http::request_head`); a head not
 //! complete within [`HEADER_READ_TIMEOUT`] closes the connection, so slow clients (slowloris)
 //! cannot hold connections open by trickling bytes; a TLS handshake gets [`HANDSHAKE_TIMEOUT`].
 //! A connection that fails (a refused handshake, a reset) is logged at debug and never stops
@@ -40,9 +40,9 @@ use tokio_rustls::TlsAcceptor;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The largest request head hyper parses, in bytes: a backstop twice the broker's own bound
-/// ([`crate::request_head::MAX_HEAD_BYTES`]), so that a head between the two still gets an
+/// ([`crate::http::request_head::MAX_HEAD_BYTES`]), so that a head between the two still gets an
 /// answer that explains itself. It bounds the memory a connection can pin before a handler runs.
-pub const HARD_HEAD_BYTES: usize = 2 * crate::request_head::MAX_HEAD_BYTES;
+pub const HARD_HEAD_BYTES: usize = 2 * crate::http::request_head::MAX_HEAD_BYTES;
 /// The largest read buffer of a connection (hyper's default is about 400 KiB). Bodies are
 /// bounded separately (413 above 64 KiB, in the router).
 pub const MAX_BUF_BYTES: usize = 64 * 1024;
@@ -215,7 +215,7 @@ async fn connection(
     router: Router,
     watcher: Watcher,
 ) {
-    // The peer address, for the per-address rate limit (`crate::limits`).
+    // The peer address, for the per-address rate limit (`crate::http::limits`).
     let service = TowerToHyperService::new(tower_http::add_extension::AddExtension::new(
         router,
         axum::extract::ConnectInfo(peer),

@@ -10,12 +10,12 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::browser::random_token;
 use super::params::{Params, is_pkce_verifier};
 use crate::app::Broker;
-use crate::grant::{AccessGrant, CodeGrant};
-use crate::id_token;
-use crate::oauth_error::{ErrorCode, OAuthError};
+use crate::http::browser::random_token;
+use crate::login::state::{AccessGrant, CodeGrant};
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::id_token;
 use crate::store::Kind;
 
 pub async fn token(
@@ -36,8 +36,8 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let pairs = url::form_urlencoded::parse(body).into_owned().collect();
     let params = Params::from_pairs(pairs).map_err(OAuthError::invalid_request)?;
     let registry = broker.fresh_registry().await;
-    let rp = crate::client_auth::authenticate(broker, &registry, headers, &params).await?;
-    crate::limits::client(broker, &rp.client_id)
+    let rp = crate::oidc::client_auth::authenticate(broker, &registry, headers, &params).await?;
+    crate::http::limits::client(broker, &rp.client_id)
         .await
         .map_err(|r| r.to_oauth("from this client"))?;
 

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use trust_framework::{Decision, Jurisdiction, Lang, Registry};
 
-use crate::oauth_error::OAuthError;
+use crate::oidc::error::OAuthError;
 
 pub const BROKER_NAME: (&str, &str) = (
     "Pan-Canadian identity broker",
@@ -239,11 +239,11 @@ struct ConsentPage {
 
 /// The notice-and-consent page for a pending release.
 /// The notice-and-consent page for `pending`, stored under `txn`; `csrf` is its form token
-/// (`crate::form_tokens`).
+/// (`crate::login::form_tokens`).
 pub fn consent(
     lang: Lang,
     registry: &Registry,
-    pending: &crate::consent::PendingConsent,
+    pending: &crate::login::consent::PendingConsent,
     txn: &str,
     csrf: &str,
 ) -> Response {
@@ -324,7 +324,7 @@ pub fn consent(
         rows: pending
             .attributes
             .iter()
-            .map(|(a, v)| (a.label(lang), crate::consent::display(v)))
+            .map(|(a, v)| (a.label(lang), crate::login::consent::display(v)))
             .collect(),
         nothing_text: pick(
             lang,
@@ -390,4 +390,4 @@ fn render(status: StatusCode, rendered: Result<String, askama::Error>) -> Respon
     }
 }
 
-pub const STYLESHEET: &str = include_str!("../static/broker.css");
+pub const STYLESHEET: &str = include_str!("../../static/broker.css");

@@ -25,6 +25,6 @@ pub async fn stylesheet() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        crate::pages::STYLESHEET,
+        crate::http::pages::STYLESHEET,
     )
 }

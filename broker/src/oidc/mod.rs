@@ -1,0 +1,16 @@
+//! What relying parties call: the OpenID Provider endpoints (discovery, `/authorize`, `/par`,
+//! `/token`, `/userinfo`, registration), client authentication, the protocol error type and
+//! the broker's own ID token. One file per endpoint; each parses, calls the login or the
+//! store, and maps the result.
+
+pub mod authorize;
+pub mod client_auth;
+pub(crate) mod discovery;
+pub mod error;
+pub mod id_token;
+pub mod pairwise;
+pub mod par;
+pub(crate) mod params;
+pub mod register;
+pub mod token;
+pub mod userinfo;
