@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use broker::keys::KeySet;
 use broker::login::abandoned::{Stage, Watch};
-use broker::login::state::{CodeGrant, PendingLogin, UpstreamLeg};
+use broker::login::state::{
+    AtProvider, CodeGrant, Granted, Pending, ReturnTo, ServiceRequest, UpstreamLeg,
+};
 use broker::oidc::id_token;
 use broker::oidc::pairwise::PairwiseSubjects;
 use broker::store::{Kind, MemoryStore, RedisStore, RedisTarget, TypedStore};
@@ -102,24 +104,39 @@ fn code_grant(registry: &Registry) -> CodeGrant {
         claims: upstream,
     };
     let released = release(registry, candidate, &assertion, NOW).unwrap();
-    let provider = registry.provider(PROVIDER).unwrap();
     let rp = registry.relying_party(RP).unwrap();
-    let auth_time = NOW - time::Duration::seconds(25);
+    let auth_time = (NOW - time::Duration::seconds(25)).unix_timestamp();
+    let granted = Granted {
+        provider_id: PROVIDER.to_owned(),
+        jurisdiction: released.jurisdiction(),
+        agreement_id: released.agreement_id().to_owned(),
+        agreement_version: released.agreement_version(),
+        legal_basis: candidate.legal_basis,
+        level: released.level(),
+        subject: PairwiseSubjects::new(b"benchmark pairwise secret, 32 by").subject(
+            &rp.sector_identifier,
+            PROVIDER,
+            "ab-person-0001",
+        ),
+        auth_time: Some(auth_time),
+        verified_at: auth_time,
+        attributes: released
+            .attributes()
+            .iter()
+            .map(|(a, v)| (*a, v.clone()))
+            .collect(),
+    };
     CodeGrant {
         client_id: RP.to_owned(),
         redirect_uri: rp.redirect_uris[0].clone(),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
         nonce: "bi1yZWx5aW5nLXBhcnR5LW5vbmNl".to_owned(),
         txn: TXN.to_owned(),
-        subject: PairwiseSubjects::new(b"benchmark pairwise secret, 32 by").subject(
-            &rp.sector_identifier,
-            PROVIDER,
-            "ab-person-0001",
-        ),
-        acr: released.level().acr().to_owned(),
-        auth_time: Some(auth_time.unix_timestamp()),
-        claims: id_token::released_claims(&released),
-        verified_claims: id_token::verified_claims(&released, provider, TXN, auth_time),
+        acr: granted.level.acr().to_owned(),
+        auth_time: granted.auth_time,
+        claims: id_token::released_claims(&granted.attributes),
+        verified_claims: id_token::verified_claims(&granted, TXN),
+        subject: granted.subject,
     }
 }
 
@@ -200,58 +217,66 @@ fn policy(c: &mut Criterion) {
     group.finish();
 }
 
-/// The pending login stored at `/authorize` (or at the provider picker) and taken back at
-/// `/callback`: the decision with its four candidates, and the upstream leg.
-fn pending_login(decision: Decision) -> PendingLogin {
-    PendingLogin {
-        client_id: RP.to_owned(),
-        redirect_uri: "http://127.0.0.1:8490/callback/esdc-employment-insurance".to_owned(),
-        state: Some("cmVseWluZy1wYXJ0eS1zdGF0ZQ".to_owned()),
-        nonce: "bi1yZWx5aW5nLXBhcnR5LW5vbmNl".to_owned(),
-        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
-        attributes: request().attributes,
-        level: None,
-        max_age: None,
-        login_hint: None,
-        ui_locales: vec!["fr-CA".to_owned(), "en-CA".to_owned()],
-        lang: Lang::Fr,
-        decision,
-        browser: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
-        csrf: "Y3NyZi10b2tlbi1mb3ItdGhlLXBpY2tlci1mb3Jt".to_owned(),
-        upstream: Some(UpstreamLeg {
-            provider_id: PROVIDER.to_owned(),
+/// The login kept while the person is at the provider, taken back at `/callback`: the
+/// decision with its four candidates, the chosen one, and the upstream leg.
+fn at_provider(decision: Decision) -> AtProvider {
+    let candidate = decision.candidate(PROVIDER).unwrap().clone();
+    AtProvider {
+        login: Pending {
+            txn: TXN.to_owned(),
+            request: ServiceRequest {
+                client_id: RP.to_owned(),
+                return_to: ReturnTo {
+                    redirect_uri: "http://127.0.0.1:8490/callback/esdc-employment-insurance"
+                        .to_owned(),
+                    state: Some("cmVseWluZy1wYXJ0eS1zdGF0ZQ".to_owned()),
+                },
+                nonce: "bi1yZWx5aW5nLXBhcnR5LW5vbmNl".to_owned(),
+                code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+                attributes: request().attributes,
+                level: None,
+                max_age: None,
+                login_hint: None,
+                ui_locales: vec!["fr-CA".to_owned(), "en-CA".to_owned()],
+            },
+            lang: Lang::Fr,
+            decision,
+            browser: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+        },
+        candidate,
+        leg: UpstreamLeg {
             nonce: UPSTREAM_NONCE.to_owned(),
             pkce_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned(),
             sent_at: NOW.unix_timestamp(),
-        }),
+        },
     }
 }
 
 /// A login's step as it is stored: written watched (`broker::login::abandoned`), then taken; and,
 /// for the cost of the watch, the same value under a kind that is not watched.
 fn put_take(c: &mut Criterion, store_name: &str, rt: &tokio::runtime::Runtime, store: &TypedStore) {
-    let pending = pending_login(decide(&registry(), &request(), NOW).unwrap());
+    let pending = at_provider(decide(&registry(), &request(), NOW).unwrap());
     let watch = Watch::new(
         TXN,
         Stage::AtProvider,
         "esdc-employment-insurance",
         Some(PROVIDER),
     );
-    let ttl = Kind::Pending.ttl();
+    let ttl = Kind::AtProvider.ttl();
     c.bench_function(&format!("store/{store_name}/pending_put_take"), |b| {
         b.to_async(rt).iter(|| async {
             store
-                .put_watched(Kind::Pending, TXN, &pending, ttl, &watch)
+                .put_watched(Kind::AtProvider, TXN, &pending, ttl, &watch)
                 .await
                 .unwrap();
-            let back: PendingLogin = store.take(Kind::Pending, TXN).await.unwrap().unwrap();
+            let back: AtProvider = store.take(Kind::AtProvider, TXN).await.unwrap().unwrap();
             back
         });
     });
     c.bench_function(&format!("store/{store_name}/unwatched_put_take"), |b| {
         b.to_async(rt).iter(|| async {
             store.put(Kind::AccessToken, TXN, &pending).await.unwrap();
-            let back: PendingLogin = store.take(Kind::AccessToken, TXN).await.unwrap().unwrap();
+            let back: AtProvider = store.take(Kind::AccessToken, TXN).await.unwrap().unwrap();
             back
         });
     });

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use trust_framework::Registry;
 
+use crate::clock::Clock;
 use crate::keys::KeySet;
 use crate::oidc::pairwise::PairwiseSubjects;
 use crate::secrets::SecretResolver;
@@ -39,6 +40,8 @@ pub struct Inner {
     registry_version: std::sync::atomic::AtomicU64,
     pub admins: Vec<crate::admin::auth::Principal>,
     pub limits: crate::http::limits::Limits,
+    /// The time every judgement is made at (`crate::clock`).
+    pub clock: Arc<dyn Clock>,
     /// One permit per provider call in flight (`limits.max_concurrent_upstream`).
     pub upstream_slots: tokio::sync::Semaphore,
 }
@@ -62,6 +65,8 @@ pub struct BrokerParts {
     pub registry_store: Option<Arc<dyn crate::admin::registry_store::RegistryStore>>,
     pub admins: Vec<crate::admin::auth::Principal>,
     pub limits: crate::http::limits::Limits,
+    /// The system clock in production; a fixed one in tests.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Broker {
@@ -96,6 +101,7 @@ impl Broker {
                 parts.limits.max_concurrent_upstream.max(1),
             ),
             limits: parts.limits,
+            clock: parts.clock,
         })))
     }
 
@@ -118,7 +124,7 @@ impl Broker {
                     Ok(Some((version, file))) => match Registry::from_file(file) {
                         Ok(registry) => {
                             if self.install_registry(registry, version) {
-                                tracing::info!(target: "audit", event = "registry.loaded", version);
+                                crate::audit::Event::RegistryLoaded { version }.record();
                             }
                         }
                         Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
@@ -170,6 +176,11 @@ impl Broker {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The time now, by the broker's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
     pub fn callback_url(&self) -> String {
         format!("{}/callback", self.issuer)
     }
@@ -191,12 +202,12 @@ pub fn router(broker: Broker) -> Router {
         )
         .route(
             "/authorize/select",
-            get(crate::login::choose::show).post(crate::login::choose::choose),
+            get(crate::login::endpoints::picker).post(crate::login::endpoints::choose),
         )
-        .route("/callback", get(crate::login::returned::callback))
+        .route("/callback", get(crate::login::endpoints::callback))
         .route(
             "/consent",
-            get(crate::login::decide::show).post(crate::login::decide::decide),
+            get(crate::login::endpoints::consent_page).post(crate::login::endpoints::decide),
         )
         .route("/par", post(crate::oidc::par::push))
         .route("/token", post(crate::oidc::token::token))

@@ -1,83 +1,48 @@
-//! Entry points for the fuzz targets in `fuzz/` (cargo-fuzz; see the README's "Fuzzing"
-//! section). Each runs one parser of untrusted input the way its handler does, without HTTP,
-//! a store or a clock, and returns what it made of the input so that a target can check
-//! invariants. Not an API: hidden from the documentation, and changed with the handlers.
-
-use std::collections::BTreeSet;
+//! Entry points for the fuzz targets in `fuzz/` (cargo-fuzz, which builds with `--cfg
+//! fuzzing`; docs/benchmarks.md, "Fuzzing"). Each runs the very functions a handler runs on
+//! untrusted input, in the handler's order, without HTTP, a store or a clock, and returns what
+//! they made of it so that a target can check invariants. Compiled only for fuzzing and for
+//! the regression tests below: not part of the service.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use trust_framework::registry::{AgreementEntry, ProviderEntry, RelyingPartyEntry};
-use trust_framework::{AssuranceLevel, Attribute, IdentityProvider, Lang, Registry, RegistryFile};
+use trust_framework::{IdentityProvider, Lang, Registry, RegistryFile};
 
+use crate::admin::changes;
 use crate::admin::lifecycle;
 use crate::admin::providers::Reason;
 use crate::admin::registry_store::{FileRegistryStore, from_toml, to_toml};
-use crate::oidc::authorize::{hints, requested_attributes, requested_level};
-use crate::oidc::params::{Params, is_pkce_verifier, is_s256_challenge};
+use crate::login::{AuthorizeRequest, Failure, Origin};
+use crate::oidc::params::{Params, is_pkce_verifier, s256_challenge};
 use crate::oidc::register;
+use crate::oidc::token::CodeRequest;
 
-/// What `/authorize` made of a request's parameters.
+/// What `/authorize` made of a query: the page language and its switch link, and the checked
+/// request or the failure (a page, or an error redirected to the service).
 #[derive(Debug)]
-pub struct AuthorizeRequest {
+pub struct Authorize {
     pub lang: Lang,
     /// The same request in the other language (the pages' language switch).
     pub switch: String,
-    /// `code_challenge`, and whether it has the shape of an S256 challenge.
-    pub code_challenge: Option<(String, bool)>,
-    pub attributes: BTreeSet<Attribute>,
-    pub level: Result<Option<AssuranceLevel>, String>,
-    pub hint: Option<String>,
-    pub login_hint: Option<String>,
+    pub request: Result<AuthorizeRequest, Failure>,
 }
 
-/// A raw query string through `/authorize`'s parsers: form decoding, the language and its
-/// switch, repeated parameters, the PKCE challenge's shape, the `claims` JSON, the requested
-/// attributes and level, and the provider hints (against `registry`).
-pub fn authorize_request(registry: &Registry, query: &[u8]) -> Result<AuthorizeRequest, String> {
+/// A raw query string through `/authorize`'s parsing, as its handler does it: form decoding,
+/// the language and its switch, `Params` (repeated and oversized parameters), then
+/// `AuthorizeRequest::parse` against `registry` (client, redirect URI, PKCE, `claims`, levels,
+/// hints). A request the handler would have answered with a page before parsing is `Err`.
+pub fn authorize_request(registry: &Registry, query: &[u8]) -> Result<Authorize, String> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query).into_owned().collect();
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let (explicit, ui_locales) = (value("lang"), value("ui_locales"));
-    let lang = crate::http::lang::negotiate(
-        explicit.as_deref(),
-        ui_locales.as_deref(),
-        &HeaderMap::new(),
-    );
     let here = format!("/authorize?{}", String::from_utf8_lossy(query));
-    let switch = crate::login::ending::same_page_other_lang(&here, lang);
+    let (lang, switch) = crate::oidc::authorize::language(&pairs, &HeaderMap::new(), &here);
     let params = Params::from_pairs(pairs)?;
-    let code_challenge = params
-        .get("code_challenge")
-        .map(|c| (c.to_owned(), is_s256_challenge(c)));
-    let claims = match params.get("claims") {
-        None => None,
-        Some(raw) => Some(
-            serde_json::from_str::<Value>(raw)
-                .ok()
-                .filter(Value::is_object)
-                .ok_or("claims is not a JSON object")?,
-        ),
-    };
-    let attributes = requested_attributes(params.get("scope").unwrap_or(""), claims.as_ref());
-    let level = requested_level(params.get("acr_values"), claims.as_ref());
-    let (hint, login_hint) = hints(registry, params.get("idp_hint"), params.get("login_hint"));
-    Ok(AuthorizeRequest {
+    let request = AuthorizeRequest::parse(registry, &params, lang, Origin::Browser);
+    Ok(Authorize {
         lang,
         switch,
-        code_challenge,
-        attributes,
-        level,
-        hint,
-        login_hint,
+        request,
     })
 }
 
@@ -88,11 +53,13 @@ pub struct TokenRequest {
     pub basic: Option<(String, String)>,
     /// `code_verifier`, whether it has PKCE's shape, and its S256 challenge.
     pub verifier: Option<(String, bool, String)>,
+    /// The code grant's parameters as `/token` reads them, or its refusal.
+    pub grant: Result<String, String>,
 }
 
-/// A form body and an `Authorization` header value through `/token`'s parsers: form
-/// decoding, repeated parameters, Basic credentials and the PKCE verifier's shape. A header
-/// value HTTP cannot carry is refused as the server would refuse it.
+/// A form body and an `Authorization` header value through `/token`'s parsing: form decoding,
+/// `Params`, Basic credentials, the code grant's parameters and the PKCE verifier's shape and
+/// challenge. A header value HTTP cannot carry is refused as the server would refuse it.
 pub fn token_request(body: &[u8], authorization: Option<&[u8]>) -> Result<TokenRequest, String> {
     let mut headers = HeaderMap::new();
     if let Some(value) = authorization {
@@ -102,11 +69,17 @@ pub fn token_request(body: &[u8], authorization: Option<&[u8]>) -> Result<TokenR
     let pairs = url::form_urlencoded::parse(body).into_owned().collect();
     let params = Params::from_pairs(pairs)?;
     let basic = crate::oidc::client_auth::basic_credentials(&headers).map_err(|e| e.to_string())?;
-    let verifier = params.get("code_verifier").map(|v| {
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
-        (v.to_owned(), is_pkce_verifier(v), challenge)
-    });
-    Ok(TokenRequest { basic, verifier })
+    let grant = CodeRequest::read(&params)
+        .map(|r| r.code.to_owned())
+        .map_err(|e| e.to_string());
+    let verifier = params
+        .get("code_verifier")
+        .map(|v| (v.to_owned(), is_pkce_verifier(v), s256_challenge(v)));
+    Ok(TokenRequest {
+        basic,
+        verifier,
+        grant,
+    })
 }
 
 /// A provider's ID token after verification, as `UpstreamClient::finish` reads it.
@@ -120,7 +93,7 @@ pub struct UpstreamLogin {
 }
 
 /// A JWKS document and a compact JWT from a provider through the broker's verification
-/// (the key set parsed as discovery parses it, then `upstream::id_token::verify`), with the
+/// (the key set parsed as discovery parses it, then `upstream::validation::verify`), with the
 /// provider's registered issuer and client id, the given nonce and a fixed `now`.
 pub fn upstream_id_token(
     provider: &IdentityProvider,
@@ -224,7 +197,7 @@ pub fn registry_file(text: &str) -> RegistryText {
 }
 
 /// What each admin request body made of the same JSON: not a body of that kind, refused (by
-/// the handler's rules or the registry's validation), or accepted and stored.
+/// the change's rules or the registry's validation), or accepted and stored.
 #[derive(Debug, Default)]
 pub struct AdminPayload {
     pub outcomes: Vec<(&'static str, Result<Stored, String>)>,
@@ -232,7 +205,8 @@ pub struct AdminPayload {
 
 /// JSON bytes as each admin request body (`POST /admin/providers`, `/admin/services`,
 /// `/admin/agreements`, `/admin/agreements/{id}/amend`, and the reasons of suspend, revoke and
-/// terminate), applied to `base` the way the handlers change the registry.
+/// terminate), applied to `base` by the functions the handlers apply (`admin::changes`,
+/// `admin::lifecycle`), then validated and stored as `admin::mutate` does.
 pub fn admin_payload(base: &RegistryFile, json: &[u8]) -> AdminPayload {
     let mut out = AdminPayload::default();
     let mut apply = |kind, change: &dyn Fn(&mut RegistryFile) -> Result<(), String>| {
@@ -240,61 +214,30 @@ pub fn admin_payload(base: &RegistryFile, json: &[u8]) -> AdminPayload {
         let outcome = change(&mut file).and_then(|()| store(file));
         out.outcomes.push((kind, outcome));
     };
+    let refused = |e: crate::admin::auth::AdminError| e.to_string();
     if let Ok(provider) = serde_json::from_slice::<ProviderEntry>(json) {
         apply("provider", &|file| {
-            let mut provider = provider.clone();
-            provider.status = "pending".into();
-            provider.status_reason = None;
-            provider.registered_by = Some("fuzz-registrar".into());
-            match file.providers.iter_mut().find(|p| p.id == provider.id) {
-                Some(existing) if existing.status == "revoked" => *existing = provider,
-                Some(_) => return Err("already registered".into()),
-                None => file.providers.push(provider),
-            }
-            Ok(())
+            changes::register_provider(file, provider.clone(), "fuzz-registrar").map_err(refused)
         });
     }
     if let Ok(service) = serde_json::from_slice::<RelyingPartyEntry>(json) {
         apply("service", &|file| {
-            let mut service = service.clone();
-            service.status = "pending".into();
-            service.status_reason = None;
-            service.registered_by = Some("fuzz-registrar".into());
-            if file
-                .relying_parties
-                .iter()
-                .any(|r| r.client_id == service.client_id)
-            {
-                return Err("already registered".into());
-            }
-            file.relying_parties.push(service);
-            Ok(())
+            changes::register_service(file, service.clone(), "fuzz-registrar").map_err(refused)
         });
     }
     if let Ok(agreement) = serde_json::from_slice::<AgreementEntry>(json) {
         apply("agreement", &|file| {
-            let mut agreement = agreement.clone();
-            agreement.version = 1;
-            agreement.status = "active".into();
-            agreement.status_reason = None;
-            if file.agreements.iter().any(|a| a.id == agreement.id) {
-                return Err("already exists".into());
-            }
-            file.agreements.push(agreement);
-            Ok(())
+            changes::create_agreement(file, agreement.clone()).map_err(refused)
         });
         apply("amendment", &|file| {
-            let current = file.agreements.first_mut().ok_or("no agreement")?;
-            if agreement.relying_party != current.relying_party {
-                return Err("an amendment cannot change the relying party".into());
-            }
-            let mut terms = agreement.clone();
-            terms.id = current.id.clone();
-            terms.version = current.version + 1;
-            terms.status = "active".into();
-            terms.status_reason = None;
-            *current = terms;
-            Ok(())
+            let id = file
+                .agreements
+                .first()
+                .map(|a| a.id.clone())
+                .unwrap_or_default();
+            changes::amend_agreement(file, &id, agreement.clone())
+                .map(drop)
+                .map_err(refused)
         });
     }
     if let Ok(reason) = serde_json::from_slice::<Reason>(json) {
@@ -302,20 +245,19 @@ pub fn admin_payload(base: &RegistryFile, json: &[u8]) -> AdminPayload {
             let entries = &mut file.providers;
             let id = entries.first().map(|p| p.id.clone()).unwrap_or_default();
             lifecycle::set_status(
-                lifecycle::find(entries, &id).map_err(|e| e.to_string())?,
+                lifecycle::find(entries, &id).map_err(refused)?,
                 "suspended",
                 &reason.reason,
             )
-            .map_err(|e| e.to_string())
+            .map_err(refused)
         });
         apply("termination", &|file| {
-            if reason.reason.trim().is_empty() {
-                return Err("a termination needs a reason".into());
-            }
-            let a = file.agreements.first_mut().ok_or("no agreement")?;
-            a.status = "terminated".into();
-            a.status_reason = Some(reason.reason.trim().to_owned());
-            Ok(())
+            let id = file
+                .agreements
+                .first()
+                .map(|a| a.id.clone())
+                .unwrap_or_default();
+            changes::terminate_agreement(file, &id, &reason.reason).map_err(refused)
         });
     }
     out
@@ -341,14 +283,7 @@ pub fn software_statement(
         register::registration(&claims, &jurisdiction, now).map_err(|e| e.description)?;
     let mut file = registry.source().clone();
     let entry = registration.entry;
-    if file
-        .relying_parties
-        .iter()
-        .any(|r| r.client_id == entry.client_id)
-    {
-        return Err("already registered".into());
-    }
-    file.relying_parties.push(entry.clone());
+    changes::add_service(&mut file, entry.clone()).map_err(|e| e.to_string())?;
     Ok((entry, store(file)?))
 }
 

@@ -5,9 +5,11 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod clock;
 pub mod config;
-/// Entry points for the fuzz targets in `fuzz/`; not an API.
-#[doc(hidden)]
+/// Entry points for the fuzz targets in `fuzz/`: compiled for fuzzing (and its regression
+/// tests) only, never into the service.
+#[cfg(any(test, fuzzing))]
 pub mod fuzzing;
 pub mod http;
 pub mod keys;

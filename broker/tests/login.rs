@@ -633,7 +633,7 @@ async fn a_store_failure_mid_login_ends_it_in_the_trail() {
     };
 
     // The picker cannot be kept.
-    store.fail_writes_of(Kind::Pending);
+    store.fail_writes_of(Kind::Choosing);
     let r = bed
         .http
         .get(AuthRequest::new(RP, RP_REDIRECT).url(&bed.broker_url))
@@ -649,7 +649,7 @@ async fn a_store_failure_mid_login_ends_it_in_the_trail() {
 
     // The consent page cannot be kept.
     let callback = bed.callback_from(&hinted("ab-account"), "ab-account").await;
-    store.fail_writes_of(Kind::ConsentPending);
+    store.fail_writes_of(Kind::AwaitingConsent);
     let r = bed.http.get(&callback).send().await.unwrap();
     assert_eq!(r.status(), 503);
     let txn = audit.all("policy.decided")[1]["txn"].clone();

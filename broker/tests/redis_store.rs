@@ -62,7 +62,7 @@ async fn concurrent_takes_succeed_once() {
 async fn keys_expire_with_their_kind_ttl() {
     let redis = RedisServer::start().await.unwrap();
     let s = store(&redis);
-    s.put(Kind::Pending, "p", b"v".to_vec(), Kind::Pending.ttl())
+    s.put(Kind::AtProvider, "p", b"v".to_vec(), Kind::AtProvider.ttl())
         .await
         .unwrap();
     s.put(Kind::Code, "c", b"v".to_vec(), Kind::Code.ttl())
@@ -80,7 +80,7 @@ async fn keys_expire_with_their_kind_ttl() {
                 .unwrap()
         }
     };
-    let pending = pttl(broker::store::redis_key(Kind::Pending, "p")).await;
+    let pending = pttl(broker::store::redis_key(Kind::AtProvider, "p")).await;
     let code = pttl(broker::store::redis_key(Kind::Code, "c")).await;
     assert!(
         (590_000..=600_000).contains(&pending),
@@ -179,15 +179,21 @@ async fn watched_values_expired_untaken_go_to_one_replica_once() {
     let short = Duration::from_millis(200);
     for i in 0..40 {
         let note = format!("left-{i}").into_bytes();
-        a.put_watched(Kind::Pending, &format!("p{i}"), b"v".to_vec(), short, note)
-            .await
-            .unwrap();
+        a.put_watched(
+            Kind::AtProvider,
+            &format!("p{i}"),
+            b"v".to_vec(),
+            short,
+            note,
+        )
+        .await
+        .unwrap();
     }
     b.put_watched(Kind::Code, "taken", b"v".to_vec(), short, b"taken".to_vec())
         .await
         .unwrap();
     b.put_watched(
-        Kind::ConsentPending,
+        Kind::AwaitingConsent,
         "alive",
         b"v".to_vec(),
         Duration::from_secs(60),
@@ -201,7 +207,7 @@ async fn watched_values_expired_untaken_go_to_one_replica_once() {
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
     // Gone from Redis, and a late take finds nothing, but the watch holds (clock grace).
-    assert_eq!(b.take(Kind::Pending, "p0").await.unwrap(), None);
+    assert_eq!(b.take(Kind::AtProvider, "p0").await.unwrap(), None);
     assert!(a.abandoned(100).await.unwrap().is_empty());
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     // Both replicas sweep at once, in small batches: each note comes out exactly once.
@@ -232,7 +238,7 @@ async fn watched_values_expired_untaken_go_to_one_replica_once() {
     // The live one is still watched, and nothing is left behind for the others.
     assert!(a.abandoned(100).await.unwrap().is_empty());
     assert_eq!(
-        b.take(Kind::ConsentPending, "alive").await.unwrap(),
+        b.take(Kind::AwaitingConsent, "alive").await.unwrap(),
         Some(b"v".to_vec())
     );
     let mut leftover = 0;
@@ -255,12 +261,12 @@ async fn scripts_survive_a_redis_that_forgot_them() {
     let long = Duration::from_secs(60);
     for round in 0..2 {
         let key = format!("p{round}");
-        s.put_watched(Kind::Pending, &key, b"v".to_vec(), long, b"n".to_vec())
+        s.put_watched(Kind::AtProvider, &key, b"v".to_vec(), long, b"n".to_vec())
             .await
             .unwrap();
         assert_eq!(redis.cli(&["SCRIPT", "FLUSH"]).await.unwrap().trim(), "OK");
         assert_eq!(
-            s.take(Kind::Pending, &key).await.unwrap(),
+            s.take(Kind::AtProvider, &key).await.unwrap(),
             Some(b"v".to_vec())
         );
         redis.cli(&["SCRIPT", "FLUSH"]).await.unwrap();

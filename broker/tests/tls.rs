@@ -67,6 +67,7 @@ fn broker(issuer: &str) -> Broker {
         registry_store: None,
         admins: Vec::new(),
         limits: Default::default(),
+        clock: Arc::new(broker::clock::SystemClock),
     })
     .unwrap()
 }

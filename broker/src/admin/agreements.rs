@@ -10,8 +10,9 @@ use trust_framework::registry::AgreementEntry;
 
 use super::auth::{Admin, AdminError, Role};
 use super::providers::Reason;
-use super::{mutate, reader};
+use super::{changes, mutate, reader};
 use crate::app::Broker;
+use crate::audit::Event;
 
 pub async fn list(
     State(broker): State<Broker>,
@@ -26,25 +27,16 @@ pub async fn list(
 pub async fn create(
     State(broker): State<Broker>,
     admin: Admin,
-    Json(mut agreement): Json<AgreementEntry>,
+    Json(agreement): Json<AgreementEntry>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
-    agreement.version = 1;
-    agreement.status = "active".into();
-    agreement.status_reason = None;
     let id = agreement.id.clone();
-    mutate(&broker, |file| {
-        if file.agreements.iter().any(|a| a.id == agreement.id) {
-            return Err(AdminError::Conflict(format!(
-                "agreement {:?} already exists; amend it",
-                agreement.id
-            )));
-        }
-        file.agreements.push(agreement);
-        Ok(())
-    })
-    .await?;
-    tracing::info!(target: "audit", event = "agreement.created", admin = %admin.name, agreement = %id);
+    mutate(&broker, |file| changes::create_agreement(file, agreement)).await?;
+    Event::AgreementCreated {
+        admin: &admin.name,
+        agreement: &id,
+    }
+    .record();
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "version": 1 }))))
 }
 
@@ -53,36 +45,21 @@ pub async fn amend(
     State(broker): State<Broker>,
     admin: Admin,
     Path(id): Path<String>,
-    Json(mut terms): Json<AgreementEntry>,
+    Json(terms): Json<AgreementEntry>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
     let mut version = 0;
     mutate(&broker, |file| {
-        let current = file
-            .agreements
-            .iter_mut()
-            .find(|a| a.id == id)
-            .ok_or_else(|| AdminError::NotFound(format!("no agreement {id:?}")))?;
-        if current.status == "terminated" {
-            return Err(AdminError::Conflict(format!(
-                "agreement {id:?} is terminated"
-            )));
-        }
-        if terms.relying_party != current.relying_party {
-            return Err(AdminError::Invalid(
-                "an amendment cannot change the relying party; create a new agreement".into(),
-            ));
-        }
-        terms.id = id.clone();
-        terms.version = current.version + 1;
-        terms.status = "active".into();
-        terms.status_reason = None;
-        version = terms.version;
-        *current = terms;
+        version = changes::amend_agreement(file, &id, terms)?;
         Ok(())
     })
     .await?;
-    tracing::info!(target: "audit", event = "agreement.amended", admin = %admin.name, agreement = %id, version);
+    Event::AgreementAmended {
+        admin: &admin.name,
+        agreement: &id,
+        version,
+    }
+    .record();
     Ok(Json(json!({ "id": id, "version": version })))
 }
 
@@ -97,16 +74,14 @@ pub async fn terminate(
         return Err(AdminError::Invalid("a termination needs a reason".into()));
     }
     mutate(&broker, |file| {
-        let a = file
-            .agreements
-            .iter_mut()
-            .find(|a| a.id == id)
-            .ok_or_else(|| AdminError::NotFound(format!("no agreement {id:?}")))?;
-        a.status = "terminated".into();
-        a.status_reason = Some(r.reason.trim().to_owned());
-        Ok(())
+        changes::terminate_agreement(file, &id, &r.reason)
     })
     .await?;
-    tracing::info!(target: "audit", event = "agreement.terminated", admin = %admin.name, agreement = %id, reason = %r.reason);
+    Event::AgreementTerminated {
+        admin: &admin.name,
+        agreement: &id,
+        reason: &r.reason,
+    }
+    .record();
     Ok(Json(json!({ "id": id, "status": "terminated" })))
 }

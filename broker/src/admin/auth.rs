@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::app::Broker;
+use crate::audit::Event;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,7 +81,13 @@ impl Admin {
     /// of duties forbid is worth an auditor's attention, so the refusal is in the audit trail
     /// with its reason, before the call's `admin.call`.
     pub fn forbidden(&self, why: String) -> AdminError {
-        tracing::warn!(target: "audit", event = "admin.refused", admin = %self.name, method = %self.method, path = %self.path, reason = %why);
+        Event::AdminRefused {
+            admin: Some(&self.name),
+            method: self.method.as_str(),
+            path: &self.path,
+            reason: &why,
+        }
+        .record();
         AdminError::Forbidden(why)
     }
 }
@@ -148,7 +155,13 @@ impl FromRequestParts<Broker> for Admin {
         broker: &Broker,
     ) -> Result<Self, Self::Rejection> {
         let refused = |why: &str| {
-            tracing::warn!(target: "audit", event = "admin.refused", method = %parts.method, path = %parts.uri.path(), reason = why);
+            Event::AdminRefused {
+                admin: None,
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+                reason: why,
+            }
+            .record();
             AdminError::Unauthenticated(why.to_owned())
         };
         let token = parts
@@ -179,7 +192,13 @@ impl FromRequestParts<Broker> for Admin {
             }
             // A route outside [`audited`]: the call is still in the trail, without its answer.
             None => {
-                tracing::info!(target: "audit", event = "admin.call", admin = %admin.name, method = %parts.method, path = %parts.uri.path());
+                Event::AdminCall {
+                    admin: &admin.name,
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    status: None,
+                }
+                .record();
             }
         }
         Ok(admin)
@@ -205,7 +224,13 @@ impl Drop for Answered {
     /// call is in the trail then too, without a `status`.
     fn drop(&mut self) {
         if let Some(admin) = self.record.admin.get() {
-            tracing::info!(target: "audit", event = "admin.call", admin = %admin, method = %self.method, path = %self.path, status = self.status);
+            Event::AdminCall {
+                admin,
+                method: self.method.as_str(),
+                path: &self.path,
+                status: self.status,
+            }
+            .record();
         }
     }
 }

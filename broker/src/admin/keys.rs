@@ -34,7 +34,14 @@ pub async fn rotate(
         AdminError::Unavailable(format!("key rotation failed: {e}"))
     })?;
     for r in &report {
-        tracing::info!(target: "audit", event = "keys.rotated", admin = %admin.name, alg = r.alg, promoted = r.promoted, signing_kid = %r.signing_kid, next_kid = %r.next_kid);
+        crate::audit::Event::KeysRotated {
+            admin: &admin.name,
+            alg: r.alg,
+            promoted: r.promoted,
+            signing_kid: &r.signing_kid,
+            next_kid: &r.next_kid,
+        }
+        .record();
     }
     Ok(Json(json!({ "rotated": report })))
 }

@@ -82,8 +82,8 @@ pub fn set_status<E: Entry>(entry: &mut E, status: &str, reason: &str) -> Result
 /// How a kind of entry is found and named, for the shared status changes.
 pub struct Kind<E: 'static> {
     pub entries: fn(&mut RegistryFile) -> &mut Vec<E>,
-    /// The audit event, e.g. `provider.status`.
-    pub event: &'static str,
+    /// Which entries, for the audit event (`provider.status`, `service.status`).
+    pub event: crate::audit::EntryKind,
     /// The identifier's name in responses (`id`, `client_id`).
     pub id_field: &'static str,
 }
@@ -102,6 +102,13 @@ pub async fn change_status<E: Entry + 'static>(
         set_status(find((kind.entries)(file), id)?, status, reason)
     })
     .await?;
-    tracing::info!(target: "audit", event = kind.event, admin = %admin.name, id, status, reason);
+    crate::audit::Event::StatusChanged {
+        kind: kind.event,
+        admin: &admin.name,
+        id,
+        status,
+        reason,
+    }
+    .record();
     Ok(json!({ kind.id_field: id, "status": status, "reason": reason }))
 }

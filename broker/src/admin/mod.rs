@@ -3,6 +3,7 @@
 
 mod agreements;
 pub mod auth;
+pub(crate) mod changes;
 pub mod docs;
 mod keys;
 pub(crate) mod lifecycle;

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use trust_framework::registry::ProviderEntry;
 
 use super::auth::{Admin, AdminError, Role};
-use super::{lifecycle, mutate, reader};
+use super::{changes, lifecycle, mutate, reader};
 use crate::app::Broker;
+use crate::audit::{EntryKind, Event};
 
 #[derive(Debug, Deserialize)]
 pub struct Reason {
@@ -85,29 +86,19 @@ pub async fn conformance_report(
 pub async fn register(
     State(broker): State<Broker>,
     admin: Admin,
-    Json(mut provider): Json<ProviderEntry>,
+    Json(provider): Json<ProviderEntry>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
-    provider.status = "pending".into();
-    provider.status_reason = None;
-    provider.registered_by = Some(admin.name.clone());
     let id = provider.id.clone();
     let registry = mutate(&broker, |file| {
-        // A revoked provider registers again under the same id, from scratch (pending).
-        match file.providers.iter_mut().find(|p| p.id == provider.id) {
-            Some(existing) if existing.status == "revoked" => *existing = provider,
-            Some(_) => {
-                return Err(AdminError::Conflict(format!(
-                    "provider {:?} is already registered",
-                    provider.id
-                )));
-            }
-            None => file.providers.push(provider),
-        }
-        Ok(())
+        changes::register_provider(file, provider, &admin.name)
     })
     .await?;
-    tracing::info!(target: "audit", event = "provider.registered", admin = %admin.name, provider = %id);
+    Event::ProviderRegistered {
+        admin: &admin.name,
+        provider: &id,
+    }
+    .record();
     let passed = run_conformance(&broker, &registry, &id).await?;
     Ok((
         StatusCode::CREATED,
@@ -130,7 +121,7 @@ async fn run_conformance(
     let mut target = conformance::provider::ProviderTarget::new(provider.issuer.clone());
     target.allow_loopback_http = registry.is_development();
     target.registry_entry = Some(provider.clone());
-    let now = time::OffsetDateTime::now_utc();
+    let now = broker.now();
     let (json, result) = match conformance::provider::check_provider(&target, now).await {
         Ok(report) => {
             let failed: Vec<&str> = report.failed_ids();
@@ -151,7 +142,11 @@ async fn run_conformance(
         .save_report(id, &json)
         .await
         .map_err(|e| AdminError::Unavailable(e.to_string()))?;
-    tracing::info!(target: "audit", event = "provider.conformance", provider = id, result = %result);
+    Event::ProviderConformance {
+        provider: id,
+        result: &result,
+    }
+    .record();
     Ok(result)
 }
 
@@ -185,13 +180,17 @@ pub async fn approve(
         Ok(())
     })
     .await?;
-    tracing::info!(target: "audit", event = "provider.approved", admin = %admin.name, provider = %id);
+    Event::ProviderApproved {
+        admin: &admin.name,
+        provider: &id,
+    }
+    .record();
     Ok(Json(json!({ "id": id, "status": "active" })))
 }
 
 const KIND: lifecycle::Kind<ProviderEntry> = lifecycle::Kind {
     entries: |file| &mut file.providers,
-    event: "provider.status",
+    event: EntryKind::Provider,
     id_field: "id",
 };
 

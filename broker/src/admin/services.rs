@@ -10,8 +10,9 @@ use trust_framework::registry::RelyingPartyEntry;
 
 use super::auth::{Admin, AdminError, Role};
 use super::providers::Reason;
-use super::{lifecycle, mutate, reader};
+use super::{changes, lifecycle, mutate, reader};
 use crate::app::Broker;
+use crate::audit::{EntryKind, Event};
 
 fn summary(entry: &RelyingPartyEntry) -> Value {
     json!({
@@ -40,29 +41,19 @@ pub async fn list(
 pub async fn register(
     State(broker): State<Broker>,
     admin: Admin,
-    Json(mut service): Json<RelyingPartyEntry>,
+    Json(service): Json<RelyingPartyEntry>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
-    service.status = "pending".into();
-    service.status_reason = None;
-    service.registered_by = Some(admin.name.clone());
     let id = service.client_id.clone();
     mutate(&broker, |file| {
-        if file
-            .relying_parties
-            .iter()
-            .any(|r| r.client_id == service.client_id)
-        {
-            return Err(AdminError::Conflict(format!(
-                "client {:?} is already registered",
-                service.client_id
-            )));
-        }
-        file.relying_parties.push(service);
-        Ok(())
+        changes::register_service(file, service, &admin.name)
     })
     .await?;
-    tracing::info!(target: "audit", event = "service.registered", admin = %admin.name, client = %id);
+    Event::ServiceRegistered {
+        admin: &admin.name,
+        client: &id,
+    }
+    .record();
     Ok((
         StatusCode::CREATED,
         Json(json!({ "client_id": id, "status": "pending" })),
@@ -79,13 +70,17 @@ pub async fn approve(
         lifecycle::approve(lifecycle::find(&mut file.relying_parties, &id)?, &admin)
     })
     .await?;
-    tracing::info!(target: "audit", event = "service.approved", admin = %admin.name, client = %id);
+    Event::ServiceApproved {
+        admin: &admin.name,
+        client: &id,
+    }
+    .record();
     Ok(Json(json!({ "client_id": id, "status": "active" })))
 }
 
 const KIND: lifecycle::Kind<RelyingPartyEntry> = lifecycle::Kind {
     entries: |file| &mut file.relying_parties,
-    event: "service.status",
+    event: EntryKind::Service,
     id_field: "client_id",
 };
 

@@ -4,6 +4,7 @@
 //! name the broker lists (attributes, provider ids, acr URNs) is a token without spaces, so the
 //! form is reversible.
 
+mod event;
 mod json_lines;
 pub mod sink;
 
@@ -13,6 +14,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::SubscriberBuilder;
 use tracing_subscriber::fmt::format::DefaultFields;
 
+pub use event::{Decided, EntryKind, Event, RateScope};
 pub use json_lines::JsonLines;
 pub use sink::{Flushing, LogSink};
 

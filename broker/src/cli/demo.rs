@@ -215,6 +215,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         registry_store: None,
         admins: Vec::new(),
         limits: options.limits.clone(),
+        clock: Arc::new(crate::clock::SystemClock),
     })?;
     let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
         .await

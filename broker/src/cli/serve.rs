@@ -81,6 +81,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             registry_store: registry_store.clone(),
             admins,
             limits: config.limits.clone(),
+            clock: Arc::new(crate::clock::SystemClock),
         },
         upstream,
     )?;
@@ -158,7 +159,7 @@ async fn reload_keys(broker: Broker) {
     loop {
         tick.tick().await;
         match broker.keys.reload() {
-            Ok(true) => tracing::info!(target: "audit", event = "keys.reloaded"),
+            Ok(true) => crate::audit::Event::KeysReloaded.record(),
             Ok(false) => {}
             Err(e) => {
                 tracing::error!(error = %e, "key files could not be reloaded; signing with the keys in force")

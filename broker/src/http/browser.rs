@@ -64,8 +64,9 @@ pub fn set_cookie(value: &str, secure: bool) -> Option<HeaderValue> {
     .ok()
 }
 
-/// SHA-256 of the browser cookie to store; constant-time comparison on the way back.
-pub fn matches(stored_hash: &str, headers: &HeaderMap) -> bool {
+/// Whether the binding cookie the browser sent (if any) is the one whose SHA-256 the login
+/// kept; constant-time.
+pub fn matches_cookie(stored_hash: &str, cookie: Option<&str>) -> bool {
     use subtle::ConstantTimeEq;
-    cookie(headers).is_some_and(|c| hash(&c).as_bytes().ct_eq(stored_hash.as_bytes()).into())
+    cookie.is_some_and(|c| hash(c).as_bytes().ct_eq(stored_hash.as_bytes()).into())
 }

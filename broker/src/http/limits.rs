@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::admin::auth::AdminError;
 use crate::app::Broker;
+use crate::audit::{Event, RateScope};
 use crate::metrics::{self, RateLimitScope};
 use crate::oidc::error::OAuthError;
 use crate::store::Kind;
@@ -197,14 +198,17 @@ async fn count(
             metrics::rate_limited(scope);
             if n == limit + 1 {
                 let window_seconds = broker.limits.window().as_secs();
-                match scope {
-                    RateLimitScope::Client => {
-                        tracing::warn!(target: "audit", event = "rate.limited", scope = "client", client = %who, limit, window_seconds);
-                    }
-                    RateLimitScope::Address => {
-                        tracing::warn!(target: "audit", event = "rate.limited", scope = "address", address = %who, limit, window_seconds);
-                    }
+                let scope = match scope {
+                    RateLimitScope::Client => RateScope::Client,
+                    RateLimitScope::Address => RateScope::Address,
+                };
+                Event::RateLimited {
+                    scope,
+                    who,
+                    limit,
+                    window_seconds,
                 }
+                .record();
             }
             Err(Refused::Limited(
                 u64::try_from(left.as_millis().div_ceil(1000))
@@ -322,7 +326,7 @@ fn refuse_advising(
         error,
         advice,
         &error.description,
-        crate::login::ending::same_page_other_lang(&here, lang),
+        crate::http::lang::same_page_other_lang(&here, lang),
     );
     if let Some(secs) = error.retry_after
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())

@@ -237,13 +237,12 @@ struct ConsentPage {
     csrf: String,
 }
 
-/// The notice-and-consent page for a pending release.
-/// The notice-and-consent page for `pending`, stored under `txn`; `csrf` is its form token
-/// (`crate::login::form_tokens`).
+/// The notice-and-consent page for a login awaiting the person's decision under `txn`; `csrf` is
+/// its form token (`crate::login::form_tokens`).
 pub fn consent(
     lang: Lang,
     registry: &Registry,
-    pending: &crate::login::consent::PendingConsent,
+    awaiting: &crate::login::AwaitingConsent,
     txn: &str,
     csrf: &str,
 ) -> Response {
@@ -252,7 +251,7 @@ pub fn consent(
         urlencoding::encode(txn),
         lang.other().code()
     );
-    let asks = pending.legal_basis == trust_framework::LegalBasis::Consent;
+    let asks = awaiting.granted.legal_basis == trust_framework::LegalBasis::Consent;
     let title = if asks {
         pick(
             lang,
@@ -266,11 +265,11 @@ pub fn consent(
             "Renseignements qui seront communiqués",
         )
     };
-    let rp = registry.relying_party(&pending.grant.client_id);
+    let rp = registry.relying_party(&awaiting.client_id);
     let service = rp
         .map(|r| r.name.get(lang).to_owned())
-        .unwrap_or_else(|| pending.grant.client_id.clone());
-    let agreement = registry.agreement(&pending.agreement_id);
+        .unwrap_or_else(|| awaiting.client_id.clone());
+    let agreement = registry.agreement(&awaiting.granted.agreement_id);
     let page = ConsentPage {
         frame: Frame::new(lang, title, switch_href),
         heading: match lang {
@@ -300,7 +299,7 @@ pub fn consent(
             .unwrap_or_default(),
         provider_label: pick(lang, "Identity confirmed by", "Identité confirmée par"),
         provider: registry
-            .provider(&pending.provider_id)
+            .provider(&awaiting.granted.provider_id)
             .map(|p| p.name.get(lang).to_owned())
             .unwrap_or_default(),
         retention_label: pick(
@@ -321,10 +320,11 @@ pub fn consent(
         ),
         attribute_header: pick(lang, "Information", "Renseignement"),
         value_header: pick(lang, "Value", "Valeur"),
-        rows: pending
+        rows: awaiting
+            .granted
             .attributes
             .iter()
-            .map(|(a, v)| (a.label(lang), crate::login::consent::display(v)))
+            .map(|(a, v)| (a.label(lang), crate::login::display(v)))
             .collect(),
         nothing_text: pick(
             lang,
@@ -352,7 +352,7 @@ pub fn consent(
     };
     let mut response = render(StatusCode::OK, page.render());
     // The decision is followed by a redirect to the service, which form-action must allow.
-    let origin = url::Url::parse(&pending.redirect_uri)
+    let origin = url::Url::parse(&awaiting.return_to.redirect_uri)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
     let csp = format!(

@@ -99,8 +99,13 @@ pub async fn keep<T: Serialize>(
 pub async fn sweep(broker: &Broker) -> Result<usize, StoreError> {
     let watches: Vec<Watch> = broker.store.abandoned(SWEEP_BATCH).await?;
     for w in &watches {
-        tracing::info!(target: "audit", event = "login.abandoned", txn = %w.txn, client = %w.client,
-            provider = w.provider.as_deref(), stage = w.stage.as_str());
+        crate::audit::Event::LoginAbandoned {
+            txn: &w.txn,
+            client: &w.client,
+            provider: w.provider.as_deref(),
+            stage: w.stage.as_str(),
+        }
+        .record();
         crate::metrics::abandoned(w.stage);
     }
     Ok(watches.len())

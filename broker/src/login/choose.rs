@@ -1,117 +1,73 @@
-//! `/authorize/select`: the person's choice on the jurisdiction picker.
+//! [`Choosing`]: the picker is shown, and the person's choice sends them to a provider.
 
-use axum::extract::{Form, Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use serde::Deserialize;
 use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
 use trust_framework::Lang;
 
+use super::abandoned::{Stage, Watch};
+use super::ending::store_failed;
+use super::state::Choosing;
+use super::{Failure, Login, provider};
 use crate::app::Broker;
+use crate::audit::Event;
 use crate::http::browser;
-use crate::http::pages;
-use crate::login::ending::{self, Failure};
-use crate::login::state::PendingLogin;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::store::Kind;
 
-#[derive(Debug, Deserialize)]
-pub struct Show {
-    txn: String,
-    lang: Option<String>,
+/// The person's choice on the picker.
+#[derive(Debug)]
+pub struct Choice<'a> {
+    pub provider: &'a str,
+    /// The form's anti-CSRF token.
+    pub csrf: &'a str,
+    /// "Remember my choice on this device" (the browser keeps it, the broker does not).
+    pub remember: bool,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Choice {
-    txn: String,
-    csrf: String,
-    provider: String,
-    lang: Option<String>,
-    remember: Option<String>,
-}
-
-fn lang_of(explicit: Option<&str>, pending: &PendingLogin) -> Lang {
-    explicit
-        .and_then(|l| Lang::negotiate([l]))
-        .unwrap_or(pending.lang)
-}
-
-/// Loads the pending login, only for the browser that started it.
-async fn pending(
-    broker: &Broker,
-    txn: &str,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<PendingLogin, Failure> {
-    let expired = || {
-        Failure::page(
-            lang,
-            OAuthError::invalid_request(
-                "this sign-in has expired or was already completed; start again from the service",
-            ),
-        )
-    };
-    let pending: PendingLogin = broker
-        .store
-        .get(Kind::Pending, txn)
-        .await
-        .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
-        .ok_or_else(expired)?;
-    if !browser::matches(&pending.browser, headers) || pending.upstream.is_some() {
-        return Err(expired());
-    }
-    Ok(pending)
-}
-
-/// Shows the picker again (for the language switch).
-pub async fn show(
-    State(broker): State<Broker>,
-    Query(q): Query<Show>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = q
-        .lang
-        .as_deref()
-        .and_then(|l| Lang::negotiate([l]))
-        .unwrap_or_default();
-    match pending(&broker, &q.txn, &headers, lang).await {
-        Ok(p) => pages::picker(
-            lang_of(q.lang.as_deref(), &p),
-            &broker.registry(),
-            &p.decision,
-            &q.txn,
-            &p.csrf,
+impl Choosing {
+    /// Keeps the login at the picker, under its txn, watched until the person chooses.
+    pub(super) async fn keep(&self, broker: &Broker) -> Result<(), Failure> {
+        let watch = Watch::new(
+            &self.login.txn,
+            Stage::ChoosingProvider,
+            &self.login.request.client_id,
             None,
-        ),
-        Err(f) => f.into_response(
-            &broker,
-            format!(
-                "/authorize/select?txn={}&lang={}",
-                urlencoding::encode(&q.txn),
-                lang.other().code()
-            ),
-        ),
+        );
+        super::abandoned::keep(broker, Kind::Choosing, &self.login.txn, self, &watch)
+            .await
+            .map_err(|e| Failure::page(self.login.lang, store_failed(&self.login.txn, &e)))
     }
-}
 
-pub async fn choose(
-    State(broker): State<Broker>,
-    headers: HeaderMap,
-    Form(c): Form<Choice>,
-) -> Response {
-    let lang = c
-        .lang
-        .as_deref()
-        .and_then(|l| Lang::negotiate([l]))
-        .unwrap_or_default();
-    let switch = format!(
-        "/authorize/select?txn={}&lang={}",
-        urlencoding::encode(&c.txn),
-        lang.other().code()
-    );
-    let result = async {
-        let pending = pending(&broker, &c.txn, &headers, lang).await?;
-        if !bool::from(pending.csrf.as_bytes().ct_eq(c.csrf.as_bytes())) {
+    /// The login at the picker, for the browser that started it only (the picker may be shown
+    /// again, for the language switch: it is read, not taken).
+    pub async fn load(
+        broker: &Broker,
+        txn: &str,
+        cookie: Option<&str>,
+        lang: Lang,
+    ) -> Result<Self, Failure> {
+        let choosing: Choosing = broker
+            .store
+            .get(Kind::Choosing, txn)
+            .await
+            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
+            .ok_or_else(|| Failure::expired(lang))?;
+        if !browser::matches_cookie(&choosing.login.browser, cookie) {
+            return Err(Failure::expired(lang));
+        }
+        Ok(choosing)
+    }
+
+    /// The person chose: the picker's state is taken (a second post of the same form finds
+    /// nothing) and the person is sent to the provider.
+    pub async fn choose(
+        self,
+        broker: &Broker,
+        choice: &Choice<'_>,
+        lang: Lang,
+        now: OffsetDateTime,
+    ) -> Result<Login, Failure> {
+        if !bool::from(self.csrf.as_bytes().ct_eq(choice.csrf.as_bytes())) {
             return Err(Failure::page(
                 lang,
                 OAuthError::invalid_request(
@@ -119,29 +75,30 @@ pub async fn choose(
                 ),
             ));
         }
-        let Some(candidate) = pending.decision.candidate(&c.provider).cloned() else {
-            return Err(Failure::to_rp(
-                &pending,
+        let Some(candidate) = self.login.decision.candidate(choice.provider).cloned() else {
+            return Err(Failure::to_service(
+                &self.login.request.return_to,
                 OAuthError::new(
                     ErrorCode::AccessDenied,
                     "the chosen provider was not offered for this request",
                 ),
             ));
         };
-        let registry = broker.fresh_registry().await;
-        tracing::info!(target: "audit", event = "provider.chosen", txn = %c.txn, provider = %candidate.provider_id,
-            remembered = c.remember.is_some());
-        let mut response = ending::start_upstream(&broker, &registry, &c.txn, pending, &candidate).await?;
-        if c.remember.is_some()
-            && let Some(v) = browser::remember_provider(&candidate.provider_id, broker.secure_cookies)
-        {
-            response.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        let taken: Option<Choosing> = broker
+            .store
+            .take(Kind::Choosing, &self.login.txn)
+            .await
+            .map_err(|e| Failure::page(lang, store_failed(&self.login.txn, &e)))?;
+        if taken.is_none() {
+            return Err(Failure::expired(lang));
         }
-        Ok(response)
-    }
-    .await;
-    match result {
-        Ok(r) => r,
-        Err(f) => f.into_response(&broker, switch),
+        let registry = broker.fresh_registry().await;
+        Event::ProviderChosen {
+            txn: &self.login.txn,
+            provider: &candidate.provider_id,
+            remembered: choice.remember,
+        }
+        .record();
+        provider::send(broker, &registry, self.login, candidate, now).await
     }
 }

@@ -7,36 +7,19 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use trust_framework::{Attribute, LegalBasis};
+use time::OffsetDateTime;
+use trust_framework::{Attribute, Lang, LegalBasis};
 
-use crate::http::browser::hash;
-use crate::login::state::CodeGrant;
-
-/// A login that reached release and waits for the person's decision.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct PendingConsent {
-    pub grant: CodeGrant,
-    pub redirect_uri: String,
-    pub state: Option<String>,
-    pub provider_id: String,
-    pub agreement_id: String,
-    pub agreement_version: u32,
-    pub legal_basis: LegalBasis,
-    pub attributes: Vec<(Attribute, Value)>,
-    pub lang: trust_framework::Lang,
-    /// SHA-256 of the browser-binding cookie: the decision must come from the same browser
-    /// (its form token is bound to it as well, `crate::login::form_tokens`).
-    pub browser: String,
-}
-
-impl std::fmt::Debug for PendingConsent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingConsent")
-            .field("client_id", &self.grant.client_id)
-            .field("agreement_id", &self.agreement_id)
-            .finish_non_exhaustive()
-    }
-}
+use super::abandoned::{Stage, Watch};
+use super::ending::store_failed;
+use super::state::AwaitingConsent;
+use super::{Failure, Login};
+use crate::app::Broker;
+use crate::audit::{Decided, Event, list};
+use crate::http::browser::{self, hash, random_token};
+use crate::metrics::{LoginLeg, LoginOutcome};
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::store::Kind;
 
 /// What was agreed: kept so that an auditor can see who agreed to what, when, under which
 /// version of which agreement.
@@ -94,6 +77,193 @@ pub fn display(value: &Value) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+/// The person's answer on the notice-and-consent page.
+#[derive(Debug)]
+pub struct Answer<'a> {
+    /// The form's token (`super::form_tokens`), checked before anything is read.
+    pub csrf: &'a str,
+    /// `share` or `deny`, as the form posts it.
+    pub decision: &'a str,
+    /// "Remember my decision for this service" (consent agreements only).
+    pub remember: bool,
+}
+
+impl AwaitingConsent {
+    /// After release: a remembered consent that covers exactly this release issues the code at
+    /// once; otherwise the page is kept, under a key of its own, for the person to decide.
+    /// `tally` counts how the login ends, here or in [`AwaitingConsent::decide`].
+    pub(super) async fn ask(self, broker: &Broker, mut tally: LoginLeg) -> Result<Login, Failure> {
+        let granted = &self.granted;
+        if granted.legal_basis == LegalBasis::Consent {
+            let key = record_key(
+                &granted.subject,
+                &self.client_id,
+                &granted.agreement_id,
+                granted.agreement_version,
+            );
+            let remembered: Option<ConsentRecord> = broker
+                .store
+                .get(Kind::ConsentRecord, &key)
+                .await
+                .map_err(|e| Failure::page(self.lang, store_failed(&self.txn, &e)))?;
+            if remembered
+                .is_some_and(|r| covers(&r, &granted.attribute_names(), granted.agreement_version))
+            {
+                Event::ConsentReused {
+                    txn: &self.txn,
+                    client: &self.client_id,
+                    agreement: &granted.agreement_id,
+                    agreement_version: granted.agreement_version,
+                }
+                .record();
+                let issued = super::code::issue(broker, self).await;
+                if issued.is_ok() {
+                    tally.end(LoginOutcome::Success);
+                }
+                return issued;
+            }
+        }
+        let form = random_token();
+        let watch = Watch::new(
+            &self.txn,
+            Stage::Consent,
+            &self.client_id,
+            Some(&self.granted.provider_id),
+        );
+        super::abandoned::keep(broker, Kind::AwaitingConsent, &form, &self, &watch)
+            .await
+            .map_err(|e| Failure::page(self.lang, store_failed(&self.txn, &e)))?;
+        tally.goes_on();
+        Ok(Login::AwaitingConsent {
+            awaiting: self,
+            form,
+        })
+    }
+
+    /// The page's decision under `form`, for the browser that started the login only (read,
+    /// not taken: the page may be shown again for the language switch).
+    pub async fn load(
+        broker: &Broker,
+        form: &str,
+        cookie: Option<&str>,
+        lang: Lang,
+    ) -> Result<Self, Failure> {
+        let awaiting: AwaitingConsent = broker
+            .store
+            .get(Kind::AwaitingConsent, form)
+            .await
+            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
+            .ok_or_else(|| Failure::expired(lang))?;
+        if !browser::matches_cookie(&awaiting.browser, cookie) {
+            return Err(Failure::expired(lang));
+        }
+        Ok(awaiting)
+    }
+
+    /// The person decided. The form's token is checked before the store is read, so a forged
+    /// post (another site's form, another browser, a guessed token) changes nothing and costs
+    /// no round trip; then the decision is taken, once, and recorded.
+    pub async fn decide(
+        broker: &Broker,
+        form: &str,
+        cookie: Option<&str>,
+        answer: &Answer<'_>,
+        lang: Lang,
+        now: OffsetDateTime,
+    ) -> Result<Login, Failure> {
+        if !broker.forms.consent_matches(form, cookie, answer.csrf) {
+            return Err(Failure::page(
+                lang,
+                OAuthError::invalid_request(
+                    "the form was not issued by this broker (CSRF check failed)",
+                ),
+            ));
+        }
+        let awaiting: AwaitingConsent = broker
+            .store
+            .take(Kind::AwaitingConsent, form)
+            .await
+            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
+            .ok_or_else(|| Failure::expired(lang))?;
+        if !browser::matches_cookie(&awaiting.browser, cookie) {
+            return Err(Failure::expired(lang));
+        }
+        // Taken: the login ends in this request, as an error on any path that does not say.
+        let registry = broker.registry();
+        let mut tally = LoginLeg::new(&registry, &awaiting.granted.provider_id);
+        let granted = &awaiting.granted;
+        let attributes = list(granted.attributes.iter().map(|(a, _)| a.name()));
+        match answer.decision {
+            "share" => {
+                let record = ConsentRecord {
+                    subject: granted.subject.clone(),
+                    client_id: awaiting.client_id.clone(),
+                    agreement_id: granted.agreement_id.clone(),
+                    agreement_version: granted.agreement_version,
+                    attributes: granted.attribute_names(),
+                    given_at: now.unix_timestamp(),
+                };
+                let decided = Decided {
+                    txn: &awaiting.txn,
+                    subject: &record.subject,
+                    client: &record.client_id,
+                    agreement: &record.agreement_id,
+                    agreement_version: record.agreement_version,
+                    attributes,
+                    remembered: answer.remember,
+                };
+                let asks = granted.legal_basis == LegalBasis::Consent;
+                if asks {
+                    Event::ConsentGiven(decided).record();
+                } else {
+                    Event::NoticeAcknowledged(decided).record();
+                }
+                if answer.remember && asks {
+                    let key = record_key(
+                        &record.subject,
+                        &record.client_id,
+                        &record.agreement_id,
+                        record.agreement_version,
+                    );
+                    broker
+                        .store
+                        .put(Kind::ConsentRecord, &key, &record)
+                        .await
+                        .map_err(|e| Failure::page(lang, store_failed(&awaiting.txn, &e)))?;
+                }
+                let issued = super::code::issue(broker, awaiting).await;
+                if issued.is_ok() {
+                    tally.end(LoginOutcome::Success);
+                }
+                issued
+            }
+            "deny" => {
+                Event::ConsentRefused {
+                    txn: &awaiting.txn,
+                    subject: &granted.subject,
+                    client: &awaiting.client_id,
+                    agreement: &granted.agreement_id,
+                    agreement_version: granted.agreement_version,
+                    attributes,
+                }
+                .record();
+                tally.end(LoginOutcome::Denied);
+                Err(Failure::to_service(
+                    &awaiting.return_to,
+                    OAuthError::new(
+                        ErrorCode::AccessDenied,
+                        "the person chose not to share their information",
+                    ),
+                ))
+            }
+            _ => Err(Failure::page(
+                lang,
+                OAuthError::invalid_request("the decision must be share or deny"),
+            )),
+        }
     }
 }
 

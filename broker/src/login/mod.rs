@@ -1,10 +1,58 @@
-//! A login from the service's request to the code.
+//! A login, from the service's request to the code it redeems: one state machine.
+//!
+//! ```text
+//!  /authorize ─ start ─┬─────────────────────────────► AtProvider ── returned ──┬─► AwaitingConsent ── decide ──► CodeIssued
+//!  (or /par)           │  one provider, a hint or       ▲   (upstream state)     │    (the page's key)               (the code)
+//!                      │  a remembered choice           │                        ├─► CodeIssued: a remembered consent
+//!                      └─► Choosing ──── choose ────────┘                        └─► Choosing (a new login): the provider
+//!                          (the login's txn)                                          fell short of the level, others remain
+//! ```
+//!
+//! Each state is a type ([`Choosing`], [`AtProvider`], [`AwaitingConsent`], [`CodeGrant`]),
+//! kept in the state store under a kind of its own between two requests, watched so that a
+//! login abandoned at any step still ends in the audit trail ([`abandoned`]). Each transition
+//! takes the state it starts from, by value, and returns the next [`Login`] or the
+//! [`Failure`] that ends it; the handlers in [`endpoints`] and `crate::oidc` only turn HTTP
+//! into a transition and its result into HTTP. Only `trust_framework::decide` (in [`start`])
+//! and `trust_framework::release` (in [`returned`]) decide what a login may do and release.
 
 pub mod abandoned;
-pub mod choose;
-pub mod consent;
-pub mod decide;
+mod choose;
+mod code;
+mod consent;
 pub mod ending;
+pub mod endpoints;
 pub mod form_tokens;
-pub mod returned;
+mod provider;
+pub mod request;
+mod returned;
+mod start;
 pub mod state;
+
+pub use code::redeem;
+pub use consent::{ConsentRecord, covers, display, record_key};
+pub use ending::Failure;
+pub use request::{AuthorizeRequest, Origin};
+pub use start::start;
+pub use state::{AtProvider, AwaitingConsent, Choosing, CodeGrant, ReturnTo};
+
+/// Where a transition leaves the login, and what the person's browser is shown or sent to.
+#[derive(Debug)]
+pub enum Login {
+    /// The picker: the person chooses a provider. `step_up` when it is shown again because the
+    /// provider first chosen fell short of the required level.
+    Choosing { choosing: Choosing, step_up: bool },
+    /// The person is sent to the provider's authorization endpoint.
+    AtProvider { at: Box<AtProvider>, url: url::Url },
+    /// The notice-and-consent page; `form` is the key of the page's decision.
+    AwaitingConsent {
+        awaiting: AwaitingConsent,
+        form: String,
+    },
+    /// The code goes back to the service.
+    CodeIssued {
+        grant: CodeGrant,
+        code: String,
+        state: Option<String>,
+    },
+}

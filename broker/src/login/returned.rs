@@ -1,300 +1,283 @@
-//! `/callback`: the provider sends the person back. The pending login is taken once; the
-//! provider's ID token is validated strictly; the trust framework decides what is released.
+//! [`AtProvider`]: the person comes back from the provider. The login's state is taken once;
+//! the provider's answer is checked, its code redeemed and its ID token validated strictly
+//! (`crate::upstream`); the trust framework decides what is released, and the person goes on
+//! to the notice-and-consent page.
 
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use serde::Deserialize;
-use trust_framework::{Attribute, Lang, UpstreamAssertion, release};
+use time::OffsetDateTime;
+use trust_framework::{Lang, Refusal, UpstreamAssertion, release};
 
+use super::ending::{release_refused, upstream_failed};
+use super::state::{AtProvider, AwaitingConsent, Choosing, Granted, Pending};
+use super::{Failure, Login};
 use crate::app::Broker;
-use crate::audit;
-use crate::http::browser;
-use crate::login::abandoned::{Stage, Watch};
-use crate::login::consent::PendingConsent;
-use crate::login::ending::{Failure, upstream_failed};
-use crate::login::state::{CodeGrant, PendingLogin};
+use crate::audit::{Event, list};
+use crate::http::browser::{self, random_token};
 use crate::metrics::{LoginLeg, LoginOutcome};
 use crate::oidc::error::{ErrorCode, OAuthError};
-use crate::oidc::id_token;
 use crate::store::Kind;
 use crate::upstream::CodeRedemption;
 
-#[derive(Debug, Deserialize)]
-pub struct CallbackParams {
-    code: Option<String>,
-    state: Option<String>,
-    iss: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
+/// The provider's answer at `/callback`, as the browser brought it.
+#[derive(Debug, Default)]
+pub struct ProviderAnswer {
+    pub code: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
 }
 
-pub async fn callback(
-    State(broker): State<Broker>,
-    Query(q): Query<CallbackParams>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = crate::http::lang::negotiate(None, None, &headers);
-    match complete(&broker, q, &headers, lang).await {
-        Ok(r) => r,
-        Err(f) => f.into_response(&broker, format!("/?lang={}", lang.other().code())),
+impl AtProvider {
+    /// Takes the login waiting at the provider under `txn` (the upstream `state`): one time,
+    /// whatever happens next. Another browser's return spends it too, and is audited.
+    pub async fn take(
+        broker: &Broker,
+        txn: &str,
+        cookie: Option<&str>,
+        lang: Lang,
+    ) -> Result<Self, Failure> {
+        let at: AtProvider = broker
+            .store
+            .take(Kind::AtProvider, txn)
+            .await
+            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
+            .ok_or_else(|| Failure::expired(lang))?;
+        if !browser::matches_cookie(&at.login.browser, cookie) {
+            // An injected or stolen callback: worth an auditor's attention.
+            Event::CallbackRefused {
+                txn,
+                reason: "another browser",
+            }
+            .record();
+            return Err(Failure::page(
+                at.login.lang,
+                OAuthError::invalid_request("this sign-in was started in another browser"),
+            ));
+        }
+        Ok(at)
     }
-}
 
-async fn complete(
-    broker: &Broker,
-    q: CallbackParams,
-    headers: &HeaderMap,
-    lang: Lang,
-) -> Result<Response, Failure> {
-    let expired = || {
-        Failure::page(
-            lang,
-            OAuthError::invalid_request(
-                "this sign-in has expired or was already completed; start again from the service",
-            ),
-        )
-    };
-    let txn = q.state.as_deref().ok_or_else(expired)?;
-    // One-time: whatever happens next, this state cannot be used again.
-    let pending: PendingLogin = broker
-        .store
-        .take(Kind::Pending, txn)
-        .await
-        .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
-        .ok_or_else(expired)?;
-    let lang = pending.lang;
-    if !browser::matches(&pending.browser, headers) {
-        // The pending login is spent: an injected or stolen callback ends it, and that is
-        // worth an auditor's attention.
-        tracing::warn!(target: "audit", event = "callback.refused", txn, reason = "another browser");
-        return Err(Failure::page(
-            lang,
-            OAuthError::invalid_request("this sign-in was started in another browser"),
-        ));
-    }
-    let Some(leg) = pending.upstream.clone() else {
-        return Err(expired());
-    };
-    let registry = broker.fresh_registry().await;
-    // From here the login at this provider ends in this request or in the consent step; any
-    // return that does not say how it ended counts as an error.
-    let mut tally = LoginLeg::new(&registry, &leg.provider_id);
-    // The provider's leg did not give a usable login: a mix-up, a forged or replayed token or
-    // an unreachable provider shows in the audit trail under the login's txn, then the
-    // relying party gets the OAuth error.
-    let fail = |code: ErrorCode, d: String| {
-        let error = OAuthError::new(code, d);
-        upstream_failed(txn, &leg.provider_id, &error);
-        Failure::to_rp(&pending, error)
-    };
-    let Some(provider) = registry.provider(&leg.provider_id) else {
-        return Err(fail(
-            ErrorCode::AccessDenied,
-            "the identity provider is no longer registered".into(),
-        ));
-    };
-    // RFC 9207: a response that names another issuer is a mix-up attack or a misrouting.
-    if let Some(iss) = &q.iss
-        && iss != &provider.issuer
-    {
-        return Err(fail(
-            ErrorCode::ServerError,
-            format!(
-                "the authorization response came from {iss:?}, not {:?}",
-                provider.issuer
-            ),
-        ));
-    }
-    if let Some(error) = &q.error {
-        let code = if error == "temporarily_unavailable" {
-            ErrorCode::TemporarilyUnavailable
-        } else {
-            ErrorCode::AccessDenied
+    /// The provider answered: on to the person's decision, or back to the picker without the
+    /// provider when it fell short of the level and others remain.
+    pub async fn returned(
+        self,
+        broker: &Broker,
+        answer: ProviderAnswer,
+        now: OffsetDateTime,
+    ) -> Result<Login, Failure> {
+        let AtProvider {
+            login,
+            candidate,
+            leg,
+        } = self;
+        let txn = login.txn.as_str();
+        let return_to = &login.request.return_to;
+        let registry = broker.fresh_registry().await;
+        // From here the login at this provider ends in this request or on the consent page;
+        // any return that does not say how it ended counts as an error.
+        let mut tally = LoginLeg::new(&registry, &candidate.provider_id);
+        // The provider's leg did not give a usable login: a mix-up, a forged or replayed token
+        // or an unreachable provider shows in the trail under the login's txn, then the
+        // service gets the OAuth error.
+        let fail = |code: ErrorCode, d: String| {
+            let error = OAuthError::new(code, d);
+            upstream_failed(txn, &candidate.provider_id, &error);
+            Failure::to_service(return_to, error)
         };
-        let said = q
-            .error_description
-            .as_deref()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default();
-        tracing::info!(target: "audit", event = "upstream.error", txn, provider = %provider.id, upstream_error = %error);
-        tally.end(LoginOutcome::UpstreamError);
-        return Err(Failure::to_rp(
-            &pending,
-            OAuthError::new(
-                code,
-                format!("the identity provider answered {error}{said}"),
-            ),
-        ));
-    }
-    let code = q.code.as_deref().ok_or_else(|| {
-        fail(
-            ErrorCode::ServerError,
-            "the identity provider returned no code".into(),
-        )
-    })?;
-    let candidate = pending
-        .decision
-        .candidate(&provider.id)
-        .cloned()
-        .ok_or_else(|| {
-            fail(
+        let Some(provider) = registry.provider(&candidate.provider_id) else {
+            return Err(fail(
                 ErrorCode::AccessDenied,
-                "the provider was not eligible for this request".into(),
+                "the identity provider is no longer registered".into(),
+            ));
+        };
+        // RFC 9207: a response that names another issuer is a mix-up attack or a misrouting.
+        if let Some(iss) = &answer.iss
+            && iss != &provider.issuer
+        {
+            return Err(fail(
+                ErrorCode::ServerError,
+                format!(
+                    "the authorization response came from {iss:?}, not {:?}",
+                    provider.issuer
+                ),
+            ));
+        }
+        if let Some(error) = &answer.error {
+            let code = if error == "temporarily_unavailable" {
+                ErrorCode::TemporarilyUnavailable
+            } else {
+                ErrorCode::AccessDenied
+            };
+            let said = answer
+                .error_description
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            Event::UpstreamError {
+                txn,
+                provider: &provider.id,
+                upstream_error: error,
+            }
+            .record();
+            tally.end(LoginOutcome::UpstreamError);
+            return Err(Failure::to_service(
+                return_to,
+                OAuthError::new(
+                    code,
+                    format!("the identity provider answered {error}{said}"),
+                ),
+            ));
+        }
+        let code = answer.code.as_deref().ok_or_else(|| {
+            fail(
+                ErrorCode::ServerError,
+                "the identity provider returned no code".into(),
             )
         })?;
-    let secret = broker
-        .secrets
-        .resolve(&provider.client_secret)
-        .map_err(|e| {
-            tracing::error!(provider = %provider.id, error = %e, "provider credentials unavailable");
-            fail(ErrorCode::ServerError, "the broker's credentials for this provider are unavailable".into())
-        })?;
-    let now = time::OffsetDateTime::now_utc();
-    let wanted: Vec<String> = candidate
-        .attributes
-        .iter()
-        .map(|a| provider.claim_of_attribute(*a).to_owned())
-        .collect();
-    let callback_url = broker.callback_url();
-    let redemption = CodeRedemption {
-        redirect_uri: &callback_url,
-        code,
-        pkce_verifier: &leg.pkce_verifier,
-        nonce: &leg.nonce,
-    };
-    let slot = crate::http::limits::upstream_slot(broker)
-        .await
-        .map_err(|e| {
-            tally.end(LoginOutcome::Error);
-            upstream_failed(txn, &provider.id, &e);
-            Failure::to_rp(&pending, e)
-        })?;
-    let login = broker
-        .upstream
-        .finish(provider, &secret, &redemption, now, |claims| {
-            wanted.iter().any(|c| !claims.contains_key(c))
-        })
-        .await
-        .map_err(|e| {
-            tally.end(LoginOutcome::UpstreamError);
-            let error = e.to_oauth();
-            upstream_failed(txn, &provider.id, &error);
-            Failure::to_rp(&pending, error)
-        })?;
-    drop(slot);
+        let secret = broker
+            .secrets
+            .resolve(&provider.client_secret)
+            .map_err(|e| {
+                tracing::error!(provider = %provider.id, error = %e, "provider credentials unavailable");
+                fail(ErrorCode::ServerError, "the broker's credentials for this provider are unavailable".into())
+            })?;
+        let wanted: Vec<String> = candidate
+            .attributes
+            .iter()
+            .map(|a| provider.claim_of_attribute(*a).to_owned())
+            .collect();
+        let callback_url = broker.callback_url();
+        let redemption = CodeRedemption {
+            redirect_uri: &callback_url,
+            code,
+            pkce_verifier: &leg.pkce_verifier,
+            nonce: &leg.nonce,
+        };
+        let slot = crate::http::limits::upstream_slot(broker)
+            .await
+            .map_err(|e| {
+                tally.end(LoginOutcome::Error);
+                upstream_failed(txn, &provider.id, &e);
+                Failure::to_service(return_to, e)
+            })?;
+        let signed_in = broker
+            .upstream
+            .finish(provider, &secret, &redemption, now, |claims| {
+                wanted.iter().any(|c| !claims.contains_key(c))
+            })
+            .await
+            .map_err(|e| {
+                tally.end(LoginOutcome::UpstreamError);
+                let error = e.to_oauth();
+                upstream_failed(txn, &provider.id, &error);
+                Failure::to_service(return_to, error)
+            })?;
+        drop(slot);
 
-    // A service that asked for a fresh sign-in gets one the provider vouches for, or none.
-    let sent_at = time::OffsetDateTime::from_unix_timestamp(leg.sent_at)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let auth_time = login
-        .auth_time
-        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok());
-    if let Err(refusal) =
-        trust_framework::policy::check_freshness(pending.max_age, sent_at, auth_time)
-    {
-        release_refused(txn, &provider.id, &refusal);
-        tally.end(LoginOutcome::Refused);
-        return Err(Failure::to_rp(&pending, OAuthError::from_refusal(&refusal)));
-    }
-
-    let assertion = UpstreamAssertion {
-        provider_id: provider.id.clone(),
-        subject: login.subject.clone(),
-        acr: login.acr.clone(),
-        claims: login.claims.clone(),
-    };
-    // The registry may have changed since /authorize: release re-checks it now.
-    let registry = broker.fresh_registry().await;
-    let released = release(
-        &registry,
-        &candidate,
-        &assertion,
-        time::OffsetDateTime::now_utc(),
-    );
-    let released = match released {
-        Ok(r) => r,
-        Err(refusal) => {
+        // A service that asked for a fresh sign-in gets one the provider vouches for, or none.
+        let sent_at =
+            OffsetDateTime::from_unix_timestamp(leg.sent_at).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let auth_time = signed_in
+            .auth_time
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+        if let Err(refusal) =
+            trust_framework::policy::check_freshness(login.request.max_age, sent_at, auth_time)
+        {
             release_refused(txn, &provider.id, &refusal);
             tally.end(LoginOutcome::Refused);
-            // Below the required level at this provider: offer the others that could meet it.
-            if matches!(refusal, trust_framework::Refusal::LevelNotMet { .. })
-                && let Some(page) =
-                    offer_others(broker, &registry, &pending, txn, &provider.id).await?
-            {
-                return Ok(page);
-            }
-            return Err(Failure::to_rp(&pending, OAuthError::from_refusal(&refusal)));
+            return Err(Failure::to_service(
+                return_to,
+                OAuthError::from_refusal(&refusal),
+            ));
         }
-    };
-    let rp = registry
-        .relying_party(&pending.client_id)
-        .filter(|rp| rp.status.is_active())
-        .ok_or_else(|| {
+
+        let assertion = UpstreamAssertion {
+            provider_id: provider.id.clone(),
+            subject: signed_in.subject.clone(),
+            acr: signed_in.acr.clone(),
+            claims: signed_in.claims,
+        };
+        // The registry may have changed since /authorize: release checks it again now.
+        let registry = broker.fresh_registry().await;
+        let released = match release(&registry, &candidate, &assertion, now) {
+            Ok(released) => released,
+            Err(refusal) => {
+                release_refused(txn, &provider.id, &refusal);
+                tally.end(LoginOutcome::Refused);
+                // Below the required level at this provider: offer the others that could meet it.
+                if matches!(refusal, Refusal::LevelNotMet { .. })
+                    && let Some(others) = offer_others(broker, &login, &provider.id).await?
+                {
+                    return Ok(others);
+                }
+                return Err(Failure::to_service(
+                    return_to,
+                    OAuthError::from_refusal(&refusal),
+                ));
+            }
+        };
+        let Some(rp) = registry
+            .relying_party(&login.request.client_id)
+            .filter(|rp| rp.status.is_active())
+        else {
             let refusal = "the relying party is no longer active";
             release_refused(txn, &provider.id, &refusal);
-            Failure::to_rp(
-                &pending,
+            return Err(Failure::to_service(
+                return_to,
                 OAuthError::new(ErrorCode::UnauthorizedClient, refusal),
-            )
-        })?;
-    tracing::info!(
-        target: "audit",
-        event = "release.granted",
-        txn,
-        client = %rp.client_id,
-        provider = %provider.id,
-        agreement = released.agreement_id(),
-        agreement_version = released.agreement_version(),
-        level_required = candidate.required_level.acr(),
-        level_achieved = released.level().acr(),
-        released = %audit::list(released.attributes().keys().map(|a: &Attribute| a.name())),
-        withheld = %audit::list(released.withheld().iter().map(|a| a.name())),
-    );
-
-    let grant = CodeGrant {
-        client_id: rp.client_id.clone(),
-        redirect_uri: pending.redirect_uri.clone(),
-        code_challenge: pending.code_challenge.clone(),
-        nonce: pending.nonce.clone(),
-        txn: txn.to_owned(),
-        subject: broker
-            .pairwise
-            .subject(&rp.sector_identifier, &provider.id, &login.subject),
-        acr: released.level().acr().to_owned(),
-        auth_time: auth_time.map(time::OffsetDateTime::unix_timestamp),
-        claims: id_token::released_claims(&released),
-        // The time of the provider's sign-in, or, when it did not say, of the broker's check.
-        verified_claims: id_token::verified_claims(
-            &released,
-            provider,
+            ));
+        };
+        Event::ReleaseGranted {
             txn,
-            auth_time.unwrap_or(now),
-        ),
-    };
-    let attributes: Vec<(Attribute, serde_json::Value)> = released
-        .attributes()
-        .iter()
-        .map(|(a, v)| (*a, v.clone()))
-        .collect();
-    let pending_consent = PendingConsent {
-        grant,
-        redirect_uri: pending.redirect_uri.clone(),
-        state: pending.state.clone(),
-        provider_id: provider.id.clone(),
-        agreement_id: released.agreement_id().to_owned(),
-        agreement_version: released.agreement_version(),
-        legal_basis: candidate.legal_basis,
-        attributes,
-        lang,
-        browser: pending.browser.clone(),
-    };
-    crate::login::decide::ask(broker, &registry, pending_consent, tally).await
-}
+            client: &rp.client_id,
+            provider: &provider.id,
+            agreement: released.agreement_id(),
+            agreement_version: released.agreement_version(),
+            level_required: candidate.required_level.acr(),
+            level_achieved: released.level().acr(),
+            released: list(released.attributes().keys().map(|a| a.name())),
+            withheld: list(released.withheld().iter().map(|a| a.name())),
+        }
+        .record();
 
-/// The audit event ending a login whose provider leg succeeded but whose release was refused.
-fn release_refused(txn: &str, provider: &str, refusal: &dyn std::fmt::Display) {
-    tracing::info!(target: "audit", event = "release.refused", txn, provider, %refusal);
+        let granted = Granted {
+            provider_id: provider.id.clone(),
+            jurisdiction: released.jurisdiction(),
+            agreement_id: released.agreement_id().to_owned(),
+            agreement_version: released.agreement_version(),
+            legal_basis: candidate.legal_basis,
+            level: released.level(),
+            subject: broker.pairwise.subject(
+                &rp.sector_identifier,
+                &provider.id,
+                &signed_in.subject,
+            ),
+            auth_time: auth_time.map(OffsetDateTime::unix_timestamp),
+            verified_at: auth_time.unwrap_or(now).unix_timestamp(),
+            attributes: released
+                .attributes()
+                .iter()
+                .map(|(a, v)| (*a, v.clone()))
+                .collect(),
+        };
+        let Pending {
+            txn,
+            request,
+            lang,
+            browser,
+            ..
+        } = login;
+        let awaiting = AwaitingConsent {
+            txn,
+            client_id: request.client_id,
+            return_to: request.return_to,
+            nonce: request.nonce,
+            code_challenge: request.code_challenge,
+            lang,
+            browser,
+            granted,
+        };
+        awaiting.ask(broker, tally).await
+    }
 }
 
 /// Shows the picker again without the provider that fell short, if any other candidate is left.
@@ -303,34 +286,39 @@ fn release_refused(txn: &str, provider: &str, refusal: &dyn std::fmt::Display) {
 /// from one to the other.
 async fn offer_others(
     broker: &Broker,
-    registry: &trust_framework::Registry,
-    pending: &PendingLogin,
-    refused_txn: &str,
+    refused: &Pending,
     failed: &str,
-) -> Result<Option<Response>, Failure> {
-    let mut retry = pending.clone();
-    retry
+) -> Result<Option<Login>, Failure> {
+    let mut login = refused.clone();
+    login
         .decision
         .candidates
         .retain(|c| c.provider_id != failed);
-    if retry.decision.candidates.is_empty() {
+    if login.decision.candidates.is_empty() {
         return Ok(None);
     }
-    retry.upstream = None;
-    retry.csrf = browser::random_token();
-    let txn = browser::random_token();
-    let watch = Watch::new(&txn, Stage::ChoosingProvider, &retry.client_id, None);
-    crate::login::abandoned::keep(broker, Kind::Pending, &txn, &retry, &watch)
-        .await
-        .map_err(|e| Failure::page(retry.lang, OAuthError::from_store(&e)))?;
-    tracing::info!(target: "audit", event = "step_up.offered", txn = %txn, refused_txn, failed_provider = failed,
-        offered = %audit::list(retry.decision.candidates.iter().map(|c| c.provider_id.as_str())));
-    Ok(Some(crate::http::pages::picker(
-        retry.lang,
-        registry,
-        &retry.decision,
-        &txn,
-        &retry.csrf,
-        Some(crate::http::pages::step_up_notice(retry.lang)),
-    )))
+    login.txn = random_token();
+    let choosing = Choosing {
+        login,
+        csrf: random_token(),
+    };
+    choosing.keep(broker).await?;
+    Event::StepUpOffered {
+        txn: &choosing.login.txn,
+        refused_txn: &refused.txn,
+        failed_provider: failed,
+        offered: list(
+            choosing
+                .login
+                .decision
+                .candidates
+                .iter()
+                .map(|c| c.provider_id.as_str()),
+        ),
+    }
+    .record();
+    Ok(Some(Login::Choosing {
+        choosing,
+        step_up: true,
+    }))
 }

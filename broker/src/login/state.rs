@@ -1,47 +1,121 @@
-//! What the broker keeps between the steps of a login. Debug output hides every secret
-//! (PKCE verifiers, codes, nonces are only ever shown as `***`).
+//! The data of each state of a login, as the state store keeps it between two requests.
+//!
+//! Debug output hides every secret (PKCE verifiers, codes, nonces are never shown) and every
+//! attribute value.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use trust_framework::{AssuranceLevel, Attribute, Decision, Lang};
+use trust_framework::{
+    AssuranceLevel, Attribute, Candidate, Decision, Jurisdiction, Lang, LegalBasis,
+};
 
-/// A login between `/authorize` and `/callback`, keyed by `txn` (also the upstream `state`).
+/// Where the answer goes: the redirect URI the service sent (already matched exactly against
+/// its registration) and its `state`, echoed back.
 #[derive(Clone, Serialize, Deserialize)]
-pub struct PendingLogin {
-    pub client_id: String,
+pub struct ReturnTo {
     pub redirect_uri: String,
     pub state: Option<String>,
+}
+
+/// The service's request, as every state carries it until the code.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ServiceRequest {
+    pub client_id: String,
+    pub return_to: ReturnTo,
     pub nonce: String,
     pub code_challenge: String,
     pub attributes: BTreeSet<Attribute>,
     pub level: Option<AssuranceLevel>,
     /// `max_age` asked by the service (0 for `prompt=login`): forwarded to the provider, and
     /// its `auth_time` checked against it on the way back.
-    #[serde(default)]
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
+}
+
+/// What a login knows from its start until the provider answers.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Pending {
+    /// The login's id in the audit trail; also the key of its state and the upstream `state`.
+    pub txn: String,
+    pub request: ServiceRequest,
     pub lang: Lang,
+    /// The trust framework's decision at the start: the providers the person may use.
     pub decision: Decision,
-    /// SHA-256 of the browser-binding cookie: the callback must come from the same browser.
+    /// SHA-256 of the browser-binding cookie: every step must come from the same browser.
     pub browser: String,
-    /// Anti-CSRF token of the picker form.
+}
+
+/// Waiting for the person's choice on the picker.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Choosing {
+    pub login: Pending,
+    /// The picker form's anti-CSRF token.
     pub csrf: String,
-    pub upstream: Option<UpstreamLeg>,
+}
+
+/// The person was sent to a provider; waiting for them to come back.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AtProvider {
+    pub login: Pending,
+    /// The candidate chosen, as the decision had it.
+    pub candidate: Candidate,
+    pub leg: UpstreamLeg,
 }
 
 /// The request made to the chosen provider.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct UpstreamLeg {
-    pub provider_id: String,
     pub nonce: String,
     pub pkce_verifier: String,
     /// When the person was sent there (Unix seconds): the moment `max_age` is measured from.
-    #[serde(default)]
     pub sent_at: i64,
+}
+
+/// The provider confirmed the person and the trust framework released; waiting for the
+/// person's decision on the notice-and-consent page.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AwaitingConsent {
+    pub txn: String,
+    pub client_id: String,
+    pub return_to: ReturnTo,
+    pub nonce: String,
+    pub code_challenge: String,
+    pub lang: Lang,
+    /// SHA-256 of the browser-binding cookie (the form token is bound to it as well,
+    /// `super::form_tokens`).
+    pub browser: String,
+    pub granted: Granted,
+}
+
+/// What the trust framework released for one login, as it reaches the service once the person
+/// agrees: the attributes and the terms they go under.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Granted {
+    pub provider_id: String,
+    pub jurisdiction: Jurisdiction,
+    pub agreement_id: String,
+    pub agreement_version: u32,
+    pub legal_basis: LegalBasis,
+    pub level: AssuranceLevel,
+    /// The pairwise subject for the service's sector.
+    pub subject: String,
+    /// The provider's `auth_time`; `None` when it did not say (the ID token then has none,
+    /// rather than a time the broker cannot vouch for).
+    pub auth_time: Option<i64>,
+    /// When the identity was verified for `verified_claims`: the provider's sign-in, or, when
+    /// it did not say, the broker's check.
+    pub verified_at: i64,
+    pub attributes: Vec<(Attribute, Value)>,
+}
+
+impl Granted {
+    pub fn attribute_names(&self) -> BTreeSet<Attribute> {
+        self.attributes.iter().map(|(a, _)| *a).collect()
+    }
 }
 
 /// An authorization code's grant, redeemed once at `/token`.
@@ -54,20 +128,8 @@ pub struct CodeGrant {
     pub txn: String,
     pub subject: String,
     pub acr: String,
-    /// The provider's `auth_time`; `None` when it did not say (the ID token then has none,
-    /// rather than a time the broker cannot vouch for).
-    #[serde(default)]
     pub auth_time: Option<i64>,
     /// Released attributes under their OpenID Connect claim names.
-    pub claims: Map<String, Value>,
-    pub verified_claims: Value,
-}
-
-/// What an access token gives at `/userinfo`.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct AccessGrant {
-    pub client_id: String,
-    pub subject: String,
     pub claims: Map<String, Value>,
     pub verified_claims: Value,
 }
@@ -84,14 +146,19 @@ macro_rules! redacted_debug {
     };
 }
 
-redacted_debug!(
-    PendingLogin,
-    client_id,
-    redirect_uri,
-    attributes,
-    level,
-    lang
-);
-redacted_debug!(UpstreamLeg, provider_id);
+redacted_debug!(ServiceRequest, client_id, attributes, level);
+redacted_debug!(Pending, txn, request, lang);
+redacted_debug!(Choosing, login);
+redacted_debug!(AtProvider, login);
+redacted_debug!(UpstreamLeg, sent_at);
+redacted_debug!(AwaitingConsent, txn, client_id, granted);
+redacted_debug!(Granted, provider_id, agreement_id, level);
 redacted_debug!(CodeGrant, client_id, txn, acr);
-redacted_debug!(AccessGrant, client_id);
+
+impl fmt::Debug for ReturnTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReturnTo")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}

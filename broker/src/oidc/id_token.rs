@@ -2,44 +2,42 @@
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
-use trust_framework::{Attribute, IdentityProvider, Release};
+use trust_framework::Attribute;
 
-use crate::login::state::CodeGrant;
+use crate::login::state::{CodeGrant, Granted};
 
 /// ID tokens live five minutes: they are consumed at once by the relying party.
 pub const ID_TOKEN_LIFETIME: i64 = 300;
 
 /// Released attributes under their OpenID Connect claim names.
-pub fn released_claims(release: &Release) -> Map<String, Value> {
-    release
-        .attributes()
+pub fn released_claims(attributes: &[(Attribute, Value)]) -> Map<String, Value> {
+    attributes
         .iter()
-        .map(|(a, v): (&Attribute, &Value)| (a.claim().to_owned(), v.clone()))
+        .map(|(a, v)| (a.claim().to_owned(), v.clone()))
         .collect()
 }
 
 /// `verified_claims` (OpenID Connect for Identity Assurance 1.0): who verified what, under
-/// which trust framework and at which level.
-pub fn verified_claims(
-    release: &Release,
-    provider: &IdentityProvider,
-    txn: &str,
-    auth_time: OffsetDateTime,
-) -> Value {
-    let time = auth_time
-        .format(&time::format_description::well_known::Rfc3339)
+/// which trust framework and at which level, for the login `txn`.
+pub fn verified_claims(granted: &Granted, txn: &str) -> Value {
+    let time = OffsetDateTime::from_unix_timestamp(granted.verified_at)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     json!({
         "verification": {
             "trust_framework": "ca_pctf",
-            "assurance_level": release.level().acr(),
+            "assurance_level": granted.level.acr(),
             "time": time,
             "verification_process": txn,
-            "attesting_jurisdiction": release.jurisdiction().code(),
-            "attesting_provider": provider.id,
-            "agreement": { "id": release.agreement_id(), "version": release.agreement_version() },
+            "attesting_jurisdiction": granted.jurisdiction.code(),
+            "attesting_provider": granted.provider_id,
+            "agreement": { "id": granted.agreement_id, "version": granted.agreement_version },
         },
-        "claims": Value::Object(released_claims(release)),
+        "claims": Value::Object(released_claims(&granted.attributes)),
     })
 }
 

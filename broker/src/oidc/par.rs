@@ -10,12 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use trust_framework::Lang;
 
-use super::authorize::{Origin, check};
+use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use crate::app::Broker;
 use crate::http::browser::random_token;
-use crate::login::ending::Failure;
-use crate::oidc::error::OAuthError;
+use crate::login::{AuthorizeRequest, Failure, Origin};
 use crate::store::Kind;
 
 /// RFC 9126 section 2.2: the broker's request URIs are URNs under this prefix.
@@ -82,9 +81,8 @@ async fn accept(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     }
     let request = Params::from_pairs(pairs.clone()).map_err(OAuthError::invalid_request)?;
     // The same checks as /authorize, answered to the program instead of the browser.
-    check(&registry, &request, Lang::En, Origin::Pushed).map_err(|f| match f {
-        Failure::Page { error, .. } | Failure::Redirect { error, .. } => error,
-    })?;
+    AuthorizeRequest::parse(&registry, &request, Lang::En, Origin::Pushed)
+        .map_err(Failure::into_error)?;
     let handle = random_token();
     let pushed = Pushed {
         client_id: rp.client_id.clone(),
@@ -95,7 +93,10 @@ async fn accept(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .put(Kind::PushedRequest, &handle, &pushed)
         .await
         .map_err(|e| OAuthError::from_store(&e))?;
-    tracing::info!(target: "audit", event = "request.pushed", client = %rp.client_id);
+    crate::audit::Event::RequestPushed {
+        client: &rp.client_id,
+    }
+    .record();
     let mut response = (
         StatusCode::CREATED,
         Json(json!({
@@ -108,4 +109,33 @@ async fn accept(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The pushed request a `request_uri` at `/authorize` stands for, taken once: a second use, an
+/// expired one or one pushed by another client finds nothing (RFC 9126 sections 2.2 and 4).
+pub async fn take(broker: &Broker, params: &Params) -> Result<Params, OAuthError> {
+    let invalid = |d: &str| OAuthError::new(ErrorCode::InvalidRequestUri, d);
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?;
+    let handle = params
+        .get("request_uri")
+        .and_then(|u| u.strip_prefix(REQUEST_URI_PREFIX))
+        .ok_or_else(|| invalid("request_uri was not issued by this broker's /par"))?;
+    let stored: Pushed = broker
+        .store
+        .take(Kind::PushedRequest, handle)
+        .await
+        .map_err(|e| OAuthError::from_store(&e))?
+        .ok_or_else(|| invalid("the request_uri is unknown, expired or already used"))?;
+    if stored.client_id != client_id {
+        return Err(invalid("the request_uri was pushed by another client"));
+    }
+    let mut pairs = stored.pairs;
+    // The only parameter the browser may add: the page language it asked for.
+    if let Some(l) = params.get("lang") {
+        pairs.retain(|(k, _)| k != "lang");
+        pairs.push(("lang".into(), l.to_owned()));
+    }
+    Params::from_pairs(pairs).map_err(OAuthError::invalid_request)
 }

@@ -67,6 +67,11 @@ pub fn is_pkce_verifier(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
+/// The S256 challenge of a verifier (RFC 7636 section 4.2): the base64url of its SHA-256.
+pub fn s256_challenge(verifier: &str) -> String {
+    crate::http::browser::hash(verifier)
+}
+
 /// An S256 challenge is the base64url of a SHA-256: exactly 43 characters.
 pub fn is_s256_challenge(c: &str) -> bool {
     c.len() == 43

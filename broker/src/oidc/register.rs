@@ -42,7 +42,11 @@ fn error(code: &'static str, description: impl Into<String>) -> RegistrationErro
 
 impl IntoResponse for RegistrationError {
     fn into_response(self) -> Response {
-        tracing::info!(target: "audit", event = "registration.refused", code = self.code, reason = %self.description);
+        crate::audit::Event::RegistrationRefused {
+            code: self.code,
+            reason: &self.description,
+        }
+        .record();
         let mut r = (
             self.status,
             Json(json!({ "error": self.code, "error_description": self.description })),
@@ -255,7 +259,7 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         })?;
     let registry = broker.fresh_registry().await;
     let (claims, jurisdiction) = verify_statement(&registry, statement)?;
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = broker.now().unix_timestamp();
     let Registration {
         entry,
         jti,
@@ -280,17 +284,7 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         ));
     }
     crate::admin::mutate(broker, |file| {
-        if file
-            .relying_parties
-            .iter()
-            .any(|r| r.client_id == client_id)
-        {
-            return Err(AdminError::Conflict(format!(
-                "client {client_id:?} is already registered"
-            )));
-        }
-        file.relying_parties.push(entry);
-        Ok(())
+        crate::admin::changes::add_service(file, entry)
     })
     .await
     .map_err(|e| match e {
@@ -304,7 +298,12 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         }
         other => error("invalid_client_metadata", other.to_string()),
     })?;
-    tracing::info!(target: "audit", event = "service.registered.dynamic", client = %client_id, jurisdiction = %jurisdiction, jti = %jti);
+    crate::audit::Event::ServiceRegisteredDynamic {
+        client: &client_id,
+        jurisdiction: &jurisdiction,
+        jti: &jti,
+    }
+    .record();
     let mut registered = json!({
         "client_id": client_id,
         "client_id_issued_at": now,

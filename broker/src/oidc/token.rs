@@ -4,19 +4,35 @@ use axum::Json;
 use axum::extract::{RawForm, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 
-use super::params::{Params, is_pkce_verifier};
+use super::params::{Params, is_pkce_verifier, s256_challenge};
 use crate::app::Broker;
+use crate::audit::Event;
 use crate::http::browser::random_token;
-use crate::login::state::{AccessGrant, CodeGrant};
+use crate::login::CodeGrant;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::id_token;
 use crate::store::Kind;
+
+/// What an access token gives at `/userinfo`.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct AccessGrant {
+    pub client_id: String,
+    pub subject: String,
+    pub claims: Map<String, Value>,
+    pub verified_claims: Value,
+}
+
+impl std::fmt::Debug for AccessGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessGrant")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
 
 pub async fn token(
     State(broker): State<Broker>,
@@ -41,28 +57,9 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .await
         .map_err(|r| r.to_oauth("from this client"))?;
 
-    match params.get("grant_type") {
-        Some("authorization_code") => {}
-        None => return Err(OAuthError::invalid_request("grant_type is missing")),
-        Some(_) => {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "only authorization_code is supported",
-            ));
-        }
-    }
-    let code = params
-        .get("code")
-        .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
-    let verifier = params.get("code_verifier").ok_or_else(|| {
-        OAuthError::invalid_request("code_verifier is missing (PKCE is required)")
-    })?;
-    let redirect_uri = params.get("redirect_uri");
-
+    let request = CodeRequest::read(&params)?;
     // One-time: taken atomically; a replayed code finds nothing.
-    let grant: CodeGrant = broker
-        .store
-        .take(Kind::Code, code)
+    let grant = crate::login::redeem(broker, request.code)
         .await
         .map_err(|e| OAuthError::from_store(&e))?
         .ok_or_else(|| {
@@ -73,11 +70,51 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         })?;
     // The code is spent: from here on, a refusal ends the login, and says so in the trail.
     let txn = grant.txn.clone();
-    let redeemed = release(broker, rp, grant, redirect_uri, verifier).await;
+    let redeemed = release(broker, rp, grant, &request).await;
     if let Err(e) = &redeemed {
-        tracing::warn!(target: "audit", event = "token.refused", txn = %txn, client = %rp.client_id, error = e.code.as_str(), reason = %e.description);
+        Event::TokenRefused {
+            txn: &txn,
+            client: &rp.client_id,
+            error: e.code.as_str(),
+            reason: &e.description,
+        }
+        .record();
     }
     redeemed
+}
+
+/// An authorization code grant's parameters (RFC 6749 section 4.1.3, RFC 7636 section 4.5).
+#[derive(Debug)]
+pub(crate) struct CodeRequest<'p> {
+    pub code: &'p str,
+    pub verifier: &'p str,
+    pub redirect_uri: Option<&'p str>,
+}
+
+impl<'p> CodeRequest<'p> {
+    pub(crate) fn read(params: &'p Params) -> Result<Self, OAuthError> {
+        match params.get("grant_type") {
+            Some("authorization_code") => {}
+            None => return Err(OAuthError::invalid_request("grant_type is missing")),
+            Some(_) => {
+                return Err(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    "only authorization_code is supported",
+                ));
+            }
+        }
+        let code = params
+            .get("code")
+            .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+        let verifier = params.get("code_verifier").ok_or_else(|| {
+            OAuthError::invalid_request("code_verifier is missing (PKCE is required)")
+        })?;
+        Ok(Self {
+            code,
+            verifier,
+            redirect_uri: params.get("redirect_uri"),
+        })
+    }
 }
 
 /// Checks a taken code against the request that presented it, then issues the tokens.
@@ -85,8 +122,7 @@ async fn release(
     broker: &Broker,
     rp: &trust_framework::RelyingParty,
     grant: CodeGrant,
-    redirect_uri: Option<&str>,
-    verifier: &str,
+    request: &CodeRequest<'_>,
 ) -> Result<Response, OAuthError> {
     if grant.client_id != rp.client_id {
         return Err(OAuthError::new(
@@ -94,19 +130,19 @@ async fn release(
             "the code was issued to another client",
         ));
     }
-    if redirect_uri != Some(grant.redirect_uri.as_str()) {
+    if request.redirect_uri != Some(grant.redirect_uri.as_str()) {
         return Err(OAuthError::new(
             ErrorCode::InvalidGrant,
             "redirect_uri does not match the authorization request",
         ));
     }
-    if !is_pkce_verifier(verifier) {
+    if !is_pkce_verifier(request.verifier) {
         return Err(OAuthError::new(
             ErrorCode::InvalidGrant,
             "code_verifier is not a valid PKCE verifier",
         ));
     }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let computed = s256_challenge(request.verifier);
     if !bool::from(computed.as_bytes().ct_eq(grant.code_challenge.as_bytes())) {
         return Err(OAuthError::new(
             ErrorCode::InvalidGrant,
@@ -114,8 +150,7 @@ async fn release(
         ));
     }
 
-    let now = time::OffsetDateTime::now_utc();
-    let claims = id_token::claims(&broker.issuer, &grant, now);
+    let claims = id_token::claims(&broker.issuer, &grant, broker.now());
     let id_token = broker
         .keys
         .sign(rp.id_token_alg, claims)
@@ -132,7 +167,12 @@ async fn release(
         .put(Kind::AccessToken, &access_token, &access)
         .await
         .map_err(|e| OAuthError::from_store(&e))?;
-    tracing::info!(target: "audit", event = "token.issued", txn = %grant.txn, client = %rp.client_id, acr = %grant.acr);
+    Event::TokenIssued {
+        txn: &grant.txn,
+        client: &rp.client_id,
+        acr: &grant.acr,
+    }
+    .record();
 
     let body = json!({
         "access_token": access_token,

@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use super::token::AccessGrant;
 use crate::app::Broker;
-use crate::login::state::AccessGrant;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::store::Kind;
 

@@ -216,7 +216,7 @@ mod tests {
                 .unwrap();
         }
         s.put(
-            Kind::Pending,
+            Kind::AtProvider,
             "long",
             b"v".to_vec(),
             Duration::from_secs(60),
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(s.lock().unwrap().map.len(), 1001);
         tokio::time::sleep(short + Duration::from_millis(100)).await;
         // Any later call sweeps: only the live entry is left.
-        assert!(s.get(Kind::Pending, "long").await.unwrap().is_some());
+        assert!(s.get(Kind::AtProvider, "long").await.unwrap().is_some());
         s.put(Kind::Code, "fresh", b"v".to_vec(), Duration::from_secs(60))
             .await
             .unwrap();
@@ -271,12 +271,17 @@ mod tests {
     #[tokio::test]
     async fn entries_expire() {
         let s = MemoryStore::new();
-        s.put(Kind::Pending, "p", b"v".to_vec(), Duration::from_millis(20))
-            .await
-            .unwrap();
+        s.put(
+            Kind::AtProvider,
+            "p",
+            b"v".to_vec(),
+            Duration::from_millis(20),
+        )
+        .await
+        .unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
-        assert_eq!(s.get(Kind::Pending, "p").await.unwrap(), None);
-        assert_eq!(s.take(Kind::Pending, "p").await.unwrap(), None);
+        assert_eq!(s.get(Kind::AtProvider, "p").await.unwrap(), None);
+        assert_eq!(s.take(Kind::AtProvider, "p").await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -285,7 +290,7 @@ mod tests {
         let short = Duration::from_millis(30);
         let long = Duration::from_secs(60);
         for key in ["taken", "left", "late"] {
-            s.put_watched(Kind::Pending, key, b"v".to_vec(), short, key.into())
+            s.put_watched(Kind::AtProvider, key, b"v".to_vec(), short, key.into())
                 .await
                 .unwrap();
         }
@@ -293,11 +298,17 @@ mod tests {
             .await
             .unwrap();
         // Written again with a longer life: its watch moves with it.
-        s.put_watched(Kind::Pending, "again", b"v".to_vec(), short, b"x".to_vec())
-            .await
-            .unwrap();
         s.put_watched(
-            Kind::Pending,
+            Kind::AtProvider,
+            "again",
+            b"v".to_vec(),
+            short,
+            b"x".to_vec(),
+        )
+        .await
+        .unwrap();
+        s.put_watched(
+            Kind::AtProvider,
             "again",
             b"v".to_vec(),
             long,
@@ -306,7 +317,7 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(
-            s.take(Kind::Pending, "taken").await.unwrap(),
+            s.take(Kind::AtProvider, "taken").await.unwrap(),
             Some(b"v".to_vec())
         );
         assert!(
@@ -315,7 +326,7 @@ mod tests {
         );
         tokio::time::sleep(short + Duration::from_millis(20)).await;
         // A take after the expiry finds nothing and does not hide the abandonment.
-        assert_eq!(s.take(Kind::Pending, "late").await.unwrap(), None);
+        assert_eq!(s.take(Kind::AtProvider, "late").await.unwrap(), None);
         let mut notes = s.abandoned(10).await.unwrap();
         notes.sort();
         assert_eq!(notes, [b"late".to_vec(), b"left".to_vec()]);
@@ -336,7 +347,7 @@ mod tests {
         for i in 0..5 {
             let key = format!("p{i}");
             s.put_watched(
-                Kind::Pending,
+                Kind::AtProvider,
                 &key,
                 vec![],
                 Duration::from_millis(1),

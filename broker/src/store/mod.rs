@@ -21,14 +21,18 @@ pub use memory::MemoryStore;
 /// What is stored, which fixes its key namespace and its lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
-    /// A login in progress, keyed by the upstream `state` (10 minutes).
-    Pending,
+    /// A login at the picker (`crate::login::Choosing`), keyed by its txn.
+    Choosing,
+    /// A login at the provider (`crate::login::AtProvider`), keyed by its txn, which is the
+    /// upstream `state`.
+    AtProvider,
     /// An authorization code for a relying party (60 seconds, one time).
     Code,
     /// An opaque access token for `/userinfo`.
     AccessToken,
-    /// A login waiting for the person's notice-and-consent decision (10 minutes).
-    ConsentPending,
+    /// A login waiting for the person's notice-and-consent decision
+    /// (`crate::login::AwaitingConsent`), keyed by the page's form key.
+    AwaitingConsent,
     /// A remembered consent, keyed by subject, service and agreement version (about 13 months,
     /// after which the person is asked again).
     ConsentRecord,
@@ -47,10 +51,11 @@ pub enum Kind {
 impl Kind {
     pub fn prefix(self) -> &'static str {
         match self {
-            Kind::Pending => "pending",
+            Kind::Choosing => "choosing",
+            Kind::AtProvider => "at-provider",
             Kind::Code => "code",
             Kind::AccessToken => "at",
-            Kind::ConsentPending => "consent-pending",
+            Kind::AwaitingConsent => "awaiting-consent",
             Kind::ConsentRecord => "consent",
             Kind::StatementJti => "ssa-jti",
             Kind::PushedRequest => "par",
@@ -63,15 +68,18 @@ impl Kind {
     /// login the person or the service abandoned, which the audit trail must show
     /// (`crate::login::abandoned`).
     pub fn watched(self) -> bool {
-        matches!(self, Kind::Pending | Kind::ConsentPending | Kind::Code)
+        matches!(
+            self,
+            Kind::Choosing | Kind::AtProvider | Kind::AwaitingConsent | Kind::Code
+        )
     }
 
     pub fn ttl(self) -> Duration {
         match self {
-            Kind::Pending => Duration::from_secs(600),
+            Kind::Choosing | Kind::AtProvider => Duration::from_secs(600),
             Kind::Code => Duration::from_secs(60),
             Kind::AccessToken => Duration::from_secs(300),
-            Kind::ConsentPending => Duration::from_secs(600),
+            Kind::AwaitingConsent => Duration::from_secs(600),
             Kind::ConsentRecord => Duration::from_secs(395 * 24 * 3600),
             Kind::StatementJti => Duration::from_secs(24 * 3600),
             Kind::PushedRequest => Duration::from_secs(60),

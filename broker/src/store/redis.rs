@@ -424,7 +424,7 @@ mod tests {
         let tags: std::collections::BTreeSet<String> =
             (0..WATCH_BUCKETS).map(|b| format!("w{b:x}")).collect();
         for i in 0..200 {
-            let (_, index, _) = watched_keys(Kind::Pending, &format!("txn{i}"));
+            let (_, index, _) = watched_keys(Kind::AtProvider, &format!("txn{i}"));
             assert!(
                 tags.iter().any(|t| index.ends_with(&format!("{{{t}}}"))),
                 "{index}"

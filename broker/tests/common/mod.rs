@@ -140,6 +140,7 @@ pub async fn start(options: Options) -> TestBed {
         registry_store: options.registry_store.take(),
         admins: std::mem::take(&mut options.admins),
         limits: options.limits.take().unwrap_or_default(),
+        clock: Arc::new(broker::clock::SystemClock),
     })
     .unwrap();
     let (tx, rx) = oneshot::channel();

@@ -1,0 +1,561 @@
+//! Every event of the audit trail, one variant each, written in one place ([`Event::record`]).
+//!
+//! The variants name what an auditor reads: the `event` field of each JSON line and the fields
+//! beside it. Lists are [`List`]s (space-separated names); a refusal's text is its `Display`.
+//! No variant carries an attribute's value, a code, a token or a secret: the trail says who
+//! received what kind of information, never the information.
+
+use std::fmt::Display;
+
+use super::List;
+
+/// One audit event. Borrowed fields: an event is built where it happens and written at once.
+#[non_exhaustive]
+pub enum Event<'a> {
+    // --- A login, in the order its events come ---
+    /// `/par` accepted a pushed authorization request.
+    RequestPushed {
+        client: &'a str,
+    },
+    /// The trust framework found no provider for the request.
+    PolicyRefused {
+        client: &'a str,
+        code: &'static str,
+        refusal: &'a (dyn Display + Sync),
+    },
+    /// The trust framework's decision: the providers the person may use.
+    PolicyDecided {
+        txn: &'a str,
+        client: &'a str,
+        eligible: List,
+        level_required: Option<&'static str>,
+        attributes_requested: List,
+        attributes_refused: List,
+    },
+    /// The browser's remembered choice skipped the picker.
+    ProviderRemembered {
+        txn: &'a str,
+        provider: &'a str,
+    },
+    /// The person chose a provider on the picker.
+    ProviderChosen {
+        txn: &'a str,
+        provider: &'a str,
+        remembered: bool,
+    },
+    /// The person was sent to the provider.
+    UpstreamSent {
+        txn: &'a str,
+        provider: &'a str,
+        level_required: &'static str,
+        acr_values: List,
+    },
+    /// The provider answered the authorization request with an error.
+    UpstreamError {
+        txn: &'a str,
+        provider: &'a str,
+        upstream_error: &'a str,
+    },
+    /// The provider's leg failed: unreachable, a mix-up, a forged or replayed token.
+    UpstreamFailed {
+        txn: &'a str,
+        provider: &'a str,
+        error: &'static str,
+        reason: &'a str,
+    },
+    /// A return from the provider in another browser than the one that started the login.
+    CallbackRefused {
+        txn: &'a str,
+        reason: &'static str,
+    },
+    /// The provider signed the person in, but nothing may be released.
+    ReleaseRefused {
+        txn: &'a str,
+        provider: &'a str,
+        refusal: &'a (dyn Display + Sync),
+    },
+    /// What the trust framework releases to the service (attribute names only).
+    ReleaseGranted {
+        txn: &'a str,
+        client: &'a str,
+        provider: &'a str,
+        agreement: &'a str,
+        agreement_version: u32,
+        level_required: &'static str,
+        level_achieved: &'static str,
+        released: List,
+        withheld: List,
+    },
+    /// The provider fell short of the level; the picker offers the others (a new login).
+    StepUpOffered {
+        txn: &'a str,
+        refused_txn: &'a str,
+        failed_provider: &'a str,
+        offered: List,
+    },
+    /// A remembered consent covered this release.
+    ConsentReused {
+        txn: &'a str,
+        client: &'a str,
+        agreement: &'a str,
+        agreement_version: u32,
+    },
+    /// The person agreed (`consent` agreements) or went on after the notice (`notice`).
+    ConsentGiven(Decided<'a>),
+    NoticeAcknowledged(Decided<'a>),
+    /// The person refused to share.
+    ConsentRefused {
+        txn: &'a str,
+        subject: &'a str,
+        client: &'a str,
+        agreement: &'a str,
+        agreement_version: u32,
+        attributes: List,
+    },
+    /// The state store failed in the middle of the login, which ends it.
+    LoginFailed {
+        txn: &'a str,
+        error: &'static str,
+        reason: &'a str,
+    },
+    /// A step of the login expired untaken (`crate::login::abandoned`).
+    LoginAbandoned {
+        txn: &'a str,
+        client: &'a str,
+        provider: Option<&'a str>,
+        stage: &'static str,
+    },
+    /// The service redeemed its code.
+    TokenIssued {
+        txn: &'a str,
+        client: &'a str,
+        acr: &'a str,
+    },
+    /// A code was spent on a redemption that was refused.
+    TokenRefused {
+        txn: &'a str,
+        client: &'a str,
+        error: &'static str,
+        reason: &'a str,
+    },
+
+    // --- Registration of services (RFC 7591) ---
+    RegistrationRefused {
+        code: &'a str,
+        reason: &'a str,
+    },
+    ServiceRegisteredDynamic {
+        client: &'a str,
+        jurisdiction: &'a str,
+        jti: &'a str,
+    },
+
+    // --- Administration ---
+    /// An admin call refused: unauthenticated (`admin` is `None`) or not allowed.
+    AdminRefused {
+        admin: Option<&'a str>,
+        method: &'a str,
+        path: &'a str,
+        reason: &'a str,
+    },
+    /// An authenticated admin call, with its answer's status once known.
+    AdminCall {
+        admin: &'a str,
+        method: &'a str,
+        path: &'a str,
+        status: Option<u16>,
+    },
+    ServiceRegistered {
+        admin: &'a str,
+        client: &'a str,
+    },
+    ServiceApproved {
+        admin: &'a str,
+        client: &'a str,
+    },
+    AgreementCreated {
+        admin: &'a str,
+        agreement: &'a str,
+    },
+    AgreementAmended {
+        admin: &'a str,
+        agreement: &'a str,
+        version: u32,
+    },
+    AgreementTerminated {
+        admin: &'a str,
+        agreement: &'a str,
+        reason: &'a str,
+    },
+    ProviderRegistered {
+        admin: &'a str,
+        provider: &'a str,
+    },
+    ProviderConformance {
+        provider: &'a str,
+        result: &'a (dyn Display + Sync),
+    },
+    ProviderApproved {
+        admin: &'a str,
+        provider: &'a str,
+    },
+    /// A provider or a service suspended or revoked.
+    StatusChanged {
+        kind: EntryKind,
+        admin: &'a str,
+        id: &'a str,
+        status: &'a str,
+        reason: &'a str,
+    },
+    KeysRotated {
+        admin: &'a str,
+        alg: &'static str,
+        promoted: bool,
+        signing_kid: &'a str,
+        next_kid: &'a str,
+    },
+    KeysReloaded,
+    RegistryLoaded {
+        version: u64,
+    },
+    /// A client or a source address went over its rate limit (once per window).
+    RateLimited {
+        scope: RateScope,
+        who: &'a (dyn Display + Sync),
+        limit: u64,
+        window_seconds: u64,
+    },
+}
+
+/// A person's decision on the notice-and-consent page.
+#[derive(Debug)]
+pub struct Decided<'a> {
+    pub txn: &'a str,
+    pub subject: &'a str,
+    pub client: &'a str,
+    pub agreement: &'a str,
+    pub agreement_version: u32,
+    pub attributes: List,
+    pub remembered: bool,
+}
+
+/// Which registry entries a status change is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Provider,
+    Service,
+}
+
+/// Whose rate limit was exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateScope {
+    Client,
+    Address,
+}
+
+/// By name only: the fields are for the trail, and only there.
+impl std::fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("event", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Event<'_> {
+    /// The `event` field: what an auditor's query filters on.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RequestPushed { .. } => "request.pushed",
+            Self::PolicyRefused { .. } => "policy.refused",
+            Self::PolicyDecided { .. } => "policy.decided",
+            Self::ProviderRemembered { .. } => "provider.remembered",
+            Self::ProviderChosen { .. } => "provider.chosen",
+            Self::UpstreamSent { .. } => "upstream.sent",
+            Self::UpstreamError { .. } => "upstream.error",
+            Self::UpstreamFailed { .. } => "upstream.failed",
+            Self::CallbackRefused { .. } => "callback.refused",
+            Self::ReleaseRefused { .. } => "release.refused",
+            Self::ReleaseGranted { .. } => "release.granted",
+            Self::StepUpOffered { .. } => "step_up.offered",
+            Self::ConsentReused { .. } => "consent.reused",
+            Self::ConsentGiven(_) => "consent.given",
+            Self::NoticeAcknowledged(_) => "notice.acknowledged",
+            Self::ConsentRefused { .. } => "consent.refused",
+            Self::LoginFailed { .. } => "login.failed",
+            Self::LoginAbandoned { .. } => "login.abandoned",
+            Self::TokenIssued { .. } => "token.issued",
+            Self::TokenRefused { .. } => "token.refused",
+            Self::RegistrationRefused { .. } => "registration.refused",
+            Self::ServiceRegisteredDynamic { .. } => "service.registered.dynamic",
+            Self::AdminRefused { .. } => "admin.refused",
+            Self::AdminCall { .. } => "admin.call",
+            Self::ServiceRegistered { .. } => "service.registered",
+            Self::ServiceApproved { .. } => "service.approved",
+            Self::AgreementCreated { .. } => "agreement.created",
+            Self::AgreementAmended { .. } => "agreement.amended",
+            Self::AgreementTerminated { .. } => "agreement.terminated",
+            Self::ProviderRegistered { .. } => "provider.registered",
+            Self::ProviderConformance { .. } => "provider.conformance",
+            Self::ProviderApproved { .. } => "provider.approved",
+            Self::StatusChanged {
+                kind: EntryKind::Provider,
+                ..
+            } => "provider.status",
+            Self::StatusChanged {
+                kind: EntryKind::Service,
+                ..
+            } => "service.status",
+            Self::KeysRotated { .. } => "keys.rotated",
+            Self::KeysReloaded => "keys.reloaded",
+            Self::RegistryLoaded { .. } => "registry.loaded",
+            Self::RateLimited { .. } => "rate.limited",
+        }
+    }
+
+    /// Writes the event to the trail: one JSON line under the target `audit`, at `warn` for
+    /// what went wrong or was refused, `info` otherwise.
+    pub fn record(&self) {
+        let event = self.name();
+        match self {
+            Self::RequestPushed { client } => {
+                tracing::info!(target: "audit", event, client = %client);
+            }
+            Self::PolicyRefused {
+                client,
+                code,
+                refusal,
+            } => {
+                tracing::info!(target: "audit", event, client = %client, code, refusal = %refusal);
+            }
+            Self::PolicyDecided {
+                txn,
+                client,
+                eligible,
+                level_required,
+                attributes_requested,
+                attributes_refused,
+            } => {
+                tracing::info!(target: "audit", event, txn = %txn, client = %client,
+                    eligible = %eligible, level_required = *level_required,
+                    attributes_requested = %attributes_requested,
+                    attributes_refused = %attributes_refused);
+            }
+            Self::ProviderRemembered { txn, provider } => {
+                tracing::info!(target: "audit", event, txn = %txn, provider = %provider);
+            }
+            Self::ProviderChosen {
+                txn,
+                provider,
+                remembered,
+            } => {
+                tracing::info!(target: "audit", event, txn = %txn, provider = %provider, remembered = *remembered);
+            }
+            Self::UpstreamSent {
+                txn,
+                provider,
+                level_required,
+                acr_values,
+            } => {
+                tracing::info!(target: "audit", event, txn, provider = %provider, level_required = *level_required, acr_values = %acr_values);
+            }
+            Self::UpstreamError {
+                txn,
+                provider,
+                upstream_error,
+            } => {
+                tracing::info!(target: "audit", event, txn, provider = %provider, upstream_error = %upstream_error);
+            }
+            Self::UpstreamFailed {
+                txn,
+                provider,
+                error,
+                reason,
+            } => {
+                tracing::warn!(target: "audit", event, txn, provider, error = *error, reason = %reason);
+            }
+            Self::CallbackRefused { txn, reason } => {
+                tracing::warn!(target: "audit", event, txn, reason = *reason);
+            }
+            Self::ReleaseRefused {
+                txn,
+                provider,
+                refusal,
+            } => {
+                tracing::info!(target: "audit", event, txn, provider, refusal = %refusal);
+            }
+            Self::ReleaseGranted {
+                txn,
+                client,
+                provider,
+                agreement,
+                agreement_version,
+                level_required,
+                level_achieved,
+                released,
+                withheld,
+            } => {
+                tracing::info!(target: "audit", event, txn, client = %client, provider = %provider,
+                    agreement = *agreement, agreement_version = *agreement_version,
+                    level_required = *level_required, level_achieved = *level_achieved,
+                    released = %released, withheld = %withheld);
+            }
+            Self::StepUpOffered {
+                txn,
+                refused_txn,
+                failed_provider,
+                offered,
+            } => {
+                tracing::info!(target: "audit", event, txn = %txn, refused_txn, failed_provider, offered = %offered);
+            }
+            Self::ConsentReused {
+                txn,
+                client,
+                agreement,
+                agreement_version,
+            } => {
+                tracing::info!(target: "audit", event, txn = %txn, client = %client, agreement = %agreement, agreement_version = *agreement_version);
+            }
+            Self::ConsentGiven(d) | Self::NoticeAcknowledged(d) => {
+                tracing::info!(target: "audit", event, txn = %d.txn, subject = %d.subject, client = %d.client,
+                    agreement = %d.agreement, agreement_version = d.agreement_version,
+                    attributes = %d.attributes, remembered = d.remembered);
+            }
+            Self::ConsentRefused {
+                txn,
+                subject,
+                client,
+                agreement,
+                agreement_version,
+                attributes,
+            } => {
+                tracing::info!(target: "audit", event, txn = %txn, subject = %subject, client = %client,
+                    agreement = %agreement, agreement_version = *agreement_version, attributes = %attributes);
+            }
+            Self::LoginFailed { txn, error, reason } => {
+                tracing::warn!(target: "audit", event, txn, error = *error, reason = %reason);
+            }
+            Self::LoginAbandoned {
+                txn,
+                client,
+                provider,
+                stage,
+            } => {
+                tracing::info!(target: "audit", event, txn = %txn, client = %client, provider = *provider, stage = *stage);
+            }
+            Self::TokenIssued { txn, client, acr } => {
+                tracing::info!(target: "audit", event, txn = %txn, client = %client, acr = %acr);
+            }
+            Self::TokenRefused {
+                txn,
+                client,
+                error,
+                reason,
+            } => {
+                tracing::warn!(target: "audit", event, txn = %txn, client = %client, error = *error, reason = %reason);
+            }
+            Self::RegistrationRefused { code, reason } => {
+                tracing::info!(target: "audit", event, code = *code, reason = %reason);
+            }
+            Self::ServiceRegisteredDynamic {
+                client,
+                jurisdiction,
+                jti,
+            } => {
+                tracing::info!(target: "audit", event, client = %client, jurisdiction = %jurisdiction, jti = %jti);
+            }
+            Self::AdminRefused {
+                admin: Some(admin),
+                method,
+                path,
+                reason,
+            } => {
+                tracing::warn!(target: "audit", event, admin = %admin, method = %method, path = %path, reason = %reason);
+            }
+            Self::AdminRefused {
+                admin: None,
+                method,
+                path,
+                reason,
+            } => {
+                tracing::warn!(target: "audit", event, method = %method, path = %path, reason = *reason);
+            }
+            Self::AdminCall {
+                admin,
+                method,
+                path,
+                status,
+            } => {
+                tracing::info!(target: "audit", event, admin = %admin, method = %method, path = %path, status = *status);
+            }
+            Self::ServiceRegistered { admin, client } | Self::ServiceApproved { admin, client } => {
+                tracing::info!(target: "audit", event, admin = %admin, client = %client);
+            }
+            Self::AgreementCreated { admin, agreement } => {
+                tracing::info!(target: "audit", event, admin = %admin, agreement = %agreement);
+            }
+            Self::AgreementAmended {
+                admin,
+                agreement,
+                version,
+            } => {
+                tracing::info!(target: "audit", event, admin = %admin, agreement = %agreement, version = *version);
+            }
+            Self::AgreementTerminated {
+                admin,
+                agreement,
+                reason,
+            } => {
+                tracing::info!(target: "audit", event, admin = %admin, agreement = %agreement, reason = %reason);
+            }
+            Self::ProviderRegistered { admin, provider }
+            | Self::ProviderApproved { admin, provider } => {
+                tracing::info!(target: "audit", event, admin = %admin, provider = %provider);
+            }
+            Self::ProviderConformance { provider, result } => {
+                tracing::info!(target: "audit", event, provider = *provider, result = %result);
+            }
+            Self::StatusChanged {
+                admin,
+                id,
+                status,
+                reason,
+                ..
+            } => {
+                tracing::info!(target: "audit", event, admin = %admin, id = *id, status = *status, reason = *reason);
+            }
+            Self::KeysRotated {
+                admin,
+                alg,
+                promoted,
+                signing_kid,
+                next_kid,
+            } => {
+                tracing::info!(target: "audit", event, admin = %admin, alg = *alg, promoted = *promoted,
+                    signing_kid = %signing_kid, next_kid = %next_kid);
+            }
+            Self::KeysReloaded => {
+                tracing::info!(target: "audit", event);
+            }
+            Self::RegistryLoaded { version } => {
+                tracing::info!(target: "audit", event, version = *version);
+            }
+            Self::RateLimited {
+                scope: RateScope::Client,
+                who,
+                limit,
+                window_seconds,
+            } => {
+                tracing::warn!(target: "audit", event, scope = "client", client = %who, limit = *limit, window_seconds = *window_seconds);
+            }
+            Self::RateLimited {
+                scope: RateScope::Address,
+                who,
+                limit,
+                window_seconds,
+            } => {
+                tracing::warn!(target: "audit", event, scope = "address", address = %who, limit = *limit, window_seconds = *window_seconds);
+            }
+        }
+    }
+}

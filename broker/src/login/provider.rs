@@ -1,0 +1,134 @@
+//! The transition to [`AtProvider`]: the person is sent to the chosen provider, with the
+//! request the broker makes of it (the attributes and the level the candidate allows, the
+//! service's hints and freshness; never the service's identity).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use trust_framework::{Attribute, Candidate, IdentityProvider, Registry};
+
+use super::abandoned::{Stage, Watch};
+use super::ending::{store_failed, upstream_failed};
+use super::state::{AtProvider, Pending, UpstreamLeg};
+use super::{Failure, Login};
+use crate::app::Broker;
+use crate::audit::{Event, list};
+use crate::http::browser::random_token;
+use crate::metrics::{self, LoginOutcome};
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::store::Kind;
+use crate::upstream::AuthorizationRequest;
+
+/// Sends the person to `candidate`'s provider. A failure ends the login, audited where it
+/// happens (`upstream.failed`, or `login.failed` for the store).
+pub(super) async fn send(
+    broker: &Broker,
+    registry: &Registry,
+    login: Pending,
+    candidate: Candidate,
+    now: OffsetDateTime,
+) -> Result<Login, Failure> {
+    let to_service = |login: &Pending, error: OAuthError| {
+        upstream_failed(&login.txn, &candidate.provider_id, &error);
+        Failure::to_service(&login.request.return_to, error)
+    };
+    let Some(provider) = registry.provider(&candidate.provider_id) else {
+        return Err(to_service(
+            &login,
+            OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the provider is no longer registered",
+            ),
+        ));
+    };
+    let leg = UpstreamLeg {
+        nonce: random_token(),
+        pkce_verifier: random_token(),
+        sent_at: now.unix_timestamp(),
+    };
+    let request = AuthorizationRequest {
+        redirect_uri: broker.callback_url(),
+        state: login.txn.clone(),
+        nonce: leg.nonce.clone(),
+        pkce_verifier: leg.pkce_verifier.clone(),
+        scopes: upstream_scopes(provider, &candidate.attributes),
+        acr_values: candidate.acr_values.clone(),
+        claims: claims_request(provider, &candidate.attributes),
+        login_hint: login.request.login_hint.clone(),
+        ui_locales: login.request.ui_locales.clone(),
+        max_age: login.request.max_age,
+    };
+    let slot = match crate::http::limits::upstream_slot(broker).await {
+        Ok(slot) => slot,
+        Err(e) => {
+            metrics::login(provider, LoginOutcome::Error);
+            return Err(to_service(&login, e));
+        }
+    };
+    let url = match broker.upstream.authorization_url(provider, &request).await {
+        Ok(url) => url,
+        Err(e) => {
+            metrics::login(provider, LoginOutcome::UpstreamError);
+            return Err(to_service(&login, e.to_oauth()));
+        }
+    };
+    drop(slot);
+    let at = AtProvider {
+        login,
+        candidate,
+        leg,
+    };
+    let watch = Watch::new(
+        &at.login.txn,
+        Stage::AtProvider,
+        &at.login.request.client_id,
+        Some(&provider.id),
+    );
+    if let Err(e) =
+        super::abandoned::keep(broker, Kind::AtProvider, &at.login.txn, &at, &watch).await
+    {
+        metrics::login(provider, LoginOutcome::Error);
+        return Err(Failure::page(
+            at.login.lang,
+            store_failed(&at.login.txn, &e),
+        ));
+    }
+    Event::UpstreamSent {
+        txn: &at.login.txn,
+        provider: &provider.id,
+        level_required: at.candidate.required_level.acr(),
+        acr_values: list(&at.candidate.acr_values),
+    }
+    .record();
+    Ok(Login::AtProvider {
+        at: Box::new(at),
+        url,
+    })
+}
+
+/// Scopes that carry the attributes, limited to those the provider registered.
+fn upstream_scopes(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>) -> Vec<String> {
+    let mut scopes = vec!["openid".to_owned()];
+    for scope in ["profile", "email", "address", "phone"] {
+        let needed = Attribute::for_scope(scope)
+            .iter()
+            .any(|a| attributes.contains(a));
+        if needed && provider.scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    scopes
+}
+
+/// The `claims` request for exactly the attributes to ask, under the provider's claim names.
+fn claims_request(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>) -> Option<Value> {
+    if attributes.is_empty() {
+        return None;
+    }
+    let members: Map<String, Value> = attributes
+        .iter()
+        .map(|a| (provider.claim_of_attribute(*a).to_owned(), Value::Null))
+        .collect();
+    Some(serde_json::json!({ "id_token": members, "userinfo": members }))
+}
