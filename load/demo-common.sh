@@ -1,4 +1,4 @@
-# Sourced by load/run.sh and load/instructions.sh: starting and reading the `broker demo`
+# Sourced by load/run.sh and load/instructions.sh: starting and reading the `demo`
 # they measure, in one place, so that a change to the demo's banner or to the registry's
 # secret lines is followed by both.
 

@@ -5,7 +5,7 @@
 #
 #   load/instructions.sh [--logins 300] [--no-build] [--keep DIR] [-- extra load flags]
 #
-# The broker runs as `broker demo --providers elsewhere` (in-memory store) under callgrind; the
+# The broker runs as `demo --providers elsewhere` (in-memory store) under callgrind; the
 # load tool serves the four demo providers itself (`load --serve-providers`) and runs 40
 # unmeasured logins (discovery, JWKS, first allocations), then the counters are zeroed and N
 # logins run at concurrency 1. Prints the count per login and the 25 functions with the most
@@ -37,10 +37,10 @@ command -v valgrind >/dev/null || { echo "instructions.sh: valgrind is not insta
 [[ $LOGINS =~ ^[1-9][0-9]*$ ]] || { echo "instructions.sh: --logins takes a positive number" >&2; exit 2; }
 
 if [[ $BUILD == 1 ]]; then
-  cargo build --release --quiet -p broker -p load
+  cargo build --release --quiet -p demo -p load
 fi
 TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BROKER=$TARGET/release/broker
+DEMO=$TARGET/release/demo
 LOAD=$TARGET/release/load
 
 WORK=${KEEP:-$(mktemp -d)}
@@ -58,7 +58,7 @@ trap cleanup EXIT
 
 for p in 8400 8411 8412 8413 8419 8490; do
   if port_busy "$p"; then
-    echo "instructions.sh: port $p is in use (another broker demo?)" >&2
+    echo "instructions.sh: port $p is in use (another demo?)" >&2
     exit 1
   fi
 done
@@ -67,7 +67,7 @@ export_provider_secrets "$ROOT/examples/registry/pan-canada.toml"
 
 RP=esdc-employment-insurance
 valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out.%p" \
-  "$BROKER" demo --port 8400 --providers elsewhere \
+  "$DEMO" --port 8400 --providers elsewhere \
   --per-address-per-minute 0 --per-client-per-minute 0 >"$WORK/demo.out" 2>"$WORK/broker.log" &
 VG_PID=$!
 # Under valgrind the demo takes seconds, not milliseconds, to start.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Measures the broker: brokered logins at several concurrency levels against `broker demo`
+# Measures the broker: brokered logins at several concurrency levels against `demo`
 # (release build; a fresh broker per run), each run followed by the single-hop ceiling (demo
 # providers served in the load tool's own process, broker stopped), for --rounds rounds per
 # level.
@@ -14,10 +14,10 @@
 # Where the four demo providers of the example registry (Alberta, British Columbia, Quebec,
 # federal) run; logins go round robin to them, each with its first test person:
 #   tool (default)  in the load tool's process (`load --serve-providers`), as in the single-hop
-#                   runs; the broker runs as `broker demo --providers elsewhere`, so its CPU and
+#                   runs; the broker runs as `demo --providers elsewhere`, so its CPU and
 #                   memory figures are its own;
-#   broker          in the broker's process: plain `broker demo`, the README's one command;
-#   apart           in a process of their own (`broker demo --providers only`).
+#   broker          in the broker's process: plain `demo`, the README's one command;
+#   apart           in a process of their own (`demo --providers only`).
 # Client secrets are fresh for each run, shared through the environment variables the registry
 # names. One demo provider keeps at most 10,000 access tokens for 5 minutes and then fails
 # every login, so Alberta alone caps a run at 10,000 logins (--alberta-only shows it). Every
@@ -113,9 +113,9 @@ cleanup() {
 trap cleanup EXIT
 
 if [[ $BUILD == 1 ]]; then
-  cargo build --release -p broker -p load
+  cargo build --release -p demo -p load
 fi
-BROKER=$ROOT/target/release/broker
+DEMO=$ROOT/target/release/demo
 LOAD=$ROOT/target/release/load
 
 if [[ $TLS == 1 ]]; then
@@ -137,12 +137,12 @@ RP_REDIRECT=http://127.0.0.1:8490/callback/$RP
 IDP=ab-account
 PERSON=ab-amelie-tremblay
 
-# Starts the broker with the in-memory store (`broker demo`) and sets BROKER_PID, BROKER_URL
+# Starts the broker with the in-memory store (`demo`) and sets BROKER_PID, BROKER_URL
 # and LOAD_CLIENT_SECRET (parsed from the demo's banner on stdout).
 start_broker_memory() {
   for p in "$PORT" 8411 8412 8413 8419 8490; do
     if port_busy "$p"; then
-      echo "run.sh: port $p is in use (another broker demo?): stop it or choose --port" >&2
+      echo "run.sh: port $p is in use (another demo?): stop it or choose --port" >&2
       exit 1
     fi
   done
@@ -152,7 +152,7 @@ start_broker_memory() {
   fi
   if [[ $PROVIDERS == apart ]]; then
     providers_out=$WORK/providers.out
-    "$BROKER" demo --providers only --port "$PORT" ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} \
+    "$DEMO" --providers only --port "$PORT" ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} \
       ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} >"$providers_out" 2>"$WORK/providers.log" &
     PROVIDERS_PID=$!
     wait_banner "$PROVIDERS_PID" "$providers_out" "providers only" "$WORK/providers.log"
@@ -161,7 +161,7 @@ start_broker_memory() {
   [[ $PROVIDERS != broker ]] && elsewhere=(--providers elsewhere)
   # The rate limits are off: the load tool is one address and one client, and this measures
   # capacity, not the limits.
-  "$BROKER" demo --port "$PORT" --per-address-per-minute 0 --per-client-per-minute 0 \
+  "$DEMO" --port "$PORT" --per-address-per-minute 0 --per-client-per-minute 0 \
     ${DEMO_EXTRA[@]+"${DEMO_EXTRA[@]}"} ${elsewhere[@]+"${elsewhere[@]}"} \
     ${REGISTRY_DEMO[@]+"${REGISTRY_DEMO[@]}"} ${TLS_DEMO[@]+"${TLS_DEMO[@]}"} \
     >"$WORK/demo.out" 2>"$WORK/broker.log" &

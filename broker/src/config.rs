@@ -177,7 +177,22 @@ impl Config {
         if let Some(bundle) = &mut config.upstream.ca_bundle {
             *bundle = base.join(&*bundle);
         }
+        if let Some(state) = &mut config.admin.state_file {
+            *state = base.join(&*state);
+        }
+        // Secrets read from files too: a broker started from another directory finds them.
+        anchor(base, &mut config.pairwise.secret);
+        for principal in &mut config.admin.principals {
+            anchor(base, &mut principal.token);
+        }
         Ok(config)
+    }
+}
+
+/// A secret read from a file relative to the configuration file is read from there.
+fn anchor(base: &Path, secret: &mut SecretRef) {
+    if let SecretRef::File(path) = secret {
+        *path = base.join(&*path);
     }
 }
 
@@ -187,8 +202,8 @@ mod tests {
 
     #[test]
     fn parses_and_rejects_unknown_fields() {
-        let dir = std::env::temp_dir().join(format!("broker-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let good = "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\n[keys]\nES256 = \"k.pem\"\n[pairwise]\nsecret = { env = \"P\" }\n";
         std::fs::write(dir.join("good.toml"), good).unwrap();
         let c = Config::load(&dir.join("good.toml")).unwrap();
@@ -246,6 +261,36 @@ mod tests {
         assert!(
             matches!(e, ConfigError::Limit(..)) && e.to_string().contains("code_seconds = 61"),
             "{e}"
+        );
+    }
+
+    /// Secrets read from files, and the admin state file, are found next to the configuration
+    /// whatever the working directory, like every other path in it.
+    #[test]
+    fn file_secrets_and_the_state_file_are_relative_to_the_configuration() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join("secrets")).unwrap();
+        std::fs::write(dir.join("secrets/pairwise"), "pairwise-secret\n").unwrap();
+        std::fs::write(dir.join("secrets/ops"), "ops-token\n").unwrap();
+        let text = "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\n[keys]\nES256 = \"k.pem\"\n[pairwise]\nsecret = { file = \"secrets/pairwise\" }\n[admin]\nstate_file = \"state/admin.toml\"\n[[admin.principals]]\nname = \"ops\"\ntoken = { file = \"secrets/ops\" }\nroles = [\"auditor\"]\n";
+        std::fs::write(dir.join("broker.toml"), text).unwrap();
+        let c = Config::load(&dir.join("broker.toml")).unwrap();
+        assert_eq!(
+            c.pairwise.secret,
+            SecretRef::File(dir.join("secrets/pairwise"))
+        );
+        assert_eq!(
+            c.admin.principals[0].token,
+            SecretRef::File(dir.join("secrets/ops"))
+        );
+        assert_eq!(c.admin.state_file, Some(dir.join("state/admin.toml")));
+        let resolver = crate::secrets::SecretResolver::default();
+        assert!(
+            resolver
+                .resolve(&c.pairwise.secret)
+                .unwrap()
+                .matches("pairwise-secret")
         );
     }
 }

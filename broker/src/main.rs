@@ -27,33 +27,6 @@ enum Command {
         #[command(flatten)]
         tls: TlsFlags,
     },
-    /// Run the broker, demo identity providers and a demo relying service on localhost, in
-    /// memory, with the example registry (or another development registry).
-    Demo {
-        #[arg(long)]
-        registry: Option<PathBuf>,
-        #[arg(long, default_value_t = 8400)]
-        port: u16,
-        /// Keep state in this Redis (redis://host:port/db) instead of memory.
-        #[arg(long)]
-        redis_url: Option<String>,
-        /// Serve the broker over https (its issuer is then https://127.0.0.1:PORT); the demo
-        /// relying service trusts the certificates of --tls-cert.
-        #[command(flatten)]
-        tls: TlsFlags,
-        /// Requests per source address per minute (0: no limit). The load tool is one
-        /// address, so load/run.sh turns this off.
-        #[arg(long, default_value_t = 1200)]
-        per_address_per_minute: u64,
-        /// Requests per relying party per minute (0: no limit).
-        #[arg(long, default_value_t = 12_000)]
-        per_client_per_minute: u64,
-        /// Where the demo providers run: here (with the broker), only (this process serves
-        /// them alone) or elsewhere (another `--providers only` process; secrets shared
-        /// through the environment variables the registry names).
-        #[arg(long, value_enum, default_value = "here")]
-        providers: broker::cli::demo::DemoProviders,
-    },
     /// Generate the broker's signing keys (one PEM file per algorithm, and the next key
     /// beside each) into a directory.
     GenerateKeys { dir: PathBuf },
@@ -105,19 +78,6 @@ impl TlsFlags {
     }
 }
 
-/// JSON logs on stderr, written in batches by a thread of its own (`broker::audit::sink`): a
-/// request appends its lines and goes on. Not lossy: when too much waits, requests wait, so no
-/// audit event is ever dropped. The guard writes what is left at exit.
-fn init_tracing() -> anyhow::Result<broker::audit::Flushing> {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (sink, flushing) = broker::audit::LogSink::spawn(std::io::stderr())?;
-    let _ = broker::audit::log_format(filter)
-        .with_writer(sink)
-        .try_init();
-    Ok(flushing)
-}
-
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
@@ -128,31 +88,6 @@ fn main() -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
-        }
-        Command::Demo {
-            registry,
-            port,
-            redis_url,
-            tls,
-            per_address_per_minute,
-            per_client_per_minute,
-            providers,
-        } => {
-            let _logs = init_tracing()?;
-            let options = broker::cli::demo::DemoOptions {
-                registry,
-                broker_port: port,
-                redis_url,
-                tls: tls.into_config(),
-                limits: broker::http::limits::Limits {
-                    per_address_per_minute,
-                    per_client_per_minute,
-                    ..broker::http::limits::Limits::default()
-                },
-                providers,
-            };
-            tokio::runtime::Runtime::new()?.block_on(broker::cli::demo::run(options))?;
-            Ok(ExitCode::SUCCESS)
         }
         Command::GenerateKeys { dir } => {
             std::fs::create_dir_all(&dir)?;
@@ -168,7 +103,7 @@ fn main() -> anyhow::Result<ExitCode> {
             };
             let config = broker::config::Config::load(&config)?;
             if rotate {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let now = broker::clock::wall_time().unix_timestamp();
                 for r in broker::keys::rotation::rotate_files(&config.keys, now)? {
                     println!(
                         "{}: {} signs, {} is next{}",
@@ -188,7 +123,7 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, tls } => {
-            let _logs = init_tracing()?;
+            let _logs = broker::audit::log_to_stderr()?;
             let mut config = broker::config::Config::load(&config)?;
             if let Some(tls) = tls.into_config() {
                 config.tls = Some(tls);

@@ -47,7 +47,7 @@ pub enum SecretError {
 }
 
 /// Resolves secret references: the environment and files, with an in-process overlay that only
-/// `broker demo` uses (it generates its secrets and must not put them into the environment).
+/// `demo` uses (it generates its secrets and must not put them into the environment).
 #[derive(Clone, Default)]
 pub struct SecretResolver {
     overlay: HashMap<String, Secret>,
@@ -132,7 +132,8 @@ mod tests {
             r.resolve(&SecretRef::Env("BROKER_SURELY_UNSET_42".into())),
             Err(SecretError::NotSet(_))
         ));
-        let path = std::env::temp_dir().join(format!("broker-secret-{}", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
         std::fs::write(&path, "s3cret\n").unwrap();
         assert!(
             r.resolve(&SecretRef::File(path.clone()))

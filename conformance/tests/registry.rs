@@ -123,8 +123,8 @@ fn reports_are_bilingual_and_well_formed() {
 #[test]
 fn the_binary_exits_0_1_and_2() {
     let bin = env!("CARGO_BIN_EXE_conformance");
-    let dir = std::env::temp_dir().join(format!("conformance-bin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let good = dir.join("good.toml");
     let bad = dir.join("bad.toml");
     std::fs::write(&good, EXAMPLE).unwrap();
@@ -164,5 +164,4 @@ fn the_binary_exits_0_1_and_2() {
             .code(),
         Some(2)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

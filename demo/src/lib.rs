@@ -1,6 +1,6 @@
 //! Demo identity providers and a demo relying service.
 //!
-//! - [`provider`]: a small but real OpenID Provider (one per jurisdiction in `broker demo`), with
+//! - [`provider`]: a small but real OpenID Provider (one per jurisdiction in `demo`), with
 //!   test persons, `login_hint` sign-in and [`provider::Fault`]s that tamper with exactly one
 //!   aspect of its answers, to test the broker's strict validation.
 //! - [`relying_service`]: a government service's front end that signs a person in through the
@@ -16,7 +16,7 @@ pub mod provider;
 pub mod relying_service;
 
 /// The port of a registry URL that a demo serves on this machine (`127.0.0.1` or
-/// `localhost`, where the demo binds), or none for any other host: `broker demo` and the load
+/// `localhost`, where the demo binds), or none for any other host: `demo` and the load
 /// tool serve only the providers and services the registry places here.
 pub fn loopback_port(url: &str) -> Option<u16> {
     let url = url::Url::parse(url).ok()?;

@@ -118,7 +118,7 @@ struct Args {
     #[arg(long, default_value_t = 16, requires = "spawn_demo_provider")]
     providers: usize,
     /// Brokered: serve the demo providers of the registry in this process, at their registry
-    /// addresses, for a broker run as `broker demo --providers elsewhere` (client secrets in
+    /// addresses, for a broker run as `demo --providers elsewhere` (client secrets in
     /// the environment variables the registry names). Without --idp-hint, logins go round
     /// robin to every provider served, each with its first test person.
     #[arg(long, conflicts_with = "single_hop")]

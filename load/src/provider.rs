@@ -1,5 +1,5 @@
 //! `--single-hop --spawn-demo-provider`: a demo provider served in this process, on a free
-//! loopback port, configured as `broker demo` configures it (from the example registry), with a
+//! loopback port, configured as `demo` configures it (from the example registry), with a
 //! client of the load tool's own. It shares this process's cores with the load generator.
 
 use anyhow::{Context as _, anyhow};
@@ -83,10 +83,10 @@ pub struct ServedSet {
 }
 
 /// `--serve-providers`: the demo providers of `registry` served in this process, at their
-/// registry addresses (loopback only), as `broker demo --providers only` serves them: each
+/// registry addresses (loopback only), as `demo --providers only` serves them: each
 /// knows the broker as its client by the secret in the environment variable its registry
 /// entry names, and accepts the broker's `/callback` as redirect URI. The broker runs as
-/// `broker demo --providers elsewhere` with the same variables. Serving them here keeps a
+/// `demo --providers elsewhere` with the same variables. Serving them here keeps a
 /// login's provider work in the load tool's process, as in the single-hop runs.
 pub async fn serve_registry(registry: &str, broker_issuer: &str) -> anyhow::Result<ServedSet> {
     use trust_framework::SecretRef;

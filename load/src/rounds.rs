@@ -210,17 +210,17 @@ mod tests {
 
     #[test]
     fn rounds_pair_up_and_each_level_takes_the_median_ratio() {
-        let dir = std::env::temp_dir().join(format!("load-rounds-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let paths = vec![
-            report(&dir, "b1", "brokered", 8, 2000.0),
-            report(&dir, "s1", "single_hop", 8, 8000.0),
-            report(&dir, "b2", "brokered", 8, 3000.0),
-            report(&dir, "s2", "single_hop", 8, 7500.0),
-            report(&dir, "b3", "brokered", 8, 2500.0),
-            report(&dir, "s3", "single_hop", 8, 10000.0),
-            report(&dir, "b4", "brokered", 1, 500.0),
-            report(&dir, "s4", "single_hop", 1, 2000.0),
+            report(dir, "b1", "brokered", 8, 2000.0),
+            report(dir, "s1", "single_hop", 8, 8000.0),
+            report(dir, "b2", "brokered", 8, 3000.0),
+            report(dir, "s2", "single_hop", 8, 7500.0),
+            report(dir, "b3", "brokered", 8, 2500.0),
+            report(dir, "s3", "single_hop", 8, 10000.0),
+            report(dir, "b4", "brokered", 1, 500.0),
+            report(dir, "s4", "single_hop", 1, 2000.0),
         ];
         let meta = vec![parse_meta(r#"store="memory""#).unwrap()];
         let (doc, table) = combine(&paths, &meta).unwrap();
@@ -242,7 +242,6 @@ mod tests {
         let mismatched = [paths[0].clone(), paths[7].clone()];
         assert!(combine(&mismatched, &meta).is_err());
         assert!(parse_meta("no-equals").is_err());
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -7,35 +7,60 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tokio::process::{Child, Command};
 
-/// The workspace's `broker` binary: `BROKER_BIN`, else the shared target directory (built
-/// once by scripts/test before the tests run; built here if missing).
+/// The workspace's `broker` binary: `BROKER_BIN`, else the shared target directory, built
+/// first (see [`workspace_binary`]).
 pub fn broker_binary() -> Result<PathBuf> {
     if let Ok(path) = std::env::var("BROKER_BIN") {
         return Ok(PathBuf::from(path));
     }
-    workspace_binary("broker", "broker")
+    workspace_binary("broker")
 }
 
-/// The workspace's `load` binary (the load tool), found or built like [`broker_binary`].
+/// The workspace's `demo` binary (the broker with demo providers and a demo relying service).
+pub fn demo_binary() -> Result<PathBuf> {
+    workspace_binary("demo")
+}
+
+/// The workspace's `load` binary (the load tool).
 pub fn load_binary() -> Result<PathBuf> {
-    workspace_binary("load", "load")
+    workspace_binary("load")
 }
 
-fn workspace_binary(package: &str, name: &str) -> Result<PathBuf> {
+/// A binary of the workspace in its target directory, built first so that a test never runs
+/// a binary older than the sources: `cargo build --workspace --bins`, the build scripts/test
+/// makes (the same command, so the same features and no rebuild when it is fresh), run once
+/// per test process. scripts/test sets `PCB_BINARIES_BUILT` after its own build, which skips
+/// this.
+fn workspace_binary(name: &str) -> Result<PathBuf> {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
-    let bin = target.join("debug").join(name);
-    if !bin.exists() {
+    let built = BUILT.get_or_init(|| {
+        if std::env::var_os("PCB_BINARIES_BUILT").is_some() {
+            return Ok(());
+        }
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", package, "--bin", name])
+            .args(["build", "--workspace", "--bins", "--quiet"])
             .current_dir(&root)
             .status()
-            .with_context(|| format!("cargo build -p {package}"))?;
-        if !status.success() {
-            bail!("building {name} failed");
+            .map_err(|e| format!("cannot run cargo to build the binaries: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(
+                "`cargo build --workspace --bins` failed: the tests need the binaries it builds"
+                    .into(),
+            )
         }
+    });
+    if let Err(e) = built {
+        bail!("{e}");
+    }
+    let bin = target.join("debug").join(name);
+    if !bin.exists() {
+        bail!("{} is missing after the build", bin.display());
     }
     Ok(bin)
 }

@@ -1,4 +1,4 @@
-//! `broker demo` as a process on free ports: the README's main job, for tests.
+//! `demo` as a process on free ports: the README's main job, for tests.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use tokio::io::AsyncReadExt;
 
-use crate::broker::{broker_binary, free_ports};
+use crate::broker::{demo_binary, free_ports};
 
 const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 
@@ -24,7 +24,7 @@ impl Demo {
 #[derive(Debug)]
 pub struct Demo {
     pub child: tokio::process::Child,
-    /// With [`start_split_demo`]: the `broker demo --providers only` process.
+    /// With [`start_split_demo`]: the `demo --providers only` process.
     pub providers: Option<tokio::process::Child>,
     /// The demo relying service.
     pub rp: String,
@@ -47,19 +47,19 @@ enum Providers {
     NotStarted,
 }
 
-/// Starts `broker demo` with the example registry, every loopback port moved to a free one.
+/// Starts `demo` with the example registry, every loopback port moved to a free one.
 pub async fn start_demo() -> Result<Demo> {
     start(Providers::InTheDemo).await
 }
 
-/// The same demo in two processes: `broker demo --providers only` serves the demo providers,
-/// `broker demo --providers elsewhere` the broker and the relying service, the providers'
+/// The same demo in two processes: `demo --providers only` serves the demo providers,
+/// `demo --providers elsewhere` the broker and the relying service, the providers'
 /// client secrets shared through the environment variables the registry names.
 pub async fn start_split_demo() -> Result<Demo> {
     start(Providers::Apart).await
 }
 
-/// `broker demo --providers elsewhere` alone: whoever serves the providers (the load tool's
+/// `demo --providers elsewhere` alone: whoever serves the providers (the load tool's
 /// `--serve-providers`) takes [`Demo::registry`] and [`Demo::secrets`].
 pub async fn start_demo_without_providers() -> Result<Demo> {
     start(Providers::NotStarted).await
@@ -83,7 +83,7 @@ async fn start_once(providers: Providers) -> Result<Demo> {
     let path = dir.path().join("registry.toml");
     std::fs::write(&path, registry)?;
     let path = path.to_string_lossy().into_owned();
-    let mut args = vec!["demo", "--port", &broker_port, "--registry", &path];
+    let mut args = vec!["--port", &broker_port, "--registry", &path];
 
     let (providers, secrets) = if providers != Providers::InTheDemo {
         let secrets: Vec<(String, String)> = EXAMPLE
@@ -134,14 +134,14 @@ async fn start_once(providers: Providers) -> Result<Demo> {
     })
 }
 
-/// Runs `broker` with `args` and returns once it has printed its banner.
+/// Runs `demo` with `args` and returns once it has printed its banner.
 async fn spawn(
     args: &[&str],
     env: &[(String, String)],
     dir: &tempfile::TempDir,
     log: &str,
 ) -> Result<(tokio::process::Child, String)> {
-    let mut child = tokio::process::Command::new(broker_binary()?)
+    let mut child = tokio::process::Command::new(demo_binary()?)
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "info")

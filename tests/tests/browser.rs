@@ -1,5 +1,5 @@
 //! A person in headless Chromium (Debian's chromium, driven by playwright-core): the whole
-//! login through `broker demo` — the service, the broker's picker, the provider's page, the
+//! login through `demo` — the service, the broker's picker, the provider's page, the
 //! consent in French, the service's result — by mouse and by keyboard only. Screenshots of each
 //! page are saved under tests/artifacts/.
 

@@ -1,4 +1,4 @@
-//! The README's main job: `broker demo` as a process, used the way a person would, through the
+//! The README's main job: `demo` as a process, used the way a person would, through the
 //! demo relying service's pages (here with a plain HTTP client that keeps cookies).
 
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -36,8 +36,8 @@ async fn the_demo_split_in_two_processes_signs_a_person_in() {
 #[tokio::test]
 async fn a_split_demo_without_the_providers_secrets_refuses_to_start() {
     for side in ["only", "elsewhere"] {
-        let output = tokio::process::Command::new(e2e::broker::broker_binary().unwrap())
-            .args(["demo", "--providers", side, "--port"])
+        let output = tokio::process::Command::new(e2e::broker::demo_binary().unwrap())
+            .args(["--providers", side, "--port"])
             .arg(e2e::broker::free_port().unwrap().to_string())
             .env_remove("BROKER_IDP_AB_ACCOUNT_SECRET")
             .output()

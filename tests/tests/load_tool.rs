@@ -1,4 +1,4 @@
-//! The load tool (`load`) as load/run.sh runs it, briefly: brokered logins through `broker demo
+//! The load tool (`load`) as load/run.sh runs it, briefly: brokered logins through `demo
 //! --providers elsewhere` with the demo providers served in the load tool's own process, and
 //! single-hop logins at in-process providers. Each must complete logins (ID token signatures
 //! verified by the tool) without a single error, and report them as JSON.

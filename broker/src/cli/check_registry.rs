@@ -46,9 +46,8 @@ mod tests {
     use super::*;
 
     fn check(text: &str) -> (bool, String) {
-        let dir = std::env::temp_dir().join(format!("check-registry-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{}.toml", text.len()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("registry.toml");
         std::fs::write(&path, text).unwrap();
         let mut out = Vec::new();
         let ok = run(&path, &mut out).unwrap();

@@ -1,5 +1,4 @@
 //! Command-line entry points. `anyhow` lives here, at the binary's edge, and nowhere deeper.
 
 pub mod check_registry;
-pub mod demo;
 pub mod serve;

@@ -80,7 +80,7 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// The demo provider that plays a registry provider at its registry issuer, for the broker
     /// at `broker_issuer`: the registry's client id with `client_secret`, the broker's
-    /// `/callback` as the one redirect URI. What `broker demo` and the load tool serve.
+    /// `/callback` as the one redirect URI. What `demo` and the load tool serve.
     pub fn for_broker(
         provider: &trust_framework::IdentityProvider,
         client_secret: String,

@@ -2,8 +2,6 @@
 //! request heads, the body limit, and the upstream client's CA bundle. Real TCP on 127.0.0.1,
 //! certificates generated at test time.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use trust_framework::{ClientKeys, Registry};
 
-const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
+const EXAMPLE: &str = include_str!("../../../examples/registry/pan-canada.toml");
 
 /// A certificate and its key, as PEM files in a temporary directory.
 struct Pem {

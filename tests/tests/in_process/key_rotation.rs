@@ -2,14 +2,10 @@
 //! ID token verifies against the JWKS a relying party fetched before the rotation and against
 //! the one published after it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use broker::admin::auth::{Principal, Role};
-use common::*;
 use josekit::jwk::Jwk;
 use josekit::jws::ES256;
 use serde_json::Value;

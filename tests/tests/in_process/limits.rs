@@ -2,18 +2,14 @@
 //! Retry-After (or 413, 431, 400, 408) in the caller's form and with the security headers,
 //! recovered after the window, and the broker healthy afterwards.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
+use crate::common::audit::AuditLog;
+use crate::common::*;
 use broker::http::limits::Limits;
-use common::audit::AuditLog;
-use common::*;
 use serde_json::Value;
 
 fn limited(per_address: u64, per_client: u64) -> Options {

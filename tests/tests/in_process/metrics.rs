@@ -4,13 +4,9 @@
 //! The registry is process-wide and other tests in this binary may count too: every check is
 //! "went up by at least", never an exact value.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::collections::HashMap;
 
-use common::*;
+use crate::common::*;
 
 /// Every sample of an OpenMetrics text exposition, by series (name and labels as written).
 fn parse(text: &str) -> HashMap<String, f64> {

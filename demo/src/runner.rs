@@ -1,4 +1,4 @@
-//! `broker demo`: the broker, a demo provider per registry provider on its loopback port, and
+//! The `demo` command: the broker, a demo provider per registry provider on its loopback port, and
 //! the demo relying service, all in one process and in memory. Secrets and keys are generated
 //! at start and printed, so that other people's tools can use the demo as a test bed.
 //!
@@ -16,13 +16,13 @@ use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 use trust_framework::{ClientAuth, Registry, SecretRef};
 
-use crate::app::{Broker, BrokerParts};
-use crate::http::browser::random_token;
-use crate::keys::KeySet;
-use crate::secrets::{Secret, SecretResolver};
-use crate::store::{MemoryStore, RedisStore, RedisTarget};
+use broker::app::{Broker, BrokerParts};
+use broker::http::browser::random_token;
+use broker::keys::KeySet;
+use broker::secrets::{Secret, SecretResolver};
+use broker::store::{MemoryStore, RedisStore, RedisTarget};
 
-pub const DEFAULT_REGISTRY: &str = include_str!("../../../examples/registry/pan-canada.toml");
+pub const DEFAULT_REGISTRY: &str = include_str!("../../examples/registry/pan-canada.toml");
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -32,8 +32,8 @@ pub struct DemoOptions {
     pub redis_url: Option<String>,
     /// Serve the broker over https with this certificate and key (the providers and the
     /// relying service stay plain http on loopback).
-    pub tls: Option<crate::config::TlsConfig>,
-    pub limits: crate::http::limits::Limits,
+    pub tls: Option<broker::config::TlsConfig>,
+    pub limits: broker::http::limits::Limits,
     pub providers: DemoProviders,
 }
 
@@ -74,11 +74,11 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     };
     let registry = Registry::from_toml(&text)?;
     if !registry.is_development() {
-        bail!("broker demo runs development registries only (registry.development = true)");
+        bail!("demo runs development registries only (registry.development = true)");
     }
     let tls = match &options.tls {
         Some(files) => Some((
-            crate::http::server::Tls::from_pem_files(&files.cert, &files.key)?,
+            broker::http::server::Tls::from_pem_files(&files.cert, &files.key)?,
             trusted_roots(&files.cert)?,
         )),
         None => None,
@@ -146,7 +146,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(demo::provider::serve(
             listener,
             config,
-            crate::cli::serve::shutdown_signal(),
+            broker::cli::serve::shutdown_signal(),
         )));
     }
 
@@ -215,13 +215,13 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         registry_store: None,
         admins: Vec::new(),
         limits: options.limits.clone(),
-        clock: Arc::new(crate::clock::SystemClock),
+        clock: Arc::new(broker::clock::SystemClock),
     })?;
     let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
         .await
         .with_context(|| format!("the broker cannot listen on port {}", options.broker_port))?;
     let (tls, roots) = tls.unzip();
-    tasks.push(tokio::spawn(crate::cli::serve::serve_until_signal(
+    tasks.push(tokio::spawn(broker::cli::serve::serve_until_signal(
         listener, broker, tls,
     )));
 
@@ -239,7 +239,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
             listener,
             config,
             roots.unwrap_or_default(),
-            crate::cli::serve::shutdown_signal(),
+            broker::cli::serve::shutdown_signal(),
         )));
         out.push_str(&format!(
             "\n  Open {public_url}/ in a browser to sign in through the broker.\n"

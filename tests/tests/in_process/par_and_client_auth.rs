@@ -2,14 +2,10 @@
 //! (RFC 7523), over real HTTP against the broker and demo providers. Names follow the FAPI 2.0
 //! conformance tests where one applies.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use broker::store::Kind;
-use common::*;
 use josekit::jwk::Jwk;
 use josekit::jws::{ES256, JwsHeader, RS256};
 use josekit::jwt::JwtPayload;

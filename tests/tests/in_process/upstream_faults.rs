@@ -2,15 +2,11 @@
 //! OAuth error, with the reason in `error_description`, and the audit trail ends the login with
 //! one event that says why.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::audit::AuditLog;
-use common::*;
+use crate::common::audit::AuditLog;
+use crate::common::*;
 use demo::provider::Fault;
 use serde_json::Value;
 

@@ -1,14 +1,10 @@
 //! The trust framework in the flow: consent, notice, levels, agreements and suspensions that
 //! change mid-flow, minimisation, remembered choices, and the citizen pages' protections.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
-mod common;
-
 use std::collections::HashMap;
 
-use common::audit::AuditLog;
-use common::*;
+use crate::common::audit::AuditLog;
+use crate::common::*;
 use demo::provider::Fault;
 
 /// Walks to the page the broker shows after the provider (consent, notice or picker).

@@ -3,23 +3,19 @@
 //! and French to an auditor and nothing to anyone else, and (when schemathesis is installed)
 //! the API's answers conform to the document.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::common::*;
 use broker::admin::auth::{Principal, Role};
 use broker::admin::registry_store::FileRegistryStore;
-use common::*;
 use serde_json::Value;
 
 const CAROL: &str = "carol-auditor-token";
 const BOB: &str = "bob-approver-token";
 
-const ADMIN_ROUTES: &str = include_str!("../src/admin/mod.rs");
-const DOCS_ROUTES: &str = include_str!("../src/admin/docs.rs");
+const ADMIN_ROUTES: &str = include_str!("../../../broker/src/admin/mod.rs");
+const DOCS_ROUTES: &str = include_str!("../../../broker/src/admin/docs.rs");
 
 async fn setup() -> (TestBed, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -1,8 +1,6 @@
 //! A test bed over real HTTP on loopback: demo providers, the broker, and a scripted relying
 //! party (this code) that speaks OpenID Connect to the broker and checks everything it gets.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 pub mod audit;
 pub mod failing_store;
 
@@ -19,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use trust_framework::Registry;
 
-pub const EXAMPLE: &str = include_str!("../../../examples/registry/pan-canada.toml");
+pub const EXAMPLE: &str = include_str!("../../../../examples/registry/pan-canada.toml");
 pub const RP: &str = "esdc-employment-insurance";
 pub const RP_SECRET: &str = "rp-secret-for-tests";
 pub const RP_REDIRECT: &str = "http://127.0.0.1:8490/callback/esdc-employment-insurance";

@@ -1,7 +1,5 @@
 //! The Redis store against a real `redis-server` started by the test.
 
-#![allow(clippy::unwrap_used)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

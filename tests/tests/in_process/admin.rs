@@ -1,16 +1,12 @@
 //! The admin API over real HTTP: authentication and roles, registration with a conformance
 //! report, separation of duties, approval, suspension and revocation taking effect at once.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::audit::AuditLog;
+use crate::common::*;
 use broker::admin::auth::{Principal, Role};
 use broker::admin::registry_store::FileRegistryStore;
-use common::audit::AuditLog;
-use common::*;
 use serde_json::{Value, json};
 
 const ALICE: &str = "alice-registrar-token";

@@ -1,12 +1,8 @@
 //! A brokered login over real HTTP: scripted relying party -> broker -> demo provider.
 //! Test names follow the OpenID Foundation's OP certification tests where one applies.
 
-#![allow(clippy::unwrap_used, clippy::panic)]
-
-mod common;
-
-use common::audit::AuditLog;
-use common::*;
+use crate::common::audit::AuditLog;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test]
@@ -614,8 +610,8 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
 /// under the login's txn, wherever the step was: the picker, the consent page, the code.
 #[tokio::test]
 async fn a_store_failure_mid_login_ends_it_in_the_trail() {
+    use crate::common::failing_store::FailingStore;
     use broker::store::Kind;
-    use common::failing_store::FailingStore;
     let audit = AuditLog::capture();
     let store = std::sync::Arc::new(FailingStore::default());
     let bed = start(Options {
