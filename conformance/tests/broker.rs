@@ -36,6 +36,7 @@ async fn the_broker_passes_its_own_profile() {
         claim_names: Default::default(),
         persons: demo::provider::test_persons("CA-AB"),
         fault: None,
+        clock: demo::provider::system_clock(),
     };
     tokio::spawn(demo::provider::serve(
         listener,

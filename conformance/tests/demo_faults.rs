@@ -29,6 +29,7 @@ async fn run(fault: Option<Fault>) -> Report {
         claim_names: Default::default(),
         persons,
         fault,
+        clock: demo::provider::system_clock(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(demo::provider::serve(listener, config, async {

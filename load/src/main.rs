@@ -9,12 +9,13 @@
 mod cookies;
 mod flow;
 mod provider;
+mod report;
 mod rounds;
 mod stats;
 mod verify;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -24,11 +25,11 @@ use clap::Parser;
 /// overhead is kept as low as the broker's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use serde::Serialize;
 use url::Url;
 
 use crate::flow::{Auth, Browser, Mode, Target};
-use crate::stats::{Rss, Run, Samples};
+use crate::report::{Report, merge, table};
+use crate::stats::{Run, Samples};
 use crate::verify::IdTokenVerifier;
 
 /// Hard bounds, whatever the flags say.
@@ -158,25 +159,6 @@ struct Args {
     meta: Vec<(String, serde_json::Value)>,
 }
 
-#[derive(Debug, Serialize)]
-struct Report {
-    target: String,
-    /// Used round robin, pairwise.
-    idp_hints: Vec<String>,
-    login_hints: Vec<String>,
-    mode: &'static str,
-    auth: &'static str,
-    browser: &'static str,
-    client_per_login: bool,
-    remember_consent: bool,
-    /// Whether the providers ran in the load tool's process (--serve-providers or
-    /// --spawn-demo-provider).
-    providers_in_process: bool,
-    warmup_seconds: f64,
-    cores: usize,
-    runs: Vec<Run>,
-}
-
 fn required(value: Option<String>, flag: &str) -> anyhow::Result<String> {
     value.with_context(|| format!("--{flag} is required"))
 }
@@ -254,106 +236,6 @@ async fn run(
     let elapsed = begin.elapsed();
     let attempts = started.load(Ordering::Relaxed).min(bound.logins);
     Ok((all, attempts, elapsed))
-}
-
-/// Samples a process's VmRSS every 100 ms until stopped.
-fn watch_rss(pid: u32) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Option<Rss>>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let task = tokio::spawn(async move {
-        let before = stats::vm_rss_kb(pid)?;
-        let mut max = before;
-        while !flag.load(Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            if let Some(kb) = stats::vm_rss_kb(pid) {
-                max = max.max(kb);
-            }
-        }
-        let after = stats::vm_rss_kb(pid).unwrap_or(0);
-        Some(Rss {
-            pid,
-            before_kb: before,
-            max_kb: max.max(after),
-            after_kb: after,
-        })
-    });
-    (stop, task)
-}
-
-fn table(report: &Report) -> String {
-    let mut out = format!(
-        "{} {} ({} cores shared with the target)\n{:>5} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>7}  errors\n",
-        report.mode,
-        report.target,
-        report.cores,
-        "conc",
-        "logins",
-        "login/s",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "max ms",
-        "rss max kB",
-        "other%"
-    );
-    for r in &report.runs {
-        let (p50, p90, p99, max) = r
-            .latency_ms
-            .as_ref()
-            .map_or((0.0, 0.0, 0.0, 0.0), |l| (l.p50, l.p90, l.p99, l.max));
-        let rss = r
-            .target_rss
-            .map_or_else(|| "-".to_owned(), |r| r.max_kb.to_string());
-        let others = r
-            .cpu
-            .map_or_else(|| "-".to_owned(), |c| format!("{:.0}", c.others_pct));
-        let errors: Vec<String> = r.errors.iter().map(|(k, n)| format!("{k}={n}")).collect();
-        out.push_str(&format!(
-            "{:>5} {:>8} {:>9.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>10} {:>7}  {}\n",
-            r.concurrency,
-            r.logins,
-            r.logins_per_second,
-            p50,
-            p90,
-            p99,
-            max,
-            rss,
-            others,
-            if errors.is_empty() {
-                "none".to_owned()
-            } else {
-                errors.join(" ")
-            }
-        ));
-    }
-    out
-}
-
-/// `--merge`: the runs of several reports (one per broker restart) as one report.
-fn merge(paths: &[std::path::PathBuf]) -> anyhow::Result<serde_json::Value> {
-    let mut merged: Option<serde_json::Value> = None;
-    for path in paths {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a report", path.display()))?;
-        let runs = doc["runs"]
-            .as_array()
-            .with_context(|| format!("{} has no runs", path.display()))?
-            .clone();
-        match merged.as_mut() {
-            None => merged = Some(doc),
-            Some(m) => {
-                if m["mode"] != doc["mode"] {
-                    bail!("{} is of another mode", path.display());
-                }
-                if let Some(all) = m["runs"].as_array_mut() {
-                    all.extend(runs);
-                }
-            }
-        }
-    }
-    merged.context("--merge needs at least one report")
 }
 
 /// Who to log in at, as whom, checked with one login: discovery and JWKS of each target, and
@@ -592,7 +474,7 @@ async fn main_async(mut args: Args) -> anyhow::Result<()> {
             };
             run(&shared, concurrency, warm).await?;
         }
-        let watcher = args.watch_pid.map(watch_rss);
+        let watcher = args.watch_pid.map(stats::watch_rss);
         let cpu_mark = stats::CpuMark::now(args.watch_pid);
         let (mut samples, attempts, elapsed) = run(&shared, concurrency, bound).await?;
         let cpu = cpu_mark.since(elapsed.as_secs_f64());

@@ -2,6 +2,8 @@
 //! kept, in microseconds: runs are bounded, so the vectors are too), and the target's memory.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -192,6 +194,30 @@ pub struct Run {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_rss: Option<Rss>,
     pub cpu: Option<Cpu>,
+}
+
+/// Samples a process's VmRSS every 100 ms until stopped.
+pub fn watch_rss(pid: u32) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Option<Rss>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let task = tokio::spawn(async move {
+        let before = vm_rss_kb(pid)?;
+        let mut max = before;
+        while !flag.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(kb) = vm_rss_kb(pid) {
+                max = max.max(kb);
+            }
+        }
+        let after = vm_rss_kb(pid).unwrap_or(0);
+        Some(Rss {
+            pid,
+            before_kb: before,
+            max_kb: max.max(after),
+            after_kb: after,
+        })
+    });
+    (stop, task)
 }
 
 #[cfg(test)]

@@ -42,9 +42,9 @@ fn registration(issuer: &str) -> Value {
         "acr_map": { "urn:nb:loa2": 2, "urn:nb:loa3": 3 },
         "attributes": ["given_name", "family_name", "birthdate", "address"],
         "certifications": [
-            { "component": "verified-person", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2029-01-01T00:00:00Z" },
-            { "component": "authentication", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2029-01-01T00:00:00Z" },
-            { "component": "privacy", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2029-01-01T00:00:00Z" }
+            { "component": "verified-person", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2099-12-31T00:00:00Z" },
+            { "component": "authentication", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2099-12-31T00:00:00Z" },
+            { "component": "privacy", "level": 3, "not_before": "2025-01-01T00:00:00Z", "not_after": "2099-12-31T00:00:00Z" }
         ]
     })
 }

@@ -43,6 +43,7 @@ async fn provider(callbacks: Vec<String>) -> (String, oneshot::Sender<()>) {
         claim_names: Default::default(),
         persons: demo::provider::test_persons("CA-AB"),
         fault: None,
+        clock: demo::provider::system_clock(),
     };
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {

@@ -33,7 +33,7 @@ where
     ) -> fmt::Result {
         let meta = event.metadata();
         writer.write_str("{\"timestamp\":\"")?;
-        timestamp(&mut writer, time::OffsetDateTime::now_utc())?;
+        timestamp(&mut writer, crate::clock::wall_time())?;
         write!(writer, "\",\"level\":\"{}\",\"fields\":{{", meta.level())?;
         let mut fields = Fields {
             out: &mut writer,

@@ -165,9 +165,10 @@ fn bucket_keys(tag: &str) -> (String, String) {
     )
 }
 
-fn unix_ms(at: std::time::SystemTime) -> u64 {
-    at.duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// Milliseconds since the epoch of the machine's time: Redis expires values on its own time,
+/// so the watches of values kept there run on it too (`crate::clock`).
+fn unix_ms(at: time::OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 impl RedisStore {
@@ -345,7 +346,7 @@ impl Store for RedisStore {
         note: Vec<u8>,
     ) -> Result<(), StoreError> {
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let deadline = unix_ms(std::time::SystemTime::now()).saturating_add(ms);
+        let deadline = unix_ms(crate::clock::wall_time()).saturating_add(ms);
         let (value_key, index, notes) = watched_keys(kind, k);
         self.eval::<()>(&PUT_WATCHED, |cmd| {
             cmd.arg(3)
@@ -361,9 +362,7 @@ impl Store for RedisStore {
     }
 
     async fn abandoned(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        let cutoff = std::time::SystemTime::now()
-            .checked_sub(CLOCK_GRACE)
-            .map_or(0, unix_ms);
+        let cutoff = unix_ms(crate::clock::wall_time() - CLOCK_GRACE);
         let mut found = Vec::new();
         for bucket in 0..WATCH_BUCKETS {
             let left = limit.saturating_sub(found.len());

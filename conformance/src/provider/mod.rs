@@ -3,6 +3,7 @@
 
 mod discovery;
 mod live;
+mod refusals;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;

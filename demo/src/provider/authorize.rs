@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{AuthRequest, Fault, Grant, Person, Provider, claims};
 use crate::html::{self, FormAction, Lang, Page, escape};
-use crate::util::{now_unix, parse_params};
+use crate::util::parse_params;
 
 /// Why a request is refused back to the client (RFC 6749 4.1.2.1).
 struct Refusal {
@@ -202,7 +202,7 @@ fn complete(provider: &Provider, request: AuthRequest, person_id: &str) -> Respo
     let grant = Grant {
         request,
         person_id: person_id.to_owned(),
-        auth_time: now_unix(),
+        auth_time: provider.config.clock.now().unix_timestamp(),
     };
     match provider.codes.insert(grant) {
         Ok(code) => redirect_back(

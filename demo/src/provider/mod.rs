@@ -23,6 +23,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use axum::Router;
 use axum::routing::get;
+use broker::clock::{Clock, SystemClock};
 use serde_json::{Map, Value};
 
 use crate::html::Lang;
@@ -75,6 +76,14 @@ pub struct ProviderConfig {
     pub persons: Vec<Person>,
     /// Misbehave in one named way, for tests of the broker's validation.
     pub fault: Option<Fault>,
+    /// The time its tokens are issued at: the machine's, or a test's fixed clock shared with
+    /// the broker it serves.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The machine's clock, for a provider that runs on real time.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
 }
 
 impl ProviderConfig {
@@ -122,6 +131,7 @@ impl ProviderConfig {
                 .collect(),
             persons: test_persons(provider.jurisdiction.code()),
             fault,
+            clock: system_clock(),
         }
     }
 }

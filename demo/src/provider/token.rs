@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use super::{ClientConfig, Fault, Grant, Provider, TOKEN_TTL_SECS, claims};
-use crate::util::{now_unix, parse_params, pkce_s256, random_token};
+use crate::util::{parse_params, pkce_s256, random_token};
 
 /// The token endpoint's errors (RFC 6749 5.2), turned into HTTP in one place.
 #[derive(Debug, thiserror::Error)]
@@ -151,7 +151,7 @@ fn id_token_claims(provider: &Provider, grant: &Grant) -> Result<Map<String, Val
     let person = provider
         .person(&grant.person_id)
         .ok_or(TokenError::ServerError)?;
-    let now = now_unix();
+    let now = provider.config.clock.now().unix_timestamp();
     let (iat, exp) = match fault {
         Some(Fault::Expired) => (now - 3900, now - 3600),
         Some(Fault::IssuedInFuture) => (now + 3600, now + 3600 + TOKEN_TTL_SECS),

@@ -49,6 +49,7 @@ pub fn provider_config(issuer: &str, fault: Option<Fault>) -> ProviderConfig {
         claim_names: BTreeMap::new(),
         persons: demo::provider::test_persons("CA-AB"),
         fault,
+        clock: demo::provider::system_clock(),
     }
 }
 

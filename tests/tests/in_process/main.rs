@@ -11,6 +11,7 @@ mod common;
 mod key_rotation;
 mod limits;
 mod login;
+mod login_endings;
 mod metrics;
 mod par_and_client_auth;
 mod store_redis;

@@ -55,7 +55,7 @@ impl ClientKey {
 }
 
 fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    NOW.unix_timestamp()
 }
 
 fn claims(aud: &str) -> Value {

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use trust_framework::{ClientKeys, Registry};
 
-const EXAMPLE: &str = include_str!("../../../examples/registry/pan-canada.toml");
+const EXAMPLE: &str = include_str!("../../fixtures/pan-canada-2026.toml");
 
 /// A certificate and its key, as PEM files in a temporary directory.
 struct Pem {
@@ -65,7 +65,7 @@ fn broker(issuer: &str) -> Broker {
         registry_store: None,
         admins: Vec::new(),
         limits: Default::default(),
-        clock: Arc::new(broker::clock::SystemClock),
+        clock: Arc::new(broker::clock::FixedClock::at(crate::common::NOW)),
     })
     .unwrap()
 }

@@ -329,7 +329,7 @@ async fn a_response_naming_another_issuer_is_refused_and_audited() {
 #[tokio::test]
 async fn a_fresh_sign_in_asked_for_is_one_the_provider_vouches_for() {
     let hinted = || AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
-    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = || NOW.unix_timestamp();
 
     // The demand goes to the provider as max_age (which makes auth_time a required claim),
     // with prompt=login for 0.

@@ -83,7 +83,7 @@ pub async fn authenticate<'r>(
                 let ClientAuth::PrivateKeyJwt { keys } = &rp.auth else {
                     return Err(wrong_method());
                 };
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let now = broker.now().unix_timestamp();
                 let verified = broker
                     .client_keys
                     .verify(&client_id, keys, &assertion)

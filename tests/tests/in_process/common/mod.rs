@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker::app::{Broker, BrokerParts};
+use broker::clock::FixedClock;
 use broker::keys::KeySet;
 use broker::secrets::{Secret, SecretResolver};
 use broker::store::MemoryStore;
@@ -17,7 +18,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use trust_framework::Registry;
 
-pub const EXAMPLE: &str = include_str!("../../../../examples/registry/pan-canada.toml");
+/// The example registry as it stood in November 2026: the broker here judges it at [`NOW`].
+pub const EXAMPLE: &str = include_str!("../../../fixtures/pan-canada-2026.toml");
+/// The time every broker and provider of a test bed runs at, unless a test moves its clock.
+pub const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-24 12:00 UTC);
 pub const RP: &str = "esdc-employment-insurance";
 pub const RP_SECRET: &str = "rp-secret-for-tests";
 pub const RP_REDIRECT: &str = "http://127.0.0.1:8490/callback/esdc-employment-insurance";
@@ -38,6 +42,8 @@ pub struct TestBed {
     pub providers: HashMap<String, String>,
     pub persons: HashMap<String, String>,
     pub http: reqwest::Client,
+    /// The clock of the broker and of every provider of the bed, at [`NOW`] until moved.
+    pub clock: Arc<FixedClock>,
     stops: Vec<oneshot::Sender<()>>,
 }
 
@@ -76,6 +82,7 @@ pub async fn start(options: Options) -> TestBed {
     let mut persons = HashMap::new();
     let mut stops = Vec::new();
     let mut options = options;
+    let clock = Arc::new(FixedClock::at(NOW));
 
     let example = Registry::from_toml(EXAMPLE).unwrap();
     for (id, port) in PROVIDERS {
@@ -88,7 +95,7 @@ pub async fn start(options: Options) -> TestBed {
         let secret = format!("{id}-client-secret");
         overlay.insert(secret_env(id), Secret::new(secret.clone()));
         let provider = example.provider(id).unwrap();
-        let config = demo::provider::ProviderConfig::for_registry_provider(
+        let mut config = demo::provider::ProviderConfig::for_registry_provider(
             provider,
             issuer.clone(),
             demo::provider::ClientConfig {
@@ -98,6 +105,7 @@ pub async fn start(options: Options) -> TestBed {
             },
             options.faults.remove(id),
         );
+        config.clock = clock.clone();
         persons.insert(id.to_owned(), config.persons[0].id.clone());
         let (tx, rx) = oneshot::channel();
         stops.push(tx);
@@ -138,7 +146,7 @@ pub async fn start(options: Options) -> TestBed {
         registry_store: options.registry_store.take(),
         admins: std::mem::take(&mut options.admins),
         limits: options.limits.take().unwrap_or_default(),
-        clock: Arc::new(broker::clock::SystemClock),
+        clock: clock.clone(),
     })
     .unwrap();
     let (tx, rx) = oneshot::channel();
@@ -157,6 +165,7 @@ pub async fn start(options: Options) -> TestBed {
         providers,
         persons,
         http: browser(),
+        clock,
         stops,
     }
 }
