@@ -1,6 +1,6 @@
 //! A `/token` request: the first line is the `Authorization` header value (an empty line: no
-//! header), the rest is the form body. Form decoding, repeated parameters, Basic credentials
-//! and the PKCE verifier.
+//! header), the rest is the form body, through `/token`'s own parsing: form decoding, repeated
+//! parameters, Basic credentials, the code grant's parameters and the PKCE verifier.
 #![no_main]
 
 use base64::Engine;
@@ -16,6 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(request) = request else {
         return;
     };
+    // A code grant read has its verifier.
+    if request.grant.is_ok() {
+        assert!(request.verifier.is_some());
+    }
     if let Some((verifier, shaped, challenge)) = &request.verifier {
         assert!(is_s256_shape(challenge), "{challenge}");
         if *shaped {

@@ -7,7 +7,7 @@ use trust_framework::Lang;
 use super::abandoned::{Stage, Watch};
 use super::ending::store_failed;
 use super::state::Choosing;
-use super::{Failure, Login, provider};
+use super::{Access, Failure, Login, kept, provider};
 use crate::app::Broker;
 use crate::audit::Event;
 use crate::http::browser;
@@ -46,12 +46,7 @@ impl Choosing {
         cookie: Option<&str>,
         lang: Lang,
     ) -> Result<Self, Failure> {
-        let choosing: Choosing = broker
-            .store
-            .get(Kind::Choosing, txn)
-            .await
-            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
-            .ok_or_else(|| Failure::expired(lang))?;
+        let choosing: Choosing = kept(broker, Kind::Choosing, txn, lang, Access::Read).await?;
         if !browser::matches_cookie(&choosing.login.browser, cookie) {
             return Err(Failure::expired(lang));
         }

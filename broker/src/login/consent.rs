@@ -13,7 +13,7 @@ use trust_framework::{Attribute, Lang, LegalBasis};
 use super::abandoned::{Stage, Watch};
 use super::ending::store_failed;
 use super::state::AwaitingConsent;
-use super::{Failure, Login};
+use super::{Access, Failure, Login, kept};
 use crate::app::Broker;
 use crate::audit::{Decided, Event, list};
 use crate::http::browser::{self, hash, random_token};
@@ -151,12 +151,8 @@ impl AwaitingConsent {
         cookie: Option<&str>,
         lang: Lang,
     ) -> Result<Self, Failure> {
-        let awaiting: AwaitingConsent = broker
-            .store
-            .get(Kind::AwaitingConsent, form)
-            .await
-            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
-            .ok_or_else(|| Failure::expired(lang))?;
+        let awaiting: AwaitingConsent =
+            kept(broker, Kind::AwaitingConsent, form, lang, Access::Read).await?;
         if !browser::matches_cookie(&awaiting.browser, cookie) {
             return Err(Failure::expired(lang));
         }
@@ -182,12 +178,8 @@ impl AwaitingConsent {
                 ),
             ));
         }
-        let awaiting: AwaitingConsent = broker
-            .store
-            .take(Kind::AwaitingConsent, form)
-            .await
-            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
-            .ok_or_else(|| Failure::expired(lang))?;
+        let awaiting: AwaitingConsent =
+            kept(broker, Kind::AwaitingConsent, form, lang, Access::Take).await?;
         if !browser::matches_cookie(&awaiting.browser, cookie) {
             return Err(Failure::expired(lang));
         }

@@ -36,6 +36,31 @@ pub use request::{AuthorizeRequest, Origin};
 pub use start::start;
 pub use state::{AtProvider, AwaitingConsent, Choosing, CodeGrant, ReturnTo};
 
+/// How a step's kept state is had: read (its page may be shown again) or taken (one time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Take,
+}
+
+/// A login's state kept under `key`: the error page when the store fails, the "expired" page
+/// when there is none (expired, already completed, or never there).
+async fn kept<T: serde::de::DeserializeOwned>(
+    broker: &crate::app::Broker,
+    kind: crate::store::Kind,
+    key: &str,
+    lang: trust_framework::Lang,
+    access: Access,
+) -> Result<T, Failure> {
+    let found = match access {
+        Access::Read => broker.store.get(kind, key).await,
+        Access::Take => broker.store.take(kind, key).await,
+    };
+    found
+        .map_err(|e| Failure::page(lang, crate::oidc::error::OAuthError::from_store(&e)))?
+        .ok_or_else(|| Failure::expired(lang))
+}
+
 /// Where a transition leaves the login, and what the person's browser is shown or sent to.
 #[derive(Debug)]
 pub enum Login {

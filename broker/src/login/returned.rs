@@ -8,7 +8,7 @@ use trust_framework::{Lang, Refusal, UpstreamAssertion, release};
 
 use super::ending::{release_refused, upstream_failed};
 use super::state::{AtProvider, AwaitingConsent, Choosing, Granted, Pending};
-use super::{Failure, Login};
+use super::{Access, Failure, Login, kept};
 use crate::app::Broker;
 use crate::audit::{Event, list};
 use crate::http::browser::{self, random_token};
@@ -35,12 +35,7 @@ impl AtProvider {
         cookie: Option<&str>,
         lang: Lang,
     ) -> Result<Self, Failure> {
-        let at: AtProvider = broker
-            .store
-            .take(Kind::AtProvider, txn)
-            .await
-            .map_err(|e| Failure::page(lang, OAuthError::from_store(&e)))?
-            .ok_or_else(|| Failure::expired(lang))?;
+        let at: AtProvider = kept(broker, Kind::AtProvider, txn, lang, Access::Take).await?;
         if !browser::matches_cookie(&at.login.browser, cookie) {
             // An injected or stolen callback: worth an auditor's attention.
             Event::CallbackRefused {
