@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// mimalloc instead of the system allocator: a login allocates and frees many small buffers
-/// across threads, where glibc's malloc showed as about a seventh of the broker's CPU time.
-/// Built with `no_thp`: with transparent huge pages mimalloc's arenas took the idle resident
-/// size from 18 MB to 34 MB; without them it is 23 MB.
+/// across threads, which glibc's malloc serves at a cost that showed in profiles. Built with
+/// `no_thp`, because transparent huge pages made mimalloc's arenas nearly double the idle
+/// resident size (docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
