@@ -491,6 +491,69 @@ mod tests {
         assert!(keys.keys[SigningAlg::RS256.name()].fast.is_none());
     }
 
+    /// Relying parties cache kids: a key file must keep its kid across versions. The Ed25519
+    /// key is RFC 8037's example (appendix A.3); its RFC 7638 thumbprint would be
+    /// `kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k`, but the kid hashes the members in the
+    /// order `kty`, `crv`, `x` (see `thumbprint`).
+    #[test]
+    fn a_fixed_key_file_keeps_its_kid() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let ec = r#"{"kty":"EC","crv":"P-256","x":"dxeFm-ajOJK3Qc4x6_PEopLhBT1NjEZBn_g1_RkVJK8","y":"i2ncim7Gzq0fTRXoRX9AdEsJqM_avOuqp3wUbp9kvPE","d":"yZEw9OHrRanK8nQJpCMWfIB-psjx6wN36qjzrlpeVhw"}"#;
+        let ed = r#"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        std::fs::write(dir.path().join("es256.jwk"), ec).unwrap();
+        std::fs::write(dir.path().join("eddsa.jwk"), ed).unwrap();
+        let files = BTreeMap::from([
+            (SigningAlg::ES256, dir.path().join("es256.jwk")),
+            (SigningAlg::EdDSA, dir.path().join("eddsa.jwk")),
+        ]);
+        let keys = KeySet::load_at(&files, 0).unwrap();
+        let kids: Vec<(&str, String)> = keys.kids().into_iter().map(|(a, k, _)| (a, k)).collect();
+        assert_eq!(
+            kids,
+            [
+                (
+                    "ES256",
+                    "hb55_1sR9yOu5hSKmnRf_Dc-ezyFIn75AV37dpv5A2c".to_owned()
+                ),
+                (
+                    "EdDSA",
+                    "IKq5ZlNYvHPaf8arDAZMx0h9jMMRxFloUa3M5i2x8eE".to_owned()
+                ),
+            ]
+        );
+    }
+
+    /// The traditional PEM forms (SEC1, PKCS#1) and RSA private JWKs load too, with the same
+    /// kids as the same keys in other forms.
+    #[test]
+    fn traditional_pem_and_rsa_jwk_files_keep_their_kids() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/keys/testdata");
+        let files = BTreeMap::from([
+            (SigningAlg::ES256, data.join("es256-sec1.pem")),
+            (SigningAlg::RS256, data.join("rsa-pkcs1.pem")),
+            (SigningAlg::PS256, data.join("rsa.jwk")),
+        ]);
+        let keys = KeySet::load_at(&files, 0).unwrap();
+        let kids: Vec<(&str, String)> = keys.kids().into_iter().map(|(a, k, _)| (a, k)).collect();
+        assert_eq!(
+            kids,
+            [
+                (
+                    "ES256",
+                    "hb55_1sR9yOu5hSKmnRf_Dc-ezyFIn75AV37dpv5A2c".to_owned()
+                ),
+                (
+                    "PS256",
+                    "c8e7sZPgGErqtKwvvJk_RsQTuiQdfgRxZFpE7yjSGF8".to_owned()
+                ),
+                (
+                    "RS256",
+                    "c8e7sZPgGErqtKwvvJk_RsQTuiQdfgRxZFpE7yjSGF8".to_owned()
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn the_jwks_has_public_members_only_and_unique_kids() {
         let keys = KeySet::generate().unwrap();

@@ -63,4 +63,14 @@ mod tests {
         );
         assert_eq!(a.len(), 43);
     }
+
+    /// The subject a service holds must never change with the library that computes it.
+    #[test]
+    fn a_fixed_input_gives_the_subject_it_always_gave() {
+        let p = PairwiseSubjects::new(b"secret");
+        assert_eq!(
+            p.subject("esdc-edsc.gc.ca", "ab-account", "person-1"),
+            "ZwsifF7YDrhBEzrY1if7XuEbqELK89SlZa8JMktO5xo"
+        );
+    }
 }

@@ -395,6 +395,15 @@ impl Store for RedisStore {
 
 #[cfg(test)]
 mod tests {
+    /// Keys written by one version must be found by the next.
+    #[test]
+    fn a_fixed_key_digests_as_it_always_did() {
+        assert_eq!(
+            super::hex_digest("secret-code"),
+            "8c198a645237d0e4f01b5597eca3898ee155d1b48021eaff590ad5eca38542f3"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -172,6 +172,15 @@ pub fn read_answer(
 
 #[cfg(test)]
 mod tests {
+    /// RFC 7636 appendix B.
+    #[test]
+    fn the_pkce_challenge_is_the_rfc_example() {
+        assert_eq!(
+            super::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
     use super::*;
 
     #[test]
