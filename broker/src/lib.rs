@@ -6,10 +6,12 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 /// Entry points for the fuzz targets in `fuzz/`; not an API.
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod jose;
 pub mod keys;
 pub mod login;
 pub mod metrics;

@@ -120,6 +120,9 @@ fn init_tracing() -> anyhow::Result<broker::audit::Flushing> {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // Before anything can build a TLS client or server: a missing provider stops the broker
+    // here, not at a first login.
+    broker::crypto::install_provider()?;
     match cli.command {
         Command::CheckRegistry { file } => {
             let ok = broker::cli::check_registry::run(&file, &mut std::io::stdout().lock())?;
@@ -167,8 +170,8 @@ fn main() -> anyhow::Result<ExitCode> {
                 KeysCommand::List { config } => (config, false),
             };
             let config = broker::config::Config::load(&config)?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
             if rotate {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
                 for r in broker::keys::rotation::rotate_files(&config.keys, now)? {
                     println!(
                         "{}: {} signs, {} is next{}",
@@ -183,8 +186,8 @@ fn main() -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            let keys = broker::keys::KeySet::load(&config.keys)?;
-            println!("{}", serde_json::to_string_pretty(&keys.jwks())?);
+            let keys = broker::keys::KeySet::load_at(&config.keys, now)?;
+            println!("{}", serde_json::to_string_pretty(&keys.jwks_at(now))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, tls } => {

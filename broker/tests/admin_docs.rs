@@ -73,7 +73,9 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 }
 
 async fn fetch_document(bed: &TestBed) -> Value {
-    let r = reqwest::get(format!("{}/admin/openapi.json", bed.broker_url))
+    let r = http()
+        .get(format!("{}/admin/openapi.json", bed.broker_url))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -114,7 +116,7 @@ async fn the_openapi_document_lists_every_admin_route() {
 
     // And each one is really there: a bad token gets 401 (not 404 or 405), except the
     // document itself, which is public.
-    let http = reqwest::Client::new();
+    let http = http();
     for (method, path) in documented(&doc) {
         let url = format!("{}{}", bed.broker_url, path.replace("{id}", "ab-account"));
         let req = match method.as_str() {
@@ -153,7 +155,7 @@ async fn page(
     query: &str,
     accept: &str,
 ) -> (u16, String, String) {
-    let mut req = reqwest::Client::new()
+    let mut req = http()
         .get(format!("{}/admin{query}", bed.broker_url))
         .header("accept-language", accept);
     if let Some(t) = token {
@@ -169,7 +171,7 @@ async fn page(
 async fn the_admin_page_shows_the_registry_in_both_languages() {
     let (bed, _dir) = setup().await;
     // A status with a reason, set through the API by an approver.
-    let r = reqwest::Client::new()
+    let r = http()
         .post(format!(
             "{}/admin/providers/qc-sqin/suspend",
             bed.broker_url
@@ -246,7 +248,9 @@ async fn the_admin_page_explains_itself_to_everyone_else() {
         );
         assert!(!body.contains("ab-account"), "reveals nothing");
     }
-    let r = reqwest::get(format!("{}/admin", bed.broker_url))
+    let r = http()
+        .get(format!("{}/admin", bed.broker_url))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 401);

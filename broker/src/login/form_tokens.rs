@@ -9,7 +9,7 @@
 //! of no use in another browser. Replicas that share the broker's secret (they must, for
 //! pairwise subjects) accept each other's tokens.
 
-use ring::hmac;
+use aws_lc_rs::hmac;
 use subtle::ConstantTimeEq;
 
 /// The label under which the token key is derived from the broker's secret: the key signs

@@ -4,9 +4,9 @@
 //! different sectors get unrelated identifiers for the same person and cannot correlate them;
 //! without the broker's secret nobody can link a `sub` back to the provider's subject.
 
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::hmac;
 
 pub struct PairwiseSubjects {
     key: hmac::Key,

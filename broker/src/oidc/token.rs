@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::params::{Params, is_pkce_verifier};
@@ -106,7 +105,7 @@ async fn release(
             "code_verifier is not a valid PKCE verifier",
         ));
     }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let computed = URL_SAFE_NO_PAD.encode(crate::crypto::sha256(verifier.as_bytes()));
     if !bool::from(computed.as_bytes().ct_eq(grant.code_challenge.as_bytes())) {
         return Err(OAuthError::new(
             ErrorCode::InvalidGrant,

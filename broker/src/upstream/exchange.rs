@@ -72,10 +72,7 @@ fn scope(scopes: &[String]) -> String {
 
 /// RFC 7636 4.2: `BASE64URL(SHA256(verifier))`.
 pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ))
+    URL_SAFE_NO_PAD.encode(crate::crypto::sha256(verifier.as_bytes()))
 }
 
 /// The form body of the code redemption.
