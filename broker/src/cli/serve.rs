@@ -19,7 +19,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read the registry {}", config.registry.display()))?;
     let registry = Registry::from_toml(&text)
         .with_context(|| format!("registry {}", config.registry.display()))?;
-    let keys = KeySet::load(&config.keys)?;
+    let keys = KeySet::load_at(
+        &config.keys,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )?;
     let secrets = SecretResolver::default();
     let pairwise = secrets
         .resolve(&config.pairwise.secret)
@@ -157,7 +160,10 @@ async fn reload_keys(broker: Broker) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        match broker.keys.reload() {
+        match broker
+            .keys
+            .reload(time::OffsetDateTime::now_utc().unix_timestamp())
+        {
             Ok(true) => tracing::info!(target: "audit", event = "keys.reloaded"),
             Ok(false) => {}
             Err(e) => {
