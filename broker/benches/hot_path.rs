@@ -22,7 +22,6 @@ use broker::store::{Kind, MemoryStore, RedisStore, RedisTarget, TypedStore};
 use broker::upstream::Expected;
 use criterion::{Criterion, criterion_group, criterion_main};
 use e2e::redis::RedisServer;
-use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -154,15 +153,16 @@ fn upstream_verification(c: &mut Criterion) {
         now: NOW,
     };
     // The provider's keys: an RSA and an EC key in its JWKS, as a provider publishes them,
-    // read as discovery reads them.
+    // read as discovery reads them (once per fetch, not per login).
     let provider_keys = KeySet::generate().unwrap();
-    let mut jwks = provider_keys.jwks();
+    let mut jwks = provider_keys.jwks_at(NOW.unix_timestamp());
     jwks["keys"]
         .as_array_mut()
         .unwrap()
         .retain(|k| k["alg"] == "RS256" || k["alg"] == "ES256");
-    let jwks: CoreJsonWebKeySet = serde_json::from_value(jwks).unwrap();
-    let jwks = serde_json::to_value(&jwks).unwrap();
+    let jwks =
+        broker::upstream::signature::ProviderKeys::from_json(&serde_json::to_vec(&jwks).unwrap())
+            .unwrap();
 
     let mut group = c.benchmark_group("upstream_verify");
     for alg in [SigningAlg::RS256, SigningAlg::ES256] {

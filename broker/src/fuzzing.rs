@@ -8,9 +8,7 @@ use std::collections::BTreeSet;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use trust_framework::registry::{AgreementEntry, ProviderEntry, RelyingPartyEntry};
 use trust_framework::{AssuranceLevel, Attribute, IdentityProvider, Lang, Registry, RegistryFile};
 
@@ -103,7 +101,7 @@ pub fn token_request(body: &[u8], authorization: Option<&[u8]>) -> Result<TokenR
     let params = Params::from_pairs(pairs)?;
     let basic = crate::oidc::client_auth::basic_credentials(&headers).map_err(|e| e.to_string())?;
     let verifier = params.get("code_verifier").map(|v| {
-        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
+        let challenge = URL_SAFE_NO_PAD.encode(crate::crypto::sha256(v.as_bytes()));
         (v.to_owned(), is_pkce_verifier(v), challenge)
     });
     Ok(TokenRequest { basic, verifier })
@@ -120,7 +118,7 @@ pub struct UpstreamLogin {
 }
 
 /// A JWKS document and a compact JWT from a provider through the broker's verification
-/// (the key set parsed as discovery parses it, then `upstream::id_token::verify`), with the
+/// (the key set parsed as discovery parses it, then `upstream::validation::verify`), with the
 /// provider's registered issuer and client id, the given nonce and a fixed `now`.
 pub fn upstream_id_token(
     provider: &IdentityProvider,
@@ -129,8 +127,8 @@ pub fn upstream_id_token(
     nonce: &str,
     now: time::OffsetDateTime,
 ) -> Result<UpstreamLogin, String> {
-    let jwks: CoreJsonWebKeySet = serde_json::from_slice(jwks).map_err(|e| e.to_string())?;
-    let jwks = serde_json::to_value(&jwks).map_err(|e| e.to_string())?;
+    let jwks =
+        crate::upstream::signature::ProviderKeys::from_json(jwks).map_err(|e| e.to_string())?;
     let expected = crate::upstream::Expected {
         issuer: &provider.issuer,
         client_id: &provider.client_id,
