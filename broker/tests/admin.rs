@@ -68,7 +68,7 @@ async fn setup() -> Admin {
     ));
     Admin {
         bed,
-        http: reqwest::Client::new(),
+        http: http(),
         provider_issuer,
         _dir: dir,
     }
@@ -561,11 +561,9 @@ async fn agreements_are_amended_by_version_and_terminated_at_once() {
 
 mod dynamic {
     use super::*;
-    use josekit::jws::{ES256, JwsHeader};
-    use josekit::jwt::JwtPayload;
 
     fn statement(
-        key: &josekit::jwk::Jwk,
+        key: &TestKey,
         kid: &str,
         iss: &str,
         jti: &str,
@@ -592,11 +590,7 @@ mod dynamic {
             claims.insert(k.into(), v);
         }
         claims.extend(extra.as_object().cloned().unwrap_or_default());
-        let mut header = JwsHeader::new();
-        header.set_key_id(kid);
-        let signer = ES256.signer_from_jwk(key).unwrap();
-        josekit::jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, &signer)
-            .unwrap()
+        key.sign(kid, &Value::Object(claims))
     }
 
     /// A broker with a registry store and Bob the approver, trusting Nova Scotia's statement
@@ -604,14 +598,14 @@ mod dynamic {
     struct NovaScotia {
         bed: TestBed,
         http: reqwest::Client,
-        trusted: josekit::jwk::Jwk,
+        trusted: TestKey,
         _dir: tempfile::TempDir,
     }
 
     impl NovaScotia {
         async fn start() -> Self {
-            let trusted = ES256.generate_key_pair().unwrap();
-            let public = trusted.to_jwk_public_key().to_string();
+            let trusted = TestKey::es256();
+            let public = Value::Object(trusted.public(None)).to_string();
             let dir = tempfile::tempdir().unwrap();
             let bed = start(Options {
                 registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
@@ -624,8 +618,8 @@ mod dynamic {
             .await;
             Self {
                 bed,
-                http: reqwest::Client::new(),
-                trusted: trusted.to_jwk_key_pair(),
+                http: http(),
+                trusted,
                 _dir: dir,
             }
         }
@@ -662,7 +656,7 @@ mod dynamic {
     async fn a_service_registers_itself_with_a_jurisdictions_software_statement() {
         let ns = NovaScotia::start().await;
         let (bed, http, trusted) = (&ns.bed, &ns.http, &ns.trusted);
-        let untrusted = ES256.generate_key_pair().unwrap();
+        let untrusted = TestKey::es256();
         let post = |ssa: String| ns.register(ssa);
         let redirect = "https://fishing.novascotia.example/callback";
         let good = statement(
@@ -697,7 +691,7 @@ mod dynamic {
             "{body}"
         );
         let forged = statement(
-            &untrusted.to_jwk_key_pair(),
+            &untrusted,
             "ns-2026",
             "CA-NS",
             "jti-2",
@@ -707,7 +701,7 @@ mod dynamic {
         );
         assert_eq!(post(forged).await.1["error"], "invalid_software_statement");
         let unknown = statement(
-            &untrusted.to_jwk_key_pair(),
+            &untrusted,
             "someone",
             "CA-NS",
             "jti-3",
@@ -782,10 +776,8 @@ mod dynamic {
         let (bed, http, trusted) = (&ns.bed, &ns.http, &ns.trusted);
         let register = |ssa: String| ns.register(ssa);
         let redirect = "https://fishing.novascotia.example/callback";
-        let mut client_key = ES256.generate_key_pair().unwrap().to_jwk_key_pair();
-        client_key.set_key_id("fishing-1");
-        let mut client_public = client_key.to_public_key().unwrap();
-        client_public.set_key_id("fishing-1");
+        let client_key = TestKey::es256();
+        let client_public = client_key.public(Some("fishing-1"));
         let with_keys = |jti: &str, id: &str, jwks: Value| {
             statement(
                 trusted,
@@ -799,7 +791,7 @@ mod dynamic {
         };
 
         // The private key instead of the public one: refused, nothing registered.
-        let leaked = json!({ "keys": [serde_json::to_value(client_key.as_ref()).unwrap()] });
+        let leaked = json!({ "keys": [Value::Object(client_key.private(Some("fishing-1")))] });
         let (status, body) = register(with_keys("jti-k1", "ns-leaky", leaked)).await;
         assert_eq!(
             (status, body["error"].as_str()),
@@ -814,7 +806,7 @@ mod dynamic {
         );
         assert!(bed.broker.registry().relying_party("ns-leaky").is_none());
 
-        let jwks = json!({ "keys": [serde_json::to_value(client_public.as_ref()).unwrap()] });
+        let jwks = json!({ "keys": [Value::Object(client_public)] });
         let (status, body) = register(with_keys("jti-k2", "ns-fishing-keys", jwks)).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["token_endpoint_auth_method"], "private_key_jwt");
@@ -823,20 +815,12 @@ mod dynamic {
         ns.approve("ns-fishing-keys").await;
 
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let assertion = |key: &josekit::jwk::Jwk| {
-            let mut header = JwsHeader::new();
-            header.set_key_id("fishing-1");
+        let assertion = |key: &TestKey| {
             let claims = json!({
                 "iss": "ns-fishing-keys", "sub": "ns-fishing-keys", "aud": bed.broker_url,
                 "iat": now, "exp": now + 60, "jti": format!("a-{}", rand_token()),
             });
-            let payload = JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap();
-            josekit::jwt::encode_with_signer(
-                &payload,
-                &header,
-                &ES256.signer_from_jwk(key).unwrap(),
-            )
-            .unwrap()
+            key.sign("fishing-1", &claims)
         };
         let token = |assertion: String| {
             let http = http.clone();
@@ -866,7 +850,7 @@ mod dynamic {
             body["error"], "invalid_grant",
             "authenticated by its registered key, then refused the made-up code: {body}"
         );
-        let stranger = ES256.generate_key_pair().unwrap().to_jwk_key_pair();
+        let stranger = TestKey::es256();
         let (status, body) = token(assertion(&stranger)).await;
         assert_eq!(
             (status, body["error"].as_str()),
