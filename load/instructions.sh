@@ -13,8 +13,9 @@
 # callgrind file for `callgrind_annotate --inclusive=yes`.
 #
 # Caveats: user-space instructions only (the kernel's TCP work is not counted), and under
-# valgrind ring takes its portable code paths, so signatures weigh about three times what
-# they do on the real CPU. Use it to compare, not to size. Needs valgrind (Debian: valgrind).
+# valgrind the cryptography library may take other code paths than on the real CPU (valgrind
+# reports fewer CPU features), so signatures can weigh more than they do there. Use it to
+# compare, not to size. Needs valgrind (Debian: valgrind).
 # Ports 8400, 8411-8413, 8419 and 8490 must be free.
 set -euo pipefail
 

@@ -20,11 +20,9 @@ use broker::login::state::{
 };
 use broker::oidc::id_token;
 use broker::oidc::pairwise::PairwiseSubjects;
-use broker::store::{Kind, MemoryStore, RedisStore, RedisTarget, TypedStore};
+use broker::store::{Kind, MemoryStore, RedisStore, RedisTarget, Store, TypedStore};
 use broker::upstream::Expected;
 use criterion::{Criterion, criterion_group, criterion_main};
-use e2e::redis::RedisServer;
-use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -171,15 +169,16 @@ fn upstream_verification(c: &mut Criterion) {
         now: NOW,
     };
     // The provider's keys: an RSA and an EC key in its JWKS, as a provider publishes them,
-    // read as discovery reads them.
+    // read as discovery reads them (once per fetch, not per login).
     let provider_keys = KeySet::generate().unwrap();
-    let mut jwks = provider_keys.jwks();
+    let mut jwks = provider_keys.jwks_at(NOW.unix_timestamp());
     jwks["keys"]
         .as_array_mut()
         .unwrap()
         .retain(|k| k["alg"] == "RS256" || k["alg"] == "ES256");
-    let jwks: CoreJsonWebKeySet = serde_json::from_value(jwks).unwrap();
-    let jwks = serde_json::to_value(&jwks).unwrap();
+    let jwks =
+        broker::upstream::signature::ProviderKeys::from_json(&serde_json::to_vec(&jwks).unwrap())
+            .unwrap();
 
     let mut group = c.benchmark_group("upstream_verify");
     for alg in [SigningAlg::RS256, SigningAlg::ES256] {
@@ -295,24 +294,61 @@ fn store_round_trip(c: &mut Criterion) {
     let memory = TypedStore(Arc::new(MemoryStore::new()));
     put_take(c, "memory", &rt, &memory);
 
-    let server = match rt.block_on(RedisServer::start()) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("store/redis skipped: no redis-server could be started ({e:#})");
-            return;
-        }
+    let Some(server) = BenchRedis::start() else {
+        eprintln!("store/redis skipped: no redis-server could be started");
+        return;
     };
-    // The connection manager and the server's process handle belong to the runtime.
+    // The connection manager belongs to the runtime.
     let _in_runtime = rt.enter();
     let redis = RedisStore::new(
-        &RedisTarget::Single(server.url()),
+        &RedisTarget::Single(format!("redis://127.0.0.1:{}/0", server.port)),
         Duration::from_millis(500),
     )
     .unwrap();
+    let ready = (0..100).any(|_| {
+        rt.block_on(redis.ping()).is_ok() || {
+            std::thread::sleep(Duration::from_millis(50));
+            false
+        }
+    });
+    if !ready {
+        eprintln!("store/redis skipped: redis-server did not answer");
+        return;
+    }
     let redis = TypedStore(Arc::new(redis));
     put_take(c, "redis", &rt, &redis);
-    drop(redis);
-    drop(server);
+}
+
+/// A `redis-server` of the benchmark's own on a free loopback port, without persistence,
+/// stopped when dropped.
+struct BenchRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl BenchRedis {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Self { port, child })
+    }
+}
+
+impl Drop for BenchRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `/callback`: the relying party's pairwise `sub`.

@@ -5,7 +5,6 @@
 //! the regression tests below: not part of the service.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::{Map, Value};
 use trust_framework::registry::{AgreementEntry, ProviderEntry, RelyingPartyEntry};
 use trust_framework::{IdentityProvider, Lang, Registry, RegistryFile};
@@ -102,8 +101,8 @@ pub fn upstream_id_token(
     nonce: &str,
     now: time::OffsetDateTime,
 ) -> Result<UpstreamLogin, String> {
-    let jwks: CoreJsonWebKeySet = serde_json::from_slice(jwks).map_err(|e| e.to_string())?;
-    let jwks = serde_json::to_value(&jwks).map_err(|e| e.to_string())?;
+    let jwks =
+        crate::upstream::signature::ProviderKeys::from_json(jwks).map_err(|e| e.to_string())?;
     let expected = crate::upstream::Expected {
         issuer: &provider.issuer,
         client_id: &provider.client_id,

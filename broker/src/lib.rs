@@ -7,11 +7,13 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 /// Entry points for the fuzz targets in `fuzz/`: compiled for fuzzing (and its regression
 /// tests) only, never into the service.
 #[cfg(any(test, fuzzing))]
 pub mod fuzzing;
 pub mod http;
+pub mod jose;
 pub mod keys;
 pub mod login;
 pub mod metrics;

@@ -80,6 +80,9 @@ impl TlsFlags {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // Before anything can build a TLS client or server: a missing provider stops the broker
+    // here, not at a first login.
+    broker::crypto::install_provider()?;
     match cli.command {
         Command::CheckRegistry { file } => {
             let ok = broker::cli::check_registry::run(&file, &mut std::io::stdout().lock())?;
@@ -102,8 +105,8 @@ fn main() -> anyhow::Result<ExitCode> {
                 KeysCommand::List { config } => (config, false),
             };
             let config = broker::config::Config::load(&config)?;
+            let now = broker::clock::wall_time().unix_timestamp();
             if rotate {
-                let now = broker::clock::wall_time().unix_timestamp();
                 for r in broker::keys::rotation::rotate_files(&config.keys, now)? {
                     println!(
                         "{}: {} signs, {} is next{}",
@@ -118,8 +121,8 @@ fn main() -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            let keys = broker::keys::KeySet::load(&config.keys)?;
-            println!("{}", serde_json::to_string_pretty(&keys.jwks())?);
+            let keys = broker::keys::KeySet::load_at(&config.keys, now)?;
+            println!("{}", serde_json::to_string_pretty(&keys.jwks_at(now))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, tls } => {

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use sha2::Digest;
 use subtle::ConstantTimeEq;
 use trust_framework::SecretRef;
 
@@ -65,7 +64,8 @@ impl fmt::Debug for SecretResolver {
 /// SHA-256 of its bytes. Dynamic registration stores it; [`SecretResolver::verify`] compares
 /// with it.
 pub fn sha256_hex(secret: &str) -> String {
-    sha2::Sha256::digest(secret.as_bytes())
+    crate::crypto::sha256(secret.as_bytes())
+        .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()

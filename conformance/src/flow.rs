@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest as _, Sha256};
 
 use crate::TestClient;
 use crate::evidence::Exchange;
@@ -17,12 +16,17 @@ use crate::http::{Answer, Http};
 const MAX_HOPS: usize = 12;
 
 pub(crate) fn random_token() -> String {
-    let bytes: [u8; 32] = rand::random();
+    let mut bytes = [0u8; 32];
+    // AWS-LC aborts the process itself when the system's entropy cannot be read.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub(crate) fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ))
 }
 
 /// What to do on a consent page.

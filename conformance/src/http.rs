@@ -41,6 +41,7 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 impl Http {
     /// A fresh browser: its own cookie jar.
     pub fn new() -> Result<Self, Error> {
+        crate::install_crypto_provider()?;
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())

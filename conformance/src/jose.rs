@@ -1,10 +1,12 @@
 //! Just enough JOSE: decoding an ID token (unverified until [`verify`] says so) and
-//! describing published keys.
+//! describing published keys. Signatures are checked with jsonwebtoken (aws-lc-rs), and ES512,
+//! which jsonwebtoken does not offer, with aws-lc-rs directly.
 
+use aws_lc_rs::signature::{ECDSA_P521_SHA512_FIXED, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwk::Jwk;
-use josekit::jws::JwsVerifier;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
 /// An ID token as received: nothing in it is trusted until [`verify`] accepts it.
@@ -13,7 +15,8 @@ pub(crate) struct UnverifiedJwt {
     pub header: Map<String, Value>,
     pub claims: Map<String, Value>,
     signing_input: String,
-    signature: Vec<u8>,
+    /// The signature as sent (base64url), checked to decode.
+    signature: String,
 }
 
 pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
@@ -39,7 +42,10 @@ pub(crate) fn decode(token: &str) -> Result<UnverifiedJwt, String> {
         header: object(header, "header")?,
         claims: object(payload, "payload")?,
         signing_input: format!("{header}.{payload}"),
-        signature: b64url_decode(signature).ok_or("the signature is not base64url")?,
+        signature: match b64url_decode(signature) {
+            Some(_) => signature.trim_end_matches('=').to_owned(),
+            None => return Err("the signature is not base64url".into()),
+        },
     })
 }
 
@@ -56,29 +62,92 @@ impl UnverifiedJwt {
     }
 }
 
-/// Verifies the signature with one published key. Only asymmetric algorithms are accepted.
+/// Verifies the signature with one published key. Only asymmetric algorithms are accepted:
+/// RSASSA-PKCS1-v1_5 and RSASSA-PSS with SHA-256, -384 and -512, ECDSA on P-256, P-384 and
+/// P-521, and EdDSA on Ed25519 (as `EdDSA` or `Ed25519`). The key must be of the algorithm's
+/// type and curve, and its `alg` and `use`, when it has them, must allow the algorithm.
 pub(crate) fn verify(jwt: &UnverifiedJwt, jwk: &Map<String, Value>) -> Result<(), String> {
-    let jwk = Jwk::from_map(jwk.clone()).map_err(|e| format!("unusable key: {e}"))?;
-    let verifier: Box<dyn JwsVerifier> = match jwt.alg() {
-        "RS256" => Box::new(josekit::jws::RS256.verifier_from_jwk(&jwk).map_err(s)?),
-        "RS384" => Box::new(josekit::jws::RS384.verifier_from_jwk(&jwk).map_err(s)?),
-        "RS512" => Box::new(josekit::jws::RS512.verifier_from_jwk(&jwk).map_err(s)?),
-        "PS256" => Box::new(josekit::jws::PS256.verifier_from_jwk(&jwk).map_err(s)?),
-        "PS384" => Box::new(josekit::jws::PS384.verifier_from_jwk(&jwk).map_err(s)?),
-        "PS512" => Box::new(josekit::jws::PS512.verifier_from_jwk(&jwk).map_err(s)?),
-        "ES256" => Box::new(josekit::jws::ES256.verifier_from_jwk(&jwk).map_err(s)?),
-        "ES384" => Box::new(josekit::jws::ES384.verifier_from_jwk(&jwk).map_err(s)?),
-        "ES512" => Box::new(josekit::jws::ES512.verifier_from_jwk(&jwk).map_err(s)?),
-        "EdDSA" | "Ed25519" => Box::new(josekit::jws::EdDSA.verifier_from_jwk(&jwk).map_err(s)?),
+    let name = jwt.alg();
+    let alg = match name {
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "ES512" => return verify_es512(jwt, jwk),
+        "EdDSA" | "Ed25519" => Algorithm::EdDSA,
         other => return Err(format!("{other:?} is not an accepted asymmetric algorithm")),
     };
-    verifier
-        .verify(jwt.signing_input.as_bytes(), &jwt.signature)
-        .map_err(|e| format!("the signature does not verify: {e}"))
+    let key: Jwk = serde_json::from_value(Value::Object(jwk.clone()))
+        .map_err(|e| format!("unusable key: {e}"))?;
+    fits(&key, name, alg)?;
+    let key = DecodingKey::from_jwk(&key).map_err(|e| format!("unusable key: {e}"))?;
+    match jsonwebtoken::crypto::verify(&jwt.signature, jwt.signing_input.as_bytes(), &key, alg) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the signature does not verify".into()),
+        Err(e) => Err(format!("the signature does not verify: {e}")),
+    }
 }
 
-fn s(e: impl std::fmt::Display) -> String {
-    e.to_string()
+/// Whether `key` may verify a token of `alg` (named `name` in its header).
+fn fits(key: &Jwk, name: &str, alg: Algorithm) -> Result<(), String> {
+    if let Some(named) = key.common.key_algorithm
+        && named != KeyAlgorithm::from(alg)
+    {
+        return Err(format!("unusable key: its alg is {named}, not {name}"));
+    }
+    if let Some(usage) = &key.common.public_key_use
+        && *usage != PublicKeyUse::Signature
+    {
+        return Err(format!("unusable key: its use is {usage:?}, not sig"));
+    }
+    let fits = match (&key.algorithm, alg) {
+        (AlgorithmParameters::RSA(_), _) => matches!(
+            alg,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ),
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => p.curve == EllipticCurve::P256,
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES384) => p.curve == EllipticCurve::P384,
+        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
+            p.curve == EllipticCurve::Ed25519
+        }
+        _ => false,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(format!("unusable key: not a key for {name}"))
+    }
+}
+
+/// ES512 (ECDSA on P-521 with SHA-512, RFC 7518 3.4).
+fn verify_es512(jwt: &UnverifiedJwt, jwk: &Map<String, Value>) -> Result<(), String> {
+    let get = |name: &str| jwk.get(name).and_then(Value::as_str);
+    if get("kty") != Some("EC") || get("crv") != Some("P-521") {
+        return Err("unusable key: not a key for ES512".into());
+    }
+    if get("alg").is_some_and(|a| a != "ES512") || get("use").is_some_and(|u| u != "sig") {
+        return Err("unusable key: its alg or use does not allow ES512".into());
+    }
+    let coordinate = |name: &str| {
+        get(name)
+            .and_then(b64url_decode)
+            .filter(|c| c.len() == 66)
+            .ok_or_else(|| format!("unusable key: {name} is not a P-521 coordinate"))
+    };
+    let point = [vec![4u8], coordinate("x")?, coordinate("y")?].concat();
+    let signature = b64url_decode(&jwt.signature).unwrap_or_default();
+    UnparsedPublicKey::new(&ECDSA_P521_SHA512_FIXED, point)
+        .verify(jwt.signing_input.as_bytes(), &signature)
+        .map_err(|_| "the signature does not verify".to_owned())
 }
 
 /// What is wrong with a published key's strength, if anything.

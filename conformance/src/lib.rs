@@ -53,10 +53,22 @@ impl std::fmt::Debug for TestClient {
 pub enum Error {
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(#[source] reqwest::Error),
+    #[error("no cryptography provider is installed for TLS and JOSE")]
+    CryptoProvider,
     #[error("the issuer {0:?} is not a URL: {1}")]
     InvalidIssuer(String, #[source] url::ParseError),
     #[error("the provider {0:?} is not in the registry")]
     UnknownProvider(String),
     #[error("cannot serialize the report: {0}")]
     Serialize(#[from] serde_json::Error),
+}
+
+/// Installs aws-lc-rs as rustls' process-wide provider, which reqwest (built without a
+/// provider of its own) takes its TLS from. Idempotent. No other provider is linked in, so
+/// the one installed is aws-lc-rs.
+pub fn install_crypto_provider() -> Result<(), Error> {
+    // Err only when a provider is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    rustls::crypto::CryptoProvider::get_default().ok_or(Error::CryptoProvider)?;
+    Ok(())
 }

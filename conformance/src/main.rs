@@ -224,6 +224,11 @@ fn print_summary(report: &Report) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any client is built: a missing provider stops the suite here.
+    if let Err(e) = conformance::install_crypto_provider() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let outputs = Outputs {
         json: cli.out.json.clone(),
         junit: cli.out.junit.clone(),

@@ -12,6 +12,7 @@
 mod html;
 mod util;
 
+pub mod jose;
 pub mod provider;
 pub mod relying_service;
 

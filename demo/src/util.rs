@@ -6,13 +6,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
-use sha2::{Digest as _, Sha256};
 
 /// A random, URL-safe token of 256 bits.
 pub(crate) fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let bytes: [u8; 32] = random_bytes();
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
@@ -24,9 +21,25 @@ pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
+/// Random bytes from aws-lc-rs' generator. AWS-LC aborts the process itself when the
+/// operating system's entropy cannot be read, so the error branch is not expected to be
+/// reached; a process that reached it could make no safe token, and stops.
+#[allow(clippy::panic)]
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        panic!("the system random number generator failed");
+    }
+    bytes
+}
+
+pub(crate) fn sha256(data: &[u8]) -> aws_lc_rs::digest::Digest {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+}
+
 /// The PKCE S256 challenge of a verifier (RFC 7636 4.2).
 pub(crate) fn pkce_s256(verifier: &str) -> String {
-    b64url(Sha256::digest(verifier.as_bytes()))
+    b64url(sha256(verifier.as_bytes()))
 }
 
 /// Seconds since the Unix epoch. The demo reads the clock at its edges (handlers) only.

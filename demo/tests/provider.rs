@@ -11,7 +11,9 @@ use serde_json::Value;
 #[tokio::test]
 async fn oidcc_discovery_states_issuer_and_capabilities() {
     let issuer = start_provider(None).await;
-    let response = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+    let response = common::http()
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -83,7 +85,9 @@ async fn claims_supported_uses_the_providers_claim_names() {
         .claim_names
         .insert("given_name".into(), "prenom".into());
     spawn_provider(listener, config);
-    let d: Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+    let d: Value = common::http()
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
         .await
         .unwrap()
         .json()

@@ -9,10 +9,11 @@
 
 use std::sync::OnceLock;
 
-use josekit::jwk::Jwk;
-use josekit::jws::JwsHeader;
-use josekit::jws::alg::ecdsa::EcdsaJwsSigner;
-use serde_json::{Value, json};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
 use trust_framework::Registry;
 
 /// The fuzzing clock: 2026-11-24T00:00:00Z.
@@ -50,22 +51,33 @@ pub fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
 /// A fixed key: its public JWK with `kid`, and a signer.
 pub struct FixedKey {
     pub public: Value,
-    signer: EcdsaJwsSigner,
+    signer: EcdsaKeyPair,
     kid: &'static str,
 }
 
 impl FixedKey {
     pub fn new(private_jwk: &str, kid: &'static str) -> Self {
-        let jwk = Jwk::from_bytes(private_jwk.as_bytes()).expect("a JWK");
-        let signer = josekit::jws::ES256
-            .signer_from_jwk(&jwk)
-            .expect("an ES256 key");
-        let mut public = jwk.to_public_key().expect("a public key");
-        public.set_key_id(kid);
-        public.set_key_use("sig");
-        public.set_algorithm("ES256");
+        let jwk: Map<String, Value> = serde_json::from_str(private_jwk).expect("a JWK");
+        let member = |m: &str| {
+            let text = jwk[m].as_str().expect("a JWK member");
+            URL_SAFE_NO_PAD.decode(text).expect("base64url")
+        };
+        let point = [vec![4u8], member("x"), member("y")].concat();
+        let signer = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &member("d"),
+            &point,
+        )
+        .expect("an ES256 key");
+        let mut public = Map::new();
+        for m in ["kty", "crv", "x", "y"] {
+            public.insert(m.into(), jwk[m].clone());
+        }
+        public.insert("kid".into(), kid.into());
+        public.insert("use".into(), "sig".into());
+        public.insert("alg".into(), "ES256".into());
         Self {
-            public: Value::Object(public.as_ref().clone()),
+            public: Value::Object(public),
             signer,
             kid,
         }
@@ -78,10 +90,17 @@ impl FixedKey {
 
     /// A compact ES256 JWS of `payload` (any bytes) with this key's `kid`.
     pub fn sign(&self, payload: &[u8]) -> String {
-        let mut header = JwsHeader::new();
-        header.set_key_id(self.kid);
-        header.set_token_type("JWT");
-        josekit::jws::serialize_compact(payload, &header, &self.signer).expect("signed")
+        let header = json!({ "typ": "JWT", "alg": "ES256", "kid": self.kid });
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = self
+            .signer
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .expect("signed");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 }
 

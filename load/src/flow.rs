@@ -16,7 +16,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use url::{Host, Url};
 
 use crate::cookies::CookieJar;
@@ -173,7 +172,7 @@ pub fn build_client(
     cookie_store: bool,
     roots: &[reqwest::Certificate],
 ) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
+    let mut builder = demo::jose::http_client_builder()?
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(cookie_store)
         .timeout(timeout)
@@ -273,9 +272,15 @@ struct Login {
     verifier: String,
 }
 
+/// 32 random bytes. AWS-LC aborts the process itself when the system's entropy cannot be read.
+pub(crate) fn random_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes
+}
+
 fn random_token() -> String {
-    let bytes: [u8; 32] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(random_bytes())
 }
 
 impl Login {
@@ -288,7 +293,10 @@ impl Login {
     }
 
     fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()))
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            self.verifier.as_bytes(),
+        ))
     }
 }
 

@@ -539,6 +539,8 @@ async fn main_async(mut args: Args) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Before any client is built: a missing provider stops the tool here.
+    demo::jose::install_crypto_provider()?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -28,7 +28,7 @@ pub async fn spawn(provider_id: &str) -> anyhow::Result<Spawned> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let issuer = format!("http://{}", listener.local_addr()?);
     let client_id = "load-tool".to_owned();
-    let secret_bytes: [u8; 32] = rand::random();
+    let secret_bytes = crate::flow::random_bytes();
     let client_secret: String = secret_bytes.iter().map(|b| format!("{b:02x}")).collect();
     // Never fetched: the load tool reads the code from the redirect's Location.
     let redirect_uri = "http://127.0.0.1:9/load/callback".to_owned();

@@ -2,12 +2,12 @@
 //! chosen from the header's `alg`: ES256, PS256, RS256 or EdDSA), then `iss`, `aud`, `nonce`
 //! and `exp`.
 
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
-use josekit::jwk::Jwk;
-use josekit::jws::JwsVerifier;
-use serde_json::Value;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::{Map, Value};
 
 use crate::flow::Fail;
 
@@ -18,7 +18,9 @@ const ALGS: [&str; 4] = ["ES256", "PS256", "RS256", "EdDSA"];
 struct Key {
     kid: Option<String>,
     alg: &'static str,
-    verifier: Box<dyn JwsVerifier>,
+    algorithm: Algorithm,
+    /// Parsed once, at start: the load tool verifies every token it gets.
+    key: DecodingKey,
 }
 
 /// Verifies the ID tokens of one issuer for one client.
@@ -29,28 +31,26 @@ pub struct IdTokenVerifier {
     audience: String,
 }
 
-fn algs_for(jwk: &Jwk) -> Vec<&'static str> {
-    let candidates: &[&'static str] = match (jwk.key_type(), jwk.curve()) {
-        ("EC", Some("P-256")) => &["ES256"],
-        ("RSA", _) => &["PS256", "RS256"],
-        ("OKP", Some("Ed25519")) => &["EdDSA"],
+fn algs_for(jwk: &Jwk) -> Vec<(&'static str, Algorithm)> {
+    let candidates: &[(&'static str, Algorithm)] = match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+            &[("ES256", Algorithm::ES256)]
+        }
+        AlgorithmParameters::RSA(_) => &[("PS256", Algorithm::PS256), ("RS256", Algorithm::RS256)],
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            &[("EdDSA", Algorithm::EdDSA)]
+        }
         _ => &[],
     };
     candidates
         .iter()
         .copied()
-        .filter(|a| jwk.algorithm().is_none_or(|declared| declared == *a))
+        .filter(|(_, a)| {
+            jwk.common
+                .key_algorithm
+                .is_none_or(|declared| declared == KeyAlgorithm::from(*a))
+        })
         .collect()
-}
-
-fn build(alg: &str, jwk: &Jwk) -> anyhow::Result<Box<dyn JwsVerifier>> {
-    Ok(match alg {
-        "ES256" => Box::new(josekit::jws::ES256.verifier_from_jwk(jwk)?),
-        "PS256" => Box::new(josekit::jws::PS256.verifier_from_jwk(jwk)?),
-        "RS256" => Box::new(josekit::jws::RS256.verifier_from_jwk(jwk)?),
-        "EdDSA" => Box::new(josekit::jws::EdDSA.verifier_from_jwk(jwk)?),
-        other => bail!("algorithm {other} is not accepted"),
-    })
 }
 
 impl IdTokenVerifier {
@@ -61,18 +61,24 @@ impl IdTokenVerifier {
             .context("the JWKS has no \"keys\" array")?;
         let mut keys = Vec::new();
         for entry in entries {
-            let map = entry.as_object().context("a JWKS key is not an object")?;
-            let jwk = Jwk::from_map(map.clone()).context("a JWKS key is not a JWK")?;
-            if jwk.key_use().is_some_and(|u| u != "sig") {
+            let jwk: Jwk =
+                serde_json::from_value(entry.clone()).context("a JWKS key is not a JWK")?;
+            if jwk
+                .common
+                .public_key_use
+                .as_ref()
+                .is_some_and(|u| *u != PublicKeyUse::Signature)
+            {
                 continue;
             }
-            for alg in algs_for(&jwk) {
-                let verifier = build(alg, &jwk)
-                    .with_context(|| format!("JWKS key {:?} for {alg}", jwk.key_id()))?;
+            for (alg, algorithm) in algs_for(&jwk) {
+                let key = DecodingKey::from_jwk(&jwk)
+                    .with_context(|| format!("JWKS key {:?} for {alg}", jwk.common.key_id))?;
                 keys.push(Key {
-                    kid: jwk.key_id().map(str::to_owned),
+                    kid: jwk.common.key_id.clone(),
                     alg,
-                    verifier,
+                    algorithm,
+                    key,
                 });
             }
         }
@@ -88,16 +94,16 @@ impl IdTokenVerifier {
 
     /// Checks the signature and the claims of an ID token issued for `nonce`.
     pub fn verify(&self, token: &str, nonce: &str) -> Result<(), Fail> {
-        let header =
-            josekit::jwt::decode_header(token).map_err(|_| Fail::new("malformed_id_token"))?;
+        let malformed = || Fail::new("malformed_id_token");
+        let header = demo::jose::unverified_header(token).map_err(|_| malformed())?;
         let alg = header
-            .claim("alg")
+            .get("alg")
             .and_then(Value::as_str)
-            .ok_or_else(|| Fail::new("malformed_id_token"))?;
+            .ok_or_else(malformed)?;
         if !ALGS.contains(&alg) {
             return Err(Fail::new(format!("alg_{alg}")));
         }
-        let kid = header.claim("kid").and_then(Value::as_str);
+        let kid = header.get("kid").and_then(Value::as_str);
         // The key named by `kid`; a header or a key without one matches by algorithm.
         let key = self
             .keys
@@ -109,23 +115,37 @@ impl IdTokenVerifier {
                     .find(|k| k.alg == alg && (kid.is_none() || k.kid.is_none()))
             })
             .ok_or_else(|| Fail::new("unknown_kid"))?;
-        let (payload, _) = josekit::jwt::decode_with_verifier(token, key.verifier.as_ref())
-            .map_err(|_| Fail::new("signature"))?;
-        if payload.issuer() != Some(self.issuer.as_str()) {
+        let (message, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+        if !jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.key, key.algorithm)
+            .unwrap_or(false)
+        {
+            return Err(Fail::new("signature"));
+        }
+        let payload = message.split('.').nth(1).ok_or_else(malformed)?;
+        let payload: Map<String, Value> = demo_b64(payload)
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(malformed)?;
+        if payload.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(Fail::new("claim_iss"));
         }
-        if !payload
-            .audience()
-            .is_some_and(|aud| aud.contains(&self.audience.as_str()))
-        {
+        let audience = match payload.get("aud") {
+            Some(Value::String(aud)) => aud == &self.audience,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a == self.audience.as_str()),
+            _ => false,
+        };
+        if !audience {
             return Err(Fail::new("claim_aud"));
         }
-        if payload.claim("nonce").and_then(Value::as_str) != Some(nonce) {
+        if payload.get("nonce").and_then(Value::as_str) != Some(nonce) {
             return Err(Fail::new("claim_nonce"));
         }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         if payload
-            .expires_at()
-            .is_none_or(|exp| exp <= SystemTime::now())
+            .get("exp")
+            .and_then(Value::as_u64)
+            .is_none_or(|exp| exp <= now)
         {
             return Err(Fail::new("claim_exp"));
         }
@@ -133,52 +153,61 @@ impl IdTokenVerifier {
     }
 }
 
+fn demo_b64(part: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use josekit::jws::{ES256, JwsHeader};
-    use josekit::jwt::JwtPayload;
+    use demo::jose::KeyPair;
     use std::time::Duration;
 
-    fn token(signer_key: &Jwk, iss: &str, aud: &str, nonce: &str, exp: SystemTime) -> String {
+    fn token(
+        signer: &KeyPair,
+        kid: &str,
+        iss: &str,
+        aud: &str,
+        nonce: &str,
+        exp: SystemTime,
+    ) -> String {
         // The signer names its key's kid in the header.
-        let header = JwsHeader::new();
-        let mut payload = JwtPayload::new();
-        payload.set_issuer(iss);
-        payload.set_audience(vec![aud]);
-        payload.set_claim("nonce", Some(nonce.into())).unwrap();
-        payload.set_expires_at(&exp);
-        let signer = ES256.signer_from_jwk(signer_key).unwrap();
-        josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap()
+        let exp = exp.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let claims = serde_json::json!({ "iss": iss, "aud": [aud], "nonce": nonce, "exp": exp });
+        signer
+            .sign_jws(
+                &serde_json::json!({ "alg": "ES256", "kid": kid }),
+                claims.to_string().as_bytes(),
+            )
+            .unwrap()
     }
 
     #[test]
     fn checks_signature_and_claims() {
-        let mut key = Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256).unwrap();
-        key.set_key_id("k1");
-        let mut public = key.to_public_key().unwrap();
-        public.set_key_id("k1");
-        let jwks = serde_json::json!({ "keys": [Value::Object(public.as_ref().clone())] });
+        let key = KeyPair::generate("ES256").unwrap();
+        let mut public = key.public_jwk();
+        public.insert("kid".into(), "k1".into());
+        let jwks = serde_json::json!({ "keys": [Value::Object(public)] });
         let v = IdTokenVerifier::from_jwks(&jwks, "http://127.0.0.1:1", "rp").unwrap();
         let later = SystemTime::now() + Duration::from_secs(60);
-        let good = token(&key, "http://127.0.0.1:1", "rp", "n", later);
+        let good = token(&key, "k1", "http://127.0.0.1:1", "rp", "n", later);
         assert_eq!(v.verify(&good, "n").err().map(|f| f.kind), None);
         let kind = |r: Result<(), Fail>| r.err().map(|f| f.kind);
         assert_eq!(kind(v.verify(&good, "m")).as_deref(), Some("claim_nonce"));
-        let t = token(&key, "http://evil", "rp", "n", later);
+        let t = token(&key, "k1", "http://evil", "rp", "n", later);
         assert_eq!(kind(v.verify(&t, "n")).as_deref(), Some("claim_iss"));
-        let t = token(&key, "http://127.0.0.1:1", "other", "n", later);
+        let t = token(&key, "k1", "http://127.0.0.1:1", "other", "n", later);
         assert_eq!(kind(v.verify(&t, "n")).as_deref(), Some("claim_aud"));
         let past = SystemTime::now() - Duration::from_secs(60);
-        let t = token(&key, "http://127.0.0.1:1", "rp", "n", past);
+        let t = token(&key, "k1", "http://127.0.0.1:1", "rp", "n", past);
         assert_eq!(kind(v.verify(&t, "n")).as_deref(), Some("claim_exp"));
-        let mut renamed = key.clone();
-        renamed.set_key_id("k2");
-        let t = token(&renamed, "http://127.0.0.1:1", "rp", "n", later);
+        let t = token(&key, "k2", "http://127.0.0.1:1", "rp", "n", later);
         assert_eq!(kind(v.verify(&t, "n")).as_deref(), Some("unknown_kid"));
-        let mut other = Jwk::generate_ec_key(josekit::jwk::alg::ec::EcCurve::P256).unwrap();
-        other.set_key_id("k1");
-        let forged = token(&other, "http://127.0.0.1:1", "rp", "n", later);
+        let other = KeyPair::generate("ES256").unwrap();
+        let forged = token(&other, "k1", "http://127.0.0.1:1", "rp", "n", later);
         assert_eq!(kind(v.verify(&forged, "n")).as_deref(), Some("signature"));
     }
 }

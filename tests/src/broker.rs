@@ -302,7 +302,9 @@ mod tests {
         }
         let broker = BrokerProcess::spawn(spec).await.unwrap();
         assert_ne!(broker.url, format!("http://127.0.0.1:{port}"));
-        let r = reqwest::get(format!("{}/healthz", broker.url))
+        let r = crate::rp::http()
+            .get(format!("{}/healthz", broker.url))
+            .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);

@@ -8,19 +8,26 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwk::Jwk;
-use josekit::jws::JwsVerifier;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 pub fn rand_token() -> String {
-    let bytes: [u8; 32] = rand::random();
+    let mut bytes = [0u8; 32];
+    // AWS-LC aborts the process itself when the system's entropy cannot be read.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A plain HTTP client, with the process's TLS provider (aws-lc-rs) installed first: reqwest
+/// has none of its own.
+pub fn http() -> reqwest::Client {
+    // Should the install fail, reqwest's own build says so loudly.
+    let _ = demo::jose::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// A browser: cookies kept, redirects not followed (each hop is checked by the caller).
 pub fn browser() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+    Ok(demo::jose::http_client_builder()?
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
@@ -62,7 +69,10 @@ impl AuthRequest {
     }
 
     pub fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()))
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            self.verifier.as_bytes(),
+        ))
     }
 
     pub fn url(&self, broker_url: &str) -> String {
@@ -259,7 +269,7 @@ pub async fn redeem(
     code: &str,
     secret: &str,
 ) -> Result<(u16, Value, Option<String>)> {
-    let r = reqwest::Client::new()
+    let r = http()
         .post(format!("{broker_url}/token"))
         .basic_auth(&req.client_id, Some(secret))
         .form(&[
@@ -288,15 +298,10 @@ pub async fn verify_id_token(
     jwks_url: &str,
     token: &str,
 ) -> Result<(Map<String, Value>, Map<String, Value>)> {
-    let jwks: Value = reqwest::get(jwks_url).await?.json().await?;
-    let header = josekit::jwt::decode_header(token)?;
-    let alg = header
-        .claim("alg")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let jwks: Value = http().get(jwks_url).send().await?.json().await?;
+    let header = demo::jose::unverified_header(token)?;
     let kid = header
-        .claim("kid")
+        .get("kid")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
@@ -305,14 +310,7 @@ pub async fn verify_id_token(
         .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
         .and_then(Value::as_object)
         .ok_or_else(|| anyhow!("kid {kid} is not in the JWKS"))?;
-    let jwk = Jwk::from_map(jwk.clone())?;
-    let verifier: Box<dyn JwsVerifier> = match alg.as_str() {
-        "ES256" => Box::new(josekit::jws::ES256.verifier_from_jwk(&jwk)?),
-        "PS256" => Box::new(josekit::jws::PS256.verifier_from_jwk(&jwk)?),
-        "RS256" => Box::new(josekit::jws::RS256.verifier_from_jwk(&jwk)?),
-        "EdDSA" => Box::new(josekit::jws::EdDSA.verifier_from_jwk(&jwk)?),
-        other => bail!("unexpected alg {other}"),
-    };
-    let (payload, header) = josekit::jwt::decode_with_verifier(token, verifier.as_ref())?;
-    Ok((payload.claims_set().clone(), header.claims_set().clone()))
+    let allowed = ["ES256", "PS256", "RS256", "EdDSA"];
+    let (header, payload) = demo::jose::verify_with_jwk(token, jwk, &allowed)?;
+    Ok((serde_json::from_slice(&payload)?, header))
 }

@@ -20,7 +20,7 @@ const ADMINS: &str = "[[admin.principals]]\nname = \"alice\"\ntoken = { env = \"
 [[admin.principals]]\nname = \"bob\"\ntoken = { env = \"E2E_BOB\" }\nroles = [\"approver\", \"auditor\"]\n";
 
 async fn admin(url: &str, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
+    let mut req = e2e::rp::http()
         .post(format!("{url}{path}"))
         .bearer_auth(token);
     if let Some(b) = body {
@@ -94,7 +94,7 @@ async fn register_approve_login_suspend_revoke_reregister() {
     .await;
     assert_eq!(status, 201, "{body}\n{}", a.log());
     assert_eq!(body["conformance"]["passed"], true, "{body}");
-    let report = reqwest::Client::new()
+    let report = e2e::rp::http()
         .get(format!("{}/admin/providers/nb-mynb/conformance", b.url))
         .bearer_auth("bob-token")
         .send()
@@ -128,7 +128,7 @@ async fn register_approve_login_suspend_revoke_reregister() {
     assert_eq!(status, 200, "{body}");
 
     // The Employment Insurance agreement is amended to cover New Brunswick.
-    let agreements: Value = reqwest::Client::new()
+    let agreements: Value = e2e::rp::http()
         .get(format!("{}/admin/agreements", b.url))
         .bearer_auth("bob-token")
         .send()

@@ -226,11 +226,13 @@ async fn an_unattainable_level_is_refused_to_openid_client() {
 /// require both.
 #[tokio::test]
 async fn openid_client_pushes_its_request_and_signs_its_client_assertions() {
-    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
-    let (mut private, mut public) = (pair.to_jwk_key_pair(), pair.to_jwk_public_key());
-    private.set_key_id("rp-2026");
-    public.set_key_id("rp-2026");
-    let p = |m: &str| public.parameter(m).unwrap().as_str().unwrap().to_owned();
+    let pair = demo::jose::KeyPair::generate("ES256").unwrap();
+    let mut public = pair.public_jwk();
+    public.insert("kid".into(), "rp-2026".into());
+    let mut private = public.clone();
+    private.insert("d".into(), pair.ec_private_scalar().unwrap().into());
+    let private = serde_json::Value::Object(private);
+    let p = |m: &str| public[m].as_str().unwrap().to_owned();
     let registration = format!(
         "token_endpoint_auth_method = \"private_key_jwt\"\njwks = {{ keys = [{{ kty = \"EC\", crv = \"P-256\", x = \"{}\", y = \"{}\", kid = \"rp-2026\" }}] }}\nrequire_pushed_authorization_requests = true",
         p("x"),

@@ -8,7 +8,8 @@ use std::time::Duration;
 use e2e::demo::{Demo, start_demo, start_split_demo};
 
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    demo::jose::http_client_builder()
+        .unwrap()
         .cookie_store(true)
         .timeout(Duration::from_secs(20))
         .build()

@@ -238,15 +238,25 @@ async fn redis_killed_under_load_fails_closed_and_recovers_by_itself() {
         kinds.keys().any(|k| k != "code->200:ok"),
         "the kill was not noticed: {kinds:?}"
     );
-    let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
+    let ready = e2e::rp::http()
+        .get(format!("{url}/readyz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 503);
-    let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    let health = e2e::rp::http()
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200, "liveness does not depend on Redis");
 
     // Redis comes back (empty): the broker resumes without a restart.
     redis.restart().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
-    while reqwest::get(format!("{url}/readyz"))
+    while e2e::rp::http()
+        .get(format!("{url}/readyz"))
+        .send()
         .await
         .unwrap()
         .status()
@@ -367,7 +377,7 @@ async fn a_suspension_made_on_one_replica_applies_on_the_other() {
         e2e::rp::query(&e2e::rp::location(&r).unwrap()).unwrap()
     };
     assert!(!login_at(b.url.clone()).await.contains_key("error"));
-    let r = reqwest::Client::new()
+    let r = e2e::rp::http()
         .post(format!("{}/admin/providers/ab-account/suspend", a.url))
         .bearer_auth("bob-token")
         .json(&serde_json::json!({ "reason": "incident on replica test" }))

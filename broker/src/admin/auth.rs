@@ -10,7 +10,6 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::app::Broker;
@@ -51,7 +50,7 @@ impl Principal {
     ) -> Self {
         Self {
             name: name.into(),
-            token_hash: Sha256::digest(token.as_bytes()).into(),
+            token_hash: crate::crypto::sha256_bytes(token.as_bytes()),
             roles: roles.into_iter().collect(),
         }
     }
@@ -172,7 +171,7 @@ impl FromRequestParts<Broker> for Admin {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| refused("admin calls need a bearer token"))?;
-        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let presented: [u8; 32] = crate::crypto::sha256_bytes(token.as_bytes());
         // Every principal is compared, in constant time, whatever matches first.
         let mut found = None;
         for p in &broker.admins {

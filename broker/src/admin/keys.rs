@@ -21,7 +21,9 @@ pub async fn list(
         .into_iter()
         .map(|(alg, kid, next)| json!({ "alg": alg, "signing_kid": kid, "next_kid": next }))
         .collect();
-    Ok(Json(json!({ "keys": signing, "jwks": keys.jwks() })))
+    Ok(Json(
+        json!({ "keys": signing, "jwks": keys.jwks_at(broker.now().unix_timestamp()) }),
+    ))
 }
 
 pub async fn rotate(
@@ -29,10 +31,13 @@ pub async fn rotate(
     admin: Admin,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Approver)?;
-    let report = broker.keys.rotate().map_err(|e| {
-        tracing::error!(error = %e, "key rotation failed");
-        AdminError::Unavailable(format!("key rotation failed: {e}"))
-    })?;
+    let report = broker
+        .keys
+        .rotate(broker.now().unix_timestamp())
+        .map_err(|e| {
+            tracing::error!(error = %e, "key rotation failed");
+            AdminError::Unavailable(format!("key rotation failed: {e}"))
+        })?;
     for r in &report {
         crate::audit::Event::KeysRotated {
             admin: &admin.name,

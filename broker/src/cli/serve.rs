@@ -7,6 +7,7 @@ use anyhow::Context;
 use trust_framework::Registry;
 
 use crate::app::{Broker, BrokerParts};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, StoreConfig};
 use crate::http::server::Tls;
 use crate::keys::KeySet;
@@ -19,7 +20,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read the registry {}", config.registry.display()))?;
     let registry = Registry::from_toml(&text)
         .with_context(|| format!("registry {}", config.registry.display()))?;
-    let keys = KeySet::load(&config.keys)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keys = KeySet::load_at(&config.keys, clock.now().unix_timestamp())?;
     let secrets = SecretResolver::default();
     let pairwise = secrets
         .resolve(&config.pairwise.secret)
@@ -81,7 +83,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             registry_store: registry_store.clone(),
             admins,
             limits: config.limits.clone(),
-            clock: Arc::new(crate::clock::SystemClock),
+            clock,
         },
         upstream,
     )?;
@@ -158,7 +160,7 @@ async fn reload_keys(broker: Broker) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        match broker.keys.reload() {
+        match broker.keys.reload(broker.now().unix_timestamp()) {
             Ok(true) => crate::audit::Event::KeysReloaded.record(),
             Ok(false) => {}
             Err(e) => {

@@ -5,8 +5,6 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 pub const COOKIE: &str = "pcb_browser";
 /// The person's remembered provider choice (opt-in on the picker).
@@ -14,13 +12,11 @@ pub const REMEMBERED: &str = "pcb_idp";
 
 /// Random 256-bit value, base64url: for codes, tokens, states, nonces and verifiers.
 pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    URL_SAFE_NO_PAD.encode(crate::crypto::random_bytes::<32>())
 }
 
 pub fn hash(value: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()))
+    URL_SAFE_NO_PAD.encode(crate::crypto::sha256(value.as_bytes()))
 }
 
 fn cookie_named(headers: &HeaderMap, wanted: &str) -> Option<String> {

@@ -14,7 +14,7 @@
 //! [`MAX_BUF_BYTES`] of buffer). Graceful shutdown: when
 //! `shutdown` completes, the listener is closed and the requests in flight finish first.
 //!
-//! TLS is rustls with the ring provider, TLS 1.2 and 1.3 only (TLS 1.0 and 1.1 are refused with
+//! TLS is rustls with the aws-lc-rs provider, TLS 1.2 and 1.3 only (TLS 1.0 and 1.1 are refused with
 //! a `protocol_version` alert), ALPN `http/1.1`, and every response over TLS carries
 //! [`HSTS`]: a browser that reached the broker once over https never tries plain http again.
 
@@ -97,14 +97,14 @@ impl Tls {
         Self::new(chain, key_der)
     }
 
-    /// The server configuration: ring, TLS 1.3 and 1.2 only, ALPN `http/1.1` (the only
+    /// The server configuration: aws-lc-rs, TLS 1.3 and 1.2 only, ALPN `http/1.1` (the only
     /// protocol served).
     pub fn new(
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
     ) -> Result<Self, TlsError> {
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
+            rustls::crypto::aws_lc_rs::default_provider(),
         ))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()

@@ -43,8 +43,9 @@ impl KeyRing {
         self.current().sign(alg, claims)
     }
 
-    pub fn jwks(&self) -> Value {
-        self.current().jwks()
+    /// The public JWKS at `now` (unix seconds): see [`KeySet::jwks_at`].
+    pub fn jwks(&self, now: i64) -> Value {
+        self.current().jwks_at(now)
     }
 
     pub fn algorithms(&self) -> std::vec::IntoIter<&'static str> {
@@ -58,23 +59,22 @@ impl KeyRing {
     /// Reads the key files again (another replica or `broker keys rotate` may have rotated
     /// them); returns whether anything changed. Keys held in memory do not reload. A set that
     /// fails to load is not installed: the broker keeps signing with the keys it has.
-    pub fn reload(&self) -> Result<bool, KeyError> {
+    pub fn reload(&self, now: i64) -> Result<bool, KeyError> {
         let current = self.current();
         let Some(files) = current.files() else {
             return Ok(false);
         };
-        let fresh = KeySet::load(files)?;
-        let changed = fresh.jwks() != current.jwks();
+        let fresh = KeySet::load_at(files, now)?;
+        let changed = fresh.jwks_at(now) != current.jwks_at(now);
         if changed {
             self.install(fresh);
         }
         Ok(changed)
     }
 
-    /// Rotates (see [`rotation`]) and installs the result at once.
-    pub fn rotate(&self) -> Result<Vec<Rotated>, KeyError> {
+    /// Rotates at `now` (unix seconds; see [`rotation`]) and installs the result at once.
+    pub fn rotate(&self, now: i64) -> Result<Vec<Rotated>, KeyError> {
         let _one = self.rotating.lock().unwrap_or_else(|p| p.into_inner());
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let current = self.current();
         match current.files() {
             Some(files) => {

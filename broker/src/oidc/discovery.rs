@@ -64,6 +64,6 @@ pub async fn jwks(State(broker): State<Broker>) -> impl IntoResponse {
             // long before the next key signs (a rotation period later).
             (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
         ],
-        Json(broker.keys.jwks()),
+        Json(broker.keys.jwks(broker.now().unix_timestamp())),
     )
 }

@@ -4,9 +4,9 @@
 //! different sectors get unrelated identifiers for the same person and cannot correlate them;
 //! without the broker's secret nobody can link a `sub` back to the provider's subject.
 
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::hmac;
 
 pub struct PairwiseSubjects {
     key: hmac::Key,
@@ -62,5 +62,15 @@ mod tests {
             PairwiseSubjects::new(b"other").subject("esdc-edsc.gc.ca", "ab-account", "person-1")
         );
         assert_eq!(a.len(), 43);
+    }
+
+    /// The subject a service holds must never change with the library that computes it.
+    #[test]
+    fn a_fixed_input_gives_the_subject_it_always_gave() {
+        let p = PairwiseSubjects::new(b"secret");
+        assert_eq!(
+            p.subject("esdc-edsc.gc.ca", "ab-account", "person-1"),
+            "ZwsifF7YDrhBEzrY1if7XuEbqELK89SlZa8JMktO5xo"
+        );
     }
 }

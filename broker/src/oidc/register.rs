@@ -12,8 +12,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use josekit::jwk::Jwk;
-use josekit::jws::JwsVerifier;
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::Jwk;
 use serde_json::{Map, Value, json};
 use trust_framework::registry::RelyingPartyEntry;
 use trust_framework::{Bilingual, SecretRef};
@@ -58,23 +58,39 @@ impl IntoResponse for RegistrationError {
     }
 }
 
+/// The payload of a compact JWS as a JSON object.
+fn statement_claims(jws: &str) -> Result<Map<String, Value>, &'static str> {
+    use base64::Engine as _;
+    let payload = jws.split('.').nth(1).ok_or("missing")?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| "not base64url")?;
+    serde_json::from_slice(&bytes).map_err(|_| "not a JSON object")
+}
+
 /// Verifies the statement against the registry's keys and returns its claims and jurisdiction.
 pub(crate) fn verify_statement(
     registry: &trust_framework::Registry,
     jws: &str,
 ) -> Result<(Map<String, Value>, String), RegistrationError> {
     let bad = |d: String| error("invalid_software_statement", d);
-    let header = josekit::jwt::decode_header(jws).map_err(|e| bad(format!("not a JWS: {e}")))?;
-    let alg = header
-        .claim("alg")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let kid = header
-        .claim("kid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let accepted = "(ES256, PS256, RS256, EdDSA)";
+    let header = crate::jose::header(jws).map_err(|e| match e {
+        crate::jose::HeaderError::UnknownAlg(alg) => {
+            bad(format!("algorithm {alg:?} is not accepted {accepted}"))
+        }
+        crate::jose::HeaderError::Malformed => bad(format!("not a JWS: {e}")),
+    })?;
+    let alg = match header.alg {
+        Algorithm::ES256 | Algorithm::PS256 | Algorithm::RS256 | Algorithm::EdDSA => header.alg,
+        other => {
+            let other = crate::jose::name(other);
+            return Err(bad(format!(
+                "algorithm {other:?} is not accepted {accepted}"
+            )));
+        }
+    };
+    let kid = header.kid.unwrap_or_default();
     let key = registry
         .source()
         .statement_keys
@@ -86,42 +102,18 @@ pub(crate) fn verify_statement(
                 format!("no trusted key has kid {kid:?}"),
             )
         })?;
-    let jwk = key
-        .jwk
-        .as_object()
-        .cloned()
-        .ok_or_else(|| bad("the trusted key is not a JWK".into()))?;
-    let jwk = Jwk::from_map(jwk).map_err(|e| bad(e.to_string()))?;
-    let verifier: Box<dyn JwsVerifier> = match alg.as_str() {
-        "ES256" => Box::new(
-            josekit::jws::ES256
-                .verifier_from_jwk(&jwk)
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        "PS256" => Box::new(
-            josekit::jws::PS256
-                .verifier_from_jwk(&jwk)
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        "RS256" => Box::new(
-            josekit::jws::RS256
-                .verifier_from_jwk(&jwk)
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        "EdDSA" => Box::new(
-            josekit::jws::EdDSA
-                .verifier_from_jwk(&jwk)
-                .map_err(|e| bad(e.to_string()))?,
-        ),
-        other => {
-            return Err(bad(format!(
-                "algorithm {other:?} is not accepted (ES256, PS256, RS256, EdDSA)"
-            )));
-        }
-    };
-    let (payload, _) = josekit::jwt::decode_with_verifier(jws, verifier.as_ref())
-        .map_err(|e| bad(format!("signature: {e}")))?;
-    let claims = payload.claims_set().clone();
+    let jwk: Jwk = serde_json::from_value(key.jwk.clone())
+        .map_err(|e| bad(format!("the trusted key is not a JWK: {e}")))?;
+    if !crate::jose::key_fits(&jwk, alg) {
+        return Err(bad(format!(
+            "the trusted key {kid:?} is not a key for {}",
+            crate::jose::name(alg)
+        )));
+    }
+    if !crate::jose::verifies_with(jws, &jwk, alg) {
+        return Err(bad("signature: the signature does not verify".into()));
+    }
+    let claims = statement_claims(jws).map_err(|e| bad(format!("the payload is {e}")))?;
     if claims.get("iss").and_then(Value::as_str) != Some(key.jurisdiction.as_str()) {
         return Err(error(
             "unapproved_software_statement",

@@ -1,13 +1,8 @@
 //! Answers from providers (discovery, JWKS, token, userinfo) and from relying parties'
 //! `jwks_uri`, read with a bound on their size. The client's timeout bounds how long an answer
 //! may take, not how large it grows in that time: on a fast link a provider that streams
-//! without end would fill the broker's memory within a few seconds. reqwest, and openidconnect
-//! through it, read whole bodies; this reads chunk by chunk and stops at the bound.
-
-use std::future::Future;
-use std::pin::Pin;
-
-use openidconnect::{AsyncHttpClient, HttpClientError, HttpRequest, HttpResponse};
+//! without end would fill the broker's memory within a few seconds. reqwest reads whole bodies;
+//! this reads chunk by chunk and stops at the bound.
 
 /// The largest answer read from a provider. Discovery documents, key sets and token responses
 /// are a few kilobytes; this leaves a large margin and still bounds memory per call.
@@ -27,7 +22,7 @@ impl BoundedError {
     pub fn too_large_in(e: &(dyn std::error::Error + 'static)) -> bool {
         let mut next = Some(e);
         while let Some(e) = next {
-            // openidconnect keeps a client's error boxed (`HttpClientError::Reqwest`).
+            // An error may keep it boxed.
             let this = e
                 .downcast_ref::<BoundedError>()
                 .or_else(|| e.downcast_ref::<Box<BoundedError>>().map(|b| &**b));
@@ -58,38 +53,6 @@ pub async fn read_body(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// A reqwest client as openidconnect's HTTP client, with answers bounded by
-/// [`MAX_UPSTREAM_BODY`].
-#[derive(Debug, Clone, Copy)]
-pub struct Bounded<'a>(pub &'a reqwest::Client);
-
-impl<'c> AsyncHttpClient<'c> for Bounded<'_> {
-    type Error = HttpClientError<BoundedError>;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, Self::Error>> + Send + 'c>>;
-
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let request = reqwest::Request::try_from(request)
-                .map_err(|e| Box::new(BoundedError::Transport(e)))?;
-            let response = self
-                .0
-                .execute(request)
-                .await
-                .map_err(|e| Box::new(BoundedError::Transport(e)))?;
-            let mut builder = openidconnect::http::Response::builder()
-                .status(response.status())
-                .version(response.version());
-            for (name, value) in response.headers() {
-                builder = builder.header(name, value);
-            }
-            let body = read_body(response, MAX_UPSTREAM_BODY)
-                .await
-                .map_err(Box::new)?;
-            builder.body(body).map_err(HttpClientError::Http)
-        })
-    }
 }
 
 #[cfg(test)]
@@ -134,6 +97,7 @@ mod tests {
     }
 
     async fn get(url: &str) -> reqwest::Response {
+        crate::crypto::install_provider().unwrap();
         reqwest::Client::new().get(url).send().await.unwrap()
     }
 
@@ -177,21 +141,18 @@ mod tests {
         assert!(matches!(e, BoundedError::TooLarge(_)), "{e}");
     }
 
-    #[tokio::test]
-    async fn openidconnect_sees_the_bound_as_an_error_it_can_name() {
-        let url = serve_once(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
-            64,
-            16 * 1024,
-        )
-        .await;
-        let client = reqwest::Client::new();
-        let request = openidconnect::http::Request::builder()
-            .uri(url)
-            .body(Vec::new())
-            .unwrap();
-        let e = Bounded(&client).call(request).await.unwrap_err();
-        assert!(BoundedError::too_large_in(&e), "{e:?}");
+    /// The bound is named as such through a box and through a chain of sources, and nothing
+    /// else is taken for it.
+    #[test]
+    fn the_bound_is_an_error_that_can_be_named() {
+        let boxed: Box<BoundedError> = Box::new(BoundedError::TooLarge(MAX_UPSTREAM_BODY));
+        assert!(BoundedError::too_large_in(&boxed));
+        #[derive(Debug, thiserror::Error)]
+        #[error("the call failed")]
+        struct Wrapped(#[source] BoundedError);
+        assert!(BoundedError::too_large_in(&Wrapped(
+            BoundedError::TooLarge(1)
+        )));
         let plain = std::io::Error::other("refused");
         assert!(!BoundedError::too_large_in(&plain));
     }

@@ -1,7 +1,6 @@
 //! Upstream failures, each mapped to the error the relying party receives. The person's login
 //! stops; the relying party gets a clean OAuth error and never a token.
 
-use super::bounded::BoundedError;
 use crate::oidc::error::{ErrorCode, OAuthError};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,18 +24,6 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    pub(super) fn from_discovery<E: std::error::Error + 'static>(
-        e: openidconnect::DiscoveryError<E>,
-    ) -> Self {
-        match e {
-            openidconnect::DiscoveryError::Request(e) if BoundedError::too_large_in(&e) => {
-                Self::Oversized(chain(&e))
-            }
-            openidconnect::DiscoveryError::Request(e) => Self::Unreachable(chain(&e)),
-            other => Self::Metadata(chain(&other)),
-        }
-    }
-
     pub(super) fn from_id_token(e: super::IdTokenError) -> Self {
         Self::InvalidIdToken(e.to_string())
     }

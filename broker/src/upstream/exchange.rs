@@ -72,10 +72,7 @@ fn scope(scopes: &[String]) -> String {
 
 /// RFC 7636 4.2: `BASE64URL(SHA256(verifier))`.
 pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        verifier.as_bytes(),
-    ))
+    URL_SAFE_NO_PAD.encode(crate::crypto::sha256(verifier.as_bytes()))
 }
 
 /// The form body of the code redemption.
@@ -172,6 +169,15 @@ pub fn read_answer(
 
 #[cfg(test)]
 mod tests {
+    /// RFC 7636 appendix B.
+    #[test]
+    fn the_pkce_challenge_is_the_rfc_example() {
+        assert_eq!(
+            super::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -1,27 +1,27 @@
 //! The broker as an OpenID Connect client of identity providers.
 //!
-//! Discovery and key sets go through openidconnect (which checks that a discovery document
-//! names the issuer it was fetched for, and parses JWK sets); the two steps of every login,
-//! the authorization request and the code redemption, are built by [`exchange`], and the ID token
-//! is verified by [`validation`], with ring. The rest of the broker sees [`UpstreamClient`],
+//! Discovery documents and key sets are fetched by [`discovery`] (which checks that a discovery
+//! document names the issuer it was fetched for, and bounds every answer); the two steps of
+//! every login, the authorization request and the code redemption, are built by [`exchange`],
+//! and the ID token is verified by [`validation`], with jsonwebtoken on aws-lc-rs. The rest of the broker sees [`UpstreamClient`],
 //! [`AuthorizationRequest`] and [`VerifiedLogin`]. An upstream ID token is unverified until
 //! [`UpstreamClient::finish`] returns a `VerifiedLogin`.
 
 pub mod bounded;
+pub mod discovery;
 mod error;
 pub mod exchange;
 pub mod signature;
 pub mod validation;
 
-use bounded::{Bounded, BoundedError};
+use bounded::BoundedError;
+use signature::ProviderKeys;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
-use openidconnect::{IssuerUrl, JsonWebKeySetUrl};
 use serde_json::{Map, Value};
 use trust_framework::IdentityProvider;
 
@@ -50,28 +50,24 @@ struct Endpoints {
     authorization: url::Url,
     token: url::Url,
     userinfo: Option<url::Url>,
-    jwks_uri: JsonWebKeySetUrl,
-    /// The key set as JSON, the form `signature::verify` reads.
-    jwks: Value,
+    jwks_uri: url::Url,
+    /// The key set, parsed once per fetch: the form `signature::verify` reads.
+    jwks: Arc<ProviderKeys>,
 }
 
 impl Endpoints {
-    fn from_metadata(metadata: &CoreProviderMetadata) -> Result<Self, UpstreamError> {
-        let token = metadata.token_endpoint().ok_or_else(|| {
+    fn new(document: discovery::Document, jwks: ProviderKeys) -> Result<Self, UpstreamError> {
+        let token = document.token_endpoint.ok_or_else(|| {
             UpstreamError::Metadata("the discovery document names no token endpoint".into())
         })?;
         Ok(Self {
-            authorization: metadata.authorization_endpoint().url().clone(),
-            token: token.url().clone(),
-            userinfo: metadata.userinfo_endpoint().map(|u| u.url().clone()),
-            jwks_uri: metadata.jwks_uri().clone(),
-            jwks: jwks_json(metadata.jwks())?,
+            authorization: document.authorization_endpoint,
+            token,
+            userinfo: document.userinfo_endpoint,
+            jwks_uri: document.jwks_uri,
+            jwks: Arc::new(jwks),
         })
     }
-}
-
-fn jwks_json(jwks: &CoreJsonWebKeySet) -> Result<Value, UpstreamError> {
-    serde_json::to_value(jwks).map_err(|e| UpstreamError::Metadata(format!("key set: {e}")))
 }
 
 #[derive(Debug)]
@@ -152,6 +148,8 @@ impl UpstreamClient {
     }
 
     fn build(timeout: Duration, roots: Vec<reqwest::Certificate>) -> Result<Self, UpstreamError> {
+        crate::crypto::install_provider()
+            .map_err(|e| UpstreamError::Configuration(e.to_string()))?;
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
@@ -192,15 +190,15 @@ impl UpstreamClient {
         {
             return Ok(cached.endpoints.clone());
         }
-        let issuer = IssuerUrl::new(provider.issuer.clone())
-            .map_err(|e| UpstreamError::Metadata(e.to_string()))?;
-        // discover_async checks that the document's issuer equals the registered one exactly.
-        let http = Bounded(&self.http);
-        let discovery = CoreProviderMetadata::discover_async(issuer, &http);
-        let metadata = timed(provider, UpstreamStep::Discovery, discovery)
-            .await
-            .map_err(UpstreamError::from_discovery)?;
-        let endpoints = Arc::new(Endpoints::from_metadata(&metadata)?);
+        // The document and then its key set, timed together as one discovery step. The
+        // document's issuer must equal the registered one exactly.
+        let discover = async {
+            let document = discovery::fetch_document(&self.http, &provider.issuer).await?;
+            let jwks = discovery::fetch_keys(&self.http, &document.jwks_uri).await?;
+            Ok::<_, UpstreamError>((document, jwks))
+        };
+        let (document, jwks) = timed(provider, UpstreamStep::Discovery, discover).await?;
+        let endpoints = Arc::new(Endpoints::new(document, jwks)?);
         let cached = Cached {
             endpoints: endpoints.clone(),
             fetched: Instant::now(),
@@ -233,12 +231,8 @@ impl UpstreamClient {
             cached.kid_refetched = Some(Instant::now());
             cached.endpoints.jwks_uri.clone()
         };
-        let http = Bounded(&self.http);
-        let fetch = CoreJsonWebKeySet::fetch_async(&jwks_uri, &http);
-        let jwks = timed(provider, UpstreamStep::Jwks, fetch)
-            .await
-            .map_err(UpstreamError::from_discovery)?;
-        let jwks = jwks_json(&jwks)?;
+        let fetch = discovery::fetch_keys(&self.http, &jwks_uri);
+        let jwks = Arc::new(timed(provider, UpstreamStep::Jwks, fetch).await?);
         let mut cached = entry
             .lock()
             .map_err(|_| UpstreamError::Metadata("cache poisoned".into()))?;

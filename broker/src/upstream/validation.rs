@@ -1,21 +1,20 @@
 //! A provider's ID token, validated as OpenID Connect Core 3.1.3.7 requires of a client, without
-//! I/O: the signature against the provider's key set (`super::signature`, with ring), then the
-//! claims against what the broker expects at `now`.
+//! I/O: the signature against the provider's key set (`super::signature`, with jsonwebtoken),
+//! then the claims against what the broker expects at `now`.
 //!
-//! The claim checks are written out here rather than left to openidconnect's verifier, whose
-//! generic token types cost the broker more per login than every other claim check together
-//! (each token was decoded three times: into openidconnect's types, back to text for the
-//! signature, and into the JSON the broker releases from). They are the same checks, and
-//! stricter where openidconnect leaves a choice: an `aud` naming anyone but the broker is
-//! refused, and every required claim must have its type.
+//! The claim checks are written out here rather than left to jsonwebtoken's `Validation`: they
+//! read the payload once, as the JSON the broker releases from, and they are stricter than a
+//! generic JWT validation: an `aud` naming anyone but the broker is refused, `iat` is bounded
+//! both ways, the nonce is compared in constant time, and every required claim must have its
+//! type.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::SignatureVerificationError;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use super::{MAX_IAT_AGE, MAX_IAT_SKEW, signature};
+use super::signature::{self, ProviderKeys, SignatureVerificationError};
+use super::{MAX_IAT_AGE, MAX_IAT_SKEW};
 
 /// What a provider's ID token must say to be accepted.
 #[derive(Debug, Clone, Copy)]
@@ -73,17 +72,17 @@ impl IdTokenError {
     }
 }
 
-/// Verifies the compact JWS `jwt` with a key of `jwks` (one of [`signature::ALGS`]), then its
+/// Verifies the compact JWS `jwt` with a key of `keys` (one of [`signature::ALGS`]), then its
 /// claims: `iss` equal to the provider's issuer; `aud` the broker's client id, alone (a string
 /// or a one-element array); `azp`, when present, the broker's client id; `exp` after `now`;
 /// `iat` at most [`MAX_IAT_SKEW`] ahead of `now` and [`MAX_IAT_AGE`] behind it; `nonce` the
 /// login's (compared in constant time); `sub` a non-empty string.
 pub fn verify(
     jwt: &str,
-    jwks: &Value,
+    keys: &ProviderKeys,
     expected: &Expected<'_>,
 ) -> Result<VerifiedIdToken, IdTokenError> {
-    signature::verify(jwt, jwks)?;
+    signature::verify(jwt, keys)?;
     // The signature is verified: the payload is the provider's word from here on.
     let claims = payload(jwt)?;
     let subject = check(&claims, expected)?;

@@ -4,22 +4,18 @@
 use std::fmt;
 
 use anyhow::Context as _;
-use josekit::jwk::Jwk;
-use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
-use josekit::jws::alg::ecdsa::EcdsaJwsSigner;
-use josekit::jws::{ES256, JwsSigner as _};
 use serde_json::{Map, Value, json};
-use sha2::{Digest as _, Sha256};
 
 use super::Fault;
+use crate::jose::KeyPair;
 use crate::util::b64url;
 
 struct SigningKey {
     kid: String,
-    signer: EcdsaJwsSigner,
-    public: Jwk,
+    pair: KeyPair,
+    public: Map<String, Value>,
     /// The private JWK, published only under [`Fault::PrivateKeyInJwks`].
-    private: Jwk,
+    private: Map<String, Value>,
 }
 
 /// The modulus of a 1024-bit RSA public key, published under [`Fault::WeakRsaKey`].
@@ -27,26 +23,18 @@ const WEAK_RSA_N: &str = "rF8XemibBxber-dkWGTkKaICcQqzf4qjth9MtLFv1Dc0BUXLbTlIFh
 
 impl SigningKey {
     fn generate() -> anyhow::Result<Self> {
-        let pair = EcKeyPair::generate(EcCurve::P256).context("cannot generate an ES256 key")?;
-        let mut public = josekit::jwk::KeyPair::to_jwk_public_key(&pair);
+        let pair = KeyPair::generate("ES256").context("cannot generate an ES256 key")?;
+        let mut public = pair.public_jwk();
         let kid = thumbprint(&public)?;
-        public.set_key_id(kid.clone());
-        public.set_key_use("sig");
-        public.set_algorithm("ES256");
-        let signer = ES256
-            .signer_from_der(josekit::jwk::KeyPair::to_der_private_key(&pair))
-            .context("cannot load the ES256 key")?;
+        public.insert("kid".into(), Value::from(kid.clone()));
         let mut private = public.clone();
-        let d = josekit::jwk::KeyPair::to_jwk_private_key(&pair)
-            .parameter("d")
-            .cloned()
+        let d = pair
+            .ec_private_scalar()
             .context("the private key has no d")?;
-        private
-            .set_parameter("d", Some(d))
-            .context("cannot build the private JWK")?;
+        private.insert("d".into(), Value::from(d));
         Ok(Self {
             kid,
-            signer,
+            pair,
             public,
             private,
         })
@@ -54,15 +42,15 @@ impl SigningKey {
 
     fn sign(&self, header: &Value, payload: &Map<String, Value>) -> anyhow::Result<String> {
         let input = signing_input(header, payload)?;
-        let signature = self.signer.sign(input.as_bytes())?;
+        let signature = self.pair.sign(input.as_bytes())?;
         Ok(format!("{input}.{}", b64url(signature)))
     }
 }
 
 /// The RFC 7638 thumbprint of an EC public key, as its `kid`.
-fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
+fn thumbprint(jwk: &Map<String, Value>) -> anyhow::Result<String> {
     let member = |name: &str| {
-        jwk.parameter(name)
+        jwk.get(name)
             .and_then(Value::as_str)
             .map(str::to_owned)
             .with_context(|| format!("the public key has no {name}"))
@@ -73,7 +61,10 @@ fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
         member("x")?,
         member("y")?
     );
-    Ok(b64url(Sha256::digest(canonical.as_bytes())))
+    Ok(b64url(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        canonical.as_bytes(),
+    )))
 }
 
 fn signing_input(header: &Value, payload: &Map<String, Value>) -> anyhow::Result<String> {
@@ -111,14 +102,13 @@ impl Keys {
 
     /// The JWKS document: the current public key only, unless a key fault adds to it.
     pub(super) fn jwks(&self, fault: Option<&Fault>) -> Value {
-        let key: &Map<String, Value> = self.current.public.as_ref();
+        let key = &self.current.public;
         match fault {
             Some(Fault::PrivateKeyInJwks) => {
-                let private: &Map<String, Value> = self.current.private.as_ref();
-                json!({ "keys": [private] })
+                json!({ "keys": [self.current.private] })
             }
             Some(Fault::DuplicateKid) => {
-                let mut other: Map<String, Value> = self.unpublished.public.as_ref().clone();
+                let mut other = self.unpublished.public.clone();
                 other.insert("kid".into(), Value::from(self.current.kid.clone()));
                 json!({ "keys": [key, other] })
             }
@@ -129,8 +119,7 @@ impl Keys {
                 if served == 0 {
                     json!({ "keys": [key] })
                 } else {
-                    let next: &Map<String, Value> = self.unpublished.public.as_ref();
-                    json!({ "keys": [key, next] })
+                    json!({ "keys": [key, self.unpublished.public] })
                 }
             }
             Some(Fault::WeakRsaKey) => json!({ "keys": [key, {
@@ -155,17 +144,20 @@ impl Keys {
                 Ok(format!("{input}."))
             }
             Some(Fault::HmacWithClientSecret) => {
-                let input = signing_input(&json!({ "alg": "HS256", "typ": "JWT" }), payload)?;
-                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, client_secret.as_bytes());
-                let tag = ring::hmac::sign(&key, input.as_bytes());
-                Ok(format!("{input}.{}", b64url(tag.as_ref())))
+                let header = json!({ "alg": "HS256", "typ": "JWT" });
+                let payload = serde_json::to_vec(payload)?;
+                Ok(crate::jose::hs256_jws(
+                    &header,
+                    &payload,
+                    client_secret.as_bytes(),
+                ))
             }
             Some(Fault::UnknownKid | Fault::KeyRotatedAfterFirstJwks) => self
                 .unpublished
                 .sign(&es256(&self.unpublished.kid), payload),
             Some(Fault::BadSignature) => {
                 let input = signing_input(&es256(&self.current.kid), payload)?;
-                let mut signature = self.current.signer.sign(input.as_bytes())?;
+                let mut signature = self.current.pair.sign(input.as_bytes())?;
                 if let Some(byte) = signature.get_mut(7) {
                     *byte ^= 0x01;
                 }
@@ -179,7 +171,11 @@ impl Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use josekit::jws::JwsVerifier as _;
+    use crate::jose::{VerifyError, verify_with_jwk};
+
+    fn key(jwks: &Value, i: usize) -> Map<String, Value> {
+        jwks["keys"][i].as_object().unwrap().clone()
+    }
 
     #[test]
     fn signed_tokens_verify_with_the_published_key() {
@@ -188,20 +184,36 @@ mod tests {
         payload.insert("sub".into(), json!("x"));
         let token = keys.sign_id_token(&payload, None, "secret").unwrap();
         let jwks = keys.jwks(None);
-        let jwk = Jwk::from_map(jwks["keys"][0].as_object().unwrap().clone()).unwrap();
-        let verifier = ES256.verifier_from_jwk(&jwk).unwrap();
-        let (body, header) = josekit::jws::deserialize_compact(&token, &verifier).unwrap();
-        assert_eq!(header.key_id(), jwk.key_id());
+        let jwk = key(&jwks, 0);
+        let (header, body) = verify_with_jwk(&token, &jwk, &["ES256"]).unwrap();
+        assert_eq!(header["kid"], jwk["kid"]);
         assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["sub"], "x");
 
         let bad = keys
             .sign_id_token(&payload, Some(&Fault::BadSignature), "secret")
             .unwrap();
-        assert!(josekit::jws::deserialize_compact(&bad, &verifier).is_err());
-        let (input, signature) = bad.rsplit_once('.').unwrap();
+        assert_eq!(
+            verify_with_jwk(&bad, &jwk, &["ES256"]),
+            Err(VerifyError::Signature)
+        );
+        let (_, signature) = bad.rsplit_once('.').unwrap();
         let signature = crate::util::b64url_decode(signature).unwrap();
         assert_eq!(signature.len(), 64);
-        assert!(verifier.verify(input.as_bytes(), &signature).is_err());
+    }
+
+    /// The kid is the key's RFC 7638 thumbprint (checked against the RFC's own computation
+    /// order: the required members, sorted, without spaces).
+    #[test]
+    fn the_kid_is_the_thumbprint() {
+        let keys = Keys::generate().unwrap();
+        let jwk = key(&keys.jwks(None), 0);
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk["x"].as_str().unwrap(),
+            jwk["y"].as_str().unwrap()
+        );
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+        assert_eq!(jwk["kid"], b64url(digest));
     }
 
     #[test]
@@ -236,9 +248,8 @@ mod tests {
         assert_eq!(later["keys"].as_array().unwrap().len(), 2);
         assert_eq!(later["keys"][0], first["keys"][0]);
         let token = keys.sign_id_token(&Map::new(), rotated, "secret").unwrap();
-        let jwk = Jwk::from_map(later["keys"][1].as_object().unwrap().clone()).unwrap();
-        let verifier = ES256.verifier_from_jwk(&jwk).unwrap();
-        let (_, header) = josekit::jws::deserialize_compact(&token, &verifier).unwrap();
-        assert_eq!(header.key_id(), jwk.key_id());
+        let jwk = key(&later, 1);
+        let (header, _) = verify_with_jwk(&token, &jwk, &["ES256"]).unwrap();
+        assert_eq!(header["kid"], jwk["kid"]);
     }
 }

@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
-use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use super::{ClientConfig, Fault, Grant, Provider, TOKEN_TTL_SECS, claims};
-use crate::util::{parse_params, pkce_s256, random_token};
+use crate::util::{parse_params, pkce_s256, random_token, sha256};
 
 /// The token endpoint's errors (RFC 6749 5.2), turned into HTTP in one place.
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +77,8 @@ fn form_decode(text: &str) -> Option<String> {
 
 /// Compares secrets in constant time (over their digests, so the length does not leak either).
 fn secret_matches(expected: &str, given: &str) -> bool {
-    Sha256::digest(expected.as_bytes())
-        .ct_eq(&Sha256::digest(given.as_bytes()))
-        .into()
+    let (expected, given) = (sha256(expected.as_bytes()), sha256(given.as_bytes()));
+    expected.as_ref().ct_eq(given.as_ref()).into()
 }
 
 fn authenticate<'a>(

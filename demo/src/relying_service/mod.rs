@@ -190,7 +190,7 @@ pub fn router_trusting(
     roots: Vec<reqwest::Certificate>,
 ) -> anyhow::Result<Router> {
     validate(&config)?;
-    let mut builder = reqwest::Client::builder()
+    let mut builder = crate::jose::http_client_builder()?
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(15))
         .user_agent(concat!("demo-relying-service/", env!("CARGO_PKG_VERSION")));

@@ -5,9 +5,9 @@
 //! HMAC), the key must carry the token's `kid`, and the time checks allow [`SKEW_SECS`] of clock
 //! skew. The current time is a parameter.
 
-use josekit::jwk::Jwk;
-use josekit::jws::{ES256, EdDSA, JwsVerifier, PS256, RS256};
 use serde_json::{Map, Value};
+
+use crate::jose::{VerifyError, verify_with_jwk};
 
 use crate::util::b64url_decode;
 
@@ -68,15 +68,6 @@ fn json_part(part: &str) -> Result<Map<String, Value>, IdTokenError> {
     serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)
 }
 
-fn verifier_for(alg: &str, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, josekit::JoseError> {
-    Ok(match alg {
-        "ES256" => Box::new(ES256.verifier_from_jwk(jwk)?),
-        "PS256" => Box::new(PS256.verifier_from_jwk(jwk)?),
-        "RS256" => Box::new(RS256.verifier_from_jwk(jwk)?),
-        _ => Box::new(EdDSA.verifier_from_jwk(jwk)?),
-    })
-}
-
 fn verify_signature(token: &str, jwks: &Value) -> Result<VerifiedIdToken, IdTokenError> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
@@ -104,12 +95,13 @@ fn verify_signature(token: &str, jwks: &Value) -> Result<VerifiedIdToken, IdToke
         .filter_map(Value::as_object)
         .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
         .ok_or_else(|| IdTokenError::UnknownKid(kid.to_owned()))?;
-    let jwk = Jwk::from_map(key.clone()).map_err(|_| IdTokenError::BadKey(kid.to_owned()))?;
-    let verifier = verifier_for(alg, &jwk).map_err(|_| IdTokenError::BadKey(kid.to_owned()))?;
-    // Checks the header's alg against the verifier's, the kid against the key's, then the
-    // signature.
-    let (payload, _) = josekit::jws::deserialize_compact(token, verifier.as_ref())
-        .map_err(|_| IdTokenError::Signature)?;
+    // Checks that the key fits the header's alg (type, curve, and the key's own alg and use),
+    // then the signature.
+    let (_, payload) = verify_with_jwk(token, key, &ALLOWED_ALGS).map_err(|e| match e {
+        VerifyError::Signature => IdTokenError::Signature,
+        VerifyError::Malformed => IdTokenError::Malformed,
+        _ => IdTokenError::BadKey(kid.to_owned()),
+    })?;
     let claims = serde_json::from_slice(&payload).map_err(|_| IdTokenError::Malformed)?;
     Ok(VerifiedIdToken { header, claims })
 }

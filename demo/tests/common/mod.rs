@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use demo::provider::{ClientConfig, Fault, ProviderConfig};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
 
 pub const CLIENT_ID: &str = "test-client";
@@ -22,7 +21,8 @@ pub const ACR_VALUES: [&str; 3] = [
 
 /// A browser-like client: cookies kept, redirects not followed.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    demo::jose::http_client_builder()
+        .unwrap()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -71,7 +71,10 @@ pub async fn start_provider(fault: Option<Fault>) -> String {
 }
 
 pub fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ))
 }
 
 /// The parameters of a valid authorization request.
@@ -227,9 +230,7 @@ pub fn verifies_with(token: &str, jwks: &Value) -> bool {
     else {
         return false;
     };
-    let jwk = josekit::jwk::Jwk::from_map(key.as_object().unwrap().clone()).unwrap();
-    let verifier = josekit::jws::ES256.verifier_from_jwk(&jwk).unwrap();
-    josekit::jws::deserialize_compact(token, &verifier).is_ok()
+    demo::jose::verify_with_jwk(token, key.as_object().unwrap(), &["ES256"]).is_ok()
 }
 
 pub fn now() -> i64 {
@@ -237,4 +238,9 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// A plain client, with the process's TLS provider installed.
+pub fn http() -> reqwest::Client {
+    demo::jose::http_client_builder().unwrap().build().unwrap()
 }

@@ -69,7 +69,9 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 }
 
 async fn fetch_document(bed: &TestBed) -> Value {
-    let r = reqwest::get(format!("{}/admin/openapi.json", bed.broker_url))
+    let r = http()
+        .get(format!("{}/admin/openapi.json", bed.broker_url))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -110,7 +112,7 @@ async fn the_openapi_document_lists_every_admin_route() {
 
     // And each one is really there: a bad token gets 401 (not 404 or 405), except the
     // document itself, which is public.
-    let http = reqwest::Client::new();
+    let http = http();
     for (method, path) in documented(&doc) {
         let url = format!("{}{}", bed.broker_url, path.replace("{id}", "ab-account"));
         let req = match method.as_str() {
@@ -149,7 +151,7 @@ async fn page(
     query: &str,
     accept: &str,
 ) -> (u16, String, String) {
-    let mut req = reqwest::Client::new()
+    let mut req = http()
         .get(format!("{}/admin{query}", bed.broker_url))
         .header("accept-language", accept);
     if let Some(t) = token {
@@ -165,7 +167,7 @@ async fn page(
 async fn the_admin_page_shows_the_registry_in_both_languages() {
     let (bed, _dir) = setup().await;
     // A status with a reason, set through the API by an approver.
-    let r = reqwest::Client::new()
+    let r = http()
         .post(format!(
             "{}/admin/providers/qc-sqin/suspend",
             bed.broker_url
@@ -242,7 +244,9 @@ async fn the_admin_page_explains_itself_to_everyone_else() {
         );
         assert!(!body.contains("ab-account"), "reveals nothing");
     }
-    let r = reqwest::get(format!("{}/admin", bed.broker_url))
+    let r = http()
+        .get(format!("{}/admin", bed.broker_url))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 401);

@@ -6,17 +6,15 @@ use std::sync::Arc;
 
 use crate::common::*;
 use broker::admin::auth::{Principal, Role};
-use josekit::jwk::Jwk;
-use josekit::jws::ES256;
 use serde_json::Value;
 
 const APPROVER: &str = "approver-token-for-rotation-tests";
 const AUDITOR: &str = "auditor-token-for-rotation-tests";
 
 fn verify_with(jwks: &Value, token: &str) -> Result<String, String> {
-    let header = josekit::jwt::decode_header(token).map_err(|e| e.to_string())?;
+    let header = demo::jose::unverified_header(token).map_err(|e| e.to_string())?;
     let kid = header
-        .claim("kid")
+        .get("kid")
         .and_then(Value::as_str)
         .unwrap()
         .to_owned();
@@ -26,14 +24,15 @@ fn verify_with(jwks: &Value, token: &str) -> Result<String, String> {
         .iter()
         .find(|k| k["kid"] == kid.as_str())
         .ok_or_else(|| format!("kid {kid} not in the JWKS"))?;
-    let jwk = Jwk::from_map(key.as_object().unwrap().clone()).unwrap();
-    let verifier = ES256.verifier_from_jwk(&jwk).unwrap();
-    josekit::jwt::decode_with_verifier(token, &verifier).map_err(|e| e.to_string())?;
+    demo::jose::verify_with_jwk(token, key.as_object().unwrap(), &["ES256"])
+        .map_err(|e| e.to_string())?;
     Ok(kid)
 }
 
 async fn jwks(bed: &TestBed) -> Value {
-    let r = reqwest::get(format!("{}/jwks.json", bed.broker_url))
+    let r = http()
+        .get(format!("{}/jwks.json", bed.broker_url))
+        .send()
         .await
         .unwrap();
     assert_eq!(
@@ -56,7 +55,7 @@ async fn rotation_while_logins_are_in_flight() {
         .await,
     );
     let before = jwks(&bed).await;
-    let admin = reqwest::Client::new();
+    let admin = http();
     let listed: Value = admin
         .get(format!("{}/admin/keys", bed.broker_url))
         .bearer_auth(AUDITOR)

@@ -30,7 +30,7 @@ async fn rate_limit_per_address_reached_and_recovered() {
     let audit = AuditLog::capture();
     let bed = start(limited(150, 0)).await;
     let discovery = format!("{}/.well-known/openid-configuration", bed.broker_url);
-    let http = reqwest::Client::new();
+    let http = http();
     let mut statuses = Vec::new();
     for _ in 0..5 {
         statuses.push(http.get(&discovery).send().await.unwrap().status().as_u16());
@@ -88,7 +88,7 @@ async fn rate_limit_per_client_reached_and_recovered() {
     let audit = AuditLog::capture();
     let bed = start(limited(0, 60)).await;
     let push = || async {
-        reqwest::Client::new()
+        http()
             .post(format!("{}/par", bed.broker_url))
             .basic_auth(RP, Some(RP_SECRET))
             .form(&AuthRequest::new(RP, RP_REDIRECT).pairs())
@@ -114,7 +114,7 @@ async fn rate_limit_per_client_reached_and_recovered() {
             .contains("client")
     );
     // Another service is not affected by this one's limit.
-    let other = reqwest::Client::new()
+    let other = http()
         .post(format!("{}/par", bed.broker_url))
         .form(
             &[
@@ -150,7 +150,7 @@ async fn rate_limit_per_client_reached_and_recovered() {
 #[tokio::test]
 async fn oversized_inputs_are_refused_and_the_broker_stays_healthy() {
     let bed = start(Options::default()).await;
-    let http = reqwest::Client::new();
+    let http = http();
     // A body over 64 KiB: 413.
     let r = http
         .post(format!("{}/token", bed.broker_url))

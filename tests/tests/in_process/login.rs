@@ -8,15 +8,17 @@ use serde_json::Value;
 #[tokio::test]
 async fn oidcc_discovery_and_jwks() {
     let bed = start(Options::default()).await;
-    let d: Value = reqwest::get(format!(
-        "{}/.well-known/openid-configuration",
-        bed.broker_url
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let d: Value = http()
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            bed.broker_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(d["issuer"], bed.broker_url);
     assert_eq!(
         d["code_challenge_methods_supported"],
@@ -35,7 +37,9 @@ async fn oidcc_discovery_and_jwks() {
             .iter()
             .all(|a| a != "none" && !a.as_str().unwrap().starts_with("HS"))
     );
-    let jwks: Value = reqwest::get(format!("{}/jwks.json", bed.broker_url))
+    let jwks: Value = http()
+        .get(format!("{}/jwks.json", bed.broker_url))
+        .send()
         .await
         .unwrap()
         .json()
@@ -158,7 +162,7 @@ async fn client_secret_post_for_the_client_that_registered_it() {
     .with("idp_hint", "ab-account");
     let outcome = bed.browse(&req, "ab-account").await;
     let code = outcome.params["code"].clone();
-    let http = reqwest::Client::new();
+    let http = http();
     let form = |secret: &str| {
         vec![
             ("grant_type", "authorization_code".to_owned()),
@@ -268,7 +272,7 @@ async fn token_errors_follow_rfc6749_5_2() {
     assert!(audit.all("token.issued").is_empty());
 
     // Unsupported grant type and missing authentication.
-    let http = reqwest::Client::new();
+    let http = http();
     let r = http
         .post(format!("{}/token", bed.broker_url))
         .basic_auth(RP, Some(RP_SECRET))
@@ -300,7 +304,7 @@ async fn userinfo_needs_a_valid_access_token() {
     let (claims, _) = bed
         .verify_id_token(body["id_token"].as_str().unwrap())
         .await;
-    let http = reqwest::Client::new();
+    let http = http();
     let info: Value = http
         .get(format!("{}/userinfo", bed.broker_url))
         .bearer_auth(body["access_token"].as_str().unwrap())

@@ -24,7 +24,9 @@ fn parse(text: &str) -> HashMap<String, f64> {
 }
 
 async fn scrape(bed: &TestBed) -> (HashMap<String, f64>, String) {
-    let r = reqwest::get(format!("{}/metrics", bed.broker_url))
+    let r = http()
+        .get(format!("{}/metrics", bed.broker_url))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);

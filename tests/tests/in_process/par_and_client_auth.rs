@@ -6,36 +6,28 @@ use std::time::Duration;
 
 use crate::common::*;
 use broker::store::Kind;
-use josekit::jwk::Jwk;
-use josekit::jws::{ES256, JwsHeader, RS256};
-use josekit::jwt::JwtPayload;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// A relying party key and the registry text that registers its public half.
 struct ClientKey {
-    private: Jwk,
-    public: Jwk,
+    kid: String,
+    key: TestKey,
+    public: Map<String, Value>,
 }
 
 impl ClientKey {
     fn new(kid: &str) -> Self {
-        let pair = ES256.generate_key_pair().unwrap();
-        let mut private = pair.to_jwk_private_key();
-        let mut public = pair.to_jwk_public_key();
-        private.set_key_id(kid);
-        public.set_key_id(kid);
-        Self { private, public }
+        let key = TestKey::es256();
+        let public = key.public(Some(kid));
+        Self {
+            kid: kid.to_owned(),
+            key,
+            public,
+        }
     }
 
     fn toml(&self) -> String {
-        let p = |m: &str| {
-            self.public
-                .parameter(m)
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_owned()
-        };
+        let p = |m: &str| self.public[m].as_str().unwrap().to_owned();
         format!(
             "jwks = {{ keys = [{{ kty = \"EC\", crv = \"P-256\", x = \"{}\", y = \"{}\", kid = \"{}\" }}] }}",
             p("x"),
@@ -45,12 +37,7 @@ impl ClientKey {
     }
 
     fn sign(&self, claims: Value) -> String {
-        let mut header = JwsHeader::new();
-        header.set_token_type("JWT");
-        header.set_key_id(self.private.key_id().unwrap());
-        let payload = JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap();
-        let signer = ES256.signer_from_jwk(&self.private).unwrap();
-        josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap()
+        self.key.sign(&self.kid, &claims)
     }
 }
 
@@ -98,12 +85,7 @@ fn assertion_form(assertion: &str) -> Vec<(String, String)> {
 }
 
 async fn post(url: String, form: &[(String, String)]) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(url)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let r = http().post(url).form(form).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap())
 }
@@ -135,15 +117,17 @@ fn handle(request_uri: &str) -> &str {
 async fn fapi2_par_then_login_with_private_key_jwt() {
     let key = ClientKey::new("rp-1");
     let bed = start(with_key(&key, true)).await;
-    let discovery: Value = reqwest::get(format!(
-        "{}/.well-known/openid-configuration",
-        bed.broker_url
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let discovery: Value = http()
+        .get(format!(
+            "{}/.well-known/openid-configuration",
+            bed.broker_url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         discovery["pushed_authorization_request_endpoint"],
         format!("{}/par", bed.broker_url)
@@ -299,7 +283,7 @@ async fn par_checks_the_request_like_authorize_and_answers_json() {
 async fn par_with_client_secret_basic() {
     let bed = start(Options::default()).await;
     let mut req = AuthRequest::new(RP, RP_REDIRECT);
-    let r = reqwest::Client::new()
+    let r = http()
         .post(format!("{}/par", bed.broker_url))
         .basic_auth(RP, Some(RP_SECRET))
         .form(&req.pairs())
@@ -328,8 +312,7 @@ async fn private_key_jwt_refusals() {
         body["error_description"].as_str().unwrap().to_owned()
     };
     // A key the client never registered, under the registered kid.
-    let mut stranger = ClientKey::new("rp-1");
-    stranger.private.set_key_id("rp-1");
+    let stranger = ClientKey::new("rp-1");
     let d = refused(redeem(&bed, &req, &code, &stranger.sign(claims(&aud))).await);
     assert!(d.contains("signature"), "{d}");
     // Expired.
@@ -365,16 +348,13 @@ async fn private_key_jwt_refusals() {
     c["sub"] = json!("ab-student-aid");
     refused(redeem(&bed, &req, &code, &key.sign(c)).await);
     // An algorithm outside the allow-list, with a correct RS256 signature.
-    let rsa = RS256.generate_key_pair(2048).unwrap();
-    let mut header = JwsHeader::new();
-    header.set_key_id("rp-1");
-    let payload = JwtPayload::from_map(claims(&aud).as_object().unwrap().clone()).unwrap();
-    let rs = josekit::jwt::encode_with_signer(
-        &payload,
-        &header,
-        &RS256.signer_from_jwk(&rsa.to_jwk_private_key()).unwrap(),
-    )
-    .unwrap();
+    let rsa = demo::jose::KeyPair::generate("RS256").unwrap();
+    let rs = rsa
+        .sign_jws(
+            &json!({ "typ": "JWT", "alg": "RS256", "kid": "rp-1" }),
+            claims(&aud).to_string().as_bytes(),
+        )
+        .unwrap();
     let d = refused(redeem(&bed, &req, &code, &rs).await);
     assert!(d.contains("RS256"), "{d}");
     // A client secret where a key is registered.
@@ -399,7 +379,7 @@ async fn private_key_jwt_with_a_jwks_uri_is_fetched_and_cached() {
     let old = ClientKey::new("rp-old");
     let new = ClientKey::new("rp-new");
     let served = std::sync::Arc::new(std::sync::Mutex::new(json!({
-        "keys": [Value::Object(old.public.as_ref().clone())]
+        "keys": [Value::Object(old.public.clone())]
     })));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let jwks_uri = format!("http://{}/jwks", listener.local_addr().unwrap());
@@ -430,7 +410,7 @@ async fn private_key_jwt_with_a_jwks_uri_is_fetched_and_cached() {
     assert_eq!(status, 200, "{body}");
     // The client publishes its new key; the cached JWKS does not have it, and the cache is
     // refreshed at most once a minute, so the new key is refused until then.
-    *served.lock().unwrap() = json!({ "keys": [Value::Object(new.public.as_ref().clone())] });
+    *served.lock().unwrap() = json!({ "keys": [Value::Object(new.public.clone())] });
     let code = bed.browse(&req, "ab-account").await.params["code"].clone();
     let (status, _) = redeem(&bed, &req, &code, &new.sign(claims(&aud))).await;
     assert_eq!(status, 401);

@@ -23,6 +23,11 @@ use trust_framework::{ClientKeys, Registry};
 
 const EXAMPLE: &str = include_str!("../../fixtures/pan-canada-2026.toml");
 
+/// A plain client, with the process's TLS provider installed first.
+fn http() -> reqwest::Client {
+    e2e::rp::http()
+}
+
 /// A certificate and its key, as PEM files in a temporary directory.
 struct Pem {
     _dir: tempfile::TempDir,
@@ -114,7 +119,7 @@ fn client_config(
     let mut roots = rustls::RootCertStore::empty();
     roots.add(root.clone()).unwrap();
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_protocol_versions(&[version])
     .unwrap()
@@ -262,7 +267,7 @@ async fn tls11_client_is_refused_and_the_server_goes_on() {
 async fn plain_http_has_no_hsts_and_refuses_oversized_heads_and_bodies() {
     let running = start(None).await;
     let base = format!("http://{}", running.addr);
-    let http = reqwest::Client::new();
+    let http = http();
 
     let r = http.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -311,7 +316,9 @@ async fn a_slow_client_does_not_block_others() {
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
-    let r = reqwest::get(format!("http://{}/healthz", running.addr))
+    let r = http()
+        .get(format!("http://{}/healthz", running.addr))
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);

@@ -1,4 +1,4 @@
-use josekit::jws::{ES256, JwsSigner};
+use crate::keys::testing::TestKey as KeyPair;
 use serde_json::json;
 use time::macros::datetime;
 
@@ -37,29 +37,27 @@ fn good() -> Map<String, Value> {
 
 /// A key pair's JWKS and a signer of payloads with it.
 struct Key {
-    jwks: Value,
-    signer: josekit::jws::alg::ecdsa::EcdsaJwsSigner,
+    jwks: ProviderKeys,
+    signer: KeyPair,
 }
 
 impl Key {
     fn new() -> Self {
-        let pair = ES256.generate_key_pair().unwrap();
-        let mut public = pair.to_jwk_public_key();
-        public.set_key_id("k1");
+        let signer = KeyPair::generate("ES256").unwrap();
+        let mut public = signer.public_jwk();
+        public.insert("kid".into(), "k1".into());
         Self {
-            jwks: json!({ "keys": [Value::Object(public.as_ref().clone())] }),
-            signer: ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap(),
+            jwks: ProviderKeys::from_value(&json!({ "keys": [Value::Object(public)] })),
+            signer,
         }
     }
 
-    /// Signs the claims as they are (josekit's JWT encoder would refuse some of the wrong
-    /// types tested here).
+    /// Signs the claims as they are (a JWT encoder might refuse some of the wrong types tested
+    /// here).
     fn sign(&self, claims: &Map<String, Value>) -> String {
-        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k1"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
-        let input = format!("{header}.{payload}");
-        let signature = self.signer.sign(input.as_bytes()).unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        let header = json!({ "alg": "ES256", "kid": "k1" });
+        let payload = serde_json::to_vec(claims).unwrap();
+        self.signer.sign_jws(&header, &payload).unwrap()
     }
 }
 
@@ -95,7 +93,7 @@ fn a_signature_by_another_key_is_refused_and_an_unknown_kid_says_so() {
     let e = verify(&other.sign(&good()), &key.jwks, &expected()).unwrap_err();
     assert!(matches!(e, IdTokenError::Signature(_)), "{e}");
     assert!(!e.is_no_matching_key());
-    let unknown = json!({ "keys": [] });
+    let unknown = ProviderKeys::from_value(&json!({ "keys": [] }));
     let e = verify(&key.sign(&good()), &unknown, &expected()).unwrap_err();
     assert!(e.is_no_matching_key(), "{e}");
     assert!(e.to_string().starts_with("signature"), "{e}");

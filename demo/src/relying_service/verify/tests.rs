@@ -1,7 +1,5 @@
 use super::*;
-use josekit::jwk::KeyPair as _;
-use josekit::jwk::alg::ed::EdCurve;
-use josekit::jws::{HS256, JwsHeader, JwsSigner};
+use crate::jose::{KeyPair, hs256_jws};
 use serde_json::json;
 
 const NOW: i64 = 1_750_000_000;
@@ -25,60 +23,29 @@ fn claims() -> Map<String, Value> {
     .unwrap()
 }
 
-fn sign(claims: &Map<String, Value>, kid: &str, signer: &dyn JwsSigner) -> String {
-    let mut header = JwsHeader::new();
-    header.set_token_type("JWT");
-    header.set_key_id(kid);
-    josekit::jws::serialize_compact(&serde_json::to_vec(claims).unwrap(), &header, signer).unwrap()
+fn sign(claims: &Map<String, Value>, kid: &str, signer: &KeyPair) -> String {
+    let header = json!({ "typ": "JWT", "alg": signer.alg(), "kid": kid });
+    signer
+        .sign_jws(&header, &serde_json::to_vec(claims).unwrap())
+        .unwrap()
 }
 
 /// A JWKS with one key per allowed algorithm, and a signer for each.
-type Signers = Vec<(&'static str, Box<dyn JwsSigner>)>;
+type Signers = Vec<(&'static str, KeyPair)>;
 
 fn keys() -> (Value, Signers) {
     let mut published = Vec::new();
     let mut signers: Signers = Vec::new();
-    let mut add = |kid: &'static str, alg: &str, private: Jwk, public: Jwk| {
-        let (mut private, mut public) = (private, public);
-        private.set_algorithm(alg);
-        public.set_key_id(kid);
-        public.set_algorithm(alg);
-        published.push(Value::Object(public.as_ref().clone()));
-        let signer: Box<dyn JwsSigner> = match alg {
-            "ES256" => Box::new(ES256.signer_from_jwk(&private).unwrap()),
-            "RS256" => Box::new(RS256.signer_from_jwk(&private).unwrap()),
-            "PS256" => Box::new(PS256.signer_from_jwk(&private).unwrap()),
-            _ => Box::new(EdDSA.signer_from_jwk(&private).unwrap()),
-        };
-        signers.push((kid, signer));
+    let mut add = |kid: &'static str, pair: KeyPair| {
+        let mut public = pair.public_jwk();
+        public.insert("kid".into(), kid.into());
+        published.push(Value::Object(public));
+        signers.push((kid, pair));
     };
-    let ec = ES256.generate_key_pair().unwrap();
-    add(
-        "ec",
-        "ES256",
-        ec.to_jwk_private_key(),
-        ec.to_jwk_public_key(),
-    );
-    let rsa = RS256.generate_key_pair(2048).unwrap();
-    add(
-        "rsa",
-        "RS256",
-        rsa.to_jwk_private_key(),
-        rsa.to_jwk_public_key(),
-    );
-    add(
-        "pss",
-        "PS256",
-        rsa.to_jwk_private_key(),
-        rsa.to_jwk_public_key(),
-    );
-    let ed = EdDSA.generate_key_pair(EdCurve::Ed25519).unwrap();
-    add(
-        "ed",
-        "EdDSA",
-        ed.to_jwk_private_key(),
-        ed.to_jwk_public_key(),
-    );
+    add("ec", KeyPair::generate("ES256").unwrap());
+    add("rsa", KeyPair::generate("RS256").unwrap());
+    add("pss", KeyPair::generate("PS256").unwrap());
+    add("ed", KeyPair::generate("EdDSA").unwrap());
     (json!({ "keys": published }), signers)
 }
 
@@ -86,7 +53,7 @@ fn keys() -> (Value, Signers) {
 fn each_allowed_algorithm_verifies() {
     let (jwks, signers) = keys();
     for (kid, signer) in &signers {
-        let token = sign(&claims(), kid, signer.as_ref());
+        let token = sign(&claims(), kid, signer);
         let verified = verify_id_token(&token, &jwks, expected()).unwrap();
         assert_eq!(verified.header["kid"], *kid);
         assert_eq!(verified.claims["sub"], "pairwise-1");
@@ -105,22 +72,26 @@ fn none_hmac_and_unknown_keys_are_refused() {
         verify_id_token(&none, &jwks, expected()).unwrap_err(),
         IdTokenError::AlgNotAllowed("none".into())
     );
-    let hmac = HS256.signer_from_bytes([7u8; 32]).unwrap();
+    let hmac = hs256_jws(
+        &json!({ "typ": "JWT", "alg": "HS256", "kid": "ec" }),
+        &serde_json::to_vec(&claims()).unwrap(),
+        &[7u8; 32],
+    );
     assert_eq!(
-        verify_id_token(&sign(&claims(), "ec", &hmac), &jwks, expected()).unwrap_err(),
+        verify_id_token(&hmac, &jwks, expected()).unwrap_err(),
         IdTokenError::AlgNotAllowed("HS256".into())
     );
     let (_, es256) = &signers[0];
     assert_eq!(
-        verify_id_token(&sign(&claims(), "other", es256.as_ref()), &jwks, expected()).unwrap_err(),
+        verify_id_token(&sign(&claims(), "other", es256), &jwks, expected()).unwrap_err(),
         IdTokenError::UnknownKid("other".into())
     );
     // An ES256 token whose kid names the RSA key.
     assert!(matches!(
-        verify_id_token(&sign(&claims(), "rsa", es256.as_ref()), &jwks, expected()).unwrap_err(),
+        verify_id_token(&sign(&claims(), "rsa", es256), &jwks, expected()).unwrap_err(),
         IdTokenError::BadKey(_) | IdTokenError::Signature
     ));
-    let mut tampered = sign(&claims(), "ec", es256.as_ref());
+    let mut tampered = sign(&claims(), "ec", es256);
     tampered.push('A');
     assert!(verify_id_token(&tampered, &jwks, expected()).is_err());
     assert_eq!(

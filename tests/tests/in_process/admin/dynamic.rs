@@ -1,11 +1,9 @@
 //! Dynamic registration (RFC 7591) with a jurisdiction's software statement.
 
 use super::*;
-use josekit::jws::{ES256, JwsHeader};
-use josekit::jwt::JwtPayload;
 
 fn statement(
-    key: &josekit::jwk::Jwk,
+    key: &TestKey,
     kid: &str,
     iss: &str,
     jti: &str,
@@ -32,11 +30,7 @@ fn statement(
         claims.insert(k.into(), v);
     }
     claims.extend(extra.as_object().cloned().unwrap_or_default());
-    let mut header = JwsHeader::new();
-    header.set_key_id(kid);
-    let signer = ES256.signer_from_jwk(key).unwrap();
-    josekit::jwt::encode_with_signer(&JwtPayload::from_map(claims).unwrap(), &header, &signer)
-        .unwrap()
+    key.sign(kid, &Value::Object(claims))
 }
 
 /// A broker with a registry store and Bob the approver, trusting Nova Scotia's statement
@@ -44,14 +38,14 @@ fn statement(
 struct NovaScotia {
     bed: TestBed,
     http: reqwest::Client,
-    trusted: josekit::jwk::Jwk,
+    trusted: TestKey,
     _dir: tempfile::TempDir,
 }
 
 impl NovaScotia {
     async fn start() -> Self {
-        let trusted = ES256.generate_key_pair().unwrap();
-        let public = trusted.to_jwk_public_key().to_string();
+        let trusted = TestKey::es256();
+        let public = Value::Object(trusted.public(None)).to_string();
         let dir = tempfile::tempdir().unwrap();
         let bed = start(Options {
             registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
@@ -64,8 +58,8 @@ impl NovaScotia {
         .await;
         Self {
             bed,
-            http: reqwest::Client::new(),
-            trusted: trusted.to_jwk_key_pair(),
+            http: http(),
+            trusted,
             _dir: dir,
         }
     }
@@ -102,7 +96,7 @@ impl NovaScotia {
 async fn a_service_registers_itself_with_a_jurisdictions_software_statement() {
     let ns = NovaScotia::start().await;
     let (bed, http, trusted) = (&ns.bed, &ns.http, &ns.trusted);
-    let untrusted = ES256.generate_key_pair().unwrap();
+    let untrusted = TestKey::es256();
     let post = |ssa: String| ns.register(ssa);
     let redirect = "https://fishing.novascotia.example/callback";
     let good = statement(
@@ -137,7 +131,7 @@ async fn a_service_registers_itself_with_a_jurisdictions_software_statement() {
         "{body}"
     );
     let forged = statement(
-        &untrusted.to_jwk_key_pair(),
+        &untrusted,
         "ns-2026",
         "CA-NS",
         "jti-2",
@@ -147,7 +141,7 @@ async fn a_service_registers_itself_with_a_jurisdictions_software_statement() {
     );
     assert_eq!(post(forged).await.1["error"], "invalid_software_statement");
     let unknown = statement(
-        &untrusted.to_jwk_key_pair(),
+        &untrusted,
         "someone",
         "CA-NS",
         "jti-3",
@@ -222,10 +216,8 @@ async fn a_private_key_jwt_service_registers_its_public_keys() {
     let (bed, http, trusted) = (&ns.bed, &ns.http, &ns.trusted);
     let register = |ssa: String| ns.register(ssa);
     let redirect = "https://fishing.novascotia.example/callback";
-    let mut client_key = ES256.generate_key_pair().unwrap().to_jwk_key_pair();
-    client_key.set_key_id("fishing-1");
-    let mut client_public = client_key.to_public_key().unwrap();
-    client_public.set_key_id("fishing-1");
+    let client_key = TestKey::es256();
+    let client_public = client_key.public(Some("fishing-1"));
     let with_keys = |jti: &str, id: &str, jwks: Value| {
         statement(
             trusted,
@@ -239,7 +231,7 @@ async fn a_private_key_jwt_service_registers_its_public_keys() {
     };
 
     // The private key instead of the public one: refused, nothing registered.
-    let leaked = json!({ "keys": [serde_json::to_value(client_key.as_ref()).unwrap()] });
+    let leaked = json!({ "keys": [Value::Object(client_key.private(Some("fishing-1")))] });
     let (status, body) = register(with_keys("jti-k1", "ns-leaky", leaked)).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -254,7 +246,7 @@ async fn a_private_key_jwt_service_registers_its_public_keys() {
     );
     assert!(bed.broker.registry().relying_party("ns-leaky").is_none());
 
-    let jwks = json!({ "keys": [serde_json::to_value(client_public.as_ref()).unwrap()] });
+    let jwks = json!({ "keys": [Value::Object(client_public)] });
     let (status, body) = register(with_keys("jti-k2", "ns-fishing-keys", jwks)).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["token_endpoint_auth_method"], "private_key_jwt");
@@ -263,16 +255,12 @@ async fn a_private_key_jwt_service_registers_its_public_keys() {
     ns.approve("ns-fishing-keys").await;
 
     let now = NOW.unix_timestamp();
-    let assertion = |key: &josekit::jwk::Jwk| {
-        let mut header = JwsHeader::new();
-        header.set_key_id("fishing-1");
+    let assertion = |key: &TestKey| {
         let claims = json!({
             "iss": "ns-fishing-keys", "sub": "ns-fishing-keys", "aud": bed.broker_url,
             "iat": now, "exp": now + 60, "jti": format!("a-{}", rand_token()),
         });
-        let payload = JwtPayload::from_map(claims.as_object().unwrap().clone()).unwrap();
-        josekit::jwt::encode_with_signer(&payload, &header, &ES256.signer_from_jwk(key).unwrap())
-            .unwrap()
+        key.sign("fishing-1", &claims)
     };
     let token = |assertion: String| {
         let http = http.clone();
@@ -302,7 +290,7 @@ async fn a_private_key_jwt_service_registers_its_public_keys() {
         body["error"], "invalid_grant",
         "authenticated by its registered key, then refused the made-up code: {body}"
     );
-    let stranger = ES256.generate_key_pair().unwrap().to_jwk_key_pair();
+    let stranger = TestKey::es256();
     let (status, body) = token(assertion(&stranger)).await;
     assert_eq!(
         (status, body["error"].as_str()),

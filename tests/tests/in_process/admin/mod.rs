@@ -65,7 +65,7 @@ async fn setup() -> Admin {
     ));
     Admin {
         bed,
-        http: reqwest::Client::new(),
+        http: http(),
         provider_issuer,
         _dir: dir,
     }

@@ -74,6 +74,7 @@ fn secret_env(id: &str) -> String {
 }
 
 pub async fn start(options: Options) -> TestBed {
+    broker::crypto::install_provider().unwrap();
     let broker_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let broker_url = format!("http://{}", broker_listener.local_addr().unwrap());
     let mut registry_text = EXAMPLE.to_owned();
@@ -183,6 +184,46 @@ pub fn query(url: &str) -> std::collections::HashMap<String, String> {
 
 pub fn browser() -> reqwest::Client {
     e2e::rp::browser().unwrap()
+}
+
+/// A plain client, with the process's TLS provider installed first.
+pub fn http() -> reqwest::Client {
+    e2e::rp::http()
+}
+
+/// An ES256 key of a test party (a relying party, a jurisdiction that signs statements).
+pub struct TestKey(pub demo::jose::KeyPair);
+
+impl TestKey {
+    pub fn es256() -> Self {
+        Self(demo::jose::KeyPair::generate("ES256").unwrap())
+    }
+
+    /// The public JWK (`kty`, `crv`, `x`, `y`), with `kid` when given.
+    pub fn public(&self, kid: Option<&str>) -> Map<String, Value> {
+        let mut jwk = self.0.public_jwk();
+        jwk.remove("use");
+        jwk.remove("alg");
+        if let Some(kid) = kid {
+            jwk.insert("kid".into(), kid.into());
+        }
+        jwk
+    }
+
+    /// The private JWK: the public one and `d`.
+    pub fn private(&self, kid: Option<&str>) -> Map<String, Value> {
+        let mut jwk = self.public(kid);
+        jwk.insert("d".into(), self.0.ec_private_scalar().unwrap().into());
+        jwk
+    }
+
+    /// A compact ES256 JWS of `claims` with `kid` (and `typ` `JWT`).
+    pub fn sign(&self, kid: &str, claims: &Value) -> String {
+        let header = serde_json::json!({ "typ": "JWT", "alg": "ES256", "kid": kid });
+        self.0
+            .sign_jws(&header, claims.to_string().as_bytes())
+            .unwrap()
+    }
 }
 
 impl TestBed {
