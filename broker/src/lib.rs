@@ -16,7 +16,7 @@ pub mod http;
 pub mod jose;
 pub mod keys;
 pub mod login;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod oidc;
 pub mod secrets;
 pub mod store;

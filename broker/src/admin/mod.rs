@@ -4,7 +4,7 @@
 mod agreements;
 pub mod auth;
 pub(crate) mod changes;
-pub mod docs;
+pub(crate) mod docs;
 mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod providers;

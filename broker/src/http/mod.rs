@@ -3,9 +3,9 @@
 
 pub mod browser;
 pub(crate) mod health;
-pub mod lang;
+pub(crate) mod lang;
 pub mod limits;
-pub mod pages;
-pub mod request_body;
-pub mod request_head;
+pub(crate) mod pages;
+pub(crate) mod request_body;
+pub(crate) mod request_head;
 pub mod server;

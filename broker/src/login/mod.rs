@@ -20,20 +20,20 @@ pub mod abandoned;
 mod choose;
 mod code;
 mod consent;
-pub mod ending;
-pub mod endpoints;
-pub mod form_tokens;
+pub(crate) mod ending;
+pub(crate) mod endpoints;
+pub(crate) mod form_tokens;
 mod provider;
-pub mod request;
+pub(crate) mod request;
 mod returned;
 mod start;
 pub mod state;
 
-pub use code::redeem;
-pub use consent::{ConsentRecord, covers, display, record_key};
+pub(crate) use code::redeem;
+pub(crate) use consent::display;
 pub use ending::Failure;
 pub use request::{AuthorizeRequest, Origin};
-pub use start::start;
+pub(crate) use start::start;
 pub use state::{AtProvider, AwaitingConsent, Choosing, CodeGrant, ReturnTo};
 
 /// How a step's kept state is had: read (its page may be shown again) or taken (one time).

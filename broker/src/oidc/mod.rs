@@ -3,14 +3,14 @@
 //! the broker's own ID token. One file per endpoint; each parses, calls the login or the
 //! store, and maps the result.
 
-pub mod authorize;
+pub(crate) mod authorize;
 pub mod client_auth;
 pub(crate) mod discovery;
-pub mod error;
+pub(crate) mod error;
 pub mod id_token;
 pub mod pairwise;
-pub mod par;
+pub(crate) mod par;
 pub(crate) mod params;
-pub mod register;
-pub mod token;
-pub mod userinfo;
+pub(crate) mod register;
+pub(crate) mod token;
+pub(crate) mod userinfo;

@@ -8,9 +8,9 @@
 //! [`UpstreamClient::finish`] returns a `VerifiedLogin`.
 
 pub mod bounded;
-pub mod discovery;
+pub(crate) mod discovery;
 mod error;
-pub mod exchange;
+pub(crate) mod exchange;
 pub mod signature;
 pub mod validation;
 
