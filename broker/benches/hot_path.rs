@@ -116,6 +116,8 @@ fn code_grant(registry: &Registry) -> CodeGrant {
             PROVIDER,
             "ab-person-0001",
         ),
+        person_key: PairwiseSubjects::new(b"benchmark pairwise secret, 32 by")
+            .person_key(PROVIDER, "ab-person-0001"),
         auth_time: Some(auth_time),
         verified_at: auth_time,
         attributes: released
@@ -123,6 +125,7 @@ fn code_grant(registry: &Registry) -> CodeGrant {
             .iter()
             .map(|(a, v)| (*a, v.clone()))
             .collect(),
+        withheld: released.withheld().clone(),
     };
     CodeGrant {
         client_id: RP.to_owned(),

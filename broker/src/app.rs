@@ -9,9 +9,11 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use trust_framework::Registry;
 
+use crate::audit::Event;
 use crate::clock::Clock;
 use crate::keys::KeySet;
 use crate::oidc::pairwise::PairwiseSubjects;
+use crate::records::{Backend, Records};
 use crate::secrets::SecretResolver;
 use crate::store::{Store, TypedStore};
 use crate::upstream::UpstreamClient;
@@ -35,8 +37,9 @@ pub struct Inner {
     pub forms: crate::login::form_tokens::FormTokens,
     /// Whether cookies get `Secure` (always, except on a plain-http development issuer).
     pub secure_cookies: bool,
-    /// Where run-time registry changes are kept (admin API); none means read-only.
-    pub registry_store: Option<Arc<dyn crate::admin::registry_store::RegistryStore>>,
+    /// The system of record: the registry's versions, reports, consents, disclosures and the
+    /// audit trail (`crate::records`).
+    pub records: Records,
     registry_version: std::sync::atomic::AtomicU64,
     pub admins: Vec<crate::admin::auth::Principal>,
     pub limits: crate::http::limits::Limits,
@@ -62,7 +65,10 @@ pub struct BrokerParts {
     pub secrets: SecretResolver,
     pub pairwise_secret: Vec<u8>,
     pub upstream_timeout: Duration,
-    pub registry_store: Option<Arc<dyn crate::admin::registry_store::RegistryStore>>,
+    /// The records, with `registry` in force in them at `registry_version` (see
+    /// `crate::admin::bootstrap`); version 0 for a registry not (yet) in the records.
+    pub records: Records,
+    pub registry_version: u64,
     pub admins: Vec<crate::admin::auth::Principal>,
     pub limits: crate::http::limits::Limits,
     /// The system clock in production; a fixed one in tests.
@@ -94,8 +100,8 @@ impl Broker {
             secrets: parts.secrets,
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
             forms: crate::login::form_tokens::FormTokens::new(&parts.pairwise_secret),
-            registry_store: parts.registry_store,
-            registry_version: std::sync::atomic::AtomicU64::new(0),
+            records: parts.records,
+            registry_version: std::sync::atomic::AtomicU64::new(parts.registry_version),
             admins: parts.admins,
             upstream_slots: tokio::sync::Semaphore::new(
                 parts.limits.max_concurrent_upstream.max(1),
@@ -113,18 +119,20 @@ impl Broker {
         }
     }
 
-    /// The registry for a request that decides or releases: with a shared registry store, the
-    /// stored version is checked first (one small read), so that a change made on another
-    /// replica applies to the very next request here. If the check fails, the snapshot in
-    /// force is used; the state store, on the same Redis, fails such a request closed anyway.
+    /// The registry for a request that decides or releases. On PostgreSQL, shared by
+    /// replicas, the newest version is checked first (one small read), so that a change made
+    /// on another replica applies to the very next request here. SQLite belongs to this
+    /// process alone, whose changes are in force as soon as they are saved. If the check
+    /// fails, the snapshot in force is used: such a request fails closed anyway, at its
+    /// release, which the same records must commit.
     pub async fn fresh_registry(&self) -> Arc<Registry> {
-        if let Some(store) = &self.registry_store {
-            match store.version().await {
-                Ok(v) if v > self.registry_version() => match store.load().await {
+        if self.records.backend() == Backend::Postgres {
+            match self.records.registry_version().await {
+                Ok(v) if v > self.registry_version() => match self.records.registry().await {
                     Ok(Some((version, file))) => match Registry::from_file(file) {
                         Ok(registry) => {
                             if self.install_registry(registry, version) {
-                                crate::audit::Event::RegistryLoaded { version }.record();
+                                self.audit(Event::RegistryLoaded { version });
                             }
                         }
                         Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
@@ -137,6 +145,13 @@ impl Broker {
             }
         }
         self.registry()
+    }
+
+    /// Writes an audit event: its log line now, and its record with the next write to the
+    /// records (`crate::records`).
+    pub(crate) fn audit(&self, event: Event<'_>) {
+        let row = event.record(self.now());
+        self.records.queue_event(row);
     }
 
     /// Swaps in a new registry; requests in flight keep the snapshot they started with and
@@ -220,7 +235,7 @@ pub fn router(broker: Broker) -> Router {
         .route("/readyz", get(crate::http::health::readyz))
         .route("/metrics", get(crate::metrics::serve))
         .route("/static/broker.css", get(crate::http::health::stylesheet))
-        .merge(crate::admin::router())
+        .merge(crate::admin::router(broker.clone()))
         // The one layer on every route: it hands the route template to the metrics outside.
         .route_layer(axum::middleware::from_fn(crate::metrics::route_of))
         .with_state(broker.clone());
@@ -229,6 +244,12 @@ pub fn router(broker: Broker) -> Router {
     let stack = tower::ServiceBuilder::new()
         // Outermost, so that every answer is counted, the other layers' refusals included.
         .layer(axum::middleware::from_fn(crate::metrics::track))
+        // Every store call of a request, the rate counter's included, within one store timeout.
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| {
+                crate::store::budget::scope(next.run(request))
+            },
+        ))
         // Every answer may carry a code, a token or personal data unless it says otherwise
         // (the JWKS, discovery and the stylesheet set their own caching).
         .layer(header(header::CACHE_CONTROL, "no-store"))
@@ -289,7 +310,25 @@ async fn serve(
 ) -> std::io::Result<()> {
     let max = broker.limits.max_connections;
     let _sweeper = AbortOnDrop(tokio::spawn(crate::login::abandoned::watch(broker.clone())));
-    crate::http::server::serve(listener, router(broker), tls, max, shutdown).await
+    let _flusher = AbortOnDrop(tokio::spawn(flush_audit_events(broker.records.clone())));
+    let served =
+        crate::http::server::serve(listener, router(broker.clone()), tls, max, shutdown).await;
+    // The audit events of the last requests, before the process ends.
+    if let Err(e) = broker.records.flush_events().await {
+        tracing::error!(error = %e, "the last audit events could not be written to the records");
+    }
+    served
+}
+
+/// Writes the audit events no release has taken, every `records::FLUSH_EVERY`. A failure is
+/// logged by the records and tried again with the next flush.
+async fn flush_audit_events(records: Records) {
+    let mut every = tokio::time::interval(crate::records::FLUSH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let _ = records.flush_events().await;
+    }
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -27,6 +27,12 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     #[serde(default)]
     pub store: StoreConfig,
+    /// The system of record. Omitted: SQLite in `data_dir` (one broker, no server to run).
+    #[serde(default)]
+    pub records: Option<RecordsConfig>,
+    /// Where the embedded SQLite records live without `[records]`.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
     #[serde(default)]
     pub admin: AdminConfig,
     #[serde(default)]
@@ -39,9 +45,32 @@ pub struct Config {
 pub struct AdminConfig {
     #[serde(default)]
     pub principals: Vec<PrincipalConfig>,
-    /// Where run-time registry changes are kept when the store is in memory (with Redis they
-    /// are kept in Redis). Default: the registry file's name with `.admin.toml` added.
-    pub state_file: Option<PathBuf>,
+}
+
+/// PostgreSQL as the system of record: every replica of a deployment shares it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsConfig {
+    /// `postgres://user:password@host:port/database`: a secret, from the environment or a file.
+    pub url: SecretRef,
+    #[serde(default = "default_pool_size")]
+    pub pool_size: u32,
+    /// The longest a statement, or a release's commit, may take; past it the login ends with
+    /// `temporarily_unavailable` and nothing is released.
+    #[serde(default = "default_records_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_pool_size() -> u32 {
+    8
+}
+
+pub(crate) fn default_records_timeout() -> u64 {
+    2000
+}
+
+fn default_data_dir() -> PathBuf {
+    "data".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,11 +206,12 @@ impl Config {
         if let Some(bundle) = &mut config.upstream.ca_bundle {
             *bundle = base.join(&*bundle);
         }
-        if let Some(state) = &mut config.admin.state_file {
-            *state = base.join(&*state);
-        }
+        config.data_dir = base.join(&config.data_dir);
         // Secrets read from files too: a broker started from another directory finds them.
         anchor(base, &mut config.pairwise.secret);
+        if let Some(records) = &mut config.records {
+            anchor(base, &mut records.url);
+        }
         for principal in &mut config.admin.principals {
             anchor(base, &mut principal.token);
         }
@@ -264,16 +294,16 @@ mod tests {
         );
     }
 
-    /// Secrets read from files, and the admin state file, are found next to the configuration
+    /// Secrets read from files, and the data directory, are found next to the configuration
     /// whatever the working directory, like every other path in it.
     #[test]
-    fn file_secrets_and_the_state_file_are_relative_to_the_configuration() {
+    fn file_secrets_and_the_data_directory_are_relative_to_the_configuration() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         std::fs::create_dir(dir.join("secrets")).unwrap();
         std::fs::write(dir.join("secrets/pairwise"), "pairwise-secret\n").unwrap();
         std::fs::write(dir.join("secrets/ops"), "ops-token\n").unwrap();
-        let text = "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\n[keys]\nES256 = \"k.pem\"\n[pairwise]\nsecret = { file = \"secrets/pairwise\" }\n[admin]\nstate_file = \"state/admin.toml\"\n[[admin.principals]]\nname = \"ops\"\ntoken = { file = \"secrets/ops\" }\nroles = [\"auditor\"]\n";
+        let text = "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\ndata_dir = \"state\"\n[keys]\nES256 = \"k.pem\"\n[pairwise]\nsecret = { file = \"secrets/pairwise\" }\n[records]\nurl = { file = \"secrets/records\" }\n[[admin.principals]]\nname = \"ops\"\ntoken = { file = \"secrets/ops\" }\nroles = [\"auditor\"]\n";
         std::fs::write(dir.join("broker.toml"), text).unwrap();
         let c = Config::load(&dir.join("broker.toml")).unwrap();
         assert_eq!(
@@ -284,7 +314,11 @@ mod tests {
             c.admin.principals[0].token,
             SecretRef::File(dir.join("secrets/ops"))
         );
-        assert_eq!(c.admin.state_file, Some(dir.join("state/admin.toml")));
+        assert_eq!(c.data_dir, dir.join("state"));
+        assert_eq!(
+            c.records.map(|r| r.url),
+            Some(SecretRef::File(dir.join("secrets/records")))
+        );
         let resolver = crate::secrets::SecretResolver::default();
         assert!(
             resolver

@@ -12,11 +12,11 @@ use trust_framework::{IdentityProvider, Lang, Registry, RegistryFile};
 use crate::admin::changes;
 use crate::admin::lifecycle;
 use crate::admin::providers::Reason;
-use crate::admin::registry_store::{FileRegistryStore, from_toml, to_toml};
 use crate::login::{AuthorizeRequest, Failure, Origin};
 use crate::oidc::params::{Params, is_pkce_verifier, s256_challenge};
 use crate::oidc::register;
 use crate::oidc::token::CodeRequest;
+use crate::records::registry::{from_toml, to_toml};
 
 /// What `/authorize` made of a query: the page language and its switch link, and the checked
 /// request or the failure (a page, or an error redirected to the service).
@@ -136,15 +136,15 @@ pub fn upstream_token_response(
     Ok((tokens.token_type, tokens.id_token.is_some()))
 }
 
-/// A registry that validated, and whether it survives the registry store: saved as TOML
-/// behind a `# registry-version = N` line, then loaded back equal.
+/// A registry that validated, and whether it survives the records: saved as the records keep
+/// it, then read back equal.
 #[derive(Debug)]
 pub struct Stored {
     pub registry: Registry,
     pub round_trip: Result<(), String>,
 }
 
-/// Validates `file` like `admin::mutate`, then saves and loads it like the registry store.
+/// Validates `file` like `admin::mutate`, then saves and reads it back as the records do.
 fn store(file: RegistryFile) -> Result<Stored, String> {
     let registry = Registry::from_file(file).map_err(|e| e.to_string())?;
     let round_trip = round_trip(registry.source());
@@ -154,16 +154,9 @@ fn store(file: RegistryFile) -> Result<Stored, String> {
     })
 }
 
-/// What `FileRegistryStore::save` writes, read back by its `load` and validated again.
+/// What the records write of a registry, read back and validated again.
 fn round_trip(file: &RegistryFile) -> Result<(), String> {
-    let version = 7;
-    let text = format!(
-        "# registry-version = {version}\n{}",
-        to_toml(file).map_err(|e| e.to_string())?
-    );
-    if FileRegistryStore::content_version(&text) != version {
-        return Err("the saved version does not read back".to_owned());
-    }
+    let text = to_toml(file).map_err(|e| e.to_string())?;
     let loaded = from_toml(&text).map_err(|e| e.to_string())?;
     if &loaded != file {
         return Err(format!(
@@ -175,24 +168,15 @@ fn round_trip(file: &RegistryFile) -> Result<(), String> {
         .map_err(|e| format!("the saved registry no longer validates: {e}"))
 }
 
-/// What the registry file parsers made of a text.
-#[derive(Debug)]
-pub struct RegistryText {
-    /// `FileRegistryStore`'s reading of the `# registry-version = N` line.
-    pub version: u64,
-    pub registry: Result<Stored, String>,
-}
-
-/// Registry TOML text through `Registry::from_toml` and the registry store's version line.
-pub fn registry_file(text: &str) -> RegistryText {
-    let version = FileRegistryStore::content_version(text);
-    let registry = Registry::from_toml(text)
+/// Registry TOML text through `Registry::from_toml`, and what validates through the records'
+/// round trip.
+pub fn registry_file(text: &str) -> Result<Stored, String> {
+    Registry::from_toml(text)
         .map_err(|e| e.to_string())
         .map(|registry| Stored {
             round_trip: round_trip(registry.source()),
             registry,
-        });
-    RegistryText { version, registry }
+        })
 }
 
 /// What each admin request body made of the same JSON: not a body of that kind, refused (by
@@ -355,8 +339,7 @@ mod tests {
             include_str!("../../examples/registry/pan-canada.toml")
         );
         let parsed = registry_file(&text);
-        assert_eq!(parsed.version, 3);
-        let Err(refused) = parsed.registry else {
+        let Err(refused) = parsed else {
             panic!("a registry the store cannot save validated");
         };
         assert!(
@@ -364,6 +347,6 @@ mod tests {
             "{refused}"
         );
         let parsed = registry_file(&text.replace("ext = nan, ", ""));
-        assert_eq!(parsed.registry.map(|s| s.round_trip), Ok(Ok(())));
+        assert_eq!(parsed.map(|s| s.round_trip), Ok(Ok(())));
     }
 }

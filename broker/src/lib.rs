@@ -18,6 +18,7 @@ pub mod keys;
 pub mod login;
 pub(crate) mod metrics;
 pub mod oidc;
+pub mod records;
 pub mod secrets;
 pub mod store;
 pub mod upstream;

@@ -35,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Bring the records' schema up to date (`broker serve` does it too at start), then exit.
+    Migrate {
+        #[arg(long, env = "BROKER_CONFIG")]
+        config: PathBuf,
+    },
     /// Validate a registry file and print every problem found; exits non-zero on any.
     CheckRegistry {
         /// The registry TOML file.
@@ -123,6 +128,15 @@ fn main() -> anyhow::Result<ExitCode> {
             }
             let keys = broker::keys::KeySet::load_at(&config.keys, now)?;
             println!("{}", serde_json::to_string_pretty(&keys.jwks_at(now))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { config } => {
+            let _logs = broker::audit::log_to_stderr()?;
+            let config = broker::config::Config::load(&config)?;
+            let secrets = broker::secrets::SecretResolver::default();
+            let records = tokio::runtime::Runtime::new()?
+                .block_on(broker::cli::serve::open_records(&config, &secrets))?;
+            println!("records ({}): schema up to date", records.backend().name());
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { config, tls } => {

@@ -96,6 +96,8 @@ struct Metrics {
     upstream_duration: Histograms<UpstreamLabels>,
     upstream_errors: Family<UpstreamLabels, Counter>,
     store_errors: Family<OpLabels, Counter>,
+    records_errors: Counter,
+    audit_events_dropped: Counter,
     rate_limited: Family<ScopeLabels, Counter>,
     policy_refusals: Family<ReasonLabels, Counter>,
     abandoned: Family<StageLabels, Counter>,
@@ -112,6 +114,8 @@ impl Metrics {
             upstream_duration: Family::new_with_constructor(latency_histogram),
             upstream_errors: Family::default(),
             store_errors: Family::default(),
+            records_errors: Counter::default(),
+            audit_events_dropped: Counter::default(),
             rate_limited: Family::default(),
             policy_refusals: Family::default(),
             abandoned: Family::default(),
@@ -168,6 +172,16 @@ impl Metrics {
             "broker_store_errors",
             "State store operations that failed (unavailable or undecodable), by operation",
             m.store_errors.clone(),
+        );
+        r.register(
+            "broker_records_errors",
+            "Calls to the records (PostgreSQL or SQLite) that failed or timed out",
+            m.records_errors.clone(),
+        );
+        r.register(
+            "broker_audit_events_dropped",
+            "Audit events dropped because the records accepted no write for too long",
+            m.audit_events_dropped.clone(),
         );
         r.register(
             "broker_rate_limited",
@@ -394,6 +408,18 @@ pub fn upstream_call(
 }
 
 /// Counts a failed state store operation.
+/// A call to the records failed or timed out.
+pub fn records_error() {
+    METRICS.records_errors.inc();
+}
+
+/// Audit events the records could not take in time were dropped.
+pub fn audit_events_dropped(n: usize) {
+    METRICS
+        .audit_events_dropped
+        .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+}
+
 pub fn store_error(op: StoreOp) {
     METRICS
         .store_errors

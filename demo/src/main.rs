@@ -27,6 +27,9 @@ struct Cli {
     /// Keep state in this Redis (redis://host:port/db) instead of memory.
     #[arg(long)]
     redis_url: Option<String>,
+    /// Keep the records in this PostgreSQL (postgres://…) instead of SQLite in memory.
+    #[arg(long, env = "DEMO_RECORDS_URL")]
+    records_url: Option<String>,
     /// PEM certificate chain (leaf first): the broker serves https (its issuer is then
     /// https://127.0.0.1:PORT) and the demo relying service trusts this chain.
     #[arg(long, requires = "tls_key", value_name = "FILE")]
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<ExitCode> {
         registry: cli.registry,
         broker_port: cli.port,
         redis_url: cli.redis_url,
+        records_url: cli.records_url,
         tls,
         limits: broker::http::limits::Limits {
             per_address_per_minute: cli.per_address_per_minute,

@@ -30,6 +30,8 @@ pub struct DemoOptions {
     pub broker_port: u16,
     /// Keep the broker's state in this Redis instead of memory (to try or measure the Redis store).
     pub redis_url: Option<String>,
+    /// Keep the records in this PostgreSQL instead of SQLite in memory (to try or measure it).
+    pub records_url: Option<String>,
     /// Serve the broker over https with this certificate and key (the providers and the
     /// relying service stay plain http on loopback).
     pub tls: Option<broker::config::TlsConfig>,
@@ -195,9 +197,24 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         });
     }
 
+    let records = match &options.records_url {
+        None => broker::records::Records::in_memory().await?,
+        Some(url) => {
+            out.push_str("  records              PostgreSQL\n");
+            broker::records::Records::open(url, 8, Duration::from_secs(2)).await?
+        }
+    };
+    let source = options.registry.as_ref().map_or_else(
+        || "the example registry".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let (registry_version, registry) =
+        broker::admin::bootstrap(&records, registry, &source, broker::clock::wall_time()).await?;
     let broker = Broker::new(BrokerParts {
         issuer: issuer.clone(),
         registry,
+        records,
+        registry_version,
         keys: KeySet::generate()?,
         store: match &options.redis_url {
             None => Arc::new(MemoryStore::new()),
@@ -212,7 +229,6 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: random_token().into_bytes(),
         upstream_timeout: Duration::from_secs(10),
-        registry_store: None,
         admins: Vec::new(),
         limits: options.limits.clone(),
         clock: Arc::new(broker::clock::SystemClock),

@@ -94,6 +94,9 @@ pub struct BrokerSpec<'a> {
     pub keys: Option<PathBuf>,
     /// More configuration appended to the file (e.g. an `[admin]` section).
     pub extra_config: Option<String>,
+    /// The records' URL (a PostgreSQL shared by replicas); SQLite in the process's own
+    /// directory when absent.
+    pub records: Option<String>,
 }
 
 /// Writes signing keys with `broker generate-keys`.
@@ -203,6 +206,13 @@ impl BrokerProcess {
                 "[limits]\nper_address_per_minute = 0\n"
             }
         ) + &extra;
+        let config = match &spec.records {
+            Some(url) => {
+                std::fs::write(dir.path().join("records.url"), url)?;
+                config + "[records]\nurl = { file = \"records.url\" }\ntimeout_ms = 1000\n"
+            }
+            None => config,
+        };
         std::fs::write(dir.path().join("broker.toml"), config)?;
         let stderr = dir.path().join("broker.log");
         let mut command = Command::new(&bin);

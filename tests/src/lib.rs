@@ -3,5 +3,6 @@
 pub mod broker;
 pub mod demo;
 pub mod interop;
+pub mod postgres;
 pub mod redis;
 pub mod rp;

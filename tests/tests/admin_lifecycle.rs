@@ -6,6 +6,7 @@
 
 use e2e::broker::{BrokerProcess, BrokerSpec, free_port, generate_keys};
 use e2e::interop::UpstreamProvider;
+use e2e::postgres::PgServer;
 use e2e::redis::RedisServer;
 use e2e::rp::{AuthRequest, Walk, browse, browser, redeem};
 use serde_json::{Value, json};
@@ -72,6 +73,8 @@ async fn register_approve_login_suspend_revoke_reregister() {
         ("E2E_BOB", "bob-token"),
     ];
     let store = format!("[store]\nbackend = \"redis\"\nurl = \"{}\"\n", redis.url());
+    // The replicas share their records (the registry among them) in one PostgreSQL.
+    let records = PgServer::start().await.unwrap();
     let spec = |port| BrokerSpec {
         port,
         issuer: Some(issuer.clone()),
@@ -80,6 +83,7 @@ async fn register_approve_login_suspend_revoke_reregister() {
         store: Some(store.clone()),
         keys: Some(keys.path().join("k")),
         extra_config: Some(ADMINS.to_owned()),
+        records: Some(records.url()),
     };
     let a = BrokerProcess::spawn(spec(port_a)).await.unwrap();
     let b = BrokerProcess::spawn(spec(port_b)).await.unwrap();

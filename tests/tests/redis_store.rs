@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use e2e::broker::{BrokerProcess, BrokerSpec, free_port, generate_keys};
+use e2e::postgres::PgServer;
 use e2e::redis::{RedisCluster, RedisServer};
 use e2e::rp::{AuthRequest, Walk, browse, browser, redeem, verify_id_token};
 use tokio::net::TcpListener;
@@ -96,6 +97,7 @@ async fn two_replicas_share_one_redis() {
         store: Some(redis_store(&redis.url())),
         keys: Some(keys.path().join("k")),
         extra_config: None,
+        records: None,
     };
     let a = BrokerProcess::spawn(spec(port_a)).await.unwrap();
     let b = BrokerProcess::spawn(spec(port_b)).await.unwrap();
@@ -348,6 +350,7 @@ async fn a_three_node_cluster_runs_the_login() {
 #[tokio::test]
 async fn a_suspension_made_on_one_replica_applies_on_the_other() {
     let redis = RedisServer::start().await.unwrap();
+    let records = PgServer::start().await.unwrap();
     let (port_a, port_b) = (free_port().unwrap(), free_port().unwrap());
     let issuer = format!("http://127.0.0.1:{port_a}");
     let (upstream, _stop) = provider(vec![format!("{issuer}/callback")]).await;
@@ -368,6 +371,7 @@ async fn a_suspension_made_on_one_replica_applies_on_the_other() {
         store: Some(redis_store(&redis.url())),
         keys: Some(keys.path().join("k")),
         extra_config: Some(admin.clone()),
+        records: Some(records.url()),
     };
     let a = BrokerProcess::spawn(spec(port_a)).await.unwrap();
     let b = BrokerProcess::spawn(spec(port_b)).await.unwrap();

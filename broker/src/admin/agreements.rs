@@ -10,7 +10,7 @@ use trust_framework::registry::AgreementEntry;
 
 use super::auth::{Admin, AdminError, Role};
 use super::providers::Reason;
-use super::{changes, mutate, reader};
+use super::{Change, Target, changes, mutate, reader};
 use crate::app::Broker;
 use crate::audit::Event;
 
@@ -31,12 +31,21 @@ pub async fn create(
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
     let id = agreement.id.clone();
-    mutate(&broker, |file| changes::create_agreement(file, agreement)).await?;
-    Event::AgreementCreated {
+    let change = Change {
+        action: "agreement.created",
+        target: Target::Agreement(&id),
+        proposed_by: Some(&admin.name),
+        approved_by: None,
+        reason: None,
+    };
+    mutate(&broker, change, |file| {
+        changes::create_agreement(file, agreement)
+    })
+    .await?;
+    broker.audit(Event::AgreementCreated {
         admin: &admin.name,
         agreement: &id,
-    }
-    .record();
+    });
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "version": 1 }))))
 }
 
@@ -49,17 +58,23 @@ pub async fn amend(
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
     let mut version = 0;
-    mutate(&broker, |file| {
+    let change = Change {
+        action: "agreement.amended",
+        target: Target::Agreement(&id),
+        proposed_by: Some(&admin.name),
+        approved_by: None,
+        reason: None,
+    };
+    mutate(&broker, change, |file| {
         version = changes::amend_agreement(file, &id, terms)?;
         Ok(())
     })
     .await?;
-    Event::AgreementAmended {
+    broker.audit(Event::AgreementAmended {
         admin: &admin.name,
         agreement: &id,
         version,
-    }
-    .record();
+    });
     Ok(Json(json!({ "id": id, "version": version })))
 }
 
@@ -73,15 +88,21 @@ pub async fn terminate(
     if r.reason.trim().is_empty() {
         return Err(AdminError::Invalid("a termination needs a reason".into()));
     }
-    mutate(&broker, |file| {
+    let change = Change {
+        action: "agreement.terminated",
+        target: Target::Agreement(&id),
+        proposed_by: Some(&admin.name),
+        approved_by: Some(&admin.name),
+        reason: Some(&r.reason),
+    };
+    mutate(&broker, change, |file| {
         changes::terminate_agreement(file, &id, &r.reason)
     })
     .await?;
-    Event::AgreementTerminated {
+    broker.audit(Event::AgreementTerminated {
         admin: &admin.name,
         agreement: &id,
         reason: &r.reason,
-    }
-    .record();
+    });
     Ok(Json(json!({ "id": id, "status": "terminated" })))
 }

@@ -61,6 +61,8 @@ impl Principal {
 pub struct Admin {
     pub name: String,
     pub roles: BTreeSet<Role>,
+    /// Where the refusal of a call is written.
+    broker: Broker,
     /// The call being made, for the audit trail of a refusal: the same `method` and `path`
     /// fields as its `admin.call` and an unauthenticated `admin.refused`.
     method: axum::http::Method,
@@ -80,13 +82,12 @@ impl Admin {
     /// of duties forbid is worth an auditor's attention, so the refusal is in the audit trail
     /// with its reason, before the call's `admin.call`.
     pub fn forbidden(&self, why: String) -> AdminError {
-        Event::AdminRefused {
+        self.broker.audit(Event::AdminRefused {
             admin: Some(&self.name),
             method: self.method.as_str(),
             path: &self.path,
             reason: &why,
-        }
-        .record();
+        });
         AdminError::Forbidden(why)
     }
 }
@@ -154,13 +155,12 @@ impl FromRequestParts<Broker> for Admin {
         broker: &Broker,
     ) -> Result<Self, Self::Rejection> {
         let refused = |why: &str| {
-            Event::AdminRefused {
+            broker.audit(Event::AdminRefused {
                 admin: None,
                 method: parts.method.as_str(),
                 path: parts.uri.path(),
                 reason: why,
-            }
-            .record();
+            });
             AdminError::Unauthenticated(why.to_owned())
         };
         let token = parts
@@ -179,6 +179,7 @@ impl FromRequestParts<Broker> for Admin {
                 found = Some(Admin {
                     name: p.name.clone(),
                     roles: p.roles.clone(),
+                    broker: broker.clone(),
                     method: parts.method.clone(),
                     path: parts.uri.path().to_owned(),
                 });
@@ -191,13 +192,12 @@ impl FromRequestParts<Broker> for Admin {
             }
             // A route outside [`audited`]: the call is still in the trail, without its answer.
             None => {
-                Event::AdminCall {
+                broker.audit(Event::AdminCall {
                     admin: &admin.name,
                     method: parts.method.as_str(),
                     path: parts.uri.path(),
                     status: None,
-                }
-                .record();
+                });
             }
         }
         Ok(admin)
@@ -212,6 +212,7 @@ struct CallRecord {
 
 /// Writes `admin.call` once the call has been answered.
 struct Answered {
+    broker: Broker,
     record: CallRecord,
     method: Method,
     path: String,
@@ -223,13 +224,12 @@ impl Drop for Answered {
     /// call is in the trail then too, without a `status`.
     fn drop(&mut self) {
         if let Some(admin) = self.record.admin.get() {
-            Event::AdminCall {
+            self.broker.audit(Event::AdminCall {
                 admin,
                 method: self.method.as_str(),
                 path: &self.path,
                 status: self.status,
-            }
-            .record();
+            });
         }
     }
 }
@@ -238,10 +238,15 @@ impl Drop for Answered {
 /// (after the change it made, or the `admin.refused` that stopped it), so a call refused for
 /// an invalid or conflicting entry is in the trail as such, not only as an attempt.
 /// Unauthenticated calls leave `admin.refused` alone.
-pub async fn audited(mut request: Request, next: Next) -> Response {
+pub async fn audited(
+    axum::extract::State(broker): axum::extract::State<Broker>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let record = CallRecord::default();
     request.extensions_mut().insert(record.clone());
     let mut answered = Answered {
+        broker,
         record,
         method: request.method().clone(),
         path: request.uri().path().to_owned(),

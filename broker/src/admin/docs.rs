@@ -256,15 +256,12 @@ async fn page(
 
     let mut providers = Vec::with_capacity(source.providers.len());
     for p in &source.providers {
-        let report = match broker.registry_store.as_ref() {
-            Some(store) => match store.report(&p.id).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(error = %e, provider = %p.id, "conformance report unreadable");
-                    None
-                }
-            },
-            None => None,
+        let report = match broker.records.report(&p.id).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, provider = %p.id, "conformance report unreadable");
+                None
+            }
         };
         providers.push(ProviderRow {
             id: p.id.clone(),

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::auth::{Admin, AdminError, Role};
 use super::reader;
 use crate::app::Broker;
+use crate::audit::Event;
 
 pub async fn list(
     State(broker): State<Broker>,
@@ -39,14 +40,13 @@ pub async fn rotate(
             AdminError::Unavailable(format!("key rotation failed: {e}"))
         })?;
     for r in &report {
-        crate::audit::Event::KeysRotated {
+        broker.audit(Event::KeysRotated {
             admin: &admin.name,
             alg: r.alg,
             promoted: r.promoted,
             signing_kid: &r.signing_kid,
             next_kid: &r.next_kid,
-        }
-        .record();
+        });
     }
     Ok(Json(json!({ "rotated": report })))
 }

@@ -7,6 +7,7 @@ use trust_framework::registry::{ProviderEntry, RelyingPartyEntry};
 
 use super::auth::{Admin, AdminError, Role};
 use crate::app::Broker;
+use crate::audit::{EntryKind, Event};
 
 pub trait Entry {
     fn id(&self) -> &str;
@@ -98,17 +99,29 @@ pub async fn change_status<E: Entry + 'static>(
     reason: &str,
 ) -> Result<Value, AdminError> {
     admin.require(Role::Approver)?;
-    super::mutate(broker, |file| {
+    let change = super::Change {
+        action: match kind.event {
+            EntryKind::Provider => "provider.status",
+            EntryKind::Service => "service.status",
+        },
+        target: match kind.event {
+            EntryKind::Provider => super::Target::Provider(id),
+            EntryKind::Service => super::Target::Service(id),
+        },
+        proposed_by: Some(&admin.name),
+        approved_by: Some(&admin.name),
+        reason: Some(reason),
+    };
+    super::mutate(broker, change, |file| {
         set_status(find((kind.entries)(file), id)?, status, reason)
     })
     .await?;
-    crate::audit::Event::StatusChanged {
+    broker.audit(Event::StatusChanged {
         kind: kind.event,
         admin: &admin.name,
         id,
         status,
         reason,
-    }
-    .record();
+    });
     Ok(json!({ kind.id_field: id, "status": status, "reason": reason }))
 }

@@ -8,7 +8,6 @@ pub(crate) mod docs;
 mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod providers;
-pub mod registry_store;
 mod services;
 
 use axum::Router;
@@ -16,9 +15,10 @@ use axum::routing::{get, post};
 use trust_framework::{Registry, RegistryFile};
 
 use crate::app::Broker;
+use crate::records::{Records, RecordsError, RegistryChange};
 use auth::AdminError;
 
-pub fn router() -> Router<Broker> {
+pub fn router(broker: Broker) -> Router<Broker> {
     Router::new()
         .route(
             "/admin/providers",
@@ -51,7 +51,7 @@ pub fn router() -> Router<Broker> {
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate))
         .merge(docs::router())
-        .route_layer(axum::middleware::from_fn(auth::audited))
+        .route_layer(axum::middleware::from_fn_with_state(broker, auth::audited))
 }
 
 /// Any of the three roles may read.
@@ -63,33 +63,165 @@ pub fn reader(admin: &auth::Admin) -> Result<(), AdminError> {
         .or_else(|_| admin.require(Role::Approver))
 }
 
-/// Applies `change` to the stored registry: validated like the file, saved only if nobody
-/// changed it meanwhile, then swapped in here (other replicas follow within the sync interval).
+/// What an admin call changes, for the registry's history.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// `provider.registered`, `provider.approved`, `provider.status`, …
+    pub action: &'a str,
+    pub target: Target<'a>,
+    /// Who asked for the change; `None` for the entry's registrar (an approval).
+    pub proposed_by: Option<&'a str>,
+    /// The second person, where the change needs one.
+    pub approved_by: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+/// The entry a change is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Provider(&'a str),
+    Service(&'a str),
+    Agreement(&'a str),
+}
+
+impl Target<'_> {
+    fn id(self) -> &'static str {
+        match self {
+            Target::Provider(_) => "provider",
+            Target::Service(_) => "service",
+            Target::Agreement(_) => "agreement",
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Target::Provider(id) | Target::Service(id) | Target::Agreement(id) => id,
+        }
+    }
+
+    /// The entry as it stands in `file`, as JSON.
+    fn entry(&self, file: &RegistryFile) -> Option<serde_json::Value> {
+        let found = match self {
+            Target::Provider(id) => file
+                .providers
+                .iter()
+                .find(|p| p.id == *id)
+                .map(serde_json::to_value),
+            Target::Service(id) => file
+                .relying_parties
+                .iter()
+                .find(|r| r.client_id == *id)
+                .map(serde_json::to_value),
+            Target::Agreement(id) => file
+                .agreements
+                .iter()
+                .find(|a| a.id == *id)
+                .map(serde_json::to_value),
+        };
+        found.and_then(Result::ok)
+    }
+}
+
+/// Applies `apply` to the registry in the records: validated like the file, saved as a new
+/// version with `change` (who, why, the entry before and after) only if nobody saved another
+/// meanwhile, then swapped in here; other replicas see it on their next request.
 pub async fn mutate(
     broker: &Broker,
-    change: impl FnOnce(&mut RegistryFile) -> Result<(), AdminError>,
+    change: Change<'_>,
+    apply: impl FnOnce(&mut RegistryFile) -> Result<(), AdminError>,
 ) -> Result<Registry, AdminError> {
-    let store = broker.registry_store.as_ref().ok_or_else(|| {
-        AdminError::Unavailable("this broker has no registry store configured".into())
-    })?;
-    let (version, mut file) = match store
-        .load()
-        .await
-        .map_err(|e| AdminError::Unavailable(e.to_string()))?
-    {
+    let unavailable = |e: RecordsError| AdminError::Unavailable(e.to_string());
+    let (version, mut file) = match broker.records.registry().await.map_err(unavailable)? {
         Some(loaded) => loaded,
         None => (0, broker.registry().source().clone()),
     };
-    change(&mut file)?;
+    let before = change.target.entry(&file);
+    apply(&mut file)?;
     let registry = Registry::from_file(file.clone()).map_err(|e| {
         AdminError::Problems(e.problems().iter().map(ToString::to_string).collect())
     })?;
-    let new_version = store.save(version, &file).await.map_err(|e| match e {
-        crate::admin::registry_store::RegistryStoreError::Conflict(_) => {
-            AdminError::Conflict(e.to_string())
-        }
-        other => AdminError::Unavailable(other.to_string()),
-    })?;
+    let after = change.target.entry(&file);
+    let registrar = before
+        .as_ref()
+        .and_then(|b| b.get("registered_by"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    let record = RegistryChange {
+        action: change.action,
+        target: Some(change.target.name()),
+        proposed_by: change.proposed_by.or(registrar.as_deref()),
+        approved_by: change.approved_by,
+        reason: change.reason,
+        before,
+        after,
+    };
+    let new_version = broker
+        .records
+        .append_registry(version, &file, &record, broker.now())
+        .await
+        .map_err(|e| match e {
+            RecordsError::Conflict(_) => AdminError::Conflict(e.to_string()),
+            other => unavailable(other),
+        })?;
     broker.install_registry(registry.clone(), new_version);
+    tracing::info!(
+        version = new_version,
+        entry = change.target.id(),
+        "registry changed"
+    );
     Ok(registry)
+}
+
+/// The registry could not be put in force at start.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Records(#[from] RecordsError),
+    #[error("the registry in the records (version {0}) no longer validates: {1}")]
+    Invalid(u64, trust_framework::RegistryError),
+}
+
+/// The registry in force at start, and its version: the records' newest, or, the first time,
+/// `from_file` (read from `source`), saved as version 1. Once the records hold the registry,
+/// changes go through the admin API; the file is only read the first time.
+pub async fn bootstrap(
+    records: &Records,
+    from_file: Registry,
+    source: &str,
+    now: time::OffsetDateTime,
+) -> Result<(u64, Registry), BootstrapError> {
+    match records.registry().await? {
+        Some((version, file)) => {
+            if &file != from_file.source() {
+                tracing::warn!(
+                    version,
+                    file = source,
+                    "the registry file differs from the registry in force in the records, which \
+                     is used: change it through the admin API"
+                );
+            }
+            let registry =
+                Registry::from_file(file).map_err(|e| BootstrapError::Invalid(version, e))?;
+            Ok((version, registry))
+        }
+        None => {
+            let reason = format!("loaded from {source}");
+            let change = RegistryChange {
+                action: "registry.loaded",
+                reason: Some(&reason),
+                ..RegistryChange::default()
+            };
+            match records
+                .append_registry(0, from_file.source(), &change, now)
+                .await
+            {
+                Ok(version) => Ok((version, from_file)),
+                // Another replica loaded it first: take what it saved.
+                Err(RecordsError::Conflict(_)) => {
+                    Box::pin(bootstrap(records, from_file, source, now)).await
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use trust_framework::registry::ProviderEntry;
 
 use super::auth::{Admin, AdminError, Role};
-use super::{changes, lifecycle, mutate, reader};
+use super::{Change, Target, changes, lifecycle, mutate, reader};
 use crate::app::Broker;
 use crate::audit::{EntryKind, Event};
 
@@ -67,11 +67,8 @@ pub async fn conformance_report(
     if broker.fresh_registry().await.provider(&id).is_none() {
         return Err(AdminError::NotFound(format!("no provider {id:?}")));
     }
-    let store = broker
-        .registry_store
-        .as_ref()
-        .ok_or_else(|| AdminError::Unavailable("no registry store".into()))?;
-    let report = store
+    let report = broker
+        .records
         .report(&id)
         .await
         .map_err(|e| AdminError::Unavailable(e.to_string()))?
@@ -90,15 +87,21 @@ pub async fn register(
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
     let id = provider.id.clone();
-    let registry = mutate(&broker, |file| {
+    let change = Change {
+        action: "provider.registered",
+        target: Target::Provider(&id),
+        proposed_by: Some(&admin.name),
+        approved_by: None,
+        reason: None,
+    };
+    let registry = mutate(&broker, change, |file| {
         changes::register_provider(file, provider, &admin.name)
     })
     .await?;
-    Event::ProviderRegistered {
+    broker.audit(Event::ProviderRegistered {
         admin: &admin.name,
         provider: &id,
-    }
-    .record();
+    });
     let passed = run_conformance(&broker, &registry, &id).await?;
     Ok((
         StatusCode::CREATED,
@@ -111,10 +114,6 @@ async fn run_conformance(
     registry: &trust_framework::Registry,
     id: &str,
 ) -> Result<Value, AdminError> {
-    let store = broker
-        .registry_store
-        .as_ref()
-        .ok_or_else(|| AdminError::Unavailable("no registry store".into()))?;
     let provider = registry
         .provider(id)
         .ok_or_else(|| AdminError::NotFound(id.to_owned()))?;
@@ -122,7 +121,7 @@ async fn run_conformance(
     target.allow_loopback_http = registry.is_development();
     target.registry_entry = Some(provider.clone());
     let now = broker.now();
-    let (json, result) = match conformance::provider::check_provider(&target, now).await {
+    let (passed, json, result) = match conformance::provider::check_provider(&target, now).await {
         Ok(report) => {
             let failed: Vec<&str> = report.failed_ids();
             let result = json!({ "passed": report.passed(), "failed": failed });
@@ -131,22 +130,22 @@ async fn run_conformance(
                 .and_then(|j| serde_json::from_str(&j).ok())
                 .unwrap_or(Value::Null);
             let stored = json!({ "passed": report.passed(), "failed": failed, "report": full });
-            (stored.to_string(), result)
+            (report.passed(), stored.to_string(), result)
         }
         Err(e) => {
             let result = json!({ "passed": false, "error": e.to_string() });
-            (result.to_string(), result)
+            (false, result.to_string(), result)
         }
     };
-    store
-        .save_report(id, &json)
+    broker
+        .records
+        .save_report(id, passed, &json, now)
         .await
         .map_err(|e| AdminError::Unavailable(e.to_string()))?;
-    Event::ProviderConformance {
+    broker.audit(Event::ProviderConformance {
         provider: id,
         result: &result,
-    }
-    .record();
+    });
     Ok(result)
 }
 
@@ -158,11 +157,8 @@ pub async fn approve(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Approver)?;
-    let store = broker
-        .registry_store
-        .as_ref()
-        .ok_or_else(|| AdminError::Unavailable("no registry store".into()))?;
-    let report = store
+    let report = broker
+        .records
         .report(&id)
         .await
         .map_err(|e| AdminError::Unavailable(e.to_string()))?;
@@ -170,7 +166,14 @@ pub async fn approve(
         .as_deref()
         .and_then(|r| serde_json::from_str::<Value>(r).ok())
         .is_some_and(|v| v["passed"] == true);
-    mutate(&broker, |file| {
+    let change = Change {
+        action: "provider.approved",
+        target: Target::Provider(&id),
+        proposed_by: None,
+        approved_by: Some(&admin.name),
+        reason: None,
+    };
+    mutate(&broker, change, |file| {
         lifecycle::approve(lifecycle::find(&mut file.providers, &id)?, &admin)?;
         if !passed {
             return Err(AdminError::Conflict(format!(
@@ -180,11 +183,10 @@ pub async fn approve(
         Ok(())
     })
     .await?;
-    Event::ProviderApproved {
+    broker.audit(Event::ProviderApproved {
         admin: &admin.name,
         provider: &id,
-    }
-    .record();
+    });
     Ok(Json(json!({ "id": id, "status": "active" })))
 }
 

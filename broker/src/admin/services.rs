@@ -10,7 +10,7 @@ use trust_framework::registry::RelyingPartyEntry;
 
 use super::auth::{Admin, AdminError, Role};
 use super::providers::Reason;
-use super::{changes, lifecycle, mutate, reader};
+use super::{Change, Target, changes, lifecycle, mutate, reader};
 use crate::app::Broker;
 use crate::audit::{EntryKind, Event};
 
@@ -45,15 +45,21 @@ pub async fn register(
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Registrar)?;
     let id = service.client_id.clone();
-    mutate(&broker, |file| {
+    let change = Change {
+        action: "service.registered",
+        target: Target::Service(&id),
+        proposed_by: Some(&admin.name),
+        approved_by: None,
+        reason: None,
+    };
+    mutate(&broker, change, |file| {
         changes::register_service(file, service, &admin.name)
     })
     .await?;
-    Event::ServiceRegistered {
+    broker.audit(Event::ServiceRegistered {
         admin: &admin.name,
         client: &id,
-    }
-    .record();
+    });
     Ok((
         StatusCode::CREATED,
         Json(json!({ "client_id": id, "status": "pending" })),
@@ -66,15 +72,21 @@ pub async fn approve(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require(Role::Approver)?;
-    mutate(&broker, |file| {
+    let change = Change {
+        action: "service.approved",
+        target: Target::Service(&id),
+        proposed_by: None,
+        approved_by: Some(&admin.name),
+        reason: None,
+    };
+    mutate(&broker, change, |file| {
         lifecycle::approve(lifecycle::find(&mut file.relying_parties, &id)?, &admin)
     })
     .await?;
-    Event::ServiceApproved {
+    broker.audit(Event::ServiceApproved {
         admin: &admin.name,
         client: &id,
-    }
-    .record();
+    });
     Ok(Json(json!({ "client_id": id, "status": "active" })))
 }
 

@@ -7,7 +7,11 @@
 
 use std::fmt::Display;
 
+use serde_json::Value;
+use time::OffsetDateTime;
+
 use super::List;
+use crate::records::AuditRow;
 
 /// One audit event. Borrowed fields: an event is built where it happens and written at once.
 #[non_exhaustive]
@@ -313,249 +317,36 @@ impl Event<'_> {
         }
     }
 
-    /// Writes the event to the trail: one JSON line under the target `audit`, at `warn` for
-    /// what went wrong or was refused, `info` otherwise.
-    pub fn record(&self) {
-        let event = self.name();
-        match self {
-            Self::RequestPushed { client } => {
-                tracing::info!(target: "audit", event, client = %client);
-            }
-            Self::PolicyRefused {
-                client,
-                code,
-                refusal,
-            } => {
-                tracing::info!(target: "audit", event, client = %client, code, refusal = %refusal);
-            }
-            Self::PolicyDecided {
-                txn,
-                client,
-                eligible,
-                level_required,
-                attributes_requested,
-                attributes_refused,
-            } => {
-                tracing::info!(target: "audit", event, txn = %txn, client = %client,
-                    eligible = %eligible, level_required = *level_required,
-                    attributes_requested = %attributes_requested,
-                    attributes_refused = %attributes_refused);
-            }
-            Self::ProviderRemembered { txn, provider } => {
-                tracing::info!(target: "audit", event, txn = %txn, provider = %provider);
-            }
-            Self::ProviderChosen {
-                txn,
-                provider,
-                remembered,
-            } => {
-                tracing::info!(target: "audit", event, txn = %txn, provider = %provider, remembered = *remembered);
-            }
-            Self::UpstreamSent {
-                txn,
-                provider,
-                level_required,
-                acr_values,
-            } => {
-                tracing::info!(target: "audit", event, txn, provider = %provider, level_required = *level_required, acr_values = %acr_values);
-            }
-            Self::UpstreamError {
-                txn,
-                provider,
-                upstream_error,
-            } => {
-                tracing::info!(target: "audit", event, txn, provider = %provider, upstream_error = %upstream_error);
-            }
-            Self::UpstreamFailed {
-                txn,
-                provider,
-                error,
-                reason,
-            } => {
-                tracing::warn!(target: "audit", event, txn, provider, error = *error, reason = %reason);
-            }
-            Self::CallbackRefused { txn, reason } => {
-                tracing::warn!(target: "audit", event, txn, reason = *reason);
-            }
-            Self::ReleaseRefused {
-                txn,
-                provider,
-                refusal,
-            } => {
-                tracing::info!(target: "audit", event, txn, provider, refusal = %refusal);
-            }
-            Self::ReleaseGranted {
-                txn,
-                client,
-                provider,
-                agreement,
-                agreement_version,
-                level_required,
-                level_achieved,
-                released,
-                withheld,
-            } => {
-                tracing::info!(target: "audit", event, txn, client = %client, provider = %provider,
-                    agreement = *agreement, agreement_version = *agreement_version,
-                    level_required = *level_required, level_achieved = *level_achieved,
-                    released = %released, withheld = %withheld);
-            }
-            Self::StepUpOffered {
-                txn,
-                refused_txn,
-                failed_provider,
-                offered,
-            } => {
-                tracing::info!(target: "audit", event, txn = %txn, refused_txn, failed_provider, offered = %offered);
-            }
-            Self::ConsentReused {
-                txn,
-                client,
-                agreement,
-                agreement_version,
-            } => {
-                tracing::info!(target: "audit", event, txn = %txn, client = %client, agreement = %agreement, agreement_version = *agreement_version);
-            }
-            Self::ConsentGiven(d) | Self::NoticeAcknowledged(d) => {
-                tracing::info!(target: "audit", event, txn = %d.txn, subject = %d.subject, client = %d.client,
-                    agreement = %d.agreement, agreement_version = d.agreement_version,
-                    attributes = %d.attributes, remembered = d.remembered);
-            }
-            Self::ConsentRefused {
-                txn,
-                subject,
-                client,
-                agreement,
-                agreement_version,
-                attributes,
-            } => {
-                tracing::info!(target: "audit", event, txn = %txn, subject = %subject, client = %client,
-                    agreement = %agreement, agreement_version = *agreement_version, attributes = %attributes);
-            }
-            Self::LoginFailed { txn, error, reason } => {
-                tracing::warn!(target: "audit", event, txn, error = *error, reason = %reason);
-            }
-            Self::LoginAbandoned {
-                txn,
-                client,
-                provider,
-                stage,
-            } => {
-                tracing::info!(target: "audit", event, txn = %txn, client = %client, provider = *provider, stage = *stage);
-            }
-            Self::TokenIssued { txn, client, acr } => {
-                tracing::info!(target: "audit", event, txn = %txn, client = %client, acr = %acr);
-            }
-            Self::TokenRefused {
-                txn,
-                client,
-                error,
-                reason,
-            } => {
-                tracing::warn!(target: "audit", event, txn = %txn, client = %client, error = *error, reason = %reason);
-            }
-            Self::RegistrationRefused { code, reason } => {
-                tracing::info!(target: "audit", event, code = *code, reason = %reason);
-            }
-            Self::ServiceRegisteredDynamic {
-                client,
-                jurisdiction,
-                jti,
-            } => {
-                tracing::info!(target: "audit", event, client = %client, jurisdiction = %jurisdiction, jti = %jti);
-            }
-            Self::AdminRefused {
-                admin: Some(admin),
-                method,
-                path,
-                reason,
-            } => {
-                tracing::warn!(target: "audit", event, admin = %admin, method = %method, path = %path, reason = %reason);
-            }
-            Self::AdminRefused {
-                admin: None,
-                method,
-                path,
-                reason,
-            } => {
-                tracing::warn!(target: "audit", event, method = %method, path = %path, reason = *reason);
-            }
-            Self::AdminCall {
-                admin,
-                method,
-                path,
-                status,
-            } => {
-                tracing::info!(target: "audit", event, admin = %admin, method = %method, path = %path, status = *status);
-            }
-            Self::ServiceRegistered { admin, client } | Self::ServiceApproved { admin, client } => {
-                tracing::info!(target: "audit", event, admin = %admin, client = %client);
-            }
-            Self::AgreementCreated { admin, agreement } => {
-                tracing::info!(target: "audit", event, admin = %admin, agreement = %agreement);
-            }
-            Self::AgreementAmended {
-                admin,
-                agreement,
-                version,
-            } => {
-                tracing::info!(target: "audit", event, admin = %admin, agreement = %agreement, version = *version);
-            }
-            Self::AgreementTerminated {
-                admin,
-                agreement,
-                reason,
-            } => {
-                tracing::info!(target: "audit", event, admin = %admin, agreement = %agreement, reason = %reason);
-            }
-            Self::ProviderRegistered { admin, provider }
-            | Self::ProviderApproved { admin, provider } => {
-                tracing::info!(target: "audit", event, admin = %admin, provider = %provider);
-            }
-            Self::ProviderConformance { provider, result } => {
-                tracing::info!(target: "audit", event, provider = *provider, result = %result);
-            }
-            Self::StatusChanged {
-                admin,
-                id,
-                status,
-                reason,
-                ..
-            } => {
-                tracing::info!(target: "audit", event, admin = %admin, id = *id, status = *status, reason = *reason);
-            }
-            Self::KeysRotated {
-                admin,
-                alg,
-                promoted,
-                signing_kid,
-                next_kid,
-            } => {
-                tracing::info!(target: "audit", event, admin = %admin, alg = *alg, promoted = *promoted,
-                    signing_kid = %signing_kid, next_kid = %next_kid);
-            }
-            Self::KeysReloaded => {
-                tracing::info!(target: "audit", event);
-            }
-            Self::RegistryLoaded { version } => {
-                tracing::info!(target: "audit", event, version = *version);
-            }
-            Self::RateLimited {
-                scope: RateScope::Client,
-                who,
-                limit,
-                window_seconds,
-            } => {
-                tracing::warn!(target: "audit", event, scope = "client", client = %who, limit = *limit, window_seconds = *window_seconds);
-            }
-            Self::RateLimited {
-                scope: RateScope::Address,
-                who,
-                limit,
-                window_seconds,
-            } => {
-                tracing::warn!(target: "audit", event, scope = "address", address = %who, limit = *limit, window_seconds = *window_seconds);
-            }
+    /// Whether the event tells of something that went wrong or was refused (`warn`), or of
+    /// the normal course (`info`).
+    fn warns(&self) -> bool {
+        matches!(
+            self,
+            Self::UpstreamFailed { .. }
+                | Self::CallbackRefused { .. }
+                | Self::LoginFailed { .. }
+                | Self::TokenRefused { .. }
+                | Self::AdminRefused { .. }
+                | Self::RateLimited { .. }
+        )
+    }
+
+    /// Writes the event's log line (target `audit`, at `warn` for what went wrong or was
+    /// refused, `info` otherwise) and returns its record, dated `at`, for the records.
+    pub(crate) fn record(&self, at: OffsetDateTime) -> AuditRow {
+        let fields = Value::Object(self.fields()).to_string();
+        let level = if self.warns() {
+            tracing::warn!(target: "audit", audit_fields = fields.as_str());
+            "WARN"
+        } else {
+            tracing::info!(target: "audit", audit_fields = fields.as_str());
+            "INFO"
+        };
+        AuditRow {
+            at: crate::records::millis(at),
+            level,
+            event: self.name(),
+            fields,
         }
     }
 }

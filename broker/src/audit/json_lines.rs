@@ -7,6 +7,10 @@
 //! brokered login's own work, for five audit events. This writes each value once, escaping as
 //! it goes. Spans are not written: the broker opens none, and a library's spans are below the
 //! `info` level the broker logs at.
+//!
+//! An audit event carries its fields as one JSON object, built once by `Event::fields` (the
+//! same object its record keeps), in the field [`AUDIT_FIELDS`]: this writes that object's
+//! members as the line's `fields`, so the line reads as if each were a field of its own.
 
 use std::fmt::{self, Write};
 
@@ -15,6 +19,9 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
+
+/// The field in which an audit event carries all its fields, as a JSON object.
+pub const AUDIT_FIELDS: &str = "audit_fields";
 
 /// The event formatter (`SubscriberBuilder::event_format`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,9 +96,33 @@ impl<W: Write> Fields<'_, W> {
     }
 }
 
+impl<W: Write> Fields<'_, W> {
+    /// Writes the members of the JSON object `object` (made by serde_json: valid, on one line)
+    /// as members of this one.
+    fn members_of(&mut self, object: &str) {
+        let inner = object
+            .strip_prefix('{')
+            .and_then(|o| o.strip_suffix('}'))
+            .unwrap_or("");
+        if self.result.is_err() || inner.is_empty() {
+            return;
+        }
+        let separator = if self.first { "" } else { "," };
+        self.first = false;
+        self.result = self
+            .out
+            .write_str(separator)
+            .and_then(|()| self.out.write_str(inner));
+    }
+}
+
 impl<W: Write> Visit for Fields<'_, W> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.member(field, |out| string(out, value));
+        if field.name() == AUDIT_FIELDS {
+            self.members_of(value);
+        } else {
+            self.member(field, |out| string(out, value));
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {

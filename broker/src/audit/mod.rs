@@ -5,6 +5,7 @@
 //! form is reversible.
 
 mod event;
+mod fields;
 mod json_lines;
 pub mod sink;
 

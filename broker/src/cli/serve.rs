@@ -7,6 +7,7 @@ use anyhow::Context;
 use trust_framework::Registry;
 
 use crate::app::{Broker, BrokerParts};
+use crate::audit::Event;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, StoreConfig};
 use crate::http::server::Tls;
@@ -37,23 +38,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             p.roles.iter().copied(),
         ));
     }
-    let registry_store: Option<Arc<dyn crate::admin::registry_store::RegistryStore>> =
-        match &config.store {
-            StoreConfig::Redis { url, .. } => Some(Arc::new(
-                crate::admin::registry_store::RedisRegistryStore::new(url)?,
-            )),
-            StoreConfig::Cluster { .. } => None,
-            StoreConfig::Memory => {
-                let path = config.admin.state_file.clone().unwrap_or_else(|| {
-                    let mut p = config.registry.clone().into_os_string();
-                    p.push(".admin.toml");
-                    p.into()
-                });
-                Some(Arc::new(
-                    crate::admin::registry_store::FileRegistryStore::new(path),
-                ))
-            }
-        };
+    let records = open_records(&config, &secrets).await?;
+    let source = config.registry.display().to_string();
+    let (registry_version, registry) =
+        crate::admin::bootstrap(&records, registry, &source, clock.now())
+            .await
+            .context("the registry in the records")?;
     let upstream_timeout = Duration::from_secs(config.upstream.timeout_seconds);
     let upstream = match &config.upstream.ca_bundle {
         Some(bundle) => UpstreamClient::with_ca_bundle(upstream_timeout, bundle)?,
@@ -80,7 +70,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             secrets,
             pairwise_secret: pairwise.expose().as_bytes().to_vec(),
             upstream_timeout,
-            registry_store: registry_store.clone(),
+            records,
+            registry_version,
             admins,
             limits: config.limits.clone(),
             clock,
@@ -90,12 +81,43 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    if let Some(store) = registry_store {
-        tokio::spawn(crate::admin::registry_store::sync(broker.clone(), store));
-    }
     tokio::spawn(reload_keys(broker.clone()));
     tracing::info!(issuer = %config.issuer, listen = %listener.local_addr()?, tls = tls.is_some(), "broker serving");
     serve_until_signal(listener, broker, tls).await
+}
+
+/// The records of `config`: PostgreSQL from `[records]`, or SQLite in the data directory; with
+/// their schema brought up to date (a schema newer than this binary stops the start).
+pub async fn open_records(
+    config: &Config,
+    secrets: &SecretResolver,
+) -> anyhow::Result<crate::records::Records> {
+    let records = match &config.records {
+        Some(r) => {
+            let url = secrets.resolve(&r.url).context("[records] url")?;
+            crate::records::Records::open(
+                url.expose(),
+                r.pool_size,
+                Duration::from_millis(r.timeout_ms),
+            )
+            .await
+            .context("the records (PostgreSQL)")?
+        }
+        None => {
+            let path = config.data_dir.join("records.sqlite3");
+            crate::records::Records::sqlite_file(
+                &path,
+                Duration::from_millis(crate::config::default_records_timeout()),
+            )
+            .await
+            .with_context(|| format!("the records ({})", path.display()))?
+        }
+    };
+    tracing::info!(
+        records = records.backend().name(),
+        "records open, schema up to date"
+    );
+    Ok(records)
 }
 
 /// Serves the broker (over TLS when `tls` is given) until Ctrl-C or SIGTERM.
@@ -161,7 +183,7 @@ async fn reload_keys(broker: Broker) {
     loop {
         tick.tick().await;
         match broker.keys.reload(broker.now().unix_timestamp()) {
-            Ok(true) => crate::audit::Event::KeysReloaded.record(),
+            Ok(true) => broker.audit(Event::KeysReloaded),
             Ok(false) => {}
             Err(e) => {
                 tracing::error!(error = %e, "key files could not be reloaded; signing with the keys in force")

@@ -11,11 +11,14 @@ pub async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, "ok")
 }
 
-/// Readiness: the state store answers.
+/// Readiness: the state store and the records both answer (a broker that can keep no login
+/// or commit no release serves no one).
 pub async fn readyz(State(broker): State<Broker>) -> impl IntoResponse {
-    match broker.store.0.ping().await {
-        Ok(()) => (StatusCode::OK, "ready".to_owned()),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")),
+    let (store, records) = tokio::join!(broker.store.0.ping(), broker.records.ping());
+    match (store, records) {
+        (Ok(()), Ok(())) => (StatusCode::OK, "ready".to_owned()),
+        (Err(e), _) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")),
+        (_, Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}")),
     }
 }
 

@@ -202,13 +202,12 @@ async fn count(
                     RateLimitScope::Client => RateScope::Client,
                     RateLimitScope::Address => RateScope::Address,
                 };
-                Event::RateLimited {
+                broker.audit(Event::RateLimited {
                     scope,
                     who,
                     limit,
                     window_seconds,
-                }
-                .record();
+                });
             }
             Err(Refused::Limited(
                 u64::try_from(left.as_millis().div_ceil(1000))

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::app::Broker;
+use crate::audit::Event;
 use crate::store::{Kind, StoreError};
 
 /// How often each broker sweeps. An abandoned login is in the trail within this (plus, on
@@ -99,13 +100,12 @@ pub async fn keep<T: Serialize>(
 pub async fn sweep(broker: &Broker) -> Result<usize, StoreError> {
     let watches: Vec<Watch> = broker.store.abandoned(SWEEP_BATCH).await?;
     for w in &watches {
-        crate::audit::Event::LoginAbandoned {
+        broker.audit(Event::LoginAbandoned {
             txn: &w.txn,
             client: &w.client,
             provider: w.provider.as_deref(),
             stage: w.stage.as_str(),
-        }
-        .record();
+        });
         crate::metrics::abandoned(w.stage);
     }
     Ok(watches.len())

@@ -35,7 +35,7 @@ impl Choosing {
         );
         super::abandoned::keep(broker, Kind::Choosing, &self.login.txn, self, &watch)
             .await
-            .map_err(|e| Failure::page(self.login.lang, store_failed(&self.login.txn, &e)))
+            .map_err(|e| Failure::page(self.login.lang, store_failed(broker, &self.login.txn, &e)))
     }
 
     /// The login at the picker, for the browser that started it only (the picker may be shown
@@ -83,17 +83,16 @@ impl Choosing {
             .store
             .take(Kind::Choosing, &self.login.txn)
             .await
-            .map_err(|e| Failure::page(lang, store_failed(&self.login.txn, &e)))?;
+            .map_err(|e| Failure::page(lang, store_failed(broker, &self.login.txn, &e)))?;
         if taken.is_none() {
             return Err(Failure::expired(lang));
         }
         let registry = broker.fresh_registry().await;
-        Event::ProviderChosen {
+        broker.audit(Event::ProviderChosen {
             txn: &self.login.txn,
             provider: &candidate.provider_id,
             remembered: choice.remember,
-        }
-        .record();
+        });
         provider::send(broker, &registry, self.login, candidate, now).await
     }
 }

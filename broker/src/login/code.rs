@@ -1,18 +1,35 @@
 //! [`CodeGrant`]: the login's last state. The code goes back to the service, which redeems it
 //! once at `/token` (`crate::oidc::token`).
+//!
+//! No release without its record: the code is kept in the state store first, then the
+//! disclosure record (and the consent record, when one was given) is committed, and only then
+//! does the code go to the service. A commit that fails or times out takes the code back, so
+//! the service never gets one without its record; and since a code reaches nobody before its
+//! record is committed, the records hold no disclosure of a login that issued no code. (A
+//! crash between the two leaves a code in the store that nobody knows, which expires unused.)
+
+use time::OffsetDateTime;
 
 use super::abandoned::{Stage, Watch};
-use super::ending::store_failed;
+use super::ending::{records_failed, store_failed};
 use super::state::{AwaitingConsent, CodeGrant};
 use super::{Failure, Login};
 use crate::app::Broker;
 use crate::http::browser::random_token;
 use crate::oidc::id_token;
+use crate::records::{ConsentBasis, ConsentRow, DisclosureRow, millis};
 use crate::store::{Kind, StoreError};
 
-/// Issues the code for a release the person agreed to (or was told of): the grant it stands
-/// for is kept under it, watched, for the service to redeem within `[limits] code_seconds`.
-pub(super) async fn issue(broker: &Broker, awaiting: AwaitingConsent) -> Result<Login, Failure> {
+/// Issues the code for a release the person agreed to (or was told of, or agreed to before):
+/// the grant it stands for is kept under it, watched, for the service to redeem within
+/// `[limits] code_seconds`, once the release is committed to the records with `consent`.
+pub(super) async fn issue(
+    broker: &Broker,
+    awaiting: AwaitingConsent,
+    basis: ConsentBasis,
+    consent: Option<ConsentRow>,
+    now: OffsetDateTime,
+) -> Result<Login, Failure> {
     let AwaitingConsent {
         txn,
         client_id,
@@ -20,8 +37,24 @@ pub(super) async fn issue(broker: &Broker, awaiting: AwaitingConsent) -> Result<
         nonce,
         code_challenge,
         granted,
+        lang,
         ..
     } = awaiting;
+    let disclosure = DisclosureRow {
+        at: millis(now),
+        txn: txn.clone(),
+        client_id: client_id.clone(),
+        agreement_id: granted.agreement_id.clone(),
+        agreement_version: granted.agreement_version,
+        legal_basis: granted.legal_basis,
+        consent: basis,
+        provider_id: granted.provider_id.clone(),
+        level: granted.level.acr().to_owned(),
+        released: granted.attribute_names(),
+        withheld: granted.withheld.clone(),
+        subject: granted.subject.clone(),
+        person_key: granted.person_key.clone(),
+    };
     let grant = CodeGrant {
         claims: id_token::released_claims(&granted.attributes),
         verified_claims: id_token::verified_claims(&granted, &txn),
@@ -43,7 +76,19 @@ pub(super) async fn issue(broker: &Broker, awaiting: AwaitingConsent) -> Result<
     );
     super::abandoned::keep(broker, Kind::Code, &code, &grant, &watch)
         .await
-        .map_err(|e| Failure::to_service(&return_to, store_failed(&grant.txn, &e)))?;
+        .map_err(|e| Failure::to_service(&return_to, store_failed(broker, &grant.txn, &e)))?;
+    if let Err(e) = broker
+        .records
+        .commit_release(&disclosure, consent.as_ref())
+        .await
+    {
+        // Taken back before anyone knows it; should the store fail too, the code still reaches
+        // nobody and expires.
+        if let Err(e) = broker.store.take::<CodeGrant>(Kind::Code, &code).await {
+            tracing::warn!(error = %e, "an unrecorded code could not be taken back");
+        }
+        return Err(Failure::page(lang, records_failed(broker, &grant.txn, &e)));
+    }
     Ok(Login::CodeIssued {
         grant,
         code,

@@ -5,50 +5,30 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use trust_framework::{Attribute, Lang, LegalBasis};
 
 use super::abandoned::{Stage, Watch};
-use super::ending::store_failed;
+use super::ending::{records_failed, store_failed};
 use super::state::AwaitingConsent;
 use super::{Access, Failure, Login, kept};
 use crate::app::Broker;
 use crate::audit::{Decided, Event, list};
-use crate::http::browser::{self, hash, random_token};
+use crate::http::browser::{self, random_token};
 use crate::metrics::{LoginLeg, LoginOutcome};
 use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::records::{ConsentBasis, ConsentDecision, ConsentKey, ConsentRow, How, millis};
 use crate::store::Kind;
 
-/// What was agreed: kept so that an auditor can see who agreed to what, when, under which
-/// version of which agreement.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsentRecord {
-    pub subject: String,
-    pub client_id: String,
-    pub agreement_id: String,
-    pub agreement_version: u32,
-    pub attributes: BTreeSet<Attribute>,
-    pub given_at: i64,
-}
+/// How long a consent the person asked to be remembered is reused: about thirteen months,
+/// after which they are asked again (and the records say it expired).
+pub(crate) const REMEMBER_FOR: time::Duration = time::Duration::days(395);
 
-/// The key of a remembered consent: one per person, service and agreement version, so that an
-/// amended agreement (a new version) asks again.
-pub fn record_key(subject: &str, client_id: &str, agreement_id: &str, version: u32) -> String {
-    hash(&format!(
-        "{}\u{0}{}\u{0}{}\u{0}{}",
-        subject, client_id, agreement_id, version
-    ))
-}
-
-/// A remembered consent covers a release only for exactly the same attributes.
-pub fn covers(
-    record: &ConsentRecord,
-    attributes: &BTreeSet<Attribute>,
-    agreement_version: u32,
-) -> bool {
-    record.agreement_version == agreement_version && &record.attributes == attributes
+/// A remembered consent covers a release only for exactly the same attributes (the agreement
+/// version is part of which consent it is).
+pub fn covers(remembered: &BTreeSet<Attribute>, released: &BTreeSet<Attribute>) -> bool {
+    remembered == released
 }
 
 /// A value as a person reads it: strings as they are, an address by its `formatted` member or
@@ -91,35 +71,64 @@ pub struct Answer<'a> {
     pub remember: bool,
 }
 
+/// The consent record of `awaiting`'s decision at `now`.
+fn consent_record(
+    awaiting: &AwaitingConsent,
+    decision: ConsentDecision,
+    remember: bool,
+    now: OffsetDateTime,
+) -> ConsentRow {
+    let granted = &awaiting.granted;
+    ConsentRow {
+        at: millis(now),
+        decision,
+        how: How::ConsentPage.as_str().to_owned(),
+        subject: granted.subject.clone(),
+        person_key: granted.person_key.clone(),
+        client_id: awaiting.client_id.clone(),
+        agreement_id: granted.agreement_id.clone(),
+        agreement_version: granted.agreement_version,
+        lang: awaiting.lang,
+        attributes: granted.attribute_names(),
+        remember,
+        expires_at: remember.then(|| millis(now + REMEMBER_FOR)),
+        txn: Some(awaiting.txn.clone()),
+        reason: None,
+    }
+}
+
 impl AwaitingConsent {
     /// After release: a remembered consent that covers exactly this release issues the code at
     /// once; otherwise the page is kept, under a key of its own, for the person to decide.
     /// `tally` counts how the login ends, here or in [`AwaitingConsent::decide`].
-    pub(super) async fn ask(self, broker: &Broker, mut tally: LoginLeg) -> Result<Login, Failure> {
+    pub(super) async fn ask(
+        self,
+        broker: &Broker,
+        mut tally: LoginLeg,
+        now: OffsetDateTime,
+    ) -> Result<Login, Failure> {
         let granted = &self.granted;
         if granted.legal_basis == LegalBasis::Consent {
-            let key = record_key(
-                &granted.subject,
-                &self.client_id,
-                &granted.agreement_id,
-                granted.agreement_version,
-            );
-            let remembered: Option<ConsentRecord> = broker
-                .store
-                .get(Kind::ConsentRecord, &key)
+            let key = ConsentKey {
+                subject: &granted.subject,
+                client_id: &self.client_id,
+                agreement_id: &granted.agreement_id,
+                agreement_version: granted.agreement_version,
+            };
+            let remembered = broker
+                .records
+                .remembered_consent(key, now)
                 .await
-                .map_err(|e| Failure::page(self.lang, store_failed(&self.txn, &e)))?;
-            if remembered
-                .is_some_and(|r| covers(&r, &granted.attribute_names(), granted.agreement_version))
-            {
-                Event::ConsentReused {
+                .map_err(|e| Failure::page(self.lang, records_failed(broker, &self.txn, &e)))?;
+            if remembered.is_some_and(|r| covers(&r.attributes, &granted.attribute_names())) {
+                broker.audit(Event::ConsentReused {
                     txn: &self.txn,
                     client: &self.client_id,
                     agreement: &granted.agreement_id,
                     agreement_version: granted.agreement_version,
-                }
-                .record();
-                let issued = super::code::issue(broker, self).await;
+                });
+                let issued =
+                    super::code::issue(broker, self, ConsentBasis::Remembered, None, now).await;
                 if issued.is_ok() {
                     tally.end(LoginOutcome::Success);
                 }
@@ -135,7 +144,7 @@ impl AwaitingConsent {
         );
         super::abandoned::keep(broker, Kind::AwaitingConsent, &form, &self, &watch)
             .await
-            .map_err(|e| Failure::page(self.lang, store_failed(&self.txn, &e)))?;
+            .map_err(|e| Failure::page(self.lang, store_failed(broker, &self.txn, &e)))?;
         tally.goes_on();
         Ok(Login::AwaitingConsent {
             awaiting: self,
@@ -190,59 +199,50 @@ impl AwaitingConsent {
         let attributes = list(granted.attributes.iter().map(|(a, _)| a.name()));
         match answer.decision {
             "share" => {
-                let record = ConsentRecord {
-                    subject: granted.subject.clone(),
-                    client_id: awaiting.client_id.clone(),
-                    agreement_id: granted.agreement_id.clone(),
-                    agreement_version: granted.agreement_version,
-                    attributes: granted.attribute_names(),
-                    given_at: now.unix_timestamp(),
-                };
-                let decided = Decided {
-                    txn: &awaiting.txn,
-                    subject: &record.subject,
-                    client: &record.client_id,
-                    agreement: &record.agreement_id,
-                    agreement_version: record.agreement_version,
-                    attributes,
-                    remembered: answer.remember,
-                };
                 let asks = granted.legal_basis == LegalBasis::Consent;
-                if asks {
-                    Event::ConsentGiven(decided).record();
-                } else {
-                    Event::NoticeAcknowledged(decided).record();
-                }
-                if answer.remember && asks {
-                    let key = record_key(
-                        &record.subject,
-                        &record.client_id,
-                        &record.agreement_id,
-                        record.agreement_version,
-                    );
-                    broker
-                        .store
-                        .put(Kind::ConsentRecord, &key, &record)
-                        .await
-                        .map_err(|e| Failure::page(lang, store_failed(&awaiting.txn, &e)))?;
-                }
-                let issued = super::code::issue(broker, awaiting).await;
-                if issued.is_ok() {
-                    tally.end(LoginOutcome::Success);
-                }
-                issued
-            }
-            "deny" => {
-                Event::ConsentRefused {
+                let decided = Decided {
                     txn: &awaiting.txn,
                     subject: &granted.subject,
                     client: &awaiting.client_id,
                     agreement: &granted.agreement_id,
                     agreement_version: granted.agreement_version,
                     attributes,
+                    remembered: answer.remember,
+                };
+                if asks {
+                    broker.audit(Event::ConsentGiven(decided));
+                } else {
+                    broker.audit(Event::NoticeAcknowledged(decided));
                 }
-                .record();
+                let (basis, record) = if asks {
+                    let remember = answer.remember;
+                    let record = consent_record(&awaiting, ConsentDecision::Given, remember, now);
+                    (ConsentBasis::Given, Some(record))
+                } else {
+                    (ConsentBasis::Notice, None)
+                };
+                let issued = super::code::issue(broker, awaiting, basis, record, now).await;
+                if issued.is_ok() {
+                    tally.end(LoginOutcome::Success);
+                }
+                issued
+            }
+            "deny" => {
+                broker.audit(Event::ConsentRefused {
+                    txn: &awaiting.txn,
+                    subject: &granted.subject,
+                    client: &awaiting.client_id,
+                    agreement: &granted.agreement_id,
+                    agreement_version: granted.agreement_version,
+                    attributes,
+                });
                 tally.end(LoginOutcome::Denied);
+                // The refusal is a consent record too. Nothing is released whether or not it
+                // is written, so a failure to write it is logged and the person's "no" stands.
+                let refused = consent_record(&awaiting, ConsentDecision::Refused, false, now);
+                if let Err(e) = broker.records.append_consent(&refused).await {
+                    tracing::error!(txn = %awaiting.txn, error = %e, "a refused consent could not be recorded");
+                }
                 Err(Failure::to_service(
                     &awaiting.return_to,
                     OAuthError::new(
@@ -264,46 +264,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn record(attrs: &[Attribute], version: u32) -> ConsentRecord {
-        ConsentRecord {
-            subject: "s".into(),
-            client_id: "c".into(),
-            agreement_id: "a".into(),
-            agreement_version: version,
-            attributes: attrs.iter().copied().collect(),
-            given_at: 0,
-        }
-    }
-
     #[test]
-    fn remembered_consent_needs_the_same_version_and_attributes() {
-        let r = record(&[Attribute::GivenName, Attribute::Birthdate], 2);
+    fn remembered_consent_needs_the_same_attributes() {
+        let remembered: BTreeSet<Attribute> = [Attribute::GivenName, Attribute::Birthdate].into();
         let same: BTreeSet<Attribute> = [Attribute::GivenName, Attribute::Birthdate].into();
-        assert!(covers(&r, &same, 2));
-        assert!(!covers(&r, &same, 3), "an amended agreement asks again");
+        assert!(covers(&remembered, &same));
         assert!(
-            !covers(&r, &[Attribute::GivenName].into(), 2),
+            !covers(&remembered, &[Attribute::GivenName].into()),
             "fewer attributes: ask again"
         );
         assert!(!covers(
-            &r,
+            &remembered,
             &[
                 Attribute::GivenName,
                 Attribute::Birthdate,
                 Attribute::Address
             ]
             .into(),
-            2
         ));
-    }
-
-    #[test]
-    fn record_keys_separate_people_services_and_versions() {
-        let k = record_key("s", "c", "a", 1);
-        assert_ne!(k, record_key("s", "c", "a", 2));
-        assert_ne!(k, record_key("s2", "c", "a", 1));
-        assert_ne!(k, record_key("s", "c2", "a", 1));
-        assert_eq!(k, record_key("s", "c", "a", 1));
     }
 
     #[test]

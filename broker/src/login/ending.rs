@@ -10,6 +10,7 @@ use crate::app::Broker;
 use crate::audit::Event;
 use crate::http::pages;
 use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::records::RecordsError;
 use crate::store::StoreError;
 
 /// Where a failed login ends: a page for the person when the service cannot be trusted with a
@@ -131,36 +132,53 @@ pub fn see_other(location: &str) -> Response {
 
 /// The state store failed in the middle of a login: `login.failed` ends its trail (the person
 /// gets the error page, or the service the error), and the error to answer with.
-pub(crate) fn store_failed(txn: &str, e: &StoreError) -> OAuthError {
+pub(crate) fn store_failed(broker: &Broker, txn: &str, e: &StoreError) -> OAuthError {
     let error = OAuthError::from_store(e);
-    Event::LoginFailed {
+    broker.audit(Event::LoginFailed {
         txn,
         error: error.code.as_str(),
         reason: &error.description,
-    }
-    .record();
+    });
+    error
+}
+
+/// The records could not answer or commit in the middle of a login: `login.failed` ends its
+/// trail, and the person is told to try again shortly. Nothing was released.
+pub(crate) fn records_failed(broker: &Broker, txn: &str, e: &RecordsError) -> OAuthError {
+    tracing::error!(error = %e, "records failure in a login");
+    let error = OAuthError::unavailable(
+        "the broker cannot record this sign-in right now, so nothing was shared; try again shortly",
+    );
+    broker.audit(Event::LoginFailed {
+        txn,
+        error: error.code.as_str(),
+        reason: &error.description,
+    });
     error
 }
 
 /// `upstream.failed` ends the trail of a login whose provider leg failed, before the person
 /// was sent to the provider or after they came back.
-pub(crate) fn upstream_failed(txn: &str, provider: &str, error: &OAuthError) {
-    Event::UpstreamFailed {
+pub(crate) fn upstream_failed(broker: &Broker, txn: &str, provider: &str, error: &OAuthError) {
+    broker.audit(Event::UpstreamFailed {
         txn,
         provider,
         error: error.code.as_str(),
         reason: &error.description,
-    }
-    .record();
+    });
 }
 
 /// `release.refused` ends the trail of a login whose provider leg succeeded but from which
 /// nothing may be released.
-pub(crate) fn release_refused(txn: &str, provider: &str, refusal: &(dyn std::fmt::Display + Sync)) {
-    Event::ReleaseRefused {
+pub(crate) fn release_refused(
+    broker: &Broker,
+    txn: &str,
+    provider: &str,
+    refusal: &(dyn std::fmt::Display + Sync),
+) {
+    broker.audit(Event::ReleaseRefused {
         txn,
         provider,
         refusal,
-    }
-    .record();
+    });
 }

@@ -30,7 +30,7 @@ pub(super) async fn send(
     now: OffsetDateTime,
 ) -> Result<Login, Failure> {
     let to_service = |login: &Pending, error: OAuthError| {
-        upstream_failed(&login.txn, &candidate.provider_id, &error);
+        upstream_failed(broker, &login.txn, &candidate.provider_id, &error);
         Failure::to_service(&login.request.return_to, error)
     };
     let Some(provider) = registry.provider(&candidate.provider_id) else {
@@ -91,16 +91,15 @@ pub(super) async fn send(
         metrics::login(provider, LoginOutcome::Error);
         return Err(Failure::page(
             at.login.lang,
-            store_failed(&at.login.txn, &e),
+            store_failed(broker, &at.login.txn, &e),
         ));
     }
-    Event::UpstreamSent {
+    broker.audit(Event::UpstreamSent {
         txn: &at.login.txn,
         provider: &provider.id,
         level_required: at.candidate.required_level.acr(),
         acr_values: list(&at.candidate.acr_values),
-    }
-    .record();
+    });
     Ok(Login::AtProvider {
         at: Box::new(at),
         url,

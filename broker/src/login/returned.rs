@@ -38,11 +38,10 @@ impl AtProvider {
         let at: AtProvider = kept(broker, Kind::AtProvider, txn, lang, Access::Take).await?;
         if !browser::matches_cookie(&at.login.browser, cookie) {
             // An injected or stolen callback: worth an auditor's attention.
-            Event::CallbackRefused {
+            broker.audit(Event::CallbackRefused {
                 txn,
                 reason: "another browser",
-            }
-            .record();
+            });
             return Err(Failure::page(
                 at.login.lang,
                 OAuthError::invalid_request("this sign-in was started in another browser"),
@@ -75,7 +74,7 @@ impl AtProvider {
         // service gets the OAuth error.
         let fail = |code: ErrorCode, d: String| {
             let error = OAuthError::new(code, d);
-            upstream_failed(txn, &candidate.provider_id, &error);
+            upstream_failed(broker, txn, &candidate.provider_id, &error);
             Failure::to_service(return_to, error)
         };
         let Some(provider) = registry.provider(&candidate.provider_id) else {
@@ -107,12 +106,11 @@ impl AtProvider {
                 .as_deref()
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default();
-            Event::UpstreamError {
+            broker.audit(Event::UpstreamError {
                 txn,
                 provider: &provider.id,
                 upstream_error: error,
-            }
-            .record();
+            });
             tally.end(LoginOutcome::UpstreamError);
             return Err(Failure::to_service(
                 return_to,
@@ -151,7 +149,7 @@ impl AtProvider {
             .await
             .map_err(|e| {
                 tally.end(LoginOutcome::Error);
-                upstream_failed(txn, &provider.id, &e);
+                upstream_failed(broker, txn, &provider.id, &e);
                 Failure::to_service(return_to, e)
             })?;
         let signed_in = broker
@@ -163,7 +161,7 @@ impl AtProvider {
             .map_err(|e| {
                 tally.end(LoginOutcome::UpstreamError);
                 let error = e.to_oauth();
-                upstream_failed(txn, &provider.id, &error);
+                upstream_failed(broker, txn, &provider.id, &error);
                 Failure::to_service(return_to, error)
             })?;
         drop(slot);
@@ -177,7 +175,7 @@ impl AtProvider {
         if let Err(refusal) =
             trust_framework::policy::check_freshness(login.request.max_age, sent_at, auth_time)
         {
-            release_refused(txn, &provider.id, &refusal);
+            release_refused(broker, txn, &provider.id, &refusal);
             tally.end(LoginOutcome::Refused);
             return Err(Failure::to_service(
                 return_to,
@@ -196,7 +194,7 @@ impl AtProvider {
         let released = match release(&registry, &candidate, &assertion, now) {
             Ok(released) => released,
             Err(refusal) => {
-                release_refused(txn, &provider.id, &refusal);
+                release_refused(broker, txn, &provider.id, &refusal);
                 tally.end(LoginOutcome::Refused);
                 // Below the required level at this provider: offer the others that could meet it.
                 if matches!(refusal, Refusal::LevelNotMet { .. })
@@ -215,13 +213,13 @@ impl AtProvider {
             .filter(|rp| rp.status.is_active())
         else {
             let refusal = "the relying party is no longer active";
-            release_refused(txn, &provider.id, &refusal);
+            release_refused(broker, txn, &provider.id, &refusal);
             return Err(Failure::to_service(
                 return_to,
                 OAuthError::new(ErrorCode::UnauthorizedClient, refusal),
             ));
         };
-        Event::ReleaseGranted {
+        broker.audit(Event::ReleaseGranted {
             txn,
             client: &rp.client_id,
             provider: &provider.id,
@@ -231,8 +229,7 @@ impl AtProvider {
             level_achieved: released.level().acr(),
             released: list(released.attributes().keys().map(|a| a.name())),
             withheld: list(released.withheld().iter().map(|a| a.name())),
-        }
-        .record();
+        });
 
         let granted = Granted {
             provider_id: provider.id.clone(),
@@ -246,6 +243,7 @@ impl AtProvider {
                 &provider.id,
                 &signed_in.subject,
             ),
+            person_key: broker.pairwise.person_key(&provider.id, &signed_in.subject),
             auth_time: auth_time.map(OffsetDateTime::unix_timestamp),
             verified_at: auth_time.unwrap_or(now).unix_timestamp(),
             attributes: released
@@ -253,6 +251,7 @@ impl AtProvider {
                 .iter()
                 .map(|(a, v)| (*a, v.clone()))
                 .collect(),
+            withheld: released.withheld().clone(),
         };
         let Pending {
             txn,
@@ -271,7 +270,7 @@ impl AtProvider {
             browser,
             granted,
         };
-        awaiting.ask(broker, tally).await
+        awaiting.ask(broker, tally, now).await
     }
 }
 
@@ -298,7 +297,7 @@ async fn offer_others(
         csrf: random_token(),
     };
     choosing.keep(broker).await?;
-    Event::StepUpOffered {
+    broker.audit(Event::StepUpOffered {
         txn: &choosing.login.txn,
         refused_txn: &refused.txn,
         failed_provider: failed,
@@ -310,8 +309,7 @@ async fn offer_others(
                 .iter()
                 .map(|c| c.provider_id.as_str()),
         ),
-    }
-    .record();
+    });
     Ok(Some(Login::Choosing {
         choosing,
         step_up: true,

@@ -40,17 +40,16 @@ pub async fn start(
         hint: hint.clone(),
     };
     let decision = decide(registry, &context, now).map_err(|refusal| {
-        Event::PolicyRefused {
+        broker.audit(Event::PolicyRefused {
             client: &service.client_id,
             code: refusal.error_code(),
             refusal: &refusal,
-        }
-        .record();
+        });
         crate::metrics::policy_refused(&refusal);
         Failure::to_service(&service.return_to, OAuthError::from_refusal(&refusal))
     })?;
     let txn = random_token();
-    Event::PolicyDecided {
+    broker.audit(Event::PolicyDecided {
         txn: &txn,
         client: &service.client_id,
         eligible: list(decision.candidates.iter().map(|c| c.provider_id.as_str())),
@@ -63,8 +62,7 @@ pub async fn start(
                 .into_iter()
                 .flat_map(|c| c.refused.iter().map(|a| a.name())),
         ),
-    }
-    .record();
+    });
 
     let remembered = (hint.is_none() && !select_account)
         .then_some(remembered)
@@ -86,11 +84,10 @@ pub async fn start(
         return provider::send(broker, registry, login, only, now).await;
     }
     if let Some(chosen) = remembered {
-        Event::ProviderRemembered {
+        broker.audit(Event::ProviderRemembered {
             txn: &login.txn,
             provider: &chosen.provider_id,
-        }
-        .record();
+        });
         return provider::send(broker, registry, login, chosen, now).await;
     }
     let choosing = Choosing {

@@ -103,6 +103,9 @@ pub struct Granted {
     pub level: AssuranceLevel,
     /// The pairwise subject for the service's sector.
     pub subject: String,
+    /// The person key of the records (`crate::oidc::pairwise`), with which the person finds
+    /// their own disclosures.
+    pub person_key: String,
     /// The provider's `auth_time`; `None` when it did not say (the ID token then has none,
     /// rather than a time the broker cannot vouch for).
     pub auth_time: Option<i64>,
@@ -110,6 +113,8 @@ pub struct Granted {
     /// it did not say, the broker's check.
     pub verified_at: i64,
     pub attributes: Vec<(Attribute, Value)>,
+    /// Asked but not released (outside the agreement, or not attested): names only.
+    pub withheld: BTreeSet<Attribute>,
 }
 
 impl Granted {

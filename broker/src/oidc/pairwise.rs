@@ -3,6 +3,12 @@
 //! `sub` = HMAC-SHA256(broker secret, sector, provider, provider's subject). Two services in
 //! different sectors get unrelated identifiers for the same person and cannot correlate them;
 //! without the broker's secret nobody can link a `sub` back to the provider's subject.
+//!
+//! The records name a person also by a *person key*: an HMAC of the provider and the
+//! provider's subject alone, under a key derived from the same secret for that use only. It is
+//! the same for every service, so that the person, signed in at that provider, can find every
+//! disclosure about them; and it is another value than any `sub`, so that no service can match
+//! it with what it received.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
@@ -10,7 +16,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub struct PairwiseSubjects {
     key: hmac::Key,
+    person: hmac::Key,
 }
+
+/// The label under which the person key's key is derived from the broker's secret.
+const PERSON_KEY_LABEL: &[u8] = b"pan-canadian-broker/person-records/v1";
 
 impl std::fmt::Debug for PairwiseSubjects {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,9 +30,17 @@ impl std::fmt::Debug for PairwiseSubjects {
 
 impl PairwiseSubjects {
     pub fn new(secret: &[u8]) -> Self {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+        let derived = hmac::sign(&key, PERSON_KEY_LABEL);
         Self {
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret),
+            person: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            key,
         }
+    }
+
+    /// The person key of the provider's subject `upstream_subject` (see the module's note).
+    pub fn person_key(&self, provider_id: &str, upstream_subject: &str) -> String {
+        fields_mac(&self.person, &[provider_id, upstream_subject])
     }
 
     pub fn subject(&self, sector: &str, provider_id: &str, upstream_subject: &str) -> String {
@@ -62,6 +80,13 @@ mod tests {
             PairwiseSubjects::new(b"other").subject("esdc-edsc.gc.ca", "ab-account", "person-1")
         );
         assert_eq!(a.len(), 43);
+        // The person key: one per person and provider, whatever the sector, and no `sub`.
+        let person = p.person_key("ab-account", "person-1");
+        assert_eq!(person, p.person_key("ab-account", "person-1"));
+        assert_ne!(person, p.person_key("qc-sqin", "person-1"));
+        assert_ne!(person, p.person_key("ab-account", "person-2"));
+        assert_ne!(person, a);
+        assert_ne!(person, p.subject("", "ab-account", "person-1"));
     }
 
     /// The subject a service holds must never change with the library that computes it.

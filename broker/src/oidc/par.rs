@@ -13,6 +13,7 @@ use trust_framework::Lang;
 use super::error::{ErrorCode, OAuthError};
 use super::params::Params;
 use crate::app::Broker;
+use crate::audit::Event;
 use crate::http::browser::random_token;
 use crate::login::{AuthorizeRequest, Failure, Origin};
 use crate::store::Kind;
@@ -93,10 +94,9 @@ async fn accept(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .put(Kind::PushedRequest, &handle, &pushed)
         .await
         .map_err(|e| OAuthError::from_store(&e))?;
-    crate::audit::Event::RequestPushed {
+    broker.audit(Event::RequestPushed {
         client: &rp.client_id,
-    }
-    .record();
+    });
     let mut response = (
         StatusCode::CREATED,
         Json(json!({

@@ -20,6 +20,7 @@ use trust_framework::{Bilingual, SecretRef};
 
 use crate::admin::auth::AdminError;
 use crate::app::Broker;
+use crate::audit::Event;
 use crate::http::browser::random_token;
 use crate::store::Kind;
 
@@ -42,11 +43,6 @@ fn error(code: &'static str, description: impl Into<String>) -> RegistrationErro
 
 impl IntoResponse for RegistrationError {
     fn into_response(self) -> Response {
-        crate::audit::Event::RegistrationRefused {
-            code: self.code,
-            reason: &self.description,
-        }
-        .record();
         let mut r = (
             self.status,
             Json(json!({ "error": self.code, "error_description": self.description })),
@@ -235,7 +231,13 @@ pub(crate) fn registration(
 pub async fn register(State(broker): State<Broker>, Json(body): Json<Value>) -> Response {
     match handle(&broker, body).await {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        Err(e) => {
+            broker.audit(Event::RegistrationRefused {
+                code: e.code,
+                reason: &e.description,
+            });
+            e.into_response()
+        }
     }
 }
 
@@ -275,7 +277,15 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
             "this software statement was already used (jti replay)",
         ));
     }
-    crate::admin::mutate(broker, |file| {
+    let proposer = format!("software statement {jurisdiction}");
+    let change = crate::admin::Change {
+        action: "service.registered.dynamic",
+        target: crate::admin::Target::Service(&client_id),
+        proposed_by: Some(&proposer),
+        approved_by: None,
+        reason: None,
+    };
+    crate::admin::mutate(broker, change, |file| {
         crate::admin::changes::add_service(file, entry)
     })
     .await
@@ -290,12 +300,11 @@ async fn handle(broker: &Broker, body: Value) -> Result<Response, RegistrationEr
         }
         other => error("invalid_client_metadata", other.to_string()),
     })?;
-    crate::audit::Event::ServiceRegisteredDynamic {
+    broker.audit(Event::ServiceRegisteredDynamic {
         client: &client_id,
         jurisdiction: &jurisdiction,
         jti: &jti,
-    }
-    .record();
+    });
     let mut registered = json!({
         "client_id": client_id,
         "client_id_issued_at": now,

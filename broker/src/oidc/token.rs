@@ -72,13 +72,12 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
     let txn = grant.txn.clone();
     let redeemed = release(broker, rp, grant, &request).await;
     if let Err(e) = &redeemed {
-        Event::TokenRefused {
+        broker.audit(Event::TokenRefused {
             txn: &txn,
             client: &rp.client_id,
             error: e.code.as_str(),
             reason: &e.description,
-        }
-        .record();
+        });
     }
     redeemed
 }
@@ -167,12 +166,11 @@ async fn release(
         .put(Kind::AccessToken, &access_token, &access)
         .await
         .map_err(|e| OAuthError::from_store(&e))?;
-    Event::TokenIssued {
+    broker.audit(Event::TokenIssued {
         txn: &grant.txn,
         client: &rp.client_id,
         acr: &grant.acr,
-    }
-    .record();
+    });
 
     let body = json!({
         "access_token": access_token,

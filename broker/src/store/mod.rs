@@ -4,6 +4,7 @@
 //! Values are opaque bytes with a TTL under a key namespaced by kind; `take` is atomic so a
 //! one-time value can be had once, whatever the failure paths around it (Redis: GETDEL).
 
+pub mod budget;
 mod memory;
 mod redis;
 
@@ -33,9 +34,6 @@ pub enum Kind {
     /// A login waiting for the person's notice-and-consent decision
     /// (`crate::login::AwaitingConsent`), keyed by the page's form key.
     AwaitingConsent,
-    /// A remembered consent, keyed by subject, service and agreement version (about 13 months,
-    /// after which the person is asked again).
-    ConsentRecord,
     /// A software statement's `jti`, kept until the statement expires: a statement registers
     /// one client, once.
     StatementJti,
@@ -56,7 +54,6 @@ impl Kind {
             Kind::Code => "code",
             Kind::AccessToken => "at",
             Kind::AwaitingConsent => "awaiting-consent",
-            Kind::ConsentRecord => "consent",
             Kind::StatementJti => "ssa-jti",
             Kind::PushedRequest => "par",
             Kind::AssertionJti => "assertion-jti",
@@ -80,7 +77,6 @@ impl Kind {
             Kind::Code => Duration::from_secs(60),
             Kind::AccessToken => Duration::from_secs(300),
             Kind::AwaitingConsent => Duration::from_secs(600),
-            Kind::ConsentRecord => Duration::from_secs(395 * 24 * 3600),
             Kind::StatementJti => Duration::from_secs(24 * 3600),
             Kind::PushedRequest => Duration::from_secs(60),
             Kind::AssertionJti => Duration::from_secs(600),

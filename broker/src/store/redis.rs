@@ -264,10 +264,18 @@ impl RedisStore {
                 }
             }
         };
-        // Twice the per-call timeout covers one reconnection attempt and the command.
-        tokio::time::timeout(self.timeout * 2, work)
-            .await
-            .map_err(|_| StoreError::Unavailable("redis: timed out".into()))
+        // One timeout for the reconnection and the command together, and no more than the
+        // request has left (`super::budget`).
+        let limit = super::budget::remaining(self.timeout);
+        if limit.is_zero() {
+            return Err(StoreError::Unavailable(
+                "redis: this request has waited its store timeout already".into(),
+            ));
+        }
+        let started = tokio::time::Instant::now();
+        let answered = tokio::time::timeout(limit, work).await;
+        super::budget::spend(started.elapsed());
+        answered.map_err(|_| StoreError::Unavailable("redis: timed out".into()))
     }
 }
 

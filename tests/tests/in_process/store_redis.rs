@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use broker::store::{Kind, RedisStore, RedisTarget, Store};
+
+use crate::common::*;
 use e2e::redis::RedisServer;
 
 fn store(redis: &RedisServer) -> RedisStore {
@@ -130,6 +132,46 @@ async fn an_absent_redis_is_an_error_in_bounded_time_never_a_hang() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ok, "the store did not reconnect by itself");
+}
+
+/// A Redis that accepts connections and never answers: a request waits one store timeout in
+/// all, not one per store call (the rate counter, then the login's state), and is refused.
+#[tokio::test]
+async fn a_hanging_redis_costs_a_request_one_store_timeout_in_all() {
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = hanging.local_addr().unwrap();
+    // Accepts, keeps every connection open, answers nothing.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hanging.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeout = Duration::from_millis(400);
+    let store = RedisStore::new(
+        &RedisTarget::Single(format!("redis://{address}/0")),
+        timeout,
+    )
+    .unwrap();
+    let bed = start(Options {
+        store: Some(Arc::new(store)),
+        ..Options::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let r = bed
+        .http
+        .get(AuthRequest::new(RP, RP_REDIRECT).url(&bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(r.status(), 503);
+    // One timeout and the rest of the request, not two timeouts (nor twice one).
+    assert!(
+        waited < timeout * 2 - Duration::from_millis(100),
+        "waited {waited:?}"
+    );
 }
 
 /// Replay checks and rate limits are shared: two replicas (two stores on one Redis) see one

@@ -58,7 +58,7 @@ fn self_signed() -> Pem {
     write_pem(&cert, &signing_key)
 }
 
-fn broker(issuer: &str) -> Broker {
+async fn broker(issuer: &str) -> Broker {
     Broker::new(BrokerParts {
         issuer: issuer.to_owned(),
         registry: Registry::from_toml(EXAMPLE).unwrap(),
@@ -67,7 +67,8 @@ fn broker(issuer: &str) -> Broker {
         secrets: SecretResolver::default(),
         pairwise_secret: b"pairwise-test-secret".to_vec(),
         upstream_timeout: Duration::from_secs(5),
-        registry_store: None,
+        records: broker::records::Records::in_memory().await.unwrap(),
+        registry_version: 0,
         admins: Vec::new(),
         limits: Default::default(),
         clock: Arc::new(broker::clock::FixedClock::at(crate::common::NOW)),
@@ -98,7 +99,7 @@ async fn start(tls: Option<Tls>) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let broker = broker(&format!("{scheme}://{addr}"));
+    let broker = broker(&format!("{scheme}://{addr}")).await;
     let (stop, rx) = oneshot::channel::<()>();
     let shutdown = async {
         let _ = rx.await;

@@ -48,7 +48,6 @@ impl NovaScotia {
         let public = Value::Object(trusted.public(None)).to_string();
         let dir = tempfile::tempdir().unwrap();
         let bed = start(Options {
-            registry_store: Some(Arc::new(FileRegistryStore::new(dir.path().join("r.toml")))),
             admins: vec![Principal::new("bob", BOB, [Role::Approver])],
             edit_registry: Some(Box::new(move |t: String| {
                 format!("{t}\n[[statement_keys]]\njurisdiction = \"CA-NS\"\nkid = \"ns-2026\"\njwk = {}\n", toml_inline(&public))

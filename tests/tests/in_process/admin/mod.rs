@@ -1,12 +1,9 @@
 //! The admin API over real HTTP: authentication and roles, registration with a conformance
 //! report, separation of duties, approval, suspension and revocation taking effect at once.
 
-use std::sync::Arc;
-
 use crate::common::audit::AuditLog;
 use crate::common::*;
 use broker::admin::auth::{Principal, Role};
-use broker::admin::registry_store::FileRegistryStore;
 use serde_json::{Value, json};
 
 const ALICE: &str = "alice-registrar-token";
@@ -24,9 +21,6 @@ struct Admin {
 
 async fn setup() -> Admin {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FileRegistryStore::new(
-        dir.path().join("registry.admin.toml"),
-    ));
     let admins = vec![
         Principal::new("alice", ALICE, [Role::Registrar]),
         Principal::new("bob", BOB, [Role::Approver]),
@@ -34,7 +28,6 @@ async fn setup() -> Admin {
         Principal::new("dana", DANA, [Role::Registrar, Role::Approver]),
     ];
     let bed = start(Options {
-        registry_store: Some(store),
         admins,
         secrets: vec![("BROKER_IDP_AB_SECOND_SECRET".into(), NEW_SECRET.into())],
         ..Options::default()

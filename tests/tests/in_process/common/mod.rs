@@ -60,7 +60,8 @@ pub struct Options {
     pub faults: HashMap<&'static str, demo::provider::Fault>,
     pub edit_registry: Option<Box<dyn FnOnce(String) -> String + Send>>,
     pub upstream_timeout: Option<Duration>,
-    pub registry_store: Option<Arc<dyn broker::admin::registry_store::RegistryStore>>,
+    /// The records; fresh ones in memory (SQLite) when absent.
+    pub records: Option<broker::records::Records>,
     pub admins: Vec<broker::admin::auth::Principal>,
     pub limits: Option<broker::http::limits::Limits>,
     /// More secrets for the broker (environment variable name, value).
@@ -144,7 +145,11 @@ pub async fn start(options: Options) -> TestBed {
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: b"pairwise-test-secret".to_vec(),
         upstream_timeout: options.upstream_timeout.unwrap_or(Duration::from_secs(5)),
-        registry_store: options.registry_store.take(),
+        records: match options.records.take() {
+            Some(records) => records,
+            None => broker::records::Records::in_memory().await.unwrap(),
+        },
+        registry_version: 0,
         admins: std::mem::take(&mut options.admins),
         limits: options.limits.take().unwrap_or_default(),
         clock: clock.clone(),

@@ -1,0 +1,299 @@
+//! The records on SQLite in memory: the same queries PostgreSQL runs (the end-to-end tests run
+//! them there).
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use time::macros::datetime;
+use trust_framework::{Attribute, Lang, LegalBasis};
+
+use super::consent::ConsentKey;
+use super::*;
+
+const NOW: time::OffsetDateTime = datetime!(2026-11-24 12:00 UTC);
+
+fn example() -> trust_framework::RegistryFile {
+    toml::from_str(include_str!("../../../tests/fixtures/pan-canada-2026.toml")).unwrap()
+}
+
+#[tokio::test]
+async fn a_registry_change_is_a_new_version_and_never_a_lost_update() {
+    let records = Records::in_memory().await.unwrap();
+    assert_eq!(records.registry_version().await.unwrap(), 0);
+    assert!(records.registry().await.unwrap().is_none());
+    let file = example();
+    let loaded = RegistryChange {
+        action: "loaded",
+        reason: Some("from pan-canada.toml"),
+        ..RegistryChange::default()
+    };
+    assert_eq!(
+        records
+            .append_registry(0, &file, &loaded, NOW)
+            .await
+            .unwrap(),
+        1
+    );
+    let mut suspended = file.clone();
+    suspended.providers[0].status = "suspended".into();
+    let change = RegistryChange {
+        action: "provider.status",
+        target: Some("ab-account"),
+        proposed_by: Some("bob"),
+        approved_by: Some("bob"),
+        reason: Some("key compromise reported"),
+        before: Some(json!({"status": "active"})),
+        after: Some(json!({"status": "suspended"})),
+    };
+    assert_eq!(
+        records
+            .append_registry(1, &suspended, &change, NOW)
+            .await
+            .unwrap(),
+        2
+    );
+    // A second administrator who read version 1 cannot overwrite version 2.
+    assert!(matches!(
+        records.append_registry(1, &file, &loaded, NOW).await,
+        Err(RecordsError::Conflict(1))
+    ));
+    let (version, stored) = records.registry().await.unwrap().unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(stored.providers[0].status, "suspended");
+    let history = records
+        .registry_history(Some("ab-account"), 10)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        history[0].reason.as_deref(),
+        Some("key compromise reported")
+    );
+    assert_eq!(history[0].after, Some(json!({"status": "suspended"})));
+    assert_eq!(records.registry_history(None, 10).await.unwrap().len(), 2);
+}
+
+fn consent(decision: ConsentDecision, at: time::OffsetDateTime, remember: bool) -> ConsentRow {
+    ConsentRow {
+        at: millis(at),
+        decision,
+        how: How::ConsentPage.as_str().into(),
+        subject: "pairwise-sub".into(),
+        person_key: "person".into(),
+        client_id: "esdc-employment-insurance".into(),
+        agreement_id: "isa-esdc-ei-2025".into(),
+        agreement_version: 1,
+        lang: Lang::Fr,
+        attributes: BTreeSet::from([Attribute::GivenName, Attribute::Birthdate]),
+        remember,
+        expires_at: remember.then(|| millis(at + time::Duration::days(395))),
+        txn: Some("txn-1".into()),
+        reason: None,
+    }
+}
+
+const KEY: ConsentKey<'static> = ConsentKey {
+    subject: "pairwise-sub",
+    client_id: "esdc-employment-insurance",
+    agreement_id: "isa-esdc-ei-2025",
+    agreement_version: 1,
+};
+
+#[tokio::test]
+async fn a_remembered_consent_is_found_until_it_ends_and_its_end_is_a_record() {
+    let records = Records::in_memory().await.unwrap();
+    assert!(
+        records
+            .remembered_consent(KEY, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let given = consent(ConsentDecision::Given, NOW, true);
+    records.append_consent(&given).await.unwrap();
+    let found = records.remembered_consent(KEY, NOW).await.unwrap().unwrap();
+    assert_eq!(found, given);
+    // Another version of the agreement is another consent.
+    let amended = ConsentKey {
+        agreement_version: 2,
+        ..KEY
+    };
+    assert!(
+        records
+            .remembered_consent(amended, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Past its end: not reused, and the expiry is recorded once.
+    let later = NOW + time::Duration::days(400);
+    assert!(
+        records
+            .remembered_consent(KEY, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        records
+            .remembered_consent(KEY, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let story: Vec<&str> = records
+        .consent_history(KEY)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.decision.as_str())
+        .collect();
+    assert_eq!(story, ["given", "expired"]);
+}
+
+#[tokio::test]
+async fn a_consent_not_remembered_or_withdrawn_is_not_reused() {
+    let records = Records::in_memory().await.unwrap();
+    records
+        .append_consent(&consent(ConsentDecision::Given, NOW, false))
+        .await
+        .unwrap();
+    assert!(
+        records
+            .remembered_consent(KEY, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    records
+        .append_consent(&consent(ConsentDecision::Given, NOW, true))
+        .await
+        .unwrap();
+    assert!(
+        records
+            .remembered_consent(KEY, NOW)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let withdrawn = ConsentRow {
+        decision: ConsentDecision::Withdrawn,
+        how: How::ByThePerson.as_str().into(),
+        remember: false,
+        expires_at: None,
+        reason: Some("changed my mind".into()),
+        ..consent(ConsentDecision::Given, NOW, true)
+    };
+    records.append_consent(&withdrawn).await.unwrap();
+    assert!(
+        records
+            .remembered_consent(KEY, NOW)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn disclosure(txn: &str) -> DisclosureRow {
+    DisclosureRow {
+        at: millis(NOW),
+        txn: txn.into(),
+        client_id: "esdc-employment-insurance".into(),
+        agreement_id: "isa-esdc-ei-2025".into(),
+        agreement_version: 1,
+        legal_basis: LegalBasis::Consent,
+        consent: ConsentBasis::Given,
+        provider_id: "ab-account".into(),
+        level: "urn:pctf:loa:2".into(),
+        released: BTreeSet::from([Attribute::GivenName, Attribute::Birthdate]),
+        withheld: BTreeSet::from([Attribute::Address]),
+        subject: "pairwise-sub".into(),
+        person_key: "person".into(),
+    }
+}
+
+fn event(name: &'static str) -> AuditRow {
+    AuditRow {
+        at: millis(NOW),
+        level: "INFO",
+        event: name,
+        fields: json!({"event": name, "txn": "t1"}).to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_release_commits_its_disclosure_its_consent_and_the_waiting_events_together() {
+    let records = Records::in_memory().await.unwrap();
+    records.queue_event(event("policy.decided"));
+    records.queue_event(event("release.granted"));
+    let given = consent(ConsentDecision::Given, NOW, true);
+    records
+        .commit_release(&disclosure("t1"), Some(&given))
+        .await
+        .unwrap();
+    assert_eq!(
+        records.disclosure("t1").await.unwrap(),
+        Some(disclosure("t1"))
+    );
+    assert_eq!(records.consent_history(KEY).await.unwrap(), [given]);
+    let events = records.audit_events(0, 10).await.unwrap();
+    let names: Vec<&str> = events.iter().map(|(_, e, _)| e.as_str()).collect();
+    assert_eq!(names, ["policy.decided", "release.granted"]);
+    // One disclosure per login: the same txn again is refused, and its events stay waiting.
+    records.queue_event(event("token.issued"));
+    assert!(
+        records
+            .commit_release(&disclosure("t1"), None)
+            .await
+            .is_err()
+    );
+    assert_eq!(records.disclosed_txns().await.unwrap(), ["t1"]);
+    assert_eq!(records.flush_events().await.unwrap(), 1);
+    assert_eq!(records.flush_events().await.unwrap(), 0);
+    assert_eq!(records.audit_events(0, 10).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn many_events_are_written_in_order_across_statements() {
+    let records = Records::in_memory().await.unwrap();
+    let names = ["a", "b", "c"];
+    for i in 0..450 {
+        records.queue_event(event(names[i % 3]));
+    }
+    assert_eq!(records.flush_events().await.unwrap(), 450);
+    let written = records.audit_events(0, 1000).await.unwrap();
+    assert_eq!(written.len(), 450);
+    assert!(written.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(
+        written
+            .iter()
+            .enumerate()
+            .all(|(i, (_, e, _))| e == names[i % 3])
+    );
+}
+
+#[tokio::test]
+async fn reports_are_kept_newest_last() {
+    let records = Records::in_memory().await.unwrap();
+    assert_eq!(records.report("ab-account").await.unwrap(), None);
+    records
+        .save_report("ab-account", false, "{\"passed\":false}", NOW)
+        .await
+        .unwrap();
+    records
+        .save_report("ab-account", true, "{\"passed\":true}", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        records.report("ab-account").await.unwrap().as_deref(),
+        Some("{\"passed\":true}")
+    );
+}
+
+#[tokio::test]
+async fn a_url_that_names_no_database_is_refused() {
+    assert!(matches!(
+        Records::open("mysql://localhost/x", 1, std::time::Duration::from_secs(1)).await,
+        Err(RecordsError::Configuration(_))
+    ));
+}
