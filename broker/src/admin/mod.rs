@@ -5,6 +5,7 @@ mod agreements;
 pub mod auth;
 pub(crate) mod changes;
 pub(crate) mod docs;
+mod history;
 mod keys;
 pub(crate) mod lifecycle;
 pub(crate) mod providers;
@@ -48,6 +49,7 @@ pub fn router(broker: Broker) -> Router<Broker> {
             "/admin/agreements/{id}/terminate",
             post(agreements::terminate),
         )
+        .route("/admin/history", get(history::list))
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate))
         .merge(docs::router())
