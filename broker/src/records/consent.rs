@@ -145,6 +145,32 @@ impl Records {
         Ok(None)
     }
 
+    /// Takes back the remembered consent in force for `key`, if there is one: a `withdrawn`
+    /// record of its own, naming what was withdrawn and why. The next login asks again. `None`
+    /// when nothing was in force (never given, not remembered, already withdrawn or ended).
+    pub async fn withdraw_consent(
+        &self,
+        key: ConsentKey<'_>,
+        now: OffsetDateTime,
+        reason: Option<&str>,
+    ) -> Result<Option<ConsentRow>, RecordsError> {
+        let Some(in_force) = self.remembered_consent(key, now).await? else {
+            return Ok(None);
+        };
+        let withdrawn = ConsentRow {
+            at: millis(now),
+            decision: ConsentDecision::Withdrawn,
+            how: How::ByThePerson.as_str().to_owned(),
+            remember: false,
+            expires_at: None,
+            txn: None,
+            reason: reason.map(str::to_owned),
+            ..in_force
+        };
+        self.append_consent(&withdrawn).await?;
+        Ok(Some(withdrawn))
+    }
+
     /// Every consent record of one consent, oldest first: its whole story.
     pub async fn consent_history(
         &self,

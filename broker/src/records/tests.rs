@@ -176,22 +176,42 @@ async fn a_consent_not_remembered_or_withdrawn_is_not_reused() {
             .unwrap()
             .is_some()
     );
-    let withdrawn = ConsentRow {
-        decision: ConsentDecision::Withdrawn,
-        how: How::ByThePerson.as_str().into(),
-        remember: false,
-        expires_at: None,
-        reason: Some("changed my mind".into()),
-        ..consent(ConsentDecision::Given, NOW, true)
-    };
-    records.append_consent(&withdrawn).await.unwrap();
+    let later = NOW + time::Duration::days(1);
+    let withdrawn = records
+        .withdraw_consent(KEY, later, Some("changed my mind"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(withdrawn.decision, ConsentDecision::Withdrawn);
+    assert_eq!(withdrawn.how, "by_the_person");
+    assert_eq!(withdrawn.at, millis(later));
+    assert_eq!(
+        withdrawn.attributes,
+        consent(ConsentDecision::Given, NOW, true).attributes
+    );
     assert!(
         records
-            .remembered_consent(KEY, NOW)
+            .remembered_consent(KEY, later)
             .await
             .unwrap()
             .is_none()
     );
+    // Nothing left to withdraw: no second record.
+    assert!(
+        records
+            .withdraw_consent(KEY, later, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let story: Vec<&str> = records
+        .consent_history(KEY)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.decision.as_str())
+        .collect();
+    assert_eq!(story, ["given", "given", "withdrawn"]);
 }
 
 fn disclosure(txn: &str) -> DisclosureRow {

@@ -14,6 +14,7 @@ mod login;
 mod login_endings;
 mod metrics;
 mod par_and_client_auth;
+mod records;
 mod store_redis;
 mod tls;
 mod trust_flow;

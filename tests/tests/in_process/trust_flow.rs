@@ -8,7 +8,7 @@ use crate::common::*;
 use demo::provider::Fault;
 
 /// Walks to the page the broker shows after the provider (consent, notice or picker).
-async fn to_page_after_provider(
+pub(crate) async fn to_page_after_provider(
     bed: &TestBed,
     req: &AuthRequest,
     provider: &str,
@@ -54,7 +54,7 @@ async fn choose(bed: &TestBed, picker: &str, provider: &str, remember: bool) -> 
         .unwrap()
 }
 
-async fn decide(
+pub(crate) async fn decide(
     bed: &TestBed,
     consent: &str,
     decision: &str,
