@@ -244,10 +244,11 @@ pub fn router(broker: Broker) -> Router {
     let stack = tower::ServiceBuilder::new()
         // Outermost, so that every answer is counted, the other layers' refusals included.
         .layer(axum::middleware::from_fn(crate::metrics::track))
-        // Every store call of a request, the rate counter's included, within one store timeout.
+        // Every store call of a request, the rate counter's included, within one store timeout,
+        // and every records call within one records timeout.
         .layer(axum::middleware::from_fn(
             |request: axum::extract::Request, next: axum::middleware::Next| {
-                crate::store::budget::scope(next.run(request))
+                crate::budget::scope(next.run(request))
             },
         ))
         // Every answer may carry a code, a token or personal data unless it says otherwise

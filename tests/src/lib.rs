@@ -4,5 +4,6 @@ pub mod broker;
 pub mod demo;
 pub mod interop;
 pub mod postgres;
+pub mod provider;
 pub mod redis;
 pub mod rp;

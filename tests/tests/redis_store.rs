@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 
 use e2e::broker::{BrokerProcess, BrokerSpec, free_port, generate_keys};
 use e2e::postgres::PgServer;
+use e2e::provider::{DemoProvider, EXAMPLE};
 use e2e::redis::{RedisCluster, RedisServer};
 use e2e::rp::{AuthRequest, Walk, browse, browser, redeem, verify_id_token};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 const RP: &str = "esdc-employment-insurance";
 const RP_SECRET: &str = "rp-secret-for-redis-tests";
 const RP_REDIRECT: &str = "http://127.0.0.1:8490/callback/esdc-employment-insurance";
@@ -24,43 +22,10 @@ const ENV: &[(&str, &str)] = &[
 ];
 
 /// Alberta's demo provider, in this test process, answering to `callbacks`.
-async fn provider(callbacks: Vec<String>) -> (String, oneshot::Sender<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let config = demo::provider::ProviderConfig {
-        issuer: issuer.clone(),
-        name_en: "Alberta (test)".into(),
-        name_fr: "Alberta (essai)".into(),
-        clients: vec![demo::provider::ClientConfig {
-            client_id: "pan-canadian-broker".into(),
-            client_secret: UPSTREAM_SECRET.into(),
-            redirect_uris: callbacks,
-        }],
-        acr_values: vec![
-            "urn:ab:aca:basic".into(),
-            "urn:ab:aca:verified".into(),
-            "urn:ab:aca:verified-mfa".into(),
-        ],
-        claim_names: Default::default(),
-        persons: demo::provider::test_persons("CA-AB"),
-        fault: None,
-        clock: demo::provider::system_clock(),
-    };
-    let (tx, rx) = oneshot::channel();
-    tokio::spawn(async move {
-        let _ = demo::provider::serve(listener, config, async {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    (issuer, tx)
-}
-
-fn registry(provider_issuer: &str) -> String {
-    EXAMPLE.replace(
-        "\"http://127.0.0.1:8411\"",
-        &format!("\"{provider_issuer}\""),
-    )
+async fn provider(callbacks: Vec<String>) -> DemoProvider {
+    DemoProvider::start("ab-account", UPSTREAM_SECRET, callbacks)
+        .await
+        .unwrap()
 }
 
 fn redis_store(url: &str) -> String {
@@ -85,10 +50,10 @@ async fn two_replicas_share_one_redis() {
     let (port_a, port_b) = (free_port().unwrap(), free_port().unwrap());
     // Both replicas answer to one issuer, as behind a load balancer.
     let issuer = format!("http://127.0.0.1:{port_a}");
-    let (upstream, _stop) = provider(vec![format!("{issuer}/callback")]).await;
+    let upstream = provider(vec![format!("{issuer}/callback")]).await;
     let keys = tempfile::tempdir().unwrap();
     generate_keys(&keys.path().join("k")).unwrap();
-    let registry = registry(&upstream);
+    let registry = upstream.registered_in(EXAMPLE);
     let spec = |port| BrokerSpec {
         port,
         issuer: Some(issuer.clone()),
@@ -141,11 +106,9 @@ async fn two_replicas_share_one_redis() {
     let keys = redis.cli(&["--scan", "--pattern", "*"]).await.unwrap();
     assert!(keys.lines().all(|k| k.starts_with("pcb:")), "{keys}");
     assert!(!keys.contains(&code));
-    // Short-lived state expires; the registry (kept by the admin API) is durable by design.
-    for key in keys
-        .lines()
-        .filter(|k| !k.starts_with("pcb:registry") && !k.starts_with("pcb:conformance:"))
-    {
+    // Redis keeps only what may be lost: every key expires (the registry, consents and
+    // records are in the records).
+    for key in keys.lines() {
         let ttl: i64 = redis
             .cli(&["PTTL", key])
             .await
@@ -161,8 +124,8 @@ async fn two_replicas_share_one_redis() {
 async fn redis_killed_under_load_fails_closed_and_recovers_by_itself() {
     let mut redis = RedisServer::start().await.unwrap();
     let port = free_port().unwrap();
-    let (upstream, _stop) = provider(vec![format!("http://127.0.0.1:{port}/callback")]).await;
-    let registry = registry(&upstream);
+    let upstream = provider(vec![format!("http://127.0.0.1:{port}/callback")]).await;
+    let registry = upstream.registered_in(EXAMPLE);
     let mut broker = BrokerProcess::spawn(BrokerSpec {
         port,
         registry: &registry,
@@ -285,8 +248,8 @@ async fn redis_killed_under_load_fails_closed_and_recovers_by_itself() {
 async fn a_three_node_cluster_runs_the_login() {
     let cluster = RedisCluster::start(3).await.unwrap();
     let port = free_port().unwrap();
-    let (upstream, _stop) = provider(vec![format!("http://127.0.0.1:{port}/callback")]).await;
-    let registry = registry(&upstream);
+    let upstream = provider(vec![format!("http://127.0.0.1:{port}/callback")]).await;
+    let registry = upstream.registered_in(EXAMPLE);
     let nodes: Vec<String> = cluster.seeds().iter().map(|s| format!("\"{s}\"")).collect();
     let broker = BrokerProcess::spawn(BrokerSpec {
         port,
@@ -353,10 +316,10 @@ async fn a_suspension_made_on_one_replica_applies_on_the_other() {
     let records = PgServer::start().await.unwrap();
     let (port_a, port_b) = (free_port().unwrap(), free_port().unwrap());
     let issuer = format!("http://127.0.0.1:{port_a}");
-    let (upstream, _stop) = provider(vec![format!("{issuer}/callback")]).await;
+    let upstream = provider(vec![format!("{issuer}/callback")]).await;
     let keys = tempfile::tempdir().unwrap();
     generate_keys(&keys.path().join("k")).unwrap();
-    let registry = registry(&upstream);
+    let registry = upstream.registered_in(EXAMPLE);
     let admin = "[[admin.principals]]\nname = \"bob\"\ntoken = { env = \"E2E_ADMIN_BOB\" }\nroles = [\"approver\"]\n".to_owned();
     let env: Vec<(&str, &str)> = ENV
         .iter()

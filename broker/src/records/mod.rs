@@ -23,6 +23,8 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Error as SqlxError};
 
+use crate::budget::Waiting;
+
 pub use audit::{AuditRow, FLUSH_EVERY};
 pub use consent::{ConsentDecision, ConsentKey, ConsentRow, How};
 pub use disclosure::{ConsentBasis, DisclosureRow};
@@ -178,7 +180,8 @@ impl Records {
         &self,
         work: impl Future<Output = Result<T, RecordsError>>,
     ) -> Result<T, RecordsError> {
-        let result = tokio::time::timeout(self.0.timeout, work)
+        // No more than the request has left (`crate::budget`).
+        let result = crate::budget::within(Waiting::Records, self.0.timeout, work)
             .await
             .unwrap_or(Err(RecordsError::Timeout(self.0.timeout.as_millis())));
         if let Err(e) = &result {

@@ -4,7 +4,6 @@
 //! Values are opaque bytes with a TTL under a key namespaced by kind; `take` is atomic so a
 //! one-time value can be had once, whatever the failure paths around it (Redis: GETDEL).
 
-pub mod budget;
 mod memory;
 mod redis;
 

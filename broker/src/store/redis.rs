@@ -19,6 +19,7 @@ use redis::cluster_async::ClusterConnection;
 use tokio::sync::Mutex;
 
 use super::{Kind, Store, StoreError};
+use crate::budget::Waiting;
 
 pub const KEY_PREFIX: &str = "pcb";
 
@@ -265,17 +266,10 @@ impl RedisStore {
             }
         };
         // One timeout for the reconnection and the command together, and no more than the
-        // request has left (`super::budget`).
-        let limit = super::budget::remaining(self.timeout);
-        if limit.is_zero() {
-            return Err(StoreError::Unavailable(
-                "redis: this request has waited its store timeout already".into(),
-            ));
-        }
-        let started = tokio::time::Instant::now();
-        let answered = tokio::time::timeout(limit, work).await;
-        super::budget::spend(started.elapsed());
-        answered.map_err(|_| StoreError::Unavailable("redis: timed out".into()))
+        // request has left (`crate::budget`).
+        crate::budget::within(Waiting::Store, self.timeout, work)
+            .await
+            .ok_or_else(|| StoreError::Unavailable("redis: timed out".into()))
     }
 }
 
