@@ -99,11 +99,13 @@ pub async fn change_status<E: Entry + 'static>(
     reason: &str,
 ) -> Result<Value, AdminError> {
     admin.require(Role::Approver)?;
+    // `provider.suspended`, `service.revoked`: what the history's reader looks for.
+    let action = match kind.event {
+        EntryKind::Provider => format!("provider.{status}"),
+        EntryKind::Service => format!("service.{status}"),
+    };
     let change = super::Change {
-        action: match kind.event {
-            EntryKind::Provider => "provider.status",
-            EntryKind::Service => "service.status",
-        },
+        action: &action,
         target: match kind.event {
             EntryKind::Provider => super::Target::Provider(id),
             EntryKind::Service => super::Target::Service(id),

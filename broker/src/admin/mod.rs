@@ -68,7 +68,7 @@ pub fn reader(admin: &auth::Admin) -> Result<(), AdminError> {
 /// What an admin call changes, for the registry's history.
 #[derive(Debug, Clone, Copy)]
 pub struct Change<'a> {
-    /// `provider.registered`, `provider.approved`, `provider.status`, …
+    /// `provider.registered`, `provider.approved`, `provider.suspended`, …
     pub action: &'a str,
     pub target: Target<'a>,
     /// Who asked for the change; `None` for the entry's registrar (an approval).

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Error as SqlxError};
 
 use crate::budget::Waiting;
@@ -156,10 +157,18 @@ impl Records {
             Backend::Postgres => &POSTGRES,
             Backend::Sqlite => &SQLITE,
         };
-        migrator
-            .run(&self.0.pool)
-            .await
-            .map_err(|e| RecordsError::Schema(e.to_string()))
+        migrator.run(&self.0.pool).await.map_err(|e| {
+            RecordsError::Schema(match e {
+                MigrateError::VersionMissing(v) => format!(
+                    "the schema is newer than this broker (it has migration {v}, which this \
+                     broker does not know); run the broker that wrote it"
+                ),
+                MigrateError::VersionMismatch(v) => format!(
+                    "migration {v} was changed after it was applied; restore the one applied"
+                ),
+                e => e.to_string(),
+            })
+        })
     }
 
     pub fn backend(&self) -> Backend {

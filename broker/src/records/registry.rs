@@ -17,7 +17,7 @@ use super::{Records, RecordsError, millis};
 #[derive(Debug, Clone, Default)]
 pub struct RegistryChange<'a> {
     /// What was done: `loaded` (from the registry file, the first time), `provider.registered`,
-    /// `provider.approved`, `provider.status`, `service.registered`, …
+    /// `provider.approved`, `provider.suspended`, `service.registered`, …
     pub action: &'a str,
     /// The entry changed: a provider id, a client id or an agreement id.
     pub target: Option<&'a str>,

@@ -37,7 +37,7 @@ async fn a_registry_change_is_a_new_version_and_never_a_lost_update() {
     let mut suspended = file.clone();
     suspended.providers[0].status = "suspended".into();
     let change = RegistryChange {
-        action: "provider.status",
+        action: "provider.suspended",
         target: Some("ab-account"),
         proposed_by: Some("bob"),
         approved_by: Some("bob"),
@@ -316,4 +316,25 @@ async fn a_url_that_names_no_database_is_refused() {
         Records::open("mysql://localhost/x", 1, std::time::Duration::from_secs(1)).await,
         Err(RecordsError::Configuration(_))
     ));
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_the_broker_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.db");
+    let timeout = std::time::Duration::from_secs(5);
+    let records = Records::sqlite_file(&path, timeout).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99, 'from a newer broker', 1, X'00', 0)",
+    )
+    .execute(records.pool())
+    .await
+    .unwrap();
+    drop(records);
+    let refused = Records::sqlite_file(&path, timeout).await.unwrap_err();
+    let said = refused.to_string();
+    assert!(matches!(refused, RecordsError::Schema(_)), "{said}");
+    assert!(said.contains("newer than this broker"), "{said}");
+    assert!(said.contains("migration 99"), "{said}");
 }
