@@ -223,6 +223,31 @@ impl PgServer {
         bail!("PostgreSQL (pid {pid}) did not end")
     }
 
+    /// Freezes the whole server (SIGSTOP to the postmaster and its backends): connections stay
+    /// open and nothing answers, as a server that hangs.
+    pub async fn pause(&self) -> Result<()> {
+        self.signal("-STOP").await
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub async fn resume(&self) -> Result<()> {
+        self.signal("-CONT").await
+    }
+
+    async fn signal(&self, signal: &str) -> Result<()> {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid"))?;
+        let pid = pid_file.lines().next().unwrap_or("").trim().to_owned();
+        let _ = Command::new("pkill")
+            .args([signal, "-P", &pid])
+            .status()
+            .await;
+        let status = Command::new("kill").args([signal, &pid]).status().await?;
+        if !status.success() {
+            bail!("kill {signal} {pid} failed");
+        }
+        Ok(())
+    }
+
     /// Runs `sql` with `psql` on the `records` database and returns its output (unaligned,
     /// tuples only).
     pub async fn psql(&self, sql: &str) -> Result<String> {

@@ -404,6 +404,22 @@ async fn postgresql_down_ends_logins_unavailable_and_nothing_is_released_until_i
     };
     let records = disclosed(&site.pg).await;
     assert_eq!(records, BTreeSet::from([txn]));
+
+    // PostgreSQL hangs (connections open, nothing answers): still every request is answered,
+    // each after at most one records timeout, and nothing is released.
+    site.pg.pause().await.unwrap();
+    let ending = login(&broker.url, false).await;
+    assert!(
+        matches!(&ending, Ending::NoCode { status: 503, .. }),
+        "{ending:?}"
+    );
+    assert_eq!(ready(broker.url.clone()).await, 503);
+    site.pg.resume().await.unwrap();
+    let Ending::Redeemed { txn, .. } = login(&broker.url, false).await else {
+        panic!("no login after PostgreSQL woke: {}", broker.log());
+    };
+    assert_eq!(disclosed(&site.pg).await.len(), 2);
+    assert!(disclosed(&site.pg).await.contains(&txn));
 }
 
 #[tokio::test]

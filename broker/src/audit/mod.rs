@@ -34,7 +34,8 @@ pub fn log_format(filter: EnvFilter) -> SubscriberBuilder<DefaultFields, JsonLin
 /// Not lossy: when too much waits, requests wait, so no audit event is ever dropped. The guard
 /// returned writes out what is left when it is dropped, at exit.
 pub fn log_to_stderr() -> std::io::Result<Flushing> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx::postgres::notice=warn"));
     let (sink, flushing) = LogSink::spawn(std::io::stderr())?;
     let _ = log_format(filter).with_writer(sink).try_init();
     Ok(flushing)
