@@ -7,7 +7,7 @@
 # stderr.
 #
 #   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32] [--rounds 3]
-#               [--store memory|redis] [--tls] [--alg ES256|PS256|RS256|EdDSA]
+#               [--store memory|redis|redis+postgres[,…]] [--tls] [--alg ES256|PS256|RS256|EdDSA]
 #               [--providers tool|broker|apart] [--alberta-only] [--no-build]
 #               [-- extra load flags]
 #
@@ -23,7 +23,13 @@
 # every login, so Alberta alone caps a run at 10,000 logins (--alberta-only shows it). Every
 # login is shown the consent page and shares (a first-time person); `-- --remember-consent`
 # measures returning persons instead.
-# --store redis runs the same demo with its state in a redis-server started for the run.
+# --store redis runs the same demo with its state in a redis-server started for the run (its
+# records in SQLite in memory, the demo's default); --store redis+postgres also keeps its
+# records in a PostgreSQL started for the run (initdb and pg_ctl from scripts/setup's
+# postgresql package, fsync and synchronous commit on, as a production server). Several stores,
+# comma-separated, are measured in interleaved runs within each round (one single-hop run per
+# round serves them all), and their rates compared round by round: e.g.
+# --store redis,redis+postgres --concurrency 8,32 for what the records cost.
 # --tls serves the broker over https (TLS terminated in the broker) with a throw-away
 # self-signed certificate for 127.0.0.1 made with openssl in the run's temporary directory;
 # the load tool trusts it with --ca-file. The demo providers and relying service stay http.
@@ -75,6 +81,7 @@ WORK=$(mktemp -d)
 BROKER_PID=
 PROVIDERS_PID=
 REDIS_PID=
+PG_DATA=
 DEMO_EXTRA=()
 REGISTRY_DEMO=()
 # --alg PS256|RS256|EdDSA: the measured service signs its ID tokens with that algorithm (a
@@ -87,6 +94,12 @@ if [[ $ALG != ES256 ]]; then
 fi
 TLS_DEMO=()
 TLS_LOAD=()
+stop_postgres() {
+  if [[ -n $PG_DATA ]]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+    PG_DATA=
+  fi
+}
 stop_redis() {
   if [[ -n $REDIS_PID ]]; then
     kill "$REDIS_PID" 2>/dev/null || true
@@ -103,6 +116,7 @@ stop_providers() {
 }
 cleanup() {
   stop_redis
+  stop_postgres
   stop_providers
   if [[ -n $BROKER_PID ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
     kill "$BROKER_PID" 2>/dev/null || true
@@ -192,17 +206,59 @@ start_broker_memory() {
   echo "run.sh: broker $BROKER_URL (pid $BROKER_PID), Alberta provider $ab, providers in the $PROVIDERS process" >&2
 }
 
-# The same demo with its state in a Redis this script starts on a free loopback port
-# (redis-server from scripts/setup), stopped with the run.
-start_broker_redis() {
-  REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# A Redis this script starts on a free loopback port (redis-server from scripts/setup),
+# stopped with the run; sets REDIS_URL.
+start_redis() {
+  REDIS_PORT=$(free_port)
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >"$WORK/redis.log" 2>&1 &
   REDIS_PID=$!
   for _ in $(seq 1 50); do
     redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
     sleep 0.1
   done
-  DEMO_EXTRA=(--redis-url "redis://127.0.0.1:$REDIS_PORT/0")
+  REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# PostgreSQL refuses to run as root: as the `postgres` user that Debian's package creates.
+as_postgres() {
+  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# A fresh PostgreSQL (initdb, a database `records`) on a free loopback port, stopped with the
+# run; sets PG_URL.
+start_postgres() {
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [[ -x $PG_BIN/initdb ]] || { echo "run.sh: PostgreSQL's initdb is missing (scripts/setup installs it)" >&2; exit 1; }
+  local dir port
+  dir=$(mktemp -d)
+  chmod 0777 "$dir"
+  port=$(free_port)
+  PG_DATA=$dir/data
+  as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --no-sync >"$WORK/pg-init.log" 2>&1 \
+    || { cat "$WORK/pg-init.log" >&2; exit 1; }
+  as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$dir/server.log" -w \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir" start >/dev/null \
+    || { cat "$dir/server.log" >&2; exit 1; }
+  as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres records
+  PG_URL=postgres://postgres@127.0.0.1:$port/records
+}
+
+# The demo with its state (and records) where store $1 says.
+start_broker() {
+  DEMO_EXTRA=()
+  case $1 in
+    memory) ;;
+    redis) start_redis; DEMO_EXTRA=(--redis-url "$REDIS_URL") ;;
+    redis+postgres)
+      start_redis
+      start_postgres
+      DEMO_EXTRA=(--redis-url "$REDIS_URL" --records-url "$PG_URL")
+      ;;
+  esac
   start_broker_memory
 }
 
@@ -229,6 +285,7 @@ stop_broker() {
   BROKER_PID=
   stop_providers
   stop_redis
+  stop_postgres
 }
 
 # A fresh broker and fresh providers for each run: each demo provider keeps at most 10,000
@@ -243,48 +300,80 @@ stop_broker() {
 # the broker stopped. This VM's speed drifts by 15-25 % within minutes, so a brokered rate is
 # only compared with the ceiling measured next to it: each round gives a ratio, and a level's
 # ratio is the median of its rounds'.
-RSS_LINES=()
-SLICES=()
+STORES=(${STORE//,/ })
+for S in "${STORES[@]}"; do
+  case $S in memory|redis|redis+postgres) ;; *) echo "run.sh: --store memory|redis|redis+postgres[,…]" >&2; exit 2 ;; esac
+done
+# Per store, a file name of its own: redis+postgres -> redis-postgres.
+tag() { printf '%s' "${1//+/-}"; }
+declare -A RSS_LINES SLICES
 for C in ${CONCURRENCY//,/ }; do
   for R in $(seq 1 "$ROUNDS"); do
-    case $STORE in
-      memory) start_broker_memory ;;
-      redis) start_broker_redis ;;
-      *) echo "run.sh: --store memory|redis" >&2; exit 2 ;;
-    esac
-    IDLE=$(rss_kb "$BROKER_PID")
-    wait_quiet
-    "$LOAD" --broker "$BROKER_URL" --client-id "$RP" --redirect-uri "$RP_REDIRECT" \
-      ${HINTS[@]+"${HINTS[@]}"} ${SERVE[@]+"${SERVE[@]}"} --concurrency "$C" \
-      --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" \
-      ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$WORK/brokered-$C-$R.json"
-    AFTER=$(rss_kb "$BROKER_PID")
-    LOG_BYTES=$(wc -c <"$WORK/broker.log")
-    # With --providers apart, the providers' process is apart: its CPU shows in the load
-    # tool's cpu.others_pct, its memory here.
-    PROVIDERS_KB=null
-    [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
-    echo "run.sh: concurrency $C, round $R: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log${PROVIDERS_PID:+; providers apart: ${PROVIDERS_KB} kB}" >&2
-    RSS_LINES+=("{\"concurrency\": $C, \"round\": $R, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB}")
-    stop_broker
+    for S in "${STORES[@]}"; do
+      start_broker "$S"
+      IDLE=$(rss_kb "$BROKER_PID")
+      wait_quiet
+      OUT=$WORK/brokered-$C-$R-$(tag "$S").json
+      "$LOAD" --broker "$BROKER_URL" --client-id "$RP" --redirect-uri "$RP_REDIRECT" \
+        ${HINTS[@]+"${HINTS[@]}"} ${SERVE[@]+"${SERVE[@]}"} --concurrency "$C" \
+        --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" \
+        ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$OUT"
+      AFTER=$(rss_kb "$BROKER_PID")
+      LOG_BYTES=$(wc -c <"$WORK/broker.log")
+      # With --providers apart, the providers' process is apart: its CPU shows in the load
+      # tool's cpu.others_pct, its memory here.
+      PROVIDERS_KB=null
+      [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
+      echo "run.sh: $S, concurrency $C, round $R: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log${PROVIDERS_PID:+; providers apart: ${PROVIDERS_KB} kB}" >&2
+      RSS_LINES[$S]+="${RSS_LINES[$S]:+,}{\"concurrency\": $C, \"round\": $R, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB}"
+      stop_broker
+    done
     wait_quiet
     "$LOAD" --single-hop --spawn-demo-provider --idp-hint "$IDP" --login-hint "$PERSON" \
       --concurrency "$C" --duration "$DURATION" --warmup "$WARMUP" \
       >"$WORK/single-hop-$C-$R.json"
-    SLICES+=("$WORK/brokered-$C-$R.json $WORK/single-hop-$C-$R.json")
+    for S in "${STORES[@]}"; do
+      SLICES[$S]+=" $WORK/brokered-$C-$R-$(tag "$S").json $WORK/single-hop-$C-$R.json"
+    done
   done
 done
 
-# One document: the settings, the broker's memory, every round's brokered and single-hop runs
-# with their ratio, and each level's medians; a table of the rounds on stderr.
-PAIRS=()
-for slice in "${SLICES[@]}"; do
-  read -r brokered single <<<"$slice"
-  PAIRS+=("$brokered" "$single")
+# One document per store: the settings, the broker's memory, every round's brokered and
+# single-hop runs with their ratio, and each level's medians; a table of the rounds on stderr.
+# With one store, run-STAMP.json; with several, run-STAMP-STORE.json each.
+for S in "${STORES[@]}"; do
+  NAME=run-$STAMP.json
+  (( ${#STORES[@]} > 1 )) && NAME=run-$STAMP-$(tag "$S").json
+  [[ ${#STORES[@]} -gt 1 ]] && echo "run.sh: store $S" >&2
+  # shellcheck disable=SC2086
+  "$LOAD" --combine-rounds ${SLICES[$S]} \
+    --meta "store=\"$S\"" --meta "alg=\"$ALG\"" \
+    --meta "tls=$([[ $TLS == 1 ]] && echo true || echo false)" --meta "providers=\"$PROVIDERS\"" \
+    --meta "rounds=$ROUNDS" --meta "broker=[${RSS_LINES[$S]}]" \
+    >"$RESULTS/$NAME"
+  echo "run.sh: wrote $RESULTS/$NAME" >&2
 done
-"$LOAD" --combine-rounds "${PAIRS[@]}" \
-  --meta "store=\"$STORE\"" --meta "alg=\"$ALG\"" \
-  --meta "tls=$([[ $TLS == 1 ]] && echo true || echo false)" --meta "providers=\"$PROVIDERS\"" \
-  --meta "rounds=$ROUNDS" --meta "broker=[$(IFS=,; printf '%s' "${RSS_LINES[*]}")]" \
-  >"$RESULTS/run-$STAMP.json"
-echo "run.sh: wrote $RESULTS/run-$STAMP.json" >&2
+
+# Several stores: each one's rate against the first's, round by round (runs seconds apart, so
+# the machine's drift cancels), and the median per level; its p99 beside the first's.
+if (( ${#STORES[@]} > 1 )); then
+  BASE=${STORES[0]}
+  {
+    printf '%5s %-15s %11s %9s %9s %9s\n' conc store "rate/base" "med p99" "base p99" "rounds"
+    for C in ${CONCURRENCY//,/ }; do
+      for S in "${STORES[@]:1}"; do
+        FILES=()
+        for R in $(seq 1 "$ROUNDS"); do
+          FILES+=("$WORK/brokered-$C-$R-$(tag "$BASE").json" "$WORK/brokered-$C-$R-$(tag "$S").json")
+        done
+        jq -rs --arg c "$C" --arg s "$S" '
+          def med: sort | if length % 2 == 1 then .[length/2|floor] else (.[length/2-1] + .[length/2]) / 2 end;
+          [range(0; length; 2) as $i | {base: .[$i].runs[0], other: .[$i+1].runs[0]}] as $rounds
+          | ($rounds | map(.other.logins_per_second / .base.logins_per_second)) as $ratios
+          | "\($c | tonumber | tostring | (" " * (5 - length)) + .) \($s + (" " * (15 - ($s | length)))) \(($ratios | med * 1000 | round / 1000) | tostring | (" " * (11 - length)) + .) \(($rounds | map(.other.latency_ms.p99) | med) | tostring | (" " * (9 - length)) + .) \(($rounds | map(.base.latency_ms.p99) | med) | tostring | (" " * (9 - length)) + .) \($ratios | map(. * 1000 | round / 1000) | tostring)"
+        ' "${FILES[@]}"
+      done
+    done
+  } | tee "$RESULTS/run-$STAMP-compare.txt" >&2
+  echo "run.sh: wrote $RESULTS/run-$STAMP-compare.txt (rate/base: the store's logins/s over $BASE's, median of the rounds)" >&2
+fi

@@ -25,7 +25,8 @@ pub struct Broker(Arc<Inner>);
 #[derive(Debug)]
 pub struct Inner {
     pub issuer: String,
-    registry: RwLock<Arc<Registry>>,
+    /// The registry in force and its version in the records, read and swapped together.
+    registry: RwLock<(Arc<Registry>, u64)>,
     pub keys: crate::keys::KeyRing,
     pub store: TypedStore,
     pub upstream: UpstreamClient,
@@ -40,7 +41,6 @@ pub struct Inner {
     /// The system of record: the registry's versions, reports, consents, disclosures and the
     /// audit trail (`crate::records`).
     pub records: Records,
-    registry_version: std::sync::atomic::AtomicU64,
     pub admins: Vec<crate::admin::auth::Principal>,
     pub limits: crate::http::limits::Limits,
     /// The time every judgement is made at (`crate::clock`).
@@ -92,7 +92,7 @@ impl Broker {
         Ok(Self(Arc::new(Inner {
             secure_cookies: issuer.starts_with("https://"),
             issuer,
-            registry: RwLock::new(Arc::new(parts.registry)),
+            registry: RwLock::new((Arc::new(parts.registry), parts.registry_version)),
             keys: crate::keys::KeyRing::new(parts.keys),
             store: TypedStore(parts.store),
             client_keys: crate::oidc::client_auth::ClientKeyCache::new(upstream.http().clone()),
@@ -101,7 +101,6 @@ impl Broker {
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
             forms: crate::login::form_tokens::FormTokens::new(&parts.pairwise_secret),
             records: parts.records,
-            registry_version: std::sync::atomic::AtomicU64::new(parts.registry_version),
             admins: parts.admins,
             upstream_slots: tokio::sync::Semaphore::new(
                 parts.limits.max_concurrent_upstream.max(1),
@@ -113,38 +112,56 @@ impl Broker {
 
     /// The registry snapshot in force now. Each request takes one snapshot and decides on it.
     pub fn registry(&self) -> Arc<Registry> {
+        self.registry_snapshot().0
+    }
+
+    /// The registry in force and its version in the records, as one: a release judged by the
+    /// one is committed on the condition that the other is still the newest
+    /// (`Records::commit_release`).
+    pub fn registry_snapshot(&self) -> (Arc<Registry>, u64) {
         match self.0.registry.read() {
             Ok(r) => r.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    /// The registry for a request that decides or releases. On PostgreSQL, shared by
-    /// replicas, the newest version is checked first (one small read), so that a change made
-    /// on another replica applies to the very next request here. SQLite belongs to this
-    /// process alone, whose changes are in force as soon as they are saved. If the check
-    /// fails, the snapshot in force is used: such a request fails closed anyway, at its
-    /// release, which the same records must commit.
+    /// The registry for a request that decides: the newest. On PostgreSQL, shared by replicas,
+    /// a change made on another replica is known from its notice (`records::notices`), or,
+    /// while this process does not listen, by asking (one small read), and loaded first.
+    /// SQLite belongs to this process alone, whose changes are in force as soon as they are
+    /// saved. If the check fails, the snapshot in force is used: such a request fails closed
+    /// anyway at its release, whose commit checks the version again.
     pub async fn fresh_registry(&self) -> Arc<Registry> {
         if self.records.backend() == Backend::Postgres {
-            match self.records.registry_version().await {
-                Ok(v) if v > self.registry_version() => match self.records.registry().await {
-                    Ok(Some((version, file))) => match Registry::from_file(file) {
-                        Ok(registry) => {
-                            if self.install_registry(registry, version) {
-                                self.audit(Event::RegistryLoaded { version });
-                            }
-                        }
-                        Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
-                    },
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "registry load failed"),
-                },
+            let newest = match self.records.registry_notice() {
+                // PostgreSQL tells this process of every change (`records::notices`).
+                Some(told) => Ok(told),
+                None => self.records.registry_version().await,
+            };
+            match newest {
+                Ok(v) if v > self.registry_version() => self.reload_registry().await,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "registry version check failed"),
             }
         }
         self.registry()
+    }
+
+    /// Loads the newest registry of the records and puts it in force, if it is newer than the
+    /// one in force (another replica changed it).
+    pub async fn reload_registry(&self) {
+        match self.records.registry().await {
+            Ok(Some((version, file))) => match Registry::from_file(file) {
+                Ok(registry) => {
+                    if self.install_registry(registry, version) {
+                        self.audit(Event::RegistryLoaded { version });
+                    }
+                }
+                Err(e) => tracing::error!(version, error = %e, "stored registry refused"),
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "registry load failed"),
+        }
     }
 
     /// Writes an audit event: its log line now, and its record with the next write to the
@@ -154,14 +171,14 @@ impl Broker {
         self.records.queue_event(row);
     }
 
-    /// Swaps in a new registry; requests in flight keep the snapshot they started with and
-    /// re-check against the new one at their next step.
+    /// Swaps in a new registry at the same version; requests in flight keep the snapshot they
+    /// started with and re-check against the new one at their next step.
     pub fn replace_registry(&self, registry: Registry) {
         let mut guard = match self.0.registry.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        *guard = Arc::new(registry);
+        guard.0 = Arc::new(registry);
     }
 
     /// Swaps in a stored registry only if its version is newer than the one in force, so a
@@ -171,24 +188,15 @@ impl Broker {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if version <= self.registry_version() {
+        if version <= guard.1 {
             return false;
         }
-        *guard = Arc::new(registry);
-        self.set_registry_version(version);
+        *guard = (Arc::new(registry), version);
         true
     }
 
-    pub fn set_registry_version(&self, version: u64) {
-        self.0
-            .registry_version
-            .store(version, std::sync::atomic::Ordering::SeqCst);
-    }
-
     pub fn registry_version(&self) -> u64 {
-        self.0
-            .registry_version
-            .load(std::sync::atomic::Ordering::SeqCst)
+        self.registry_snapshot().1
     }
 
     /// The time now, by the broker's clock.
@@ -301,8 +309,8 @@ pub async fn run_tls(
     serve(listener, broker, Some(tls), shutdown).await
 }
 
-/// [`run`] and [`run_tls`]: the sweep for abandoned logins runs while the broker serves, and
-/// stops with it.
+/// [`run`] and [`run_tls`]: the sweep for abandoned logins, the audit flusher and the registry
+/// listener run while the broker serves, and stop with it.
 async fn serve(
     listener: tokio::net::TcpListener,
     broker: Broker,
@@ -312,6 +320,7 @@ async fn serve(
     let max = broker.limits.max_connections;
     let _sweeper = AbortOnDrop(tokio::spawn(crate::login::abandoned::watch(broker.clone())));
     let _flusher = AbortOnDrop(tokio::spawn(flush_audit_events(broker.records.clone())));
+    let _listener = AbortOnDrop(tokio::spawn(broker.records.clone().listen_for_registry()));
     let served =
         crate::http::server::serve(listener, router(broker.clone()), tls, max, shutdown).await;
     // The audit events of the last requests, before the process ends.

@@ -647,3 +647,218 @@ async fn kill_9_of_the_broker_and_postgresql_under_load_never_releases_without_a
     };
     assert!(disclosed(&site.pg).await.contains(&txn));
 }
+
+/// The records' own statements on PostgreSQL (the release is one statement there, unlike
+/// SQLite's transaction): a release with its consent and events, all or nothing; one refused
+/// when judged by a replaced registry; the same login twice refused; events in order, however
+/// many; a remembered consent found, then ended by a record.
+#[tokio::test]
+async fn the_records_statements_on_postgresql() {
+    use broker::records::{
+        AuditRow, ConsentBasis, ConsentDecision, ConsentKey, ConsentRow, DisclosureRow, Records,
+        RecordsError, RegistryChange,
+    };
+    use trust_framework::{Attribute, Lang, LegalBasis};
+
+    let pg = PgServer::start().await.unwrap();
+    let records = Records::open(&pg.url(), 2, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let event = |name: &'static str| AuditRow {
+        at: 1,
+        level: "INFO",
+        event: name,
+        fields: json!({ "event": name, "quote": "l'été \"chaud\"" }).to_string(),
+    };
+    let attributes = BTreeSet::from([Attribute::GivenName, Attribute::Birthdate]);
+    let disclosure = |txn: &str| DisclosureRow {
+        at: 1_700_000_000_000,
+        txn: txn.into(),
+        client_id: RP.into(),
+        agreement_id: "isa-esdc-ei-2025".into(),
+        agreement_version: 1,
+        legal_basis: LegalBasis::Consent,
+        consent: ConsentBasis::Given,
+        provider_id: "ab-account".into(),
+        level: "urn:pctf:loa:3".into(),
+        released: attributes.clone(),
+        withheld: BTreeSet::from([Attribute::Gender]),
+        subject: "pairwise".into(),
+        person_key: "person".into(),
+    };
+    let given = ConsentRow {
+        at: 1_700_000_000_000,
+        decision: ConsentDecision::Given,
+        how: "consent_page".into(),
+        subject: "pairwise".into(),
+        person_key: "person".into(),
+        client_id: RP.into(),
+        agreement_id: "isa-esdc-ei-2025".into(),
+        agreement_version: 1,
+        lang: Lang::Fr,
+        attributes: attributes.clone(),
+        remember: true,
+        expires_at: Some(1_800_000_000_000),
+        txn: Some("t1".into()),
+        reason: None,
+    };
+    let key = ConsentKey {
+        subject: "pairwise",
+        client_id: RP,
+        agreement_id: "isa-esdc-ei-2025",
+        agreement_version: 1,
+    };
+    let registry: trust_framework::RegistryFile = toml::from_str(EXAMPLE).unwrap();
+    let v1 = records
+        .append_registry(
+            0,
+            &registry,
+            &RegistryChange {
+                action: "loaded",
+                ..RegistryChange::default()
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+
+    records.queue_event(event("consent.given"));
+    records
+        .commit_release(&disclosure("t1"), Some(&given), v1)
+        .await
+        .unwrap();
+    assert_eq!(
+        records.disclosure("t1").await.unwrap(),
+        Some(disclosure("t1"))
+    );
+    assert_eq!(
+        records.consent_history(key).await.unwrap(),
+        std::slice::from_ref(&given)
+    );
+    let at = time::OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+    assert_eq!(
+        records.remembered_consent(key, at).await.unwrap(),
+        Some(given.clone())
+    );
+
+    // A release judged by a registry replaced since: nothing of it is written.
+    let v2 = records
+        .append_registry(
+            v1,
+            &registry,
+            &RegistryChange {
+                action: "provider.suspended",
+                ..RegistryChange::default()
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    records.queue_event(event("release.granted"));
+    let refused = records
+        .commit_release(&disclosure("t2"), Some(&given), v1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, RecordsError::RegistryChanged),
+        "{refused}"
+    );
+    assert_eq!(records.disclosed_txns().await.unwrap(), ["t1"]);
+    assert_eq!(records.consent_history(key).await.unwrap().len(), 1);
+    // The same login twice: refused, its events kept for the next write.
+    records.queue_event(event("token.issued"));
+    assert!(
+        records
+            .commit_release(&disclosure("t1"), None, v2)
+            .await
+            .is_err()
+    );
+    records
+        .commit_release(&disclosure("t2"), None, v2)
+        .await
+        .unwrap();
+    for i in 0..12_000 {
+        records.queue_event(event(["a", "b", "c"][i % 3]));
+    }
+    assert_eq!(records.flush_events().await.unwrap(), 12_000);
+    let written = records.audit_events(0, 20_000).await.unwrap();
+    let names: Vec<&str> = written.iter().map(|(_, e, _)| e.as_str()).collect();
+    assert_eq!(
+        names[..3],
+        ["consent.given", "release.granted", "token.issued"]
+    );
+    assert_eq!(names.len(), 12_003);
+    assert!(
+        names[3..]
+            .iter()
+            .enumerate()
+            .all(|(i, e)| *e == ["a", "b", "c"][i % 3])
+    );
+    let fields: Value = serde_json::from_str(&written[0].2).unwrap();
+    assert_eq!(fields["quote"], "l'été \"chaud\"");
+
+    // Past its end: not reused, and the end is a record of its own.
+    let later = time::OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+    assert_eq!(records.remembered_consent(key, later).await.unwrap(), None);
+    let story: Vec<ConsentDecision> = records
+        .consent_history(key)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.decision)
+        .collect();
+    assert_eq!(story, [ConsentDecision::Given, ConsentDecision::Expired]);
+}
+
+/// A change's notice reaches every listening process as it commits, so that no request needs
+/// to ask; a listener that loses PostgreSQL says so (requests ask again) and comes back.
+#[tokio::test]
+async fn registry_changes_are_told_to_every_listening_process() {
+    use broker::records::{Records, RegistryChange};
+
+    let pg = PgServer::start().await.unwrap();
+    let url = pg.url();
+    let open = || Records::open(&url, 2, Duration::from_secs(2));
+    let (writer, reader) = (open().await.unwrap(), open().await.unwrap());
+    let listening = tokio::spawn(reader.clone().listen_for_registry());
+    let told = |want: Option<u64>| {
+        let reader = reader.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while reader.registry_notice() != want {
+                assert!(
+                    Instant::now() < deadline,
+                    "told {:?}, not {want:?}",
+                    reader.registry_notice()
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    told(Some(0)).await;
+    let registry: trust_framework::RegistryFile = toml::from_str(EXAMPLE).unwrap();
+    let change = RegistryChange {
+        action: "provider.suspended",
+        ..RegistryChange::default()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let v1 = writer
+        .append_registry(0, &registry, &change, now)
+        .await
+        .unwrap();
+    told(Some(v1)).await;
+
+    // PostgreSQL killed: not listening, so requests ask (and fail closed) meanwhile.
+    pg.kill().await.unwrap();
+    told(None).await;
+    pg.launch().await.unwrap();
+    // Back, with a change made while the listener was away caught up on reconnecting.
+    let v2 = loop {
+        match writer.append_registry(v1, &registry, &change, now).await {
+            Ok(v) => break v,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    told(Some(v2)).await;
+    listening.abort();
+}

@@ -23,7 +23,8 @@ pub use attribute::Attribute;
 pub use jurisdiction::Jurisdiction;
 pub use level::AssuranceLevel;
 pub use policy::{
-    Candidate, Decision, Refusal, Release, RequestContext, UpstreamAssertion, decide, release,
+    Basis, Candidate, Decision, Refusal, Release, RequestContext, UpstreamAssertion, decide,
+    release, still_stands,
 };
 pub use provider::{Certification, Component, IdentityProvider, Status};
 pub use registry::{Problem, Registry, RegistryError, RegistryFile};

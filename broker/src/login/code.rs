@@ -6,18 +6,28 @@
 //! does the code go to the service. A commit that fails or times out takes the code back, so
 //! the service never gets one without its record; and since a code reaches nobody before its
 //! record is committed, the records hold no disclosure of a login that issued no code. (A
-//! crash between the two leaves a code in the store that nobody knows, which expires unused.)
+//! crash between the two leaves a code in the store that nobody knows, which expires unused.
+//! A commit whose answer is lost, the database dying just after it committed, takes the code
+//! back as a failed one: the records then hold a disclosure that did not go out, never the
+//! reverse; its `login.failed` event says so when the broker lives to write it.)
+//!
+//! No release on a registry out of date: just before the commit the release is judged again by
+//! the registry in force (the person may have read the consent page for minutes), and the
+//! commit goes through only if that registry is still the newest in the records, so a
+//! suspension, a termination or an amendment committed by any replica before it stops it.
 
 use time::OffsetDateTime;
+use trust_framework::{AssuranceLevel, Basis, Lang, still_stands};
 
 use super::abandoned::{Stage, Watch};
-use super::ending::{records_failed, store_failed};
-use super::state::{AwaitingConsent, CodeGrant};
+use super::ending::{records_failed, release_refused, store_failed};
+use super::state::{AwaitingConsent, CodeGrant, ReturnTo};
 use super::{Failure, Login};
 use crate::app::Broker;
 use crate::http::browser::random_token;
+use crate::oidc::error::OAuthError;
 use crate::oidc::id_token;
-use crate::records::{ConsentBasis, ConsentRow, DisclosureRow, millis};
+use crate::records::{ConsentBasis, ConsentRow, DisclosureRow, RecordsError, millis};
 use crate::store::{Kind, StoreError};
 
 /// Issues the code for a release the person agreed to (or was told of, or agreed to before):
@@ -40,6 +50,7 @@ pub(super) async fn issue(
         lang,
         ..
     } = awaiting;
+    let level = granted.level;
     let disclosure = DisclosureRow {
         at: millis(now),
         txn: txn.clone(),
@@ -77,23 +88,89 @@ pub(super) async fn issue(
     super::abandoned::keep(broker, Kind::Code, &code, &grant, &watch)
         .await
         .map_err(|e| Failure::to_service(&return_to, store_failed(broker, &grant.txn, &e)))?;
-    if let Err(e) = broker
-        .records
-        .commit_release(&disclosure, consent.as_ref())
-        .await
-    {
+    let recorded = record(
+        broker,
+        &disclosure,
+        consent.as_ref(),
+        level,
+        (&return_to, lang),
+        now,
+    )
+    .await;
+    if let Err(failure) = recorded {
         // Taken back before anyone knows it; should the store fail too, the code still reaches
         // nobody and expires.
         if let Err(e) = broker.store.take::<CodeGrant>(Kind::Code, &code).await {
             tracing::warn!(error = %e, "an unrecorded code could not be taken back");
         }
-        return Err(Failure::page(lang, records_failed(broker, &grant.txn, &e)));
+        return Err(failure);
     }
     Ok(Login::CodeIssued {
         grant,
         code,
         state: return_to.state,
     })
+}
+
+/// How many times a release is judged again when the registry keeps changing under it.
+const JUDGEMENTS: usize = 3;
+
+/// Records the release if it still stands: judged by the registry in force (the person may
+/// have read the consent page for minutes, and the registry changed meanwhile), then
+/// committed on the condition that this registry is still the newest. When another replica
+/// changed it in between, the newest is loaded and the release judged again.
+async fn record(
+    broker: &Broker,
+    disclosure: &DisclosureRow,
+    consent: Option<&ConsentRow>,
+    level: AssuranceLevel,
+    (return_to, lang): (&ReturnTo, Lang),
+    now: OffsetDateTime,
+) -> Result<(), Failure> {
+    let basis = Basis {
+        client_id: &disclosure.client_id,
+        provider_id: &disclosure.provider_id,
+        agreement_id: &disclosure.agreement_id,
+        agreement_version: disclosure.agreement_version,
+        level,
+    };
+    let mut outcome = RecordsError::RegistryChanged;
+    let mut refreshed = false;
+    for _ in 0..JUDGEMENTS {
+        let (registry, version) = broker.registry_snapshot();
+        if let Err(refusal) = still_stands(&registry, &basis, now) {
+            // Before a refusal stands, the newest registry: this replica's may be older than
+            // the one the release was granted by (an amendment made on another replica).
+            if !refreshed {
+                refreshed = true;
+                broker.fresh_registry().await;
+                if broker.registry_version() != version {
+                    continue;
+                }
+            }
+            release_refused(broker, &disclosure.txn, &disclosure.provider_id, &refusal);
+            return Err(Failure::to_service(
+                return_to,
+                OAuthError::from_refusal(&refusal),
+            ));
+        }
+        match broker
+            .records
+            .commit_release(disclosure, consent, version)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(RecordsError::RegistryChanged) => broker.reload_registry().await,
+            Err(e) => {
+                outcome = e;
+                break;
+            }
+        }
+    }
+    Err(Failure::page(
+        lang,
+        records_failed(broker, &disclosure.txn, &outcome),
+    ))
 }
 
 /// The grant a code stands for, taken atomically: a replayed code finds nothing, and the

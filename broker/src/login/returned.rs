@@ -65,6 +65,8 @@ impl AtProvider {
         } = self;
         let txn = login.txn.as_str();
         let return_to = &login.request.return_to;
+        // The newest registry, for this whole step: a change made after this check stops the
+        // release at its commit (`crate::login::code`).
         let registry = broker.fresh_registry().await;
         // From here the login at this provider ends in this request or on the consent page;
         // any return that does not say how it ended counts as an error.
@@ -190,7 +192,6 @@ impl AtProvider {
             claims: signed_in.claims,
         };
         // The registry may have changed since /authorize: release checks it again now.
-        let registry = broker.fresh_registry().await;
         let released = match release(&registry, &candidate, &assertion, now) {
             Ok(released) => released,
             Err(refusal) => {

@@ -12,16 +12,13 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::{Records, RecordsError};
+use super::{Backend, Records, RecordsError};
 
 /// How often waiting events are written when no release takes them.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
 /// The most events that wait for the records.
 const MAX_PENDING: usize = 100_000;
-
-/// Rows per insert statement: within both databases' limits on bound parameters.
-const CHUNK: usize = 200;
 
 /// One audit event as the records keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +33,7 @@ pub struct AuditRow {
 
 impl Records {
     /// Puts an event in line for the next write.
-    pub(crate) fn queue_event(&self, row: AuditRow) {
+    pub fn queue_event(&self, row: AuditRow) {
         let mut pending = self.0.pending.lock().unwrap_or_else(|p| p.into_inner());
         if pending.len() >= MAX_PENDING {
             let dropped = pending.len() + 1 - MAX_PENDING;
@@ -73,7 +70,7 @@ impl Records {
         let written = self
             .bounded(async {
                 let mut tx = self.pool().begin().await?;
-                insert_events(&mut tx, &events).await?;
+                insert_events(&mut tx, self.backend(), &events).await?;
                 tx.commit().await?;
                 Ok(events.len())
             })
@@ -108,26 +105,44 @@ impl Records {
     }
 }
 
-/// Inserts `events` in order, a few hundred per statement.
+/// The events per statement: one JSON array parameter each.
+const CHUNK: usize = 5_000;
+
+/// Events as one JSON array of `[at, level, event, fields]`, the one parameter of
+/// [`insert_events`]: one statement whatever their number, so one prepared statement serves
+/// every write.
+pub(super) fn events_json(events: &[AuditRow]) -> String {
+    serde_json::Value::Array(
+        events
+            .iter()
+            .map(|e| serde_json::json!([e.at, e.level, e.event, e.fields]))
+            .collect(),
+    )
+    .to_string()
+}
+
+/// Inserts the events of a JSON array from [`events_json`] (bound as `$1`), in its order.
+pub(super) const INSERT_EVENTS_POSTGRES: &str = "INSERT INTO audit_events (at, level, event, fields) \
+     SELECT (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 \
+     FROM jsonb_array_elements($1::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n";
+const INSERT_EVENTS_SQLITE: &str = "INSERT INTO audit_events (at, level, event, fields) \
+     SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each($1) ORDER BY key";
+
+/// Inserts `events` in order, thousands per statement.
 pub(super) async fn insert_events(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     events: &[AuditRow],
 ) -> Result<(), sqlx::Error> {
+    let sql = match backend {
+        Backend::Postgres => INSERT_EVENTS_POSTGRES,
+        Backend::Sqlite => INSERT_EVENTS_SQLITE,
+    };
     for chunk in events.chunks(CHUNK) {
-        let mut sql = String::from("INSERT INTO audit_events (at, level, event, fields) VALUES ");
-        for i in 0..chunk.len() {
-            let n = i * 4;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
-        }
-        // Only placeholders are written into the statement; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for e in chunk {
-            query = query.bind(e.at).bind(e.level).bind(e.event).bind(&e.fields);
-        }
-        query.execute(&mut **tx).await?;
+        sqlx::query(sql)
+            .bind(events_json(chunk))
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }

@@ -90,7 +90,8 @@ pub struct ConsentRow {
     pub reason: Option<String>,
 }
 
-/// The columns of a consent record, in the order `row_to_consent` reads them.
+/// The columns of a consent record, in the order `row_to_consent` reads them and
+/// [`bind_consent`] binds them.
 macro_rules! consent_columns {
     () => {
         "at, decision, how, subject, person_key, client_id, agreement_id, agreement_version, \
@@ -243,28 +244,37 @@ pub(super) async fn insert_consent(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     row: &ConsentRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO consent_records (at, decision, how, subject, person_key, client_id, \
-         agreement_id, agreement_version, lang, attributes, remember, expires_at, txn, reason) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(row.at)
-    .bind(row.decision.as_str())
-    .bind(&row.how)
-    .bind(&row.subject)
-    .bind(&row.person_key)
-    .bind(&row.client_id)
-    .bind(&row.agreement_id)
-    .bind(i64::from(row.agreement_version))
-    .bind(row.lang.code())
-    .bind(names(&row.attributes))
-    .bind(i64::from(row.remember))
-    .bind(row.expires_at)
-    .bind(row.txn.as_deref())
-    .bind(row.reason.as_deref())
-    .execute(&mut **tx)
-    .await?;
+    let sql = concat!(
+        "INSERT INTO consent_records (",
+        consent_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    );
+    bind_consent(sqlx::query(sql), row)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
+}
+
+/// Binds a consent record's columns, in the order of `consent_columns!`.
+pub(super) fn bind_consent<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    row: &'q ConsentRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(row.at)
+        .bind(row.decision.as_str())
+        .bind(&row.how)
+        .bind(&row.subject)
+        .bind(&row.person_key)
+        .bind(&row.client_id)
+        .bind(&row.agreement_id)
+        .bind(i64::from(row.agreement_version))
+        .bind(row.lang.code())
+        .bind(names(&row.attributes))
+        .bind(i64::from(row.remember))
+        .bind(row.expires_at)
+        .bind(row.txn.as_deref())
+        .bind(row.reason.as_deref())
 }
 
 fn row_to_consent(row: &sqlx::any::AnyRow) -> Result<ConsentRow, RecordsError> {

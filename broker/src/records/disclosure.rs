@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use sqlx::Row;
 use trust_framework::{Attribute, LegalBasis};
 
-use super::consent::{ConsentRow, insert_consent};
-use super::{Records, RecordsError, names, parse_names};
+use super::audit::AuditRow;
+use super::consent::{ConsentRow, bind_consent, insert_consent};
+use super::{Backend, Records, RecordsError, names, parse_names};
 
 /// On what the release rests, for the person who reads their record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,24 +63,34 @@ fn legal_basis(basis: LegalBasis) -> &'static str {
 
 impl Records {
     /// Commits a release: its disclosure record, the consent record when one was given in this
-    /// login, and the audit events waiting to be written, in one transaction. Nothing goes to
-    /// the service before this returns `Ok`.
+    /// login, and the audit events waiting to be written, all or nothing. Nothing goes to the
+    /// service before this returns `Ok`.
+    ///
+    /// Only while the registry the release was judged by, `registry_version`, is the newest:
+    /// a release judged by a registry that a change (on any replica) has since replaced is not
+    /// recorded, [`RecordsError::RegistryChanged`], so that it is judged again by the new one.
+    /// The check is part of the commit, so a suspension committed before it is never missed.
+    ///
+    /// On PostgreSQL it is one statement (one round trip, its own transaction); on SQLite, a
+    /// transaction of a few.
     pub async fn commit_release(
         &self,
         disclosure: &DisclosureRow,
         consent: Option<&ConsentRow>,
+        registry_version: u64,
     ) -> Result<(), RecordsError> {
         let events = self.take_pending();
+        let version = i64::try_from(registry_version).unwrap_or(i64::MAX);
         let committed = self
             .bounded(async {
-                let mut tx = self.pool().begin().await?;
-                super::audit::insert_events(&mut tx, &events).await?;
-                if let Some(consent) = consent {
-                    insert_consent(&mut tx, consent).await?;
+                match self.backend() {
+                    Backend::Postgres => {
+                        release_in_one_statement(self, disclosure, consent, &events, version).await
+                    }
+                    Backend::Sqlite => {
+                        release_in_a_transaction(self, disclosure, consent, &events, version).await
+                    }
                 }
-                insert_disclosure(&mut tx, disclosure).await?;
-                tx.commit().await?;
-                Ok(())
             })
             .await;
         if committed.is_err() {
@@ -120,31 +131,119 @@ impl Records {
     }
 }
 
-async fn insert_disclosure(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    d: &DisclosureRow,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO disclosures (at, txn, client_id, agreement_id, agreement_version, \
-         legal_basis, consent, provider_id, level, released, withheld, subject, person_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(d.at)
-    .bind(&d.txn)
-    .bind(&d.client_id)
-    .bind(&d.agreement_id)
-    .bind(i64::from(d.agreement_version))
-    .bind(legal_basis(d.legal_basis))
-    .bind(d.consent.as_str())
-    .bind(&d.provider_id)
-    .bind(&d.level)
-    .bind(names(&d.released))
-    .bind(names(&d.withheld))
-    .bind(&d.subject)
-    .bind(&d.person_key)
-    .execute(&mut **tx)
-    .await?;
+/// The columns of a disclosure, in the order they are bound ([`bind_disclosure`]).
+macro_rules! disclosure_columns {
+    () => {
+        "at, txn, client_id, agreement_id, agreement_version, legal_basis, consent, \
+         provider_id, level, released, withheld, subject, person_key"
+    };
+}
+
+/// The release as one statement: the registry's version checked, the events, the consent
+/// record and the disclosure inserted together, or nothing when the registry is newer.
+/// Parameters: `$1` the version judged by, `$2` the events ([`super::audit::events_json`]),
+/// `$3`–`$15` the disclosure, `$16`–`$29` the consent record.
+const RELEASE: &str = concat!(
+    "WITH standing AS (SELECT 1 AS ok WHERE NOT EXISTS ",
+    "(SELECT 1 FROM registry_versions WHERE version > $1)), ",
+    "events AS (INSERT INTO audit_events (at, level, event, fields) ",
+    "SELECT (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
+    "FROM standing, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n) ",
+    "INSERT INTO disclosures (",
+    disclosure_columns!(),
+    ") SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM standing"
+);
+
+const RELEASE_WITH_CONSENT: &str = concat!(
+    "WITH standing AS (SELECT 1 AS ok WHERE NOT EXISTS ",
+    "(SELECT 1 FROM registry_versions WHERE version > $1)), ",
+    "events AS (INSERT INTO audit_events (at, level, event, fields) ",
+    "SELECT (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
+    "FROM standing, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n), ",
+    "consent AS (INSERT INTO consent_records (",
+    consent_columns!(),
+    ") SELECT $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 ",
+    "FROM standing) ",
+    "INSERT INTO disclosures (",
+    disclosure_columns!(),
+    ") SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM standing"
+);
+
+async fn release_in_one_statement(
+    records: &Records,
+    disclosure: &DisclosureRow,
+    consent: Option<&ConsentRow>,
+    events: &[AuditRow],
+    version: i64,
+) -> Result<(), RecordsError> {
+    let sql = if consent.is_some() {
+        RELEASE_WITH_CONSENT
+    } else {
+        RELEASE
+    };
+    let query = sqlx::query(sql)
+        .bind(version)
+        .bind(super::audit::events_json(events));
+    let mut query = bind_disclosure(query, disclosure);
+    if let Some(consent) = consent {
+        query = bind_consent(query, consent);
+    }
+    let done = query.execute(records.pool()).await?;
+    if done.rows_affected() == 0 {
+        return Err(RecordsError::RegistryChanged);
+    }
     Ok(())
+}
+
+async fn release_in_a_transaction(
+    records: &Records,
+    disclosure: &DisclosureRow,
+    consent: Option<&ConsentRow>,
+    events: &[AuditRow],
+    version: i64,
+) -> Result<(), RecordsError> {
+    let mut tx = records.pool().begin().await?;
+    let newer: i64 = sqlx::query("SELECT COUNT(*) FROM registry_versions WHERE version > $1")
+        .bind(version)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    if newer > 0 {
+        return Err(RecordsError::RegistryChanged);
+    }
+    super::audit::insert_events(&mut tx, Backend::Sqlite, events).await?;
+    if let Some(consent) = consent {
+        insert_consent(&mut tx, consent).await?;
+    }
+    let sql = concat!(
+        "INSERT INTO disclosures (",
+        disclosure_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    );
+    bind_disclosure(sqlx::query(sql), disclosure)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+fn bind_disclosure<'q>(query: Query<'q>, d: &'q DisclosureRow) -> Query<'q> {
+    query
+        .bind(d.at)
+        .bind(&d.txn)
+        .bind(&d.client_id)
+        .bind(&d.agreement_id)
+        .bind(i64::from(d.agreement_version))
+        .bind(legal_basis(d.legal_basis))
+        .bind(d.consent.as_str())
+        .bind(&d.provider_id)
+        .bind(&d.level)
+        .bind(names(&d.released))
+        .bind(names(&d.withheld))
+        .bind(&d.subject)
+        .bind(&d.person_key)
 }
 
 fn row_to_disclosure(row: &sqlx::any::AnyRow) -> Result<DisclosureRow, RecordsError> {

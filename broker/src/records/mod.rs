@@ -11,8 +11,10 @@
 //! when it returns (the pool opens new connections).
 
 mod audit;
+#[macro_use]
 mod consent;
 mod disclosure;
+mod notices;
 pub(crate) mod registry;
 
 use std::future::Future;
@@ -44,6 +46,9 @@ pub enum RecordsError {
     Timeout(u128),
     #[error("the registry was changed by someone else (version {0}); reload and try again")]
     Conflict(u64),
+    /// A release was judged by a registry that has since been replaced: judge it again.
+    #[error("the registry changed since this release was judged")]
+    RegistryChanged,
     #[error("a stored record cannot be read: {0}")]
     Invalid(String),
     #[error("the records' schema cannot be brought up to date: {0}")]
@@ -85,6 +90,9 @@ struct Inner {
     timeout: Duration,
     /// Audit events not yet written: they go with the next release, or with the next flush.
     pending: Mutex<Vec<AuditRow>>,
+    /// The URL, for the registry's listener (PostgreSQL).
+    url: Option<String>,
+    notices: notices::Notices,
 }
 
 impl Records {
@@ -128,6 +136,8 @@ impl Records {
             backend,
             timeout,
             pending: Mutex::new(Vec::new()),
+            url: (backend == Backend::Postgres).then(|| url.clone()),
+            notices: notices::Notices::default(),
         }));
         records.migrate().await?;
         Ok(records)

@@ -11,7 +11,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use trust_framework::RegistryFile;
 
-use super::{Records, RecordsError, millis};
+use super::{Backend, Records, RecordsError, millis};
 
 /// Why the registry changed, and by whom.
 #[derive(Debug, Clone, Default)]
@@ -110,6 +110,7 @@ impl Records {
         let before = change.before.as_ref().map(Value::to_string);
         let after = change.after.as_ref().map(Value::to_string);
         self.bounded(async {
+            let mut tx = self.pool().begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO registry_versions \
                  (version, registry, action, target, proposed_by, approved_by, reason, \
@@ -126,10 +127,21 @@ impl Records {
             .bind(before)
             .bind(after)
             .bind(millis(at))
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await;
             match inserted {
-                Ok(_) => Ok(version),
+                Ok(_) => {
+                    // Every listening replica is told when (and only if) this commits.
+                    if self.backend() == Backend::Postgres {
+                        sqlx::query("SELECT pg_notify($1, $2)")
+                            .bind(super::notices::CHANNEL)
+                            .bind(version.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(version)
+                }
                 Err(e)
                     if e.as_database_error()
                         .is_some_and(|d| d.is_unique_violation()) =>

@@ -248,7 +248,7 @@ async fn a_release_commits_its_disclosure_its_consent_and_the_waiting_events_tog
     records.queue_event(event("release.granted"));
     let given = consent(ConsentDecision::Given, NOW, true);
     records
-        .commit_release(&disclosure("t1"), Some(&given))
+        .commit_release(&disclosure("t1"), Some(&given), 0)
         .await
         .unwrap();
     assert_eq!(
@@ -263,7 +263,7 @@ async fn a_release_commits_its_disclosure_its_consent_and_the_waiting_events_tog
     records.queue_event(event("token.issued"));
     assert!(
         records
-            .commit_release(&disclosure("t1"), None)
+            .commit_release(&disclosure("t1"), None, 0)
             .await
             .is_err()
     );
@@ -274,15 +274,68 @@ async fn a_release_commits_its_disclosure_its_consent_and_the_waiting_events_tog
 }
 
 #[tokio::test]
+async fn a_release_judged_by_a_replaced_registry_is_not_recorded() {
+    let records = Records::in_memory().await.unwrap();
+    let loaded = RegistryChange {
+        action: "loaded",
+        ..RegistryChange::default()
+    };
+    let v1 = records
+        .append_registry(0, &example(), &loaded, NOW)
+        .await
+        .unwrap();
+    records.queue_event(event("release.granted"));
+    records
+        .commit_release(&disclosure("t1"), None, v1)
+        .await
+        .unwrap();
+    // Another replica suspends a provider: a release judged by version 1 is refused, its
+    // consent and events are not written, and the events wait for the next write.
+    let suspension = RegistryChange {
+        action: "provider.suspended",
+        ..RegistryChange::default()
+    };
+    let v2 = records
+        .append_registry(v1, &example(), &suspension, NOW)
+        .await
+        .unwrap();
+    records.queue_event(event("consent.given"));
+    let given = consent(ConsentDecision::Given, NOW, true);
+    let refused = records
+        .commit_release(&disclosure("t2"), Some(&given), v1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, RecordsError::RegistryChanged),
+        "{refused}"
+    );
+    assert_eq!(records.disclosed_txns().await.unwrap(), ["t1"]);
+    assert!(records.consent_history(KEY).await.unwrap().is_empty());
+    records
+        .commit_release(&disclosure("t2"), Some(&given), v2)
+        .await
+        .unwrap();
+    assert_eq!(records.disclosed_txns().await.unwrap(), ["t1", "t2"]);
+    let names: Vec<String> = records
+        .audit_events(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e, _)| e)
+        .collect();
+    assert_eq!(names, ["release.granted", "consent.given"]);
+}
+
+#[tokio::test]
 async fn many_events_are_written_in_order_across_statements() {
     let records = Records::in_memory().await.unwrap();
     let names = ["a", "b", "c"];
-    for i in 0..450 {
+    for i in 0..12_000 {
         records.queue_event(event(names[i % 3]));
     }
-    assert_eq!(records.flush_events().await.unwrap(), 450);
-    let written = records.audit_events(0, 1000).await.unwrap();
-    assert_eq!(written.len(), 450);
+    assert_eq!(records.flush_events().await.unwrap(), 12_000);
+    let written = records.audit_events(0, 20_000).await.unwrap();
+    assert_eq!(written.len(), 12_000);
     assert!(written.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(
         written

@@ -354,6 +354,64 @@ async fn a_provider_suspended_mid_flow_stops_the_flow() {
     assert_eq!(query(&location(&r))["error"], "access_denied");
 }
 
+#[tokio::test]
+async fn a_provider_suspended_while_the_person_reads_the_consent_page_releases_nothing() {
+    let audit = AuditLog::capture();
+    let bed = start(Options::default()).await;
+    let req = ei().with("idp_hint", "ab-account");
+    let (status, page, _) = to_page_after_provider(&bed, &req, "ab-account").await;
+    assert_eq!(status, 200);
+    // The person reads; meanwhile the provider is suspended.
+    bed.edit_registry(|t| {
+        t.replacen(
+            "status = \"active\"",
+            "status = \"suspended\"\nstatus_reason = \"key compromise reported\"",
+            1,
+        )
+    });
+    let r = decide(&bed, &page, "share", true, None).await;
+    let q = query(&location(&r));
+    assert_eq!(q["error"], "access_denied", "{q:?}");
+    assert!(q["error_description"].contains("suspended"), "{q:?}");
+    assert!(!q.contains_key("code"));
+    let refused = audit.one("release.refused");
+    assert!(refused["refusal"].as_str().unwrap().contains("suspended"));
+    // No disclosure, no consent record: nothing went out.
+    assert!(
+        bed.broker
+            .records
+            .disclosed_txns()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_service_suspended_while_the_person_reads_the_consent_page_gets_nothing() {
+    let bed = start(Options::default()).await;
+    let req = ei().with("idp_hint", "ab-account");
+    let (_, page, _) = to_page_after_provider(&bed, &req, "ab-account").await;
+    bed.edit_registry(|t| {
+        t.replacen(
+            "client_id = \"esdc-employment-insurance\"\n",
+            "client_id = \"esdc-employment-insurance\"\nstatus = \"suspended\"\nstatus_reason = \"incident\"\n",
+            1,
+        )
+    });
+    let r = decide(&bed, &page, "share", false, None).await;
+    let q = query(&location(&r));
+    assert_eq!(q["error"], "unauthorized_client", "{q:?}");
+    assert!(
+        bed.broker
+            .records
+            .disclosed_txns()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// The login's audit trail ends at the release, refused for a reason that says `why`: the
 /// registry changed while the person was at the provider.
 fn refused_at_release(audit: &AuditLog, why: &str) {

@@ -8,7 +8,7 @@ mod release;
 pub use decide::{Candidate, Decision, RequestContext, decide};
 pub use freshness::{FRESHNESS_SKEW, check_freshness};
 pub use refusal::Refusal;
-pub use release::{Release, UpstreamAssertion, release};
+pub use release::{Basis, Release, UpstreamAssertion, release, still_stands};
 
 #[cfg(test)]
 mod properties;

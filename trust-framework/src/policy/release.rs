@@ -7,9 +7,11 @@ use time::OffsetDateTime;
 
 use super::decide::Candidate;
 use super::refusal::Refusal;
+use crate::agreement::{Agreement, NotInForce};
 use crate::attribute::Attribute;
 use crate::jurisdiction::Jurisdiction;
 use crate::level::AssuranceLevel;
+use crate::provider::IdentityProvider;
 use crate::registry::Registry;
 
 /// What a provider asserted, after its ID token was verified. Claims still carry the
@@ -67,6 +69,110 @@ impl Release {
     }
 }
 
+/// What a release rests on, as it was granted: checked again with [`still_stands`] at the moment
+/// the release is recorded, which may be minutes after it was granted (the person reads the
+/// consent page) and after a change to the registry on another replica.
+#[derive(Debug, Clone, Copy)]
+pub struct Basis<'a> {
+    pub client_id: &'a str,
+    pub provider_id: &'a str,
+    pub agreement_id: &'a str,
+    pub agreement_version: u32,
+    /// The level the release claims (the ID token's `acr`).
+    pub level: AssuranceLevel,
+}
+
+/// Whether a release granted earlier may still go out at `now` under `registry`: the service
+/// and the provider still active, the provider still certified for the level the release
+/// claims, the agreement still in force at the same version and still covering the provider.
+pub fn still_stands(
+    registry: &Registry,
+    basis: &Basis<'_>,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    let rp = registry
+        .relying_party(basis.client_id)
+        .ok_or_else(|| Refusal::UnknownClient {
+            client_id: basis.client_id.to_owned(),
+        })?;
+    if !rp.status.is_active() {
+        return Err(Refusal::ClientNotActive {
+            client_id: rp.client_id.clone(),
+            status: rp.status.to_string(),
+        });
+    }
+    standing(
+        registry,
+        basis.provider_id,
+        basis.agreement_id,
+        basis.agreement_version,
+        basis.level,
+        now,
+    )
+    .map(|_| ())
+}
+
+/// The provider (active, certified at least at `level`, with the level it is certified for)
+/// and the agreement (in force at `version`, covering it) a release rests on.
+fn standing<'r>(
+    registry: &'r Registry,
+    provider_id: &str,
+    agreement_id: &str,
+    version: u32,
+    level: AssuranceLevel,
+    now: OffsetDateTime,
+) -> Result<(&'r IdentityProvider, AssuranceLevel, &'r Agreement), Refusal> {
+    let provider = registry
+        .provider(provider_id)
+        .ok_or_else(|| Refusal::ProviderNotActive {
+            provider_id: provider_id.to_owned(),
+            status: "removed".to_owned(),
+        })?;
+    if !provider.status.is_active() {
+        return Err(Refusal::ProviderNotActive {
+            provider_id: provider.id.clone(),
+            status: provider.status.to_string(),
+        });
+    }
+    let certified = provider
+        .certified_level(now)
+        .filter(|l| *l >= level)
+        .ok_or_else(|| Refusal::ProviderNotCertified {
+            provider_id: provider.id.clone(),
+            required: level,
+        })?;
+    let agreement =
+        registry
+            .agreement(agreement_id)
+            .ok_or_else(|| Refusal::AgreementTerminated {
+                agreement_id: agreement_id.to_owned(),
+            })?;
+    match agreement.in_force(now) {
+        Ok(()) => {}
+        Err(NotInForce::Expired) => {
+            return Err(Refusal::AgreementExpired {
+                agreement_id: agreement.id.clone(),
+            });
+        }
+        Err(NotInForce::Terminated) => {
+            return Err(Refusal::AgreementTerminated {
+                agreement_id: agreement.id.clone(),
+            });
+        }
+        Err(NotInForce::NotYetInForce) => {
+            return Err(Refusal::AgreementNotYetInForce {
+                agreement_id: agreement.id.clone(),
+            });
+        }
+    }
+    if agreement.version != version || !agreement.covers(provider) {
+        return Err(Refusal::AgreementChanged {
+            agreement_id: agreement.id.clone(),
+        });
+    }
+    Ok((provider, certified, agreement))
+}
+
 /// Decides what may be sent to the relying party, re-checking at `now` everything the
 /// decision relied on: the provider is still active and certified, the agreement is still in
 /// force at the same version, and the achieved level meets the required one.
@@ -82,55 +188,14 @@ pub fn release(
             actual: assertion.provider_id.clone(),
         });
     }
-    let provider =
-        registry
-            .provider(&candidate.provider_id)
-            .ok_or_else(|| Refusal::ProviderNotActive {
-                provider_id: candidate.provider_id.clone(),
-                status: "removed".to_owned(),
-            })?;
-    if !provider.status.is_active() {
-        return Err(Refusal::ProviderNotActive {
-            provider_id: provider.id.clone(),
-            status: provider.status.to_string(),
-        });
-    }
-    let certified = provider
-        .certified_level(now)
-        .filter(|l| *l >= candidate.required_level)
-        .ok_or_else(|| Refusal::ProviderNotCertified {
-            provider_id: provider.id.clone(),
-            required: candidate.required_level,
-        })?;
-
-    let agreement = registry.agreement(&candidate.agreement_id).ok_or_else(|| {
-        Refusal::AgreementTerminated {
-            agreement_id: candidate.agreement_id.clone(),
-        }
-    })?;
-    match agreement.in_force(now) {
-        Ok(()) => {}
-        Err(crate::agreement::NotInForce::Expired) => {
-            return Err(Refusal::AgreementExpired {
-                agreement_id: agreement.id.clone(),
-            });
-        }
-        Err(crate::agreement::NotInForce::Terminated) => {
-            return Err(Refusal::AgreementTerminated {
-                agreement_id: agreement.id.clone(),
-            });
-        }
-        Err(crate::agreement::NotInForce::NotYetInForce) => {
-            return Err(Refusal::AgreementNotYetInForce {
-                agreement_id: agreement.id.clone(),
-            });
-        }
-    }
-    if agreement.version != candidate.agreement_version || !agreement.covers(provider) {
-        return Err(Refusal::AgreementChanged {
-            agreement_id: agreement.id.clone(),
-        });
-    }
+    let (provider, certified, agreement) = standing(
+        registry,
+        &candidate.provider_id,
+        &candidate.agreement_id,
+        candidate.agreement_version,
+        candidate.required_level,
+        now,
+    )?;
 
     let asserted = assertion
         .acr

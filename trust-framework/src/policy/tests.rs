@@ -446,6 +446,62 @@ fn release_rechecks_the_registry_at_callback_time() {
 }
 
 #[test]
+fn a_granted_release_stands_only_while_all_it_rests_on_does() {
+    let basis = Basis {
+        client_id: "esdc-employment-insurance",
+        provider_id: "ab-account",
+        agreement_id: "isa-esdc-ei-2025",
+        agreement_version: 1,
+        level: AssuranceLevel::Three,
+    };
+    assert_eq!(still_stands(&example(), &basis, NOW), Ok(()));
+    let refused = |registry: &crate::Registry, at| still_stands(registry, &basis, at).unwrap_err();
+    let service_suspended = edited(|f| {
+        f.relying_parties[0].status = "suspended".into();
+        f.relying_parties[0].status_reason = Some("incident".into());
+    });
+    assert!(matches!(
+        refused(&service_suspended, NOW),
+        Refusal::ClientNotActive { .. }
+    ));
+    let provider_suspended = edited(|f| {
+        f.providers[0].status = "suspended".into();
+        f.providers[0].status_reason = Some("key compromise reported".into());
+    });
+    assert!(matches!(
+        refused(&provider_suspended, NOW),
+        Refusal::ProviderNotActive { .. }
+    ));
+    // Certified below the level the release claims: its acr would overstate it.
+    let lowered = edited(|f| {
+        for c in &mut f.providers[0].certifications {
+            c.level = 2;
+        }
+    });
+    assert!(matches!(
+        refused(&lowered, NOW),
+        Refusal::ProviderNotCertified { .. }
+    ));
+    let amended = edited(|f| f.agreements[0].version = 2);
+    assert!(matches!(
+        refused(&amended, NOW),
+        Refusal::AgreementChanged { .. }
+    ));
+    assert!(matches!(
+        refused(&example(), datetime!(2031-01-01 0:00 UTC)),
+        Refusal::AgreementExpired { .. } | Refusal::ProviderNotCertified { .. }
+    ));
+    let unknown = Basis {
+        client_id: "nobody",
+        ..basis
+    };
+    assert!(matches!(
+        still_stands(&example(), &unknown, NOW),
+        Err(Refusal::UnknownClient { .. })
+    ));
+}
+
+#[test]
 fn every_refusal_has_a_code_and_two_messages() {
     let refusals = [
         Refusal::UnknownClient {
