@@ -41,6 +41,8 @@ pub struct Inner {
     /// The system of record: the registry's versions, reports, consents, disclosures and the
     /// audit trail (`crate::records`).
     pub records: Records,
+    /// Who signs the log's checkpoints, if anyone (`crate::tlog`).
+    pub log: Option<crate::tlog::LogSigning>,
     pub admins: Vec<crate::admin::auth::Principal>,
     pub limits: crate::http::limits::Limits,
     /// The time every judgement is made at (`crate::clock`).
@@ -69,6 +71,8 @@ pub struct BrokerParts {
     /// `crate::admin::bootstrap`); version 0 for a registry not (yet) in the records.
     pub records: Records,
     pub registry_version: u64,
+    /// Who signs the log's checkpoints; `None` keeps the tree unsigned.
+    pub log: Option<crate::tlog::LogSigning>,
     pub admins: Vec<crate::admin::auth::Principal>,
     pub limits: crate::http::limits::Limits,
     /// The system clock in production; a fixed one in tests.
@@ -101,6 +105,7 @@ impl Broker {
             pairwise: PairwiseSubjects::new(&parts.pairwise_secret),
             forms: crate::login::form_tokens::FormTokens::new(&parts.pairwise_secret),
             records: parts.records,
+            log: parts.log,
             admins: parts.admins,
             upstream_slots: tokio::sync::Semaphore::new(
                 parts.limits.max_concurrent_upstream.max(1),
@@ -239,6 +244,10 @@ pub fn router(broker: Broker) -> Router {
             "/userinfo",
             get(crate::oidc::userinfo::userinfo).post(crate::oidc::userinfo::userinfo),
         )
+        .route("/log/checkpoint", get(crate::tlog::public::checkpoint))
+        .route("/log/tile/{*path}", get(crate::tlog::public::tile))
+        .route("/log/key", get(crate::tlog::public::key))
+        .route("/log/cosignature", post(crate::tlog::public::cosign))
         .route("/healthz", get(crate::http::health::healthz))
         .route("/readyz", get(crate::http::health::readyz))
         .route("/metrics", get(crate::metrics::serve))
@@ -321,6 +330,7 @@ async fn serve(
     let _sweeper = AbortOnDrop(tokio::spawn(crate::login::abandoned::watch(broker.clone())));
     let _flusher = AbortOnDrop(tokio::spawn(flush_audit_events(broker.records.clone())));
     let _listener = AbortOnDrop(tokio::spawn(broker.records.clone().listen_for_registry()));
+    let _checkpointer = AbortOnDrop(tokio::spawn(crate::tlog::checkpointer::run(broker.clone())));
     let served =
         crate::http::server::serve(listener, router(broker.clone()), tls, max, shutdown).await;
     // The audit events of the last requests, before the process ends.

@@ -30,6 +30,10 @@ pub struct Config {
     /// The system of record. Omitted: SQLite in `data_dir` (one broker, no server to run).
     #[serde(default)]
     pub records: Option<RecordsConfig>,
+    /// The tamper-evident log's signing key, origin and witnesses. Omitted: the tree is kept,
+    /// but no checkpoint is signed.
+    #[serde(default)]
+    pub log: Option<LogConfig>,
     /// Where the embedded SQLite records live without `[records]`.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
@@ -59,6 +63,22 @@ pub struct RecordsConfig {
     /// `temporarily_unavailable` and nothing is released.
     #[serde(default = "default_records_timeout")]
     pub timeout_ms: u64,
+}
+
+/// The tamper-evident log (docs/audit-log.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// An Ed25519 private key (PKCS#8 PEM), with its next key beside it, as
+    /// `broker generate-keys` writes them (`log.pem`, `log.next.pem`).
+    pub key: PathBuf,
+    /// The checkpoints' origin line, and the key's name. Default: the issuer without its
+    /// scheme, then `/log`.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The C2SP verifier keys of the witnesses whose cosignatures are kept and served.
+    #[serde(default)]
+    pub witnesses: Vec<String>,
 }
 
 fn default_pool_size() -> u32 {
@@ -207,6 +227,9 @@ impl Config {
             *bundle = base.join(&*bundle);
         }
         config.data_dir = base.join(&config.data_dir);
+        if let Some(log) = &mut config.log {
+            log.key = base.join(&log.key);
+        }
         // Secrets read from files too: a broker started from another directory finds them.
         anchor(base, &mut config.pairwise.secret);
         if let Some(records) = &mut config.records {

@@ -22,4 +22,5 @@ pub mod oidc;
 pub mod records;
 pub mod secrets;
 pub mod store;
+pub mod tlog;
 pub mod upstream;

@@ -99,9 +99,12 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::GenerateKeys { dir } => {
             std::fs::create_dir_all(&dir)?;
+            println!("[keys]");
             for (alg, path) in broker::keys::KeySet::generate_files(&dir)? {
                 println!("{alg} = \"{}\"", path.display());
             }
+            let log = broker::keys::KeySet::generate_log_files(&dir)?;
+            println!("\n[log]\nkey = \"{}\"", log.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command } => {
@@ -124,6 +127,20 @@ fn main() -> anyhow::Result<ExitCode> {
                             " (first rotation: nothing promoted yet)"
                         }
                     );
+                }
+            }
+            if let Some(log) = &config.log {
+                if rotate {
+                    let files = std::collections::BTreeMap::from([(
+                        trust_framework::SigningAlg::EdDSA,
+                        log.key.clone(),
+                    )]);
+                    broker::keys::rotation::rotate_files(&files, now)?;
+                }
+                let signing = broker::tlog::LogSigning::from_config(log, &config.issuer)?;
+                for (i, vkey) in signing.vkeys()?.iter().enumerate() {
+                    let which = if i == 0 { "signs" } else { "is next" };
+                    println!("log: {vkey} {which}");
                 }
             }
             let keys = broker::keys::KeySet::load_at(&config.keys, now)?;

@@ -226,6 +226,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                 )?)
             }
         },
+        log: Some(broker::tlog::LogSigning::in_memory(&issuer, &[])?),
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: random_token().into_bytes(),
         upstream_timeout: Duration::from_secs(10),

@@ -51,12 +51,7 @@ pub async fn list(
     let changes: Vec<_> = versions
         .into_iter()
         .map(|v| {
-            let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(v.at) * 1_000_000)
-                .ok()
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                });
+            let at = super::rfc3339(v.at);
             json!({
                 "version": v.version,
                 "action": v.action,

@@ -8,6 +8,7 @@ pub(crate) mod docs;
 mod history;
 mod keys;
 pub(crate) mod lifecycle;
+mod log;
 pub(crate) mod providers;
 mod services;
 
@@ -50,10 +51,24 @@ pub fn router(broker: Broker) -> Router<Broker> {
             post(agreements::terminate),
         )
         .route("/admin/history", get(history::list))
+        .route("/admin/log", get(log::status))
+        .route("/admin/log/records", get(log::records))
+        .route("/admin/log/proof/inclusion", get(log::inclusion))
+        .route("/admin/log/proof/consistency", get(log::consistency))
         .route("/admin/keys", get(keys::list))
         .route("/admin/keys/rotate", post(keys::rotate))
         .merge(docs::router())
         .route_layer(axum::middleware::from_fn_with_state(broker, auth::audited))
+}
+
+/// A time the records keep (Unix milliseconds) as RFC 3339, for answers.
+pub(crate) fn rfc3339(at: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
 }
 
 /// Any of the three roles may read.

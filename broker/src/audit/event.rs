@@ -222,6 +222,18 @@ pub enum Event<'a> {
     RegistryLoaded {
         version: u64,
     },
+    /// Witnesses' cosignatures of a checkpoint of the log were kept.
+    LogCosigned {
+        size: u64,
+        witnesses: &'a str,
+    },
+    /// The log refused to sign a tree that does not extend its last checkpoint: the stored
+    /// records or nodes were altered.
+    LogInconsistent {
+        old: u64,
+        new: u64,
+        reason: &'a str,
+    },
     /// A client or a source address went over its rate limit (once per window).
     RateLimited {
         scope: RateScope,
@@ -313,6 +325,8 @@ impl Event<'_> {
             Self::KeysRotated { .. } => "keys.rotated",
             Self::KeysReloaded => "keys.reloaded",
             Self::RegistryLoaded { .. } => "registry.loaded",
+            Self::LogCosigned { .. } => "log.cosigned",
+            Self::LogInconsistent { .. } => "log.inconsistent",
             Self::RateLimited { .. } => "rate.limited",
         }
     }
@@ -328,6 +342,7 @@ impl Event<'_> {
                 | Self::TokenRefused { .. }
                 | Self::AdminRefused { .. }
                 | Self::RateLimited { .. }
+                | Self::LogInconsistent { .. }
         )
     }
 

@@ -290,6 +290,15 @@ impl Event<'_> {
             }
             Self::KeysReloaded => {}
             Self::RegistryLoaded { version } => f.put("version", *version),
+            Self::LogCosigned { size, witnesses } => {
+                f.put("size", *size);
+                f.put("witnesses", *witnesses);
+            }
+            Self::LogInconsistent { old, new, reason } => {
+                f.put("old", *old);
+                f.put("new", *new);
+                f.put("reason", *reason);
+            }
             Self::RateLimited {
                 scope,
                 who,

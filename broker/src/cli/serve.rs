@@ -38,6 +38,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             p.roles.iter().copied(),
         ));
     }
+    // The log's key must load before anything is served: a log that cannot sign fails the start.
+    let log = match &config.log {
+        Some(log) => {
+            Some(crate::tlog::LogSigning::from_config(log, &config.issuer).context("[log]")?)
+        }
+        None => {
+            tracing::warn!(
+                "no [log] key: the records' tree is kept, but no checkpoint is signed for auditors and witnesses"
+            );
+            None
+        }
+    };
     let records = open_records(&config, &secrets).await?;
     let source = config.registry.display().to_string();
     let (registry_version, registry) =
@@ -72,6 +84,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             upstream_timeout,
             records,
             registry_version,
+            log,
             admins,
             limits: config.limits.clone(),
             clock,

@@ -294,3 +294,27 @@ fn pem(label: &str, der: &[u8]) -> Vec<u8> {
     out.push_str(&format!("-----END {label}-----\n"));
     out.into_bytes()
 }
+
+/// A fresh Ed25519 key as a PKCS#8 document: the transparency log's key held in memory (the
+/// demo).
+pub fn generate_ed25519_pkcs8() -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let key =
+        Ed25519KeyPair::generate().map_err(|_| "cannot generate an Ed25519 key".to_owned())?;
+    let der = key
+        .to_pkcs8v1()
+        .map_err(|_| "cannot encode the key as PKCS#8".to_owned())?;
+    Ok(zeroize::Zeroizing::new(der.as_ref().to_vec()))
+}
+
+/// The PKCS#8 document of an Ed25519 private key in a PEM file (the transparency log's key),
+/// checked to load as one.
+pub fn ed25519_pkcs8(pem: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let der =
+        PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("not a PEM private key: {e}"))?;
+    let PrivateKeyDer::Pkcs8(der) = der else {
+        return Err("an Ed25519 key must be PKCS#8 (PRIVATE KEY)".into());
+    };
+    Ed25519KeyPair::from_pkcs8(der.secret_pkcs8_der())
+        .map_err(|e| format!("not an Ed25519 key: {e}"))?;
+    Ok(zeroize::Zeroizing::new(der.secret_pkcs8_der().to_vec()))
+}

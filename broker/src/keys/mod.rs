@@ -31,8 +31,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use trust_framework::SigningAlg;
 
-pub use material::Signer;
 pub(crate) use material::generate_pem;
+pub use material::{Signer, ed25519_pkcs8, generate_ed25519_pkcs8};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -145,6 +145,23 @@ impl KeySet {
             files.insert(alg, path);
         }
         Ok(files)
+    }
+
+    /// Writes the transparency log's own key, Ed25519, as `log.pem` in `dir` with `log.next.pem`
+    /// beside it, readable by the owner only (`[log] key` of the configuration). Never
+    /// overwrites a file.
+    pub fn generate_log_files(dir: &Path) -> Result<std::path::PathBuf, KeyError> {
+        let path = dir.join("log.pem");
+        let next_path = rotation::next_path(&path);
+        for p in [&path, &next_path] {
+            write_private(p, &generate_pem(SigningAlg::EdDSA)?).map_err(|source| {
+                KeyError::Write {
+                    path: p.display().to_string(),
+                    source,
+                }
+            })?;
+        }
+        Ok(path)
     }
 
     /// Loads keys from files: each a PEM private key or a private JWK (JSON), with the next

@@ -70,7 +70,8 @@ impl Records {
         let written = self
             .bounded(async {
                 let mut tx = self.pool().begin().await?;
-                insert_events(&mut tx, self.backend(), &events).await?;
+                let first = super::log::take_leaves(&mut tx, events.len()).await?;
+                insert_events(&mut tx, self.backend(), &events, first).await?;
                 tx.commit().await?;
                 Ok(events.len())
             })
@@ -121,28 +122,34 @@ pub(super) fn events_json(events: &[AuditRow]) -> String {
     .to_string()
 }
 
-/// Inserts the events of a JSON array from [`events_json`] (bound as `$1`), in its order.
-pub(super) const INSERT_EVENTS_POSTGRES: &str = "INSERT INTO audit_events (at, level, event, fields) \
-     SELECT (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 \
+/// Inserts the events of a JSON array from [`events_json`] (bound as `$1`), in its order, as
+/// the leaves from `$2` on.
+const INSERT_EVENTS_POSTGRES: &str = "INSERT INTO audit_events (leaf, at, level, event, fields) \
+     SELECT $2 + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 \
      FROM jsonb_array_elements($1::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n";
-const INSERT_EVENTS_SQLITE: &str = "INSERT INTO audit_events (at, level, event, fields) \
-     SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each($1) ORDER BY key";
+const INSERT_EVENTS_SQLITE: &str = "INSERT INTO audit_events (leaf, at, level, event, fields) \
+     SELECT $2 + key, value->>0, value->>1, value->>2, value->>3 FROM json_each($1) ORDER BY key";
 
-/// Inserts `events` in order, thousands per statement.
+/// Inserts `events` in order, thousands per statement, as the leaves from `first` on (taken
+/// in `tx` by [`super::log::take_leaves`]).
 pub(super) async fn insert_events(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
     events: &[AuditRow],
+    first: i64,
 ) -> Result<(), sqlx::Error> {
     let sql = match backend {
         Backend::Postgres => INSERT_EVENTS_POSTGRES,
         Backend::Sqlite => INSERT_EVENTS_SQLITE,
     };
+    let mut leaf = first;
     for chunk in events.chunks(CHUNK) {
         sqlx::query(sql)
             .bind(events_json(chunk))
+            .bind(leaf)
             .execute(&mut **tx)
             .await?;
+        leaf += chunk.len() as i64;
     }
     Ok(())
 }

@@ -232,7 +232,8 @@ impl Records {
     pub async fn append_consent(&self, row: &ConsentRow) -> Result<(), RecordsError> {
         self.bounded(async {
             let mut tx = self.pool().begin().await?;
-            insert_consent(&mut tx, row).await?;
+            let leaf = super::log::take_leaves(&mut tx, 1).await?;
+            insert_consent(&mut tx, row, leaf).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -240,16 +241,19 @@ impl Records {
     }
 }
 
+/// Inserts a consent record as the leaf `leaf` (taken in `tx`).
 pub(super) async fn insert_consent(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     row: &ConsentRow,
+    leaf: i64,
 ) -> Result<(), sqlx::Error> {
     let sql = concat!(
         "INSERT INTO consent_records (",
         consent_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ", leaf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     bind_consent(sqlx::query(sql), row)
+        .bind(leaf)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -139,34 +139,49 @@ macro_rules! disclosure_columns {
     };
 }
 
-/// The release as one statement: the registry's version checked, the events, the consent
-/// record and the disclosure inserted together, or nothing when the registry is newer.
-/// Parameters: `$1` the version judged by, `$2` the events ([`super::audit::events_json`]),
-/// `$3`–`$15` the disclosure, `$16`–`$29` the consent record.
-const RELEASE: &str = concat!(
-    "WITH standing AS (SELECT 1 AS ok WHERE NOT EXISTS ",
-    "(SELECT 1 FROM registry_versions WHERE version > $1)), ",
-    "events AS (INSERT INTO audit_events (at, level, event, fields) ",
-    "SELECT (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
-    "FROM standing, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n) ",
-    "INSERT INTO disclosures (",
-    disclosure_columns!(),
-    ") SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM standing"
-);
+/// The release as one statement: its leaves taken from `log_head` while the registry version
+/// there is still the one judged by, then the events, the consent record and the disclosure
+/// inserted as those leaves, in that order; or nothing when the registry is newer. The lock on
+/// `log_head` orders the release after every registry change committed before it, and the
+/// version is read again once the lock is granted, so a change that commits while the release
+/// waits is seen. Parameters: `$1` the version judged by, `$2` the events
+/// ([`super::audit::events_json`]), `$3`–`$15` the disclosure, `$16`–`$29` the consent record.
+macro_rules! release_head {
+    ($leaves:literal) => {
+        concat!(
+            "WITH head AS (UPDATE log_head SET size = size + jsonb_array_length($2::JSONB) + ",
+            $leaves,
+            " WHERE registry_version <= $1 RETURNING size - jsonb_array_length($2::JSONB) - ",
+            $leaves,
+            " AS first), ",
+            "events AS (INSERT INTO audit_events (leaf, at, level, event, fields) ",
+            "SELECT head.first + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
+            "FROM head, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n), "
+        )
+    };
+}
+
+macro_rules! release_disclosure {
+    ($offset:literal) => {
+        concat!(
+            "INSERT INTO disclosures (leaf, ",
+            disclosure_columns!(),
+            ") SELECT head.first + jsonb_array_length($2::JSONB) + ",
+            $offset,
+            ", $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM head"
+        )
+    };
+}
+
+const RELEASE: &str = concat!(release_head!("1"), release_disclosure!("0"));
 
 const RELEASE_WITH_CONSENT: &str = concat!(
-    "WITH standing AS (SELECT 1 AS ok WHERE NOT EXISTS ",
-    "(SELECT 1 FROM registry_versions WHERE version > $1)), ",
-    "events AS (INSERT INTO audit_events (at, level, event, fields) ",
-    "SELECT (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
-    "FROM standing, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n), ",
-    "consent AS (INSERT INTO consent_records (",
+    release_head!("2"),
+    "consent AS (INSERT INTO consent_records (leaf, ",
     consent_columns!(),
-    ") SELECT $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 ",
-    "FROM standing) ",
-    "INSERT INTO disclosures (",
-    disclosure_columns!(),
-    ") SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM standing"
+    ") SELECT head.first + jsonb_array_length($2::JSONB), ",
+    "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM head), ",
+    release_disclosure!("1")
 );
 
 async fn release_in_one_statement(
@@ -203,24 +218,23 @@ async fn release_in_a_transaction(
     version: i64,
 ) -> Result<(), RecordsError> {
     let mut tx = records.pool().begin().await?;
-    let newer: i64 = sqlx::query("SELECT COUNT(*) FROM registry_versions WHERE version > $1")
-        .bind(version)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-    if newer > 0 {
+    let leaves = events.len() + usize::from(consent.is_some()) + 1;
+    let Some(first) = super::log::take_leaves_while(&mut tx, leaves, version).await? else {
         return Err(RecordsError::RegistryChanged);
-    }
-    super::audit::insert_events(&mut tx, Backend::Sqlite, events).await?;
+    };
+    super::audit::insert_events(&mut tx, Backend::Sqlite, events, first).await?;
+    let mut leaf = first + events.len() as i64;
     if let Some(consent) = consent {
-        insert_consent(&mut tx, consent).await?;
+        insert_consent(&mut tx, consent, leaf).await?;
+        leaf += 1;
     }
     let sql = concat!(
         "INSERT INTO disclosures (",
         disclosure_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ", leaf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     );
     bind_disclosure(sqlx::query(sql), disclosure)
+        .bind(leaf)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

@@ -111,11 +111,17 @@ impl Records {
         let after = change.after.as_ref().map(Value::to_string);
         self.bounded(async {
             let mut tx = self.pool().begin().await?;
+            // The compare-and-set, on the log's head: whoever holds it is the only writer, and
+            // a release waiting behind it sees the new version once it commits.
+            let Some(leaf) = super::log::take_registry_leaf(&mut tx, expected, version).await?
+            else {
+                return Err(RecordsError::Conflict(expected));
+            };
             let inserted = sqlx::query(
                 "INSERT INTO registry_versions \
                  (version, registry, action, target, proposed_by, approved_by, reason, \
-                  entry_before, entry_after, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                  entry_before, entry_after, at, leaf) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(i64::try_from(version).unwrap_or(i64::MAX))
             .bind(text)
@@ -127,6 +133,7 @@ impl Records {
             .bind(before)
             .bind(after)
             .bind(millis(at))
+            .bind(leaf)
             .execute(&mut *tx)
             .await;
             match inserted {

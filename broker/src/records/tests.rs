@@ -391,3 +391,137 @@ async fn a_schema_newer_than_the_broker_is_refused_with_a_reason() {
     assert!(said.contains("newer than this broker"), "{said}");
     assert!(said.contains("migration 99"), "{said}");
 }
+
+/// Every kind of record, written the ways the broker writes them: a registry version, a
+/// release with its consent and events, a flush, a consent alone. Returns how many.
+async fn every_kind_of_record(records: &Records) -> u64 {
+    let loaded = RegistryChange {
+        action: "loaded",
+        ..RegistryChange::default()
+    };
+    records
+        .append_registry(0, &example(), &loaded, NOW)
+        .await
+        .unwrap();
+    records.queue_event(event("policy.decided"));
+    records.queue_event(event("release.granted"));
+    let given = consent(ConsentDecision::Given, NOW, true);
+    records
+        .commit_release(&disclosure("t1"), Some(&given), 1)
+        .await
+        .unwrap();
+    records.queue_event(event("token.issued"));
+    records.flush_events().await.unwrap();
+    records
+        .append_consent(&consent(ConsentDecision::Withdrawn, NOW, false))
+        .await
+        .unwrap();
+    records
+        .commit_release(&disclosure("t2"), None, 1)
+        .await
+        .unwrap();
+    8
+}
+
+fn leaf_hashes(rows: &[LogRecord]) -> Vec<transparency::Hash> {
+    rows.iter()
+        .map(|r| transparency::leaf::leaf_hash(&r.record).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_record_is_a_leaf_numbered_in_commit_order_and_the_tree_holds_them() {
+    let records = Records::in_memory().await.unwrap();
+    let n = every_kind_of_record(&records).await;
+    assert_eq!(records.log_size().await.unwrap(), n);
+    let rows = records.log_records(0, n).await.unwrap();
+    let leaves: Vec<u64> = rows.iter().map(|r| r.leaf).collect();
+    assert_eq!(leaves, (0..n).collect::<Vec<_>>());
+    let tables: Vec<&str> = rows
+        .iter()
+        .map(|r| r.record["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "registry_versions",
+            "audit_events",
+            "audit_events",
+            "consent_records",
+            "disclosures",
+            "audit_events",
+            "consent_records",
+            "disclosures",
+        ]
+    );
+    // A release judged by a registry replaced since takes no leaf.
+    assert!(matches!(
+        records.commit_release(&disclosure("t3"), None, 0).await,
+        Err(RecordsError::RegistryChanged)
+    ));
+    assert_eq!(records.log_size().await.unwrap(), n);
+
+    // Grown in two steps, the tree is the RFC 6962 tree of the records' leaves.
+    assert_eq!(records.integrate(3).await.unwrap(), Some((0, 3)));
+    assert_eq!(records.integrate(100).await.unwrap(), Some((3, n)));
+    assert_eq!(records.integrate(100).await.unwrap(), None);
+    let hashes = leaf_hashes(&rows);
+    let root = records.tree_root(n).await.unwrap();
+    assert_eq!(root, transparency::tree::root_from_leaves(&hashes));
+    assert_eq!(records.node_hashes(0, 0, n).await.unwrap(), hashes);
+    for leaf in 0..n {
+        let proof = records.inclusion_proof(leaf, n).await.unwrap();
+        transparency::check_record(&proof, n, root, leaf, hashes[leaf as usize]).unwrap();
+    }
+    let old = records.tree_root(3).await.unwrap();
+    let proof = records.consistency_proof(3, n).await.unwrap();
+    transparency::check_tree(&proof, n, root, 3, old).unwrap();
+    assert!(transparency::check_tree(&proof, n, root, 3, hashes[0]).is_err());
+}
+
+#[tokio::test]
+async fn an_edited_record_no_longer_matches_its_leaf_and_a_missing_one_stops_the_tree() {
+    let records = Records::in_memory().await.unwrap();
+    let n = every_kind_of_record(&records).await;
+    records.integrate(100).await.unwrap();
+    let leaves = records.node_hashes(0, 0, n).await.unwrap();
+    sqlx::query("UPDATE disclosures SET client_id = 'someone-else' WHERE txn = 't1'")
+        .execute(records.pool())
+        .await
+        .unwrap();
+    let export: Vec<_> = records
+        .log_records(0, n)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| transparency::compare::ExportedRecord {
+            leaf: r.leaf,
+            record: r.record,
+        })
+        .collect();
+    let found = transparency::compare::compare(&export, &leaves).unwrap_err();
+    assert!(
+        matches!(
+            found,
+            transparency::compare::Discrepancy::Edited { position: 4, .. }
+        ),
+        "{found}"
+    );
+
+    // A record removed before it was hashed: the tree does not grow around the hole.
+    records.flush_events().await.unwrap();
+    records.queue_event(event("one"));
+    records.queue_event(event("two"));
+    records.flush_events().await.unwrap();
+    sqlx::query("DELETE FROM audit_events WHERE leaf = $1")
+        .bind(i64::try_from(n).unwrap())
+        .execute(records.pool())
+        .await
+        .unwrap();
+    let refused = records.integrate(100).await.unwrap_err();
+    assert!(
+        refused.to_string().contains(&format!("leaf {n}")),
+        "{refused}"
+    );
+    assert_eq!(records.tree_size().await.unwrap(), n);
+}

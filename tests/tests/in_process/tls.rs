@@ -69,6 +69,7 @@ async fn broker(issuer: &str) -> Broker {
         upstream_timeout: Duration::from_secs(5),
         records: broker::records::Records::in_memory().await.unwrap(),
         registry_version: 0,
+        log: None,
         admins: Vec::new(),
         limits: Default::default(),
         clock: Arc::new(broker::clock::FixedClock::at(crate::common::NOW)),

@@ -63,6 +63,8 @@ pub struct Options {
     /// The records; fresh ones in memory (SQLite) when absent.
     pub records: Option<broker::records::Records>,
     pub admins: Vec<broker::admin::auth::Principal>,
+    /// The witnesses' verifier keys the log keeps cosignatures of.
+    pub witnesses: Vec<String>,
     pub limits: Option<broker::http::limits::Limits>,
     /// More secrets for the broker (environment variable name, value).
     pub secrets: Vec<(String, String)>,
@@ -150,6 +152,7 @@ pub async fn start(options: Options) -> TestBed {
             None => broker::records::Records::in_memory().await.unwrap(),
         },
         registry_version: 0,
+        log: Some(broker::tlog::LogSigning::in_memory(&broker_url, &options.witnesses).unwrap()),
         admins: std::mem::take(&mut options.admins),
         limits: options.limits.take().unwrap_or_default(),
         clock: clock.clone(),
