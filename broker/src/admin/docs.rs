@@ -99,6 +99,15 @@ struct Labels {
     legal_basis: &'static str,
     none: &'static str,
     api_text: &'static str,
+    log_caption: &'static str,
+    witness: &'static str,
+    cosigned: &'static str,
+}
+
+/// One witness of the log and the newest checkpoint it co-signed.
+struct WitnessRow {
+    name: String,
+    cosigned: String,
 }
 
 #[derive(Template)]
@@ -109,6 +118,73 @@ struct AdminPage {
     providers: Vec<ProviderRow>,
     services: Vec<ServiceRow>,
     agreements: Vec<AgreementRow>,
+    /// The newest checkpoint, in a sentence.
+    checkpoint: String,
+    witnesses: Vec<WitnessRow>,
+}
+
+/// The log's newest checkpoint, in a sentence, and each configured witness's newest
+/// cosignature: what an auditor looks at first.
+async fn log_view(broker: &Broker, lang: Lang) -> (String, Vec<WitnessRow>) {
+    let checkpoint = match (&broker.log, broker.records.checkpoint(None).await) {
+        (None, _) => pick(
+            lang,
+            "No checkpoint is signed: the configuration has no [log] key.",
+            "Aucun point de contrôle n'est signé : la configuration n'a pas de clé [log].",
+        )
+        .to_owned(),
+        (Some(_), Ok(None)) => pick(
+            lang,
+            "No checkpoint has been signed yet.",
+            "Aucun point de contrôle n'a encore été signé.",
+        )
+        .to_owned(),
+        (Some(log), Ok(Some(c))) => {
+            let at = super::rfc3339(c.at).unwrap_or_default();
+            let root = c.root.to_string();
+            match lang {
+                Lang::En => format!(
+                    "Newest checkpoint of {}: {} records, root hash {root}, signed {at}.",
+                    log.origin(),
+                    c.size
+                ),
+                Lang::Fr => format!(
+                    "Dernier point de contrôle de {} : {} enregistrements, hachage racine {root}, signé le {at}.",
+                    log.origin(),
+                    c.size
+                ),
+            }
+        }
+        (Some(_), Err(e)) => {
+            tracing::warn!(error = %e, "the log's checkpoint is unreadable");
+            pick(
+                lang,
+                "The log cannot be read right now.",
+                "Le journal ne peut pas être lu pour le moment.",
+            )
+            .to_owned()
+        }
+    };
+    let cosigned = broker.records.cosignatures(None).await.unwrap_or_default();
+    let witnesses = broker
+        .log
+        .iter()
+        .flat_map(|log| log.witnesses())
+        .map(|w| WitnessRow {
+            name: w.name().to_owned(),
+            cosigned: match cosigned.iter().find(|c| c.witness == w.name()) {
+                Some(c) => {
+                    let at = super::rfc3339(c.at).unwrap_or_default();
+                    match lang {
+                        Lang::En => format!("{} records, on {at}", c.size),
+                        Lang::Fr => format!("{} enregistrements, le {at}", c.size),
+                    }
+                }
+                None => pick(lang, "not yet", "pas encore").to_owned(),
+            },
+        })
+        .collect();
+    (checkpoint, witnesses)
 }
 
 #[derive(Template)]
@@ -362,7 +438,19 @@ async fn page(
             "The admin API is described by its OpenAPI document:",
             "L'API d'administration est décrite par son document OpenAPI :",
         ),
+        log_caption: pick(
+            lang,
+            "The audit log and its witnesses",
+            "Le journal d'audit et ses témoins",
+        ),
+        witness: pick(lang, "Witness", "Témoin"),
+        cosigned: pick(
+            lang,
+            "Newest checkpoint co-signed",
+            "Dernier point de contrôle cosigné",
+        ),
     };
+    let (checkpoint, witnesses) = log_view(&broker, lang).await;
     let page = AdminPage {
         frame: Frame::new(
             lang,
@@ -377,6 +465,8 @@ async fn page(
         providers,
         services,
         agreements,
+        checkpoint,
+        witnesses,
     };
     render(StatusCode::OK, page.render())
 }

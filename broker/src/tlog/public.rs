@@ -186,7 +186,7 @@ pub async fn cosign(State(broker): State<Broker>, body: Bytes) -> Response {
         let stored = StoredCosignature {
             size: checkpoint.size,
             witness: witness.name().to_owned(),
-            line: signature.to_line(),
+            line: signature.to_line().trim_end_matches('\n').to_owned(),
             at: millis(now),
         };
         if let Err(e) = broker.records.save_cosignature(&stored).await {

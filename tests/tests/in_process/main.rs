@@ -7,6 +7,7 @@
 
 mod admin;
 mod admin_docs;
+mod audit_log;
 mod common;
 mod key_rotation;
 mod limits;
