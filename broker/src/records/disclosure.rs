@@ -156,7 +156,7 @@ macro_rules! release_head {
             " AS first), ",
             "events AS (INSERT INTO audit_events (leaf, at, level, event, fields) ",
             "SELECT head.first + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
-            "FROM head, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n), "
+            "FROM head, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n) "
         )
     };
 }
@@ -177,10 +177,10 @@ const RELEASE: &str = concat!(release_head!("1"), release_disclosure!("0"));
 
 const RELEASE_WITH_CONSENT: &str = concat!(
     release_head!("2"),
-    "consent AS (INSERT INTO consent_records (leaf, ",
+    ", consent AS (INSERT INTO consent_records (leaf, ",
     consent_columns!(),
     ") SELECT head.first + jsonb_array_length($2::JSONB), ",
-    "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM head), ",
+    "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM head) ",
     release_disclosure!("1")
 );
 
