@@ -7,7 +7,8 @@
 # stderr.
 #
 #   load/run.sh [--port 8400] [--duration 10s] [--warmup 2s] [--concurrency 1,8,32] [--rounds 3]
-#               [--store memory|redis|redis+postgres[,…]] [--tls] [--alg ES256|PS256|RS256|EdDSA]
+#               [--store memory|redis|redis+postgres[@baseline][,…]] [--baseline DIR]
+#               [--tls] [--alg ES256|PS256|RS256|EdDSA]
 #               [--providers tool|broker|apart] [--alberta-only] [--no-build]
 #               [-- extra load flags]
 #
@@ -30,6 +31,10 @@
 # comma-separated, are measured in interleaved runs within each round (one single-hop run per
 # round serves them all), and their rates compared round by round: e.g.
 # --store redis,redis+postgres --concurrency 8,32 for what the records cost.
+# A store ending in @baseline runs the `demo` of another build, in DIR of --baseline (for
+# example a target/release of an earlier commit, built with --target-dir), so that a change is
+# measured against what came before it in the same interleaved rounds: e.g.
+# --store redis+postgres@baseline,redis+postgres --baseline /tmp/before/release.
 # --tls serves the broker over https (TLS terminated in the broker) with a throw-away
 # self-signed certificate for 127.0.0.1 made with openssl in the run's temporary directory;
 # the load tool trusts it with --ca-file. The demo providers and relying service stay http.
@@ -48,6 +53,7 @@ CONCURRENCY=1,8,32
 ROUNDS=3
 STORE=memory
 BUILD=1
+BASELINE=
 ALBERTA_ONLY=0
 TLS=0
 PROVIDERS=tool
@@ -61,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --concurrency) CONCURRENCY=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --store) STORE=$2; shift 2 ;;
+    --baseline) BASELINE=$2; shift 2 ;;
     --tls) TLS=1; shift ;;
     --providers) PROVIDERS=$2; shift 2 ;;
     --alg) ALG=$2; shift 2 ;;
@@ -245,12 +252,28 @@ start_postgres() {
     || { cat "$dir/server.log" >&2; exit 1; }
   as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres records
   PG_URL=postgres://postgres@127.0.0.1:$port/records
+  PG_PORT=$port
 }
 
-# The demo with its state (and records) where store $1 says.
+# The audit log's checkpoint latency in this run (docs/audit-log.md): for every disclosure
+# record, the time from its release to the signing of the first checkpoint that holds it, in
+# ms, as "median p99 max count"; "null" where the records have no log (a baseline build).
+checkpoint_latency() {
+  sleep 2  # the last records' checkpoint
+  as_postgres "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d records -Atq -F ' ' -c "
+    SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY lat)), round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lat)),
+           max(lat), count(*)
+    FROM (SELECT (SELECT c.at FROM log_checkpoints c WHERE c.size > d.leaf ORDER BY c.size LIMIT 1) - d.at AS lat
+          FROM disclosures d) x WHERE lat IS NOT NULL" 2>/dev/null || echo null
+}
+
+# The demo with its state (and records) where store $1 says; the baseline's demo for a store
+# ending in @baseline.
 start_broker() {
   DEMO_EXTRA=()
-  case $1 in
+  DEMO=$ROOT/target/release/demo
+  [[ $1 == *@baseline ]] && DEMO=$BASELINE/demo
+  case ${1%@baseline} in
     memory) ;;
     redis) start_redis; DEMO_EXTRA=(--redis-url "$REDIS_URL") ;;
     redis+postgres)
@@ -302,10 +325,13 @@ stop_broker() {
 # ratio is the median of its rounds'.
 STORES=(${STORE//,/ })
 for S in "${STORES[@]}"; do
-  case $S in memory|redis|redis+postgres) ;; *) echo "run.sh: --store memory|redis|redis+postgres[,…]" >&2; exit 2 ;; esac
+  case ${S%@baseline} in memory|redis|redis+postgres) ;; *) echo "run.sh: --store memory|redis|redis+postgres[@baseline][,…]" >&2; exit 2 ;; esac
+  if [[ $S == *@baseline && ! -x $BASELINE/demo ]]; then
+    echo "run.sh: $S needs --baseline DIR holding another build's demo" >&2; exit 2
+  fi
 done
-# Per store, a file name of its own: redis+postgres -> redis-postgres.
-tag() { printf '%s' "${1//+/-}"; }
+# Per store, a file name of its own: redis+postgres@baseline -> redis-postgres-baseline.
+tag() { local t=${1//+/-}; printf '%s' "${t//@/-}"; }
 declare -A RSS_LINES SLICES
 for C in ${CONCURRENCY//,/ }; do
   for R in $(seq 1 "$ROUNDS"); do
@@ -319,13 +345,21 @@ for C in ${CONCURRENCY//,/ }; do
         --duration "$DURATION" --warmup "$WARMUP" --watch-pid "$BROKER_PID" \
         ${TLS_LOAD[@]+"${TLS_LOAD[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} >"$OUT"
       AFTER=$(rss_kb "$BROKER_PID")
+      LATENCY=null
+      if [[ $S == redis+postgres ]]; then
+        read -r L50 L99 LMAX LN <<<"$(checkpoint_latency)"
+        if [[ -n ${LN:-} ]]; then
+          LATENCY="{\"p50_ms\": $L50, \"p99_ms\": $L99, \"max_ms\": $LMAX, \"records\": $LN}"
+          echo "run.sh: $S, concurrency $C, round $R: checkpoint latency p50 ${L50} ms, p99 ${L99} ms, max ${LMAX} ms over $LN disclosures" >&2
+        fi
+      fi
       LOG_BYTES=$(wc -c <"$WORK/broker.log")
       # With --providers apart, the providers' process is apart: its CPU shows in the load
       # tool's cpu.others_pct, its memory here.
       PROVIDERS_KB=null
       [[ -n $PROVIDERS_PID ]] && PROVIDERS_KB=$(rss_kb "$PROVIDERS_PID")
       echo "run.sh: $S, concurrency $C, round $R: broker VmRSS ${IDLE} kB idle, ${AFTER} kB after; ${LOG_BYTES} bytes of log${PROVIDERS_PID:+; providers apart: ${PROVIDERS_KB} kB}" >&2
-      RSS_LINES[$S]+="${RSS_LINES[$S]:+,}{\"concurrency\": $C, \"round\": $R, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB}"
+      RSS_LINES[$S]+="${RSS_LINES[$S]:+,}{\"concurrency\": $C, \"round\": $R, \"idle_kb\": $IDLE, \"after_kb\": $AFTER, \"log_bytes\": $LOG_BYTES, \"providers_apart_kb\": $PROVIDERS_KB, \"checkpoint_latency\": $LATENCY}"
       stop_broker
     done
     wait_quiet

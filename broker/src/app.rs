@@ -246,6 +246,7 @@ pub fn router(broker: Broker) -> Router {
         )
         .route("/log/checkpoint", get(crate::tlog::public::checkpoint))
         .route("/log/tile/{*path}", get(crate::tlog::public::tile))
+        .route("/log/witnessed", get(crate::tlog::public::witnessed))
         .route("/log/key", get(crate::tlog::public::key))
         .route("/log/cosignature", post(crate::tlog::public::cosign))
         .route("/healthz", get(crate::http::health::healthz))

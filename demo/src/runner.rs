@@ -210,6 +210,14 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     );
     let (registry_version, registry) =
         broker::admin::bootstrap(&records, registry, &source, broker::clock::wall_time()).await?;
+    // The audit log, signed by keys made for this run; its verifier key, for
+    // `conformance log verify` and witnesses.
+    let log = broker::tlog::LogSigning::in_memory(&issuer, &[])?;
+    if let Some(key) = log.vkeys()?.first() {
+        out.push_str(&format!(
+            "  audit log            {issuer}/log/checkpoint  (key {key})\n"
+        ));
+    }
     let broker = Broker::new(BrokerParts {
         issuer: issuer.clone(),
         registry,
@@ -226,7 +234,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
                 )?)
             }
         },
-        log: Some(broker::tlog::LogSigning::in_memory(&issuer, &[])?),
+        log: Some(log),
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: random_token().into_bytes(),
         upstream_timeout: Duration::from_secs(10),

@@ -14,7 +14,10 @@
 //! and JCS writes the integer's plain decimal digits; a larger one would be rounded by any other
 //! JCS implementation, so it is an error here, not a silent difference.
 //!
-//! The leaf hash is RFC 6962's: SHA-256(0x00 || canonical bytes).
+//! The leaf hash is RFC 6962's: SHA-256(0x00 || canonical bytes), of the record without the
+//! members [`NUMBERED_BY_THE_DATABASE`]: the broker hashes a record as it writes it, before the
+//! database gives the row its number, and the record's place in the log is its leaf number
+//! anyway. An export still carries those numbers, to name a record to a person.
 
 use serde_json::{Map, Value};
 use tlog_tiles::{Hash, record_hash};
@@ -94,8 +97,22 @@ pub fn canonical(record: &Map<String, Value>) -> Result<Vec<u8>, LeafError> {
     Ok(out)
 }
 
-/// The record's leaf hash: SHA-256(0x00 || canonical bytes).
+/// The members a database gives a row as it inserts it (`id`, `seq`): not hashed.
+pub const NUMBERED_BY_THE_DATABASE: [&str; 2] = ["id", "seq"];
+
+/// The record's leaf hash: SHA-256(0x00 || canonical bytes), without the members
+/// [`NUMBERED_BY_THE_DATABASE`].
 pub fn leaf_hash(record: &Map<String, Value>) -> Result<Hash, LeafError> {
+    if NUMBERED_BY_THE_DATABASE
+        .iter()
+        .any(|k| record.contains_key(*k))
+    {
+        let mut hashed = record.clone();
+        for key in NUMBERED_BY_THE_DATABASE {
+            hashed.remove(key);
+        }
+        return Ok(record_hash(&canonical(&hashed)?));
+    }
     Ok(record_hash(&canonical(record)?))
 }
 

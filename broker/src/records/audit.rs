@@ -72,6 +72,8 @@ impl Records {
                 let mut tx = self.pool().begin().await?;
                 let first = super::log::take_leaves(&mut tx, events.len()).await?;
                 insert_events(&mut tx, self.backend(), &events, first).await?;
+                let leaves: Vec<_> = events.iter().map(event_leaf).collect();
+                super::log::insert_leaves(&mut tx, self.backend(), first, &leaves).await?;
                 tx.commit().await?;
                 Ok(events.len())
             })
@@ -104,6 +106,19 @@ impl Records {
         })
         .await
     }
+}
+
+/// An event's leaf in the log (`records::log::leaf`).
+pub(super) fn event_leaf(e: &AuditRow) -> transparency::Hash {
+    super::log::leaf(
+        "audit_events",
+        &[
+            ("at", e.at.into()),
+            ("level", e.level.into()),
+            ("event", e.event.into()),
+            ("fields", e.fields.as_str().into()),
+        ],
+    )
 }
 
 /// The events per statement: one JSON array parameter each.

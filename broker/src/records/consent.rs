@@ -234,11 +234,39 @@ impl Records {
             let mut tx = self.pool().begin().await?;
             let leaf = super::log::take_leaves(&mut tx, 1).await?;
             insert_consent(&mut tx, row, leaf).await?;
+            super::log::insert_leaves(&mut tx, self.backend(), leaf, &[consent_leaf(row)])
+                .await?;
             tx.commit().await?;
             Ok(())
         })
         .await
     }
+}
+
+/// A consent record's leaf in the log (`records::log::leaf`): its columns as bound
+/// ([`bind_consent`]).
+pub(super) fn consent_leaf(row: &ConsentRow) -> transparency::Hash {
+    use serde_json::Value;
+    let text = |v: Option<&str>| v.map_or(Value::Null, Value::from);
+    super::log::leaf(
+        "consent_records",
+        &[
+            ("at", row.at.into()),
+            ("decision", row.decision.as_str().into()),
+            ("how", row.how.as_str().into()),
+            ("subject", row.subject.as_str().into()),
+            ("person_key", row.person_key.as_str().into()),
+            ("client_id", row.client_id.as_str().into()),
+            ("agreement_id", row.agreement_id.as_str().into()),
+            ("agreement_version", i64::from(row.agreement_version).into()),
+            ("lang", row.lang.code().into()),
+            ("attributes", names(&row.attributes).into()),
+            ("remember", i64::from(row.remember).into()),
+            ("expires_at", row.expires_at.map_or(Value::Null, Value::from)),
+            ("txn", text(row.txn.as_deref())),
+            ("reason", text(row.reason.as_deref())),
+        ],
+    )
 }
 
 /// Inserts a consent record as the leaf `leaf` (taken in `tx`).

@@ -144,10 +144,12 @@ macro_rules! disclosure_columns {
 /// inserted as those leaves, in that order; or nothing when the registry is newer. The lock on
 /// `log_head` orders the release after every registry change committed before it, and the
 /// version is read again once the lock is granted, so a change that commits while the release
-/// waits is seen. Parameters: `$1` the version judged by, `$2` the events
-/// ([`super::audit::events_json`]), `$3`–`$15` the disclosure, `$16`–`$29` the consent record.
+/// waits is seen. The leaf hashes of them all go in with them, as the tree's level 0.
+/// Parameters: `$1` the version judged by, `$2` the events ([`super::audit::events_json`]),
+/// `$3`–`$15` the disclosure, then the consent record (`$16`–`$29`) when there is one, and last
+/// the leaf hashes ([`super::log::leaves_json`]).
 macro_rules! release_head {
-    ($leaves:literal) => {
+    ($leaves:literal, $hashes:literal) => {
         concat!(
             "WITH head AS (UPDATE log_head SET size = size + jsonb_array_length($2::JSONB) + ",
             $leaves,
@@ -156,7 +158,12 @@ macro_rules! release_head {
             " AS first), ",
             "events AS (INSERT INTO audit_events (leaf, at, level, event, fields) ",
             "SELECT head.first + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
-            "FROM head, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n) "
+            "FROM head, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n), ",
+            "leaves AS (INSERT INTO log_nodes (level, n, hash) ",
+            "SELECT 0, head.first + h.n - 1, decode(h.v #>> '{}', 'hex') ",
+            "FROM head, jsonb_array_elements(",
+            $hashes,
+            "::JSONB) WITH ORDINALITY AS h(v, n)) "
         )
     };
 }
@@ -173,10 +180,10 @@ macro_rules! release_disclosure {
     };
 }
 
-const RELEASE: &str = concat!(release_head!("1"), release_disclosure!("0"));
+const RELEASE: &str = concat!(release_head!("1", "$16"), release_disclosure!("0"));
 
 const RELEASE_WITH_CONSENT: &str = concat!(
-    release_head!("2"),
+    release_head!("2", "$30"),
     ", consent AS (INSERT INTO consent_records (leaf, ",
     consent_columns!(),
     ") SELECT head.first + jsonb_array_length($2::JSONB), ",
@@ -203,6 +210,9 @@ async fn release_in_one_statement(
     if let Some(consent) = consent {
         query = bind_consent(query, consent);
     }
+    let query = query.bind(super::log::leaves_json(&release_leaves(
+        disclosure, consent, events,
+    )));
     let done = query.execute(records.pool()).await?;
     if done.rows_affected() == 0 {
         return Err(RecordsError::RegistryChanged);
@@ -237,8 +247,43 @@ async fn release_in_a_transaction(
         .bind(leaf)
         .execute(&mut *tx)
         .await?;
+    let leaves = release_leaves(disclosure, consent, events);
+    super::log::insert_leaves(&mut tx, Backend::Sqlite, first, &leaves).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The leaf hashes of a release's records, in their leaf order: the events, the consent record,
+/// the disclosure.
+fn release_leaves(
+    disclosure: &DisclosureRow,
+    consent: Option<&ConsentRow>,
+    events: &[AuditRow],
+) -> Vec<transparency::Hash> {
+    let mut leaves: Vec<_> = events.iter().map(super::audit::event_leaf).collect();
+    leaves.extend(consent.map(super::consent::consent_leaf));
+    leaves.push(super::log::leaf(
+        "disclosures",
+        &[
+            ("at", disclosure.at.into()),
+            ("txn", disclosure.txn.as_str().into()),
+            ("client_id", disclosure.client_id.as_str().into()),
+            ("agreement_id", disclosure.agreement_id.as_str().into()),
+            (
+                "agreement_version",
+                i64::from(disclosure.agreement_version).into(),
+            ),
+            ("legal_basis", legal_basis(disclosure.legal_basis).into()),
+            ("consent", disclosure.consent.as_str().into()),
+            ("provider_id", disclosure.provider_id.as_str().into()),
+            ("level", disclosure.level.as_str().into()),
+            ("released", names(&disclosure.released).into()),
+            ("withheld", names(&disclosure.withheld).into()),
+            ("subject", disclosure.subject.as_str().into()),
+            ("person_key", disclosure.person_key.as_str().into()),
+        ],
+    ));
+    leaves
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;

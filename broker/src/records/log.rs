@@ -5,12 +5,13 @@
 //! A record takes its leaf number in its own transaction, from the one row of `log_head`,
 //! which every writer locks until it commits: the numbers are dense, they commit in order, and
 //! the release guard reads the registry version on the same row, so the log's order is the
-//! order in which releases and registry changes took effect. Hashing follows, out of the
-//! request's way: [`Records::integrate`] reads the records committed since the tree's size,
-//! hashes each (the JCS encoding of its row, `transparency::leaf`), stores every new complete
-//! subtree's hash in `log_nodes`, and moves the tree's size, in one transaction that only one
-//! replica wins. A crash anywhere leaves the tree exactly the records it had integrated; the
-//! next pass takes the rest.
+//! order in which releases and registry changes took effect. The record's leaf hash (the JCS
+//! encoding of its row, `transparency::leaf`, made from the values written, [`leaf`]) is
+//! written in the same transaction, as the tree's level 0. The rest of the tree follows, out of
+//! the request's way: [`Records::integrate`] reads the leaf hashes committed since the tree's
+//! size, stores every new complete subtree's hash in `log_nodes`, and moves the tree's size, in
+//! one transaction that only one replica wins. A crash anywhere leaves the tree exactly the
+//! records it had integrated; the next pass takes the rest.
 
 use serde_json::{Map, Value};
 use sqlx::{Column, Row};
@@ -84,7 +85,47 @@ pub(super) async fn take_registry_leaf(
     row.map(|r| r.try_get(0)).transpose()
 }
 
-/// One record of the log, as it is hashed and exported: its table and every column but `leaf`.
+/// A record's leaf hash, from the values written: `table` and each column as the row reads back
+/// ([`row_to_record`]): integers, text, nulls.
+pub(super) fn leaf(table: &str, columns: &[(&str, Value)]) -> Hash {
+    let mut record = Map::with_capacity(columns.len() + 1);
+    record.insert("table".into(), Value::String(table.into()));
+    for (name, value) in columns {
+        record.insert((*name).to_owned(), value.clone());
+    }
+    // The broker's own values: text, and integers far inside JCS's range (times in
+    // milliseconds, versions, 0 or 1).
+    transparency::leaf::leaf_hash(&record).unwrap_or_else(|_| transparency::record_hash(b""))
+}
+
+/// Inserts the leaf hashes of the records `tx` wrote, leaf `first` on, as level 0 of the tree.
+pub(super) async fn insert_leaves(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    first: i64,
+    leaves: &[Hash],
+) -> Result<(), sqlx::Error> {
+    let first = to_u64(first);
+    let nodes: Vec<(u64, Hash)> = leaves
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (transparency::stored_hash_index(0, first + i as u64), *h))
+        .collect();
+    insert_nodes(tx, backend, &nodes).await
+}
+
+/// Leaf hashes as the JSON array of hex strings that the release statement takes.
+pub(super) fn leaves_json(leaves: &[Hash]) -> String {
+    Value::Array(
+        leaves
+            .iter()
+            .map(|h| Value::String(hex::encode(h.0)))
+            .collect(),
+    )
+    .to_string()
+}
+
+/// One record of the log, as it is exported: its table and every column but `leaf`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRecord {
     pub leaf: u64,
@@ -205,10 +246,8 @@ impl Records {
         .await
     }
 
-    /// Hashes up to `max` records committed since the tree's size into the tree. The sizes
-    /// before and after, or `None` when there was nothing to do or another replica did it
-    /// first. A record missing from the leaves to integrate (removed from the database before
-    /// it was hashed) stops the tree there, with an error: it never grows around a hole.
+    /// Grows the tree by up to `max` records committed since its size. The sizes before and
+    /// after, or `None` when there was nothing to do or another replica did it first.
     pub async fn integrate(&self, max: u64) -> Result<Option<(u64, u64)>, RecordsError> {
         let old = self.tree_size().await?;
         let head = self.log_size().await?;
@@ -216,30 +255,22 @@ impl Records {
             return Ok(None);
         }
         let new = head.min(old.saturating_add(max.max(1)));
-        let records = self.log_records(old, new).await?;
-        let mut leaves = Vec::with_capacity(records.len());
-        for (expected, record) in (old..new).zip(records.iter()) {
-            if record.leaf != expected {
-                return Err(RecordsError::Invalid(format!(
-                    "the record of leaf {expected} is missing from the records"
-                )));
-            }
-            leaves.push(
-                transparency::leaf::leaf_hash(&record.record)
-                    .map_err(|e| RecordsError::Invalid(format!("leaf {expected}: {e}")))?,
-            );
-        }
+        let leaves = self.node_hashes(0, old, new - old).await?;
         if (leaves.len() as u64) < new - old {
             return Err(RecordsError::Invalid(format!(
-                "the record of leaf {} is missing from the records",
+                "the leaf hash of record {} is missing",
                 old + leaves.len() as u64
             )));
         }
         let frontier = self
             .stored_hashes(&transparency::tree::frontier_indexes(old))
             .await?;
-        let nodes = transparency::tree::append(old, &leaves, &frontier)
-            .map_err(|e| RecordsError::Invalid(format!("the tree cannot grow: {e}")))?;
+        // Level 0, the leaves, was written with the records.
+        let nodes: Vec<(u64, Hash)> = transparency::tree::append(old, &leaves, &frontier)
+            .map_err(|e| RecordsError::Invalid(format!("the tree cannot grow: {e}")))?
+            .into_iter()
+            .filter(|(index, _)| transparency::split_stored_hash_index(*index).0 > 0)
+            .collect();
         let moved = self
             .bounded(async {
                 let mut tx = self.pool().begin().await?;

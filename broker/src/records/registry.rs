@@ -124,20 +124,37 @@ impl Records {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(i64::try_from(version).unwrap_or(i64::MAX))
-            .bind(text)
+            .bind(text.clone())
             .bind(change.action)
             .bind(change.target)
             .bind(change.proposed_by)
             .bind(change.approved_by)
             .bind(change.reason)
-            .bind(before)
-            .bind(after)
+            .bind(before.clone())
+            .bind(after.clone())
             .bind(millis(at))
             .bind(leaf)
             .execute(&mut *tx)
             .await;
+            let text_or_null = |v: Option<&str>| v.map_or(Value::Null, Value::from);
+            let hash = super::log::leaf(
+                "registry_versions",
+                &[
+                    ("version", i64::try_from(version).unwrap_or(i64::MAX).into()),
+                    ("registry", text.as_str().into()),
+                    ("action", change.action.into()),
+                    ("target", text_or_null(change.target)),
+                    ("proposed_by", text_or_null(change.proposed_by)),
+                    ("approved_by", text_or_null(change.approved_by)),
+                    ("reason", text_or_null(change.reason)),
+                    ("entry_before", text_or_null(before.as_deref())),
+                    ("entry_after", text_or_null(after.as_deref())),
+                    ("at", millis(at).into()),
+                ],
+            );
             match inserted {
                 Ok(_) => {
+                    super::log::insert_leaves(&mut tx, self.backend(), leaf, &[hash]).await?;
                     // Every listening replica is told when (and only if) this commits.
                     if self.backend() == Backend::Postgres {
                         sqlx::query("SELECT pg_notify($1, $2)")

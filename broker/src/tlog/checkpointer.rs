@@ -19,8 +19,10 @@ use crate::records::{RecordsError, StoredCheckpoint, millis};
 /// after it is committed.
 pub const EVERY: Duration = Duration::from_secs(1);
 
-/// The most records hashed in one transaction.
-const BATCH: u64 = 10_000;
+/// The most records hashed in one transaction: each is read whole into memory to be hashed, so
+/// this bounds the memory a pass takes (10,000 took about 30 MB more at the peak under load;
+/// docs/benchmarks.md).
+const BATCH: u64 = 1_000;
 
 /// Why a pass signed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -35,23 +37,39 @@ pub enum CheckpointError {
     Sign(String),
 }
 
-/// Runs [`pass`] every [`EVERY`] while the broker serves.
+/// Runs [`pass`] every [`EVERY`] while the broker serves. A log that cannot go on because its
+/// records or nodes were altered says so once per distinct fault, in the audit trail
+/// (`log.inconsistent`) and at `error`, not every second.
 pub async fn run(broker: Broker) {
     let mut every = tokio::time::interval(EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reported: Option<String> = None;
     loop {
         every.tick().await;
-        match pass(&broker).await {
-            Ok(_) => {}
-            Err(CheckpointError::Inconsistent { old, new, reason }) => {
-                tracing::error!(old, new, %reason, "the log refuses to sign a rewritten history");
-                broker.audit(crate::audit::Event::LogInconsistent {
-                    old,
-                    new,
-                    reason: &reason,
-                });
+        let (old, new, reason) = match pass(&broker).await {
+            Ok(_) => {
+                reported = None;
+                continue;
             }
-            Err(e) => tracing::warn!(error = %e, "the log's checkpoint was not made"),
+            Err(CheckpointError::Inconsistent { old, new, reason }) => (old, new, reason),
+            Err(CheckpointError::Records(RecordsError::Invalid(reason))) => {
+                let old = broker.records.tree_size().await.unwrap_or(0);
+                let new = broker.records.log_size().await.unwrap_or(old);
+                (old, new, reason)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the log's checkpoint was not made");
+                continue;
+            }
+        };
+        if reported.as_deref() != Some(reason.as_str()) {
+            tracing::error!(old, new, %reason, "the log stops: its records or tree were altered");
+            broker.audit(crate::audit::Event::LogInconsistent {
+                old,
+                new,
+                reason: &reason,
+            });
+            reported = Some(reason);
         }
     }
 }

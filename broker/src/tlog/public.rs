@@ -35,15 +35,38 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
     )
 }
 
-/// `GET /log/checkpoint`: the newest signed checkpoint, with the cosignatures it has.
+/// `GET /log/checkpoint`: the newest signed checkpoint, with the cosignatures it has (while
+/// records arrive, usually none yet: a newer checkpoint is signed every second).
 pub async fn checkpoint(State(broker): State<Broker>) -> Response {
+    serve_checkpoint(&broker, None).await
+}
+
+/// `GET /log/witnessed`: the newest checkpoint that a configured witness has co-signed, with
+/// its cosignatures. A reader who wants a witnessed tree takes this one and checks that the
+/// newest checkpoint is consistent with it.
+pub async fn witnessed(State(broker): State<Broker>) -> Response {
+    let newest = match broker.records.cosignatures(None).await {
+        Ok(c) => c.iter().map(|c| c.size).max(),
+        Err(e) => return unavailable(e),
+    };
+    match newest {
+        Some(size) => serve_checkpoint(&broker, Some(size)).await,
+        None => text(
+            StatusCode::NOT_FOUND,
+            "no witness has co-signed a checkpoint of this log yet\n",
+        ),
+    }
+}
+
+/// The checkpoint of `size` (the newest without one), followed by its cosignatures' lines.
+async fn serve_checkpoint(broker: &Broker, size: Option<u64>) -> Response {
     if broker.log.is_none() {
         return text(
             StatusCode::NOT_FOUND,
             "this broker signs no checkpoints: its configuration has no [log] key\n",
         );
     }
-    let newest = match broker.records.checkpoint(None).await {
+    let newest = match broker.records.checkpoint(size).await {
         Ok(Some(c)) => c,
         Ok(None) => return text(StatusCode::NOT_FOUND, "no checkpoint has been signed yet\n"),
         Err(e) => return unavailable(e),

@@ -117,15 +117,27 @@ fn other_values_are_refused() {
 
 #[test]
 fn the_leaf_hash_is_sha256_of_zero_and_the_encoding() {
-    let map = record(json!({"table": "consents", "seq": 3, "who": "é"}));
+    let map = record(json!({"table": "consents", "when": 3, "who": "é"}));
     let bytes = canonical(&map).unwrap();
     assert_eq!(
         bytes,
-        "{\"seq\":3,\"table\":\"consents\",\"who\":\"é\"}".as_bytes()
+        "{\"table\":\"consents\",\"when\":3,\"who\":\"é\"}".as_bytes()
     );
     let expected = digest::digest(&digest::SHA256, &[&[0u8][..], &bytes].concat());
     assert_eq!(leaf_hash(&map).unwrap().0, expected.as_ref());
     let mut changed = map.clone();
     changed.insert("who".into(), json!("e"));
     assert_ne!(leaf_hash(&changed).unwrap(), leaf_hash(&map).unwrap());
+}
+
+#[test]
+fn the_rows_database_number_is_not_hashed_and_everything_else_is() {
+    let with = record(json!({"table": "disclosures", "id": 9, "client_id": "a"}));
+    let without = record(json!({"table": "disclosures", "client_id": "a"}));
+    assert_eq!(leaf_hash(&with).unwrap(), leaf_hash(&without).unwrap());
+    let seq = record(json!({"table": "audit_events", "seq": 3, "event": "x"}));
+    let other = record(json!({"table": "audit_events", "seq": 4, "event": "x"}));
+    assert_eq!(leaf_hash(&seq).unwrap(), leaf_hash(&other).unwrap());
+    let edited = record(json!({"table": "disclosures", "id": 9, "client_id": "b"}));
+    assert_ne!(leaf_hash(&with).unwrap(), leaf_hash(&edited).unwrap());
 }
