@@ -7,6 +7,8 @@
 //! - [`broker::check_broker`]: the broker's profile: everything above, plus pairwise subjects,
 //!   `verified_claims` under `ca_pctf`, agreed attributes only, and consent refusal honoured.
 //! - [`registry::check_registry`]: the trust framework's static rules on a registry file.
+//! - [`log`]: the broker's tamper-evident log, checked by an auditor (`log verify`) and cosigned
+//!   by a witness (`log witness`).
 //!
 //! Every check has a stable id, a bilingual title, the rule it comes from, an [`Outcome`] and
 //! redacted evidence. [`Report::passed`] gates provider registration: no required check failed.
@@ -20,6 +22,7 @@ mod flow;
 mod html_form;
 mod http;
 mod jose;
+pub mod log;
 pub mod provider;
 pub mod registry;
 pub mod report;

@@ -1,4 +1,5 @@
 //! `conformance provider|broker|registry ... [--json FILE] [--junit FILE] [--html FILE]`
+//! `conformance log verify|witness ...`
 //!
 //! Prints a summary; exits 0 when no required check failed, 1 when one did, 2 on a usage
 //! error (clap's own code) or when the run could not start.
@@ -11,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use conformance::broker::{BrokerTarget, check_broker};
 use conformance::provider::{ProviderTarget, check_provider};
 use conformance::registry::check_registry;
-use conformance::{Outcome, Report, TestClient, report};
+use conformance::{Outcome, Report, TestClient, log, report};
 use time::OffsetDateTime;
 use trust_framework::Registry;
 
@@ -91,6 +92,52 @@ enum Command {
     },
     /// Checks a registry file statically.
     Registry { file: PathBuf },
+    /// The broker's tamper-evident log: verified by an auditor, cosigned by a witness.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Checks the newest checkpoint's signature and the whole tree from its tiles; with an
+    /// auditor's token, compares the records themselves with the tree.
+    Verify {
+        /// The broker (https://broker.example.ca), or its log's prefix (.../log).
+        #[arg(long)]
+        log: String,
+        /// A verifier key of the log (C2SP vkey, as GET /log/key lists them); repeatable.
+        #[arg(long = "log-key", required = true)]
+        log_keys: Vec<String>,
+        /// The name of the environment variable holding an auditor's token for the admin API.
+        #[arg(long)]
+        admin_token_env: Option<String>,
+    },
+    /// One round of a witness: checks that the newest checkpoint extends the last one seen,
+    /// cosigns it, hands the cosignature to the broker and remembers the checkpoint.
+    Witness {
+        /// The broker (https://broker.example.ca), or its log's prefix (.../log).
+        #[arg(long, required_unless_present = "new_key")]
+        log: Option<String>,
+        /// A verifier key of the log (C2SP vkey); repeatable.
+        #[arg(long = "log-key", required_unless_present = "new_key")]
+        log_keys: Vec<String>,
+        /// The witness's Ed25519 private key (PKCS#8 PEM).
+        #[arg(long)]
+        key: PathBuf,
+        /// The witness's key name.
+        #[arg(long)]
+        name: String,
+        /// The file holding the last checkpoint this witness saw.
+        #[arg(long, required_unless_present = "new_key")]
+        state: Option<PathBuf>,
+        /// Creates --key if it is missing (readable by its owner only) and prints the
+        /// witness's verifier key, for the broker's [log] witnesses; without --log, only that.
+        #[arg(long)]
+        new_key: bool,
+        /// Cosigns without handing the cosignature to the broker (it is printed).
+        #[arg(long)]
+        no_submit: bool,
+    },
 }
 
 fn secret(var: &str) -> anyhow::Result<String> {
@@ -138,6 +185,101 @@ fn provider_target(args: ProviderArgs) -> anyhow::Result<(ProviderTarget, Option
     Ok((target, registry))
 }
 
+/// `conformance log ...`: its summary on stdout, a failure on stderr; 0, 1 when a check failed,
+/// 2 when it could not run.
+async fn run_log(command: LogCommand, now: OffsetDateTime) -> ExitCode {
+    let (what, result) = match command {
+        LogCommand::Verify {
+            log,
+            log_keys,
+            admin_token_env,
+        } => {
+            let admin_token = match admin_token_env.as_deref().map(std::env::var).transpose() {
+                Ok(token) => token,
+                Err(_) => {
+                    eprintln!(
+                        "conformance log verify: the environment variable {} (auditor's token) is not set",
+                        admin_token_env.unwrap_or_default()
+                    );
+                    return ExitCode::from(2);
+                }
+            };
+            let args = log::VerifyArgs {
+                log,
+                log_keys,
+                admin_token,
+            };
+            ("verify", log::verify(&args).await)
+        }
+        LogCommand::Witness {
+            log,
+            log_keys,
+            key,
+            name,
+            state,
+            new_key,
+            no_submit,
+        } => {
+            if new_key {
+                match log::new_key(&key, &name) {
+                    Ok((vkey, created)) => {
+                        if created {
+                            println!(
+                                "created the witness key {} (mode 0600); its verifier key, for the broker's [log] witnesses:",
+                                key.display()
+                            );
+                        } else {
+                            println!(
+                                "the witness key {} exists; its verifier key:",
+                                key.display()
+                            );
+                        }
+                        println!("{vkey}");
+                    }
+                    Err(e) => {
+                        eprintln!("conformance log witness: {e}");
+                        return ExitCode::from(e.exit_code());
+                    }
+                }
+            }
+            let (log, state) = match (log, state) {
+                (Some(log), Some(state)) => (log, state),
+                (None, None) => return ExitCode::SUCCESS,
+                _ => {
+                    eprintln!("conformance log witness: --log and --state go together");
+                    return ExitCode::from(2);
+                }
+            };
+            let args = log::WitnessArgs {
+                log,
+                log_keys,
+                key,
+                name,
+                state,
+                submit: !no_submit,
+                now: u64::try_from(now.unix_timestamp()).unwrap_or(0),
+            };
+            ("witness", log::witness(&args).await)
+        }
+    };
+    match result {
+        Ok(summary) => {
+            for line in summary {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let label = match e {
+                log::LogError::Failed(_) => "FAILED",
+                _ => "could not run",
+            };
+            eprintln!("conformance log {what}: {label}: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<Report> {
     let now = OffsetDateTime::now_utc();
     Ok(match cli.command {
@@ -176,6 +318,7 @@ async fn run(cli: Cli) -> anyhow::Result<Report> {
                 .with_context(|| format!("cannot read {}", file.display()))?;
             check_registry(&file.display().to_string(), &text, now)
         }
+        Command::Log(_) => bail!("conformance log writes no report"),
     })
 }
 
@@ -229,6 +372,21 @@ async fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    let cli = match cli.command {
+        Command::Log(command) => {
+            if cli.out.json.is_some() || cli.out.junit.is_some() || cli.out.html.is_some() {
+                eprintln!(
+                    "conformance log writes no report: --json, --junit and --html do not apply"
+                );
+                return ExitCode::from(2);
+            }
+            return run_log(command, OffsetDateTime::now_utc()).await;
+        }
+        command => Cli {
+            command,
+            out: cli.out,
+        },
+    };
     let outputs = Outputs {
         json: cli.out.json.clone(),
         junit: cli.out.junit.clone(),

@@ -26,6 +26,11 @@ pub fn load_binary() -> Result<PathBuf> {
     workspace_binary("load")
 }
 
+/// The workspace's `conformance` binary (the auditor's suite, `conformance log` among it).
+pub fn conformance_binary() -> Result<PathBuf> {
+    workspace_binary("conformance")
+}
+
 /// A binary of the workspace in its target directory, built first so that a test never runs
 /// a binary older than the sources: `cargo build --workspace --bins`, the build scripts/test
 /// makes (the same command, so the same features and no rebuild when it is fresh), run once
