@@ -234,8 +234,7 @@ impl Records {
             let mut tx = self.pool().begin().await?;
             let leaf = super::log::take_leaves(&mut tx, 1).await?;
             insert_consent(&mut tx, row, leaf).await?;
-            super::log::insert_leaves(&mut tx, self.backend(), leaf, &[consent_leaf(row)])
-                .await?;
+            super::log::insert_leaves(&mut tx, self.backend(), leaf, &[consent_leaf(row)]).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -262,7 +261,10 @@ pub(super) fn consent_leaf(row: &ConsentRow) -> transparency::Hash {
             ("lang", row.lang.code().into()),
             ("attributes", names(&row.attributes).into()),
             ("remember", i64::from(row.remember).into()),
-            ("expires_at", row.expires_at.map_or(Value::Null, Value::from)),
+            (
+                "expires_at",
+                row.expires_at.map_or(Value::Null, Value::from),
+            ),
             ("txn", text(row.txn.as_deref())),
             ("reason", text(row.reason.as_deref())),
         ],

@@ -529,7 +529,10 @@ async fn an_edited_or_removed_record_no_longer_matches_the_tree() {
         .collect();
     let found = transparency::compare::compare(&export, &leaves).unwrap_err();
     assert!(
-        matches!(found, transparency::compare::Discrepancy::Removed { position: 5 }),
+        matches!(
+            found,
+            transparency::compare::Discrepancy::Removed { position: 5 }
+        ),
         "{found}"
     );
 }
