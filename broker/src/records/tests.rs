@@ -479,16 +479,12 @@ async fn every_record_is_a_leaf_numbered_in_commit_order_and_the_tree_holds_them
     assert!(transparency::check_tree(&proof, n, root, 3, hashes[0]).is_err());
 }
 
-#[tokio::test]
-async fn an_edited_or_removed_record_no_longer_matches_the_tree() {
-    let records = Records::in_memory().await.unwrap();
-    let n = every_kind_of_record(&records).await;
-    records.integrate(100).await.unwrap();
-    let leaves = records.node_hashes(0, 0, n).await.unwrap();
-    sqlx::query("UPDATE disclosures SET client_id = 'someone-else' WHERE txn = 't1'")
-        .execute(records.pool())
-        .await
-        .unwrap();
+/// What an auditor finds comparing the records' export with the tree's `leaves`.
+async fn disagreement(
+    records: &Records,
+    n: u64,
+    leaves: &[transparency::Hash],
+) -> transparency::compare::Discrepancy {
     let export: Vec<_> = records
         .log_records(0, n)
         .await
@@ -499,7 +495,20 @@ async fn an_edited_or_removed_record_no_longer_matches_the_tree() {
             record: r.record,
         })
         .collect();
-    let found = transparency::compare::compare(&export, &leaves).unwrap_err();
+    transparency::compare::compare(&export, leaves).unwrap_err()
+}
+
+#[tokio::test]
+async fn an_edited_or_removed_record_no_longer_matches_the_tree() {
+    let records = Records::in_memory().await.unwrap();
+    let n = every_kind_of_record(&records).await;
+    records.integrate(100).await.unwrap();
+    let leaves = records.node_hashes(0, 0, n).await.unwrap();
+    sqlx::query("UPDATE disclosures SET client_id = 'someone-else' WHERE txn = 't1'")
+        .execute(records.pool())
+        .await
+        .unwrap();
+    let found = disagreement(&records, n, &leaves).await;
     assert!(
         matches!(
             found,
@@ -517,17 +526,7 @@ async fn an_edited_or_removed_record_no_longer_matches_the_tree() {
         .execute(records.pool())
         .await
         .unwrap();
-    let export: Vec<_> = records
-        .log_records(0, n)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| transparency::compare::ExportedRecord {
-            leaf: r.leaf,
-            record: r.record,
-        })
-        .collect();
-    let found = transparency::compare::compare(&export, &leaves).unwrap_err();
+    let found = disagreement(&records, n, &leaves).await;
     assert!(
         matches!(
             found,
