@@ -16,6 +16,7 @@ pub mod registry;
 pub mod relying_party;
 pub mod secret;
 pub mod text;
+pub mod upstream;
 pub mod window;
 
 pub use agreement::{Agreement, AgreementStatus, LegalBasis, ProviderSelector};

@@ -2,11 +2,8 @@
 //! request the broker makes of it (the attributes and the level the candidate allows, the
 //! service's hints and freshness; never the service's identity).
 
-use std::collections::BTreeSet;
-
-use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use trust_framework::{Attribute, Candidate, IdentityProvider, Registry};
+use trust_framework::{Candidate, Registry};
 
 use super::abandoned::{Stage, Watch};
 use super::ending::{store_failed, upstream_failed};
@@ -52,9 +49,9 @@ pub(super) async fn send(
         state: login.txn.clone(),
         nonce: leg.nonce.clone(),
         pkce_verifier: leg.pkce_verifier.clone(),
-        scopes: upstream_scopes(provider, &candidate.attributes),
+        scopes: provider.upstream_scopes(&candidate.attributes),
         acr_values: candidate.acr_values.clone(),
-        claims: claims_request(provider, &candidate.attributes),
+        claims: provider.upstream_claims(&candidate.attributes),
         login_hint: login.request.login_hint.clone(),
         ui_locales: login.request.ui_locales.clone(),
         max_age: login.request.max_age,
@@ -104,30 +101,4 @@ pub(super) async fn send(
         at: Box::new(at),
         url,
     })
-}
-
-/// Scopes that carry the attributes, limited to those the provider registered.
-fn upstream_scopes(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>) -> Vec<String> {
-    let mut scopes = vec!["openid".to_owned()];
-    for scope in ["profile", "email", "address", "phone"] {
-        let needed = Attribute::for_scope(scope)
-            .iter()
-            .any(|a| attributes.contains(a));
-        if needed && provider.scopes.iter().any(|s| s == scope) {
-            scopes.push(scope.to_owned());
-        }
-    }
-    scopes
-}
-
-/// The `claims` request for exactly the attributes to ask, under the provider's claim names.
-fn claims_request(provider: &IdentityProvider, attributes: &BTreeSet<Attribute>) -> Option<Value> {
-    if attributes.is_empty() {
-        return None;
-    }
-    let members: Map<String, Value> = attributes
-        .iter()
-        .map(|a| (provider.claim_of_attribute(*a).to_owned(), Value::Null))
-        .collect();
-    Some(serde_json::json!({ "id_token": members, "userinfo": members }))
 }

@@ -14,60 +14,19 @@ use serde::Deserialize;
 
 use super::{AuthorizationRequest, CodeRedemption, UpstreamError};
 
-/// The authorization request's parameters, appended to the provider's authorization endpoint
-/// (which may carry a query of its own).
+/// The authorization request's parameters (`trust_framework::upstream`, shared with the
+/// conformance suite), appended to the provider's authorization endpoint (which may carry a
+/// query of its own).
 pub fn authorization_url(
     endpoint: &url::Url,
     client_id: &str,
     request: &AuthorizationRequest,
 ) -> url::Url {
     let mut url = endpoint.clone();
-    {
-        let mut query = url.query_pairs_mut();
-        query
-            .append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", &request.redirect_uri)
-            .append_pair("scope", &scope(&request.scopes))
-            .append_pair("state", &request.state)
-            .append_pair("nonce", &request.nonce)
-            .append_pair("code_challenge", &pkce_challenge(&request.pkce_verifier))
-            .append_pair("code_challenge_method", "S256");
-        if !request.acr_values.is_empty() {
-            query.append_pair("acr_values", &request.acr_values.join(" "));
-        }
-        if !request.ui_locales.is_empty() {
-            query.append_pair("ui_locales", &request.ui_locales.join(" "));
-        }
-        if let Some(hint) = &request.login_hint {
-            query.append_pair("login_hint", hint);
-        }
-        if let Some(claims) = &request.claims {
-            query.append_pair("claims", &claims.to_string());
-        }
-        // max_age makes auth_time a required claim (OpenID Connect Core 2), which the
-        // broker's check needs; prompt=login as well for 0, for providers that key re-login
-        // on it.
-        if let Some(seconds) = request.max_age {
-            if seconds == 0 {
-                query.append_pair("prompt", "login");
-            }
-            query.append_pair("max_age", &seconds.to_string());
-        }
-    }
+    let challenge = pkce_challenge(&request.pkce_verifier);
+    url.query_pairs_mut()
+        .extend_pairs(request.parameters(client_id, &challenge));
     url
-}
-
-/// `openid` first, then the other scopes once each.
-fn scope(scopes: &[String]) -> String {
-    let mut scope = String::from("openid");
-    for s in scopes {
-        if s != "openid" && !scope.split(' ').any(|have| have == s) {
-            scope.push(' ');
-            scope.push_str(s);
-        }
-    }
-    scope
 }
 
 /// RFC 7636 4.2: `BASE64URL(SHA256(verifier))`.

@@ -26,6 +26,9 @@ use serde_json::{Map, Value};
 use trust_framework::IdentityProvider;
 
 pub use error::UpstreamError;
+/// What the broker asks a provider for: built in `trust-framework`, which the conformance suite
+/// shares, so that the suite checks providers on the broker's own requests.
+pub use trust_framework::upstream::AuthorizationRequest;
 pub use validation::{Expected, IdTokenError, VerifiedIdToken};
 
 use crate::metrics::UpstreamStep;
@@ -76,25 +79,6 @@ struct Cached {
     fetched: Instant,
     /// When an unknown kid last made the broker refetch the JWKS (none since discovery).
     kid_refetched: Option<Instant>,
-}
-
-/// What the broker asks a provider for.
-#[derive(Debug, Clone, Default)]
-pub struct AuthorizationRequest {
-    pub redirect_uri: String,
-    pub state: String,
-    pub nonce: String,
-    /// The PKCE verifier kept for the redemption; the request carries its S256 challenge.
-    pub pkce_verifier: String,
-    pub scopes: Vec<String>,
-    pub acr_values: Vec<String>,
-    /// The OIDC `claims` request parameter (JSON), naming the provider's own claim names.
-    pub claims: Option<Value>,
-    pub login_hint: Option<String>,
-    pub ui_locales: Vec<String>,
-    /// The service's `max_age` (0 for `prompt=login`): sent as `max_age`, with `prompt=login`
-    /// when 0.
-    pub max_age: Option<u64>,
 }
 
 /// What redeeming the provider's code needs, from the pending login.
