@@ -79,3 +79,33 @@ fn keys_rotate_promotes_the_published_next_key_and_keeps_the_old_one() {
         .count();
     assert_eq!(retired, 2);
 }
+
+#[test]
+fn the_log_key_is_generated_with_the_others_and_rotated_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    generate_keys(&keys).unwrap();
+    assert!(keys.join("log.pem").exists() && keys.join("log.next.pem").exists());
+    let config = dir.path().join("broker.toml");
+    std::fs::write(
+        &config,
+        "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\n[keys]\nES256 = \"keys/es256.pem\"\n[pairwise]\nsecret = { env = \"P\" }\n[log]\nkey = \"keys/log.pem\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let log_keys = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("log: "))
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .collect()
+    };
+    let before = log_keys(&run(&["keys", "list", "--config", config]));
+    assert_eq!(before.len(), 2, "the signing key and the next key: {before:?}");
+    assert!(before[0].starts_with("broker.example/log+"), "{before:?}");
+
+    // The next key signs; a fresh next key is published.
+    let after = log_keys(&run(&["keys", "rotate", "--config", config]));
+    assert_eq!(after[0], before[1], "the published next key signs now");
+    assert_ne!(after[1], before[0]);
+    assert_ne!(after[1], before[1]);
+}
