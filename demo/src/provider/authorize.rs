@@ -80,7 +80,15 @@ fn redirect_back(provider: &Provider, redirect_uri: &str, params: &[(&str, &str)
         for (name, value) in params {
             query.append_pair(name, value);
         }
-        query.append_pair("iss", &provider.stated_issuer());
+        let is_error = params.iter().any(|(name, _)| *name == "error");
+        let omitted = if is_error {
+            provider.fault(&Fault::NoIssOnError)
+        } else {
+            provider.fault(&Fault::NoIssInResponse)
+        };
+        if !omitted {
+            query.append_pair("iss", &provider.stated_issuer());
+        }
     }
     Redirect::to(url.as_str()).into_response()
 }

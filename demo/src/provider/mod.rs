@@ -199,6 +199,37 @@ pub enum Fault {
     CodeReplayAllowed,
     /// A redirect URI is accepted when it starts with a registered one.
     RedirectUriPrefixMatch,
+    /// The successful token response says `Content-Type: text/plain` (its body stays JSON).
+    TokenResponseNotJson,
+    /// The successful token response carries no `Cache-Control: no-store`.
+    TokenResponseCacheable,
+    /// The token endpoint refuses with HTTP 400 and a plain-text body, not an OAuth error.
+    TokenErrorNotOAuth,
+    /// The ID token has no `sub` (userinfo still has it).
+    NoSubject,
+    /// Each sign-in gives the person another `sub` (in the ID token and userinfo alike).
+    UnstableSubject,
+    /// The ID token was issued 20 minutes ago and expires in 40 (`iat` old, `exp` ahead).
+    IssuedLongAgo,
+    /// The ID token's `at_hash` is the hash of another access token.
+    WrongAtHash,
+    /// Userinfo answers with another person's `sub`.
+    UserinfoOtherSubject,
+    /// A successful authorization response has no `iss` (error responses keep it).
+    NoIssInResponse,
+    /// An error authorization response has no `iss` (successful ones keep it).
+    NoIssOnError,
+    /// A code whose request had a PKCE challenge is redeemed without a verifier (a wrong
+    /// verifier is still refused).
+    CodeVerifierOptional,
+    /// The token endpoint does not check the client's secret.
+    ClientSecretIgnored,
+    /// The token endpoint does not compare the redemption's redirect URI with the request's.
+    RedeemRedirectUriIgnored,
+    /// The ID token's `aud` names another client besides this one (`azp` is this one).
+    ExtraAudience,
+    /// The ID token has no `acr`, whatever was asked.
+    NoAcr,
 }
 
 /// Pending authorization requests (login page shown) live this long.

@@ -128,8 +128,9 @@ fn authenticate<'a>(
     };
     let client = provider.client(&client_id);
     let expected = client.map_or("", |c| c.client_secret.as_str());
+    let checked = !provider.fault(&Fault::ClientSecretIgnored);
     match client {
-        Some(client) if secret_matches(expected, &secret) => Ok(client),
+        Some(client) if !checked || secret_matches(expected, &secret) => Ok(client),
         _ => Err(TokenError::InvalidClient { basic: is_basic }),
     }
 }
@@ -140,6 +141,16 @@ fn verifier_well_formed(verifier: &str) -> bool {
         && verifier
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// The person's `sub` for this grant: their id, or under [`Fault::UnstableSubject`] a value
+/// that changes with every sign-in (the grant's nonce is new each time).
+pub(super) fn subject(provider: &Provider, grant: &Grant) -> String {
+    if provider.fault(&Fault::UnstableSubject) {
+        let mixed = format!("{}\n{}", grant.person_id, grant.request.nonce);
+        return crate::util::b64url(sha256(mixed.as_bytes()));
+    }
+    grant.person_id.clone()
 }
 
 /// The ID token's claims, with the claim faults applied.
@@ -153,6 +164,7 @@ fn id_token_claims(provider: &Provider, grant: &Grant) -> Result<Map<String, Val
     let (iat, exp) = match fault {
         Some(Fault::Expired) => (now - 3900, now - 3600),
         Some(Fault::IssuedInFuture) => (now + 3600, now + 3600 + TOKEN_TTL_SECS),
+        Some(Fault::IssuedLongAgo) => (now - 1200, now + 2400),
         _ => (now, now + TOKEN_TTL_SECS),
     };
     let iss = match fault {
@@ -160,8 +172,9 @@ fn id_token_claims(provider: &Provider, grant: &Grant) -> Result<Map<String, Val
         _ => provider.stated_issuer(),
     };
     let aud = match fault {
-        Some(Fault::WrongAudience) => "another-client".to_owned(),
-        _ => request.client_id.clone(),
+        Some(Fault::WrongAudience) => json!("another-client"),
+        Some(Fault::ExtraAudience) => json!([request.client_id, "another-client"]),
+        _ => json!(request.client_id),
     };
     let nonce = match fault {
         Some(Fault::WrongNonce) => random_token(),
@@ -169,12 +182,15 @@ fn id_token_claims(provider: &Provider, grant: &Grant) -> Result<Map<String, Val
     };
     let acr = match fault {
         Some(Fault::AcrOverride(acr)) => Some(acr.clone()),
+        Some(Fault::NoAcr) => None,
         _ => request.acr.clone(),
     };
     let mut payload = claims::requested(provider, person, request);
     payload.insert("iss".into(), iss.into());
-    payload.insert("sub".into(), person.id.clone().into());
-    payload.insert("aud".into(), aud.into());
+    if !provider.fault(&Fault::NoSubject) {
+        payload.insert("sub".into(), subject(provider, grant).into());
+    }
+    payload.insert("aud".into(), aud);
     payload.insert("azp".into(), request.client_id.clone().into());
     payload.insert("exp".into(), exp.into());
     payload.insert("iat".into(), iat.into());
@@ -222,7 +238,9 @@ fn exchange(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Resp
             "the code was issued to another client",
         ));
     }
-    if params.get("redirect_uri") != Some(&grant.request.redirect_uri) {
+    if params.get("redirect_uri") != Some(&grant.request.redirect_uri)
+        && !provider.fault(&Fault::RedeemRedirectUriIgnored)
+    {
         return Err(TokenError::InvalidGrant(
             "redirect_uri differs from the authorization request",
         ));
@@ -232,7 +250,8 @@ fn exchange(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Resp
         .map(String::as_str)
         .unwrap_or_default();
     let unchecked = provider.fault(&Fault::CodeVerifierIgnored)
-        || (provider.fault(&Fault::PkceNotEnforced) && grant.request.code_challenge.is_empty());
+        || (provider.fault(&Fault::PkceNotEnforced) && grant.request.code_challenge.is_empty())
+        || (provider.fault(&Fault::CodeVerifierOptional) && verifier.is_empty());
     let pkce_ok = unchecked
         || verifier_well_formed(verifier)
             && bool::from(
@@ -245,7 +264,19 @@ fn exchange(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Resp
             "the PKCE code_verifier does not match",
         ));
     }
-    let payload = id_token_claims(provider, &grant)?;
+    let mut payload = id_token_claims(provider, &grant)?;
+    let access_token = provider
+        .access_tokens
+        .insert(grant.clone())
+        .map_err(|_| TokenError::ServerError)?;
+    if provider.fault(&Fault::WrongAtHash) {
+        // ES256: the left half of a SHA-256 (OpenID Connect Core 3.1.3.6), of another token.
+        let other = sha256(random_token().as_bytes());
+        payload.insert(
+            "at_hash".into(),
+            crate::util::b64url(&other.as_ref()[..16]).into(),
+        );
+    }
     let id_token = provider
         .keys
         .sign_id_token(
@@ -258,10 +289,6 @@ fn exchange(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Resp
             TokenError::ServerError
         })?;
     let scope = grant.request.scopes.join(" ");
-    let access_token = provider
-        .access_tokens
-        .insert(grant)
-        .map_err(|_| TokenError::ServerError)?;
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -269,7 +296,17 @@ fn exchange(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Resp
         "id_token": id_token,
         "scope": scope,
     });
-    Ok(no_store(Json(body).into_response()))
+    let mut response = Json(body).into_response();
+    if provider.fault(&Fault::TokenResponseNotJson) {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    if provider.fault(&Fault::TokenResponseCacheable) {
+        return Ok(response);
+    }
+    Ok(no_store(response))
 }
 
 pub(super) async fn token(
@@ -291,7 +328,18 @@ pub(super) async fn token(
         }
         _ => {}
     }
-    exchange(&provider, &headers, &body).unwrap_or_else(IntoResponse::into_response)
+    match exchange(&provider, &headers, &body) {
+        Ok(response) => response,
+        Err(e) if provider.fault(&Fault::TokenErrorNotOAuth) => no_store(
+            (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                format!("Bad request: {e}"),
+            )
+                .into_response(),
+        ),
+        Err(e) => e.into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{Provider, claims};
+use super::{Fault, Provider, claims};
 
 fn unauthorized() -> Response {
     let mut response = (
@@ -40,7 +40,12 @@ pub(super) async fn userinfo(
         return unauthorized();
     };
     let mut body = claims::requested(&provider, person, &grant.request);
-    body.insert("sub".into(), person.id.clone().into());
+    let sub = if provider.fault(&Fault::UserinfoOtherSubject) {
+        format!("{}-other", grant.person_id)
+    } else {
+        super::token::subject(&provider, &grant)
+    };
+    body.insert("sub".into(), sub.into());
     let mut response = Json(body).into_response();
     response
         .headers_mut()
