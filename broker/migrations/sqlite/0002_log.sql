@@ -9,6 +9,12 @@ ALTER TABLE registry_versions ADD COLUMN leaf BIGINT;
 ALTER TABLE consent_records ADD COLUMN leaf BIGINT;
 ALTER TABLE disclosures ADD COLUMN leaf BIGINT;
 ALTER TABLE audit_events ADD COLUMN leaf BIGINT;
+-- Each record's leaf hash, written with it (the tree's level 0). Null for the records written
+-- before the log existed: the tree hashes those from the row when it reaches them.
+ALTER TABLE registry_versions ADD COLUMN leaf_hash BLOB;
+ALTER TABLE consent_records ADD COLUMN leaf_hash BLOB;
+ALTER TABLE disclosures ADD COLUMN leaf_hash BLOB;
+ALTER TABLE audit_events ADD COLUMN leaf_hash BLOB;
 
 -- Records written before the log existed: numbered in the order they were written.
 CREATE TEMPORARY TABLE log_backfill AS
@@ -47,7 +53,8 @@ CREATE TABLE log_tree (
 );
 INSERT INTO log_tree (one, size) VALUES (1, 0);
 
--- Every complete subtree's hash: level 0 holds the leaves' hashes; level l, n the hash of
+-- Every complete subtree's hash: level 0 holds the leaves' hashes (copied from the records
+-- when the tree grows, and kept here whatever becomes of the records); level l, n the hash of
 -- leaves n * 2^l to (n + 1) * 2^l - 1. The tiles are read from here.
 CREATE TABLE log_nodes (
     level INTEGER NOT NULL,

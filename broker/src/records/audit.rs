@@ -72,8 +72,6 @@ impl Records {
                 let mut tx = self.pool().begin().await?;
                 let first = super::log::take_leaves(&mut tx, events.len()).await?;
                 insert_events(&mut tx, self.backend(), &events, first).await?;
-                let leaves: Vec<_> = events.iter().map(event_leaf).collect();
-                super::log::insert_leaves(&mut tx, self.backend(), first, &leaves).await?;
                 tx.commit().await?;
                 Ok(events.len())
             })
@@ -124,14 +122,22 @@ pub(super) fn event_leaf(e: &AuditRow) -> transparency::Hash {
 /// The events per statement: one JSON array parameter each.
 const CHUNK: usize = 5_000;
 
-/// Events as one JSON array of `[at, level, event, fields]`, the one parameter of
-/// [`insert_events`]: one statement whatever their number, so one prepared statement serves
-/// every write.
+/// Events as one JSON array of `[at, level, event, fields, leaf hash in hex]`, the one
+/// parameter of [`insert_events`]: one statement whatever their number, so one prepared
+/// statement serves every write.
 pub(super) fn events_json(events: &[AuditRow]) -> String {
     serde_json::Value::Array(
         events
             .iter()
-            .map(|e| serde_json::json!([e.at, e.level, e.event, e.fields]))
+            .map(|e| {
+                serde_json::json!([
+                    e.at,
+                    e.level,
+                    e.event,
+                    e.fields,
+                    hex::encode(event_leaf(e).0)
+                ])
+            })
             .collect(),
     )
     .to_string()
@@ -139,11 +145,12 @@ pub(super) fn events_json(events: &[AuditRow]) -> String {
 
 /// Inserts the events of a JSON array from [`events_json`] (bound as `$1`), in its order, as
 /// the leaves from `$2` on.
-const INSERT_EVENTS_POSTGRES: &str = "INSERT INTO audit_events (leaf, at, level, event, fields) \
-     SELECT $2 + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 \
+const INSERT_EVENTS_POSTGRES: &str = "INSERT INTO audit_events (leaf, at, level, event, fields, leaf_hash) \
+     SELECT $2 + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3, decode(e.v->>4, 'hex') \
      FROM jsonb_array_elements($1::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n";
-const INSERT_EVENTS_SQLITE: &str = "INSERT INTO audit_events (leaf, at, level, event, fields) \
-     SELECT $2 + key, value->>0, value->>1, value->>2, value->>3 FROM json_each($1) ORDER BY key";
+const INSERT_EVENTS_SQLITE: &str = "INSERT INTO audit_events (leaf, at, level, event, fields, leaf_hash) \
+     SELECT $2 + key, value->>0, value->>1, value->>2, value->>3, unhex(value->>4) \
+     FROM json_each($1) ORDER BY key";
 
 /// Inserts `events` in order, thousands per statement, as the leaves from `first` on (taken
 /// in `tx` by [`super::log::take_leaves`]).

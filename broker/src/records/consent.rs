@@ -234,7 +234,6 @@ impl Records {
             let mut tx = self.pool().begin().await?;
             let leaf = super::log::take_leaves(&mut tx, 1).await?;
             insert_consent(&mut tx, row, leaf).await?;
-            super::log::insert_leaves(&mut tx, self.backend(), leaf, &[consent_leaf(row)]).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -280,10 +279,12 @@ pub(super) async fn insert_consent(
     let sql = concat!(
         "INSERT INTO consent_records (",
         consent_columns!(),
-        ", leaf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ", leaf, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+         $15, $16)"
     );
     bind_consent(sqlx::query(sql), row)
         .bind(leaf)
+        .bind(consent_leaf(row).0.to_vec())
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -144,51 +144,49 @@ macro_rules! disclosure_columns {
 /// inserted as those leaves, in that order; or nothing when the registry is newer. The lock on
 /// `log_head` orders the release after every registry change committed before it, and the
 /// version is read again once the lock is granted, so a change that commits while the release
-/// waits is seen. The leaf hashes of them all go in with them, as the tree's level 0.
-/// Parameters: `$1` the version judged by, `$2` the events ([`super::audit::events_json`]),
-/// `$3`–`$15` the disclosure, then the consent record (`$16`–`$29`) when there is one, and last
-/// the leaf hashes ([`super::log::leaves_json`]).
+/// waits is seen. Each record carries its leaf hash, the tree's level 0. Parameters: `$1` the
+/// version judged by, `$2` the events with their leaf hashes ([`super::audit::events_json`]),
+/// `$3`–`$15` the disclosure, then the consent record (`$16`–`$29`) and its leaf hash (`$30`)
+/// when there is one, and last the disclosure's leaf hash.
 macro_rules! release_head {
-    ($leaves:literal, $hashes:literal) => {
+    ($leaves:literal) => {
         concat!(
             "WITH head AS (UPDATE log_head SET size = size + jsonb_array_length($2::JSONB) + ",
             $leaves,
             " WHERE registry_version <= $1 RETURNING size - jsonb_array_length($2::JSONB) - ",
             $leaves,
             " AS first), ",
-            "events AS (INSERT INTO audit_events (leaf, at, level, event, fields) ",
-            "SELECT head.first + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3 ",
-            "FROM head, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n), ",
-            "leaves AS (INSERT INTO log_nodes (level, n, hash) ",
-            "SELECT 0, head.first + h.n - 1, decode(h.v #>> '{}', 'hex') ",
-            "FROM head, jsonb_array_elements(",
-            $hashes,
-            "::JSONB) WITH ORDINALITY AS h(v, n)) "
+            "events AS (INSERT INTO audit_events (leaf, at, level, event, fields, leaf_hash) ",
+            "SELECT head.first + e.n - 1, (e.v->>0)::BIGINT, e.v->>1, e.v->>2, e.v->>3, ",
+            "decode(e.v->>4, 'hex') ",
+            "FROM head, jsonb_array_elements($2::JSONB) WITH ORDINALITY AS e(v, n) ORDER BY e.n) "
         )
     };
 }
 
 macro_rules! release_disclosure {
-    ($offset:literal) => {
+    ($offset:literal, $hash:literal) => {
         concat!(
-            "INSERT INTO disclosures (leaf, ",
+            "INSERT INTO disclosures (leaf, leaf_hash, ",
             disclosure_columns!(),
             ") SELECT head.first + jsonb_array_length($2::JSONB) + ",
             $offset,
+            ", ",
+            $hash,
             ", $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM head"
         )
     };
 }
 
-const RELEASE: &str = concat!(release_head!("1", "$16"), release_disclosure!("0"));
+const RELEASE: &str = concat!(release_head!("1"), release_disclosure!("0", "$16"));
 
 const RELEASE_WITH_CONSENT: &str = concat!(
-    release_head!("2", "$30"),
-    ", consent AS (INSERT INTO consent_records (leaf, ",
+    release_head!("2"),
+    ", consent AS (INSERT INTO consent_records (leaf, leaf_hash, ",
     consent_columns!(),
-    ") SELECT head.first + jsonb_array_length($2::JSONB), ",
+    ") SELECT head.first + jsonb_array_length($2::JSONB), $30, ",
     "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM head) ",
-    release_disclosure!("1")
+    release_disclosure!("1", "$31")
 );
 
 async fn release_in_one_statement(
@@ -210,9 +208,10 @@ async fn release_in_one_statement(
     if let Some(consent) = consent {
         query = bind_consent(query, consent);
     }
-    let query = query.bind(super::log::leaves_json(&release_leaves(
-        disclosure, consent, events,
-    )));
+    if let Some(consent) = consent {
+        query = query.bind(super::consent::consent_leaf(consent).0.to_vec());
+    }
+    let query = query.bind(disclosure_leaf(disclosure).0.to_vec());
     let done = query.execute(records.pool()).await?;
     if done.rows_affected() == 0 {
         return Err(RecordsError::RegistryChanged);
@@ -241,28 +240,21 @@ async fn release_in_a_transaction(
     let sql = concat!(
         "INSERT INTO disclosures (",
         disclosure_columns!(),
-        ", leaf) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ", leaf, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     bind_disclosure(sqlx::query(sql), disclosure)
         .bind(leaf)
+        .bind(disclosure_leaf(disclosure).0.to_vec())
         .execute(&mut *tx)
         .await?;
-    let leaves = release_leaves(disclosure, consent, events);
-    super::log::insert_leaves(&mut tx, Backend::Sqlite, first, &leaves).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// The leaf hashes of a release's records, in their leaf order: the events, the consent record,
-/// the disclosure.
-fn release_leaves(
-    disclosure: &DisclosureRow,
-    consent: Option<&ConsentRow>,
-    events: &[AuditRow],
-) -> Vec<transparency::Hash> {
-    let mut leaves: Vec<_> = events.iter().map(super::audit::event_leaf).collect();
-    leaves.extend(consent.map(super::consent::consent_leaf));
-    leaves.push(super::log::leaf(
+/// A disclosure record's leaf in the log (`records::log::leaf`): its columns as bound
+/// ([`bind_disclosure`]).
+fn disclosure_leaf(disclosure: &DisclosureRow) -> transparency::Hash {
+    super::log::leaf(
         "disclosures",
         &[
             ("at", disclosure.at.into()),
@@ -282,8 +274,7 @@ fn release_leaves(
             ("subject", disclosure.subject.as_str().into()),
             ("person_key", disclosure.person_key.as_str().into()),
         ],
-    ));
-    leaves
+    )
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;

@@ -7,11 +7,12 @@
 //! the release guard reads the registry version on the same row, so the log's order is the
 //! order in which releases and registry changes took effect. The record's leaf hash (the JCS
 //! encoding of its row, `transparency::leaf`, made from the values written, [`leaf`]) is
-//! written in the same transaction, as the tree's level 0. The rest of the tree follows, out of
-//! the request's way: [`Records::integrate`] reads the leaf hashes committed since the tree's
-//! size, stores every new complete subtree's hash in `log_nodes`, and moves the tree's size, in
-//! one transaction that only one replica wins. A crash anywhere leaves the tree exactly the
-//! records it had integrated; the next pass takes the rest.
+//! written with it, in its `leaf_hash` column: the locked statement writes no row more than
+//! the records themselves. The tree follows, out of the request's way: [`Records::integrate`]
+//! reads the leaf hashes committed since the tree's size, stores them and every new complete
+//! subtree's hash in `log_nodes` (where they stay whatever becomes of the records), and moves
+//! the tree's size, in one transaction that only one replica wins. A crash anywhere leaves the
+//! tree exactly the records it had integrated; the next pass takes the rest.
 
 use serde_json::{Map, Value};
 use sqlx::{Column, Row};
@@ -26,6 +27,14 @@ pub const TABLES: [(&str, &str); 4] = [
     ("disclosures", "id"),
     ("audit_events", "seq"),
 ];
+
+/// The leaf hashes of a range of leaves, from every table, in leaf order; a null hash is a
+/// record written before the log existed.
+const LEAF_HASHES: &str = "SELECT leaf, leaf_hash FROM registry_versions WHERE leaf >= $1 AND leaf < $2 \
+     UNION ALL SELECT leaf, leaf_hash FROM consent_records WHERE leaf >= $1 AND leaf < $2 \
+     UNION ALL SELECT leaf, leaf_hash FROM disclosures WHERE leaf >= $1 AND leaf < $2 \
+     UNION ALL SELECT leaf, leaf_hash FROM audit_events WHERE leaf >= $1 AND leaf < $2 \
+     ORDER BY leaf";
 
 /// Each table's rows of a range of leaves, in the order of [`TABLES`].
 const RANGES: [&str; 4] = [
@@ -98,33 +107,6 @@ pub(super) fn leaf(table: &str, columns: &[(&str, Value)]) -> Hash {
     transparency::leaf::leaf_hash(&record).unwrap_or_else(|_| transparency::record_hash(b""))
 }
 
-/// Inserts the leaf hashes of the records `tx` wrote, leaf `first` on, as level 0 of the tree.
-pub(super) async fn insert_leaves(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    backend: Backend,
-    first: i64,
-    leaves: &[Hash],
-) -> Result<(), sqlx::Error> {
-    let first = to_u64(first);
-    let nodes: Vec<(u64, Hash)> = leaves
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (transparency::stored_hash_index(0, first + i as u64), *h))
-        .collect();
-    insert_nodes(tx, backend, &nodes).await
-}
-
-/// Leaf hashes as the JSON array of hex strings that the release statement takes.
-pub(super) fn leaves_json(leaves: &[Hash]) -> String {
-    Value::Array(
-        leaves
-            .iter()
-            .map(|h| Value::String(hex::encode(h.0)))
-            .collect(),
-    )
-    .to_string()
-}
-
 /// One record of the log, as it is exported: its table and every column but `leaf`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRecord {
@@ -174,6 +156,9 @@ fn row_to_record(table: &str, row: &sqlx::any::AnyRow) -> Result<LogRecord, Reco
     record.insert("table".into(), Value::String(table.into()));
     let mut leaf = None;
     for (i, column) in row.columns().iter().enumerate() {
+        if column.name() == "leaf_hash" {
+            continue;
+        }
         let value = if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
             v.map_or(Value::Null, Value::from)
         } else if let Ok(v) = row.try_get::<Option<i32>, _>(i) {
@@ -255,22 +240,14 @@ impl Records {
             return Ok(None);
         }
         let new = head.min(old.saturating_add(max.max(1)));
-        let leaves = self.node_hashes(0, old, new - old).await?;
-        if (leaves.len() as u64) < new - old {
-            return Err(RecordsError::Invalid(format!(
-                "the leaf hash of record {} is missing",
-                old + leaves.len() as u64
-            )));
-        }
+        let leaves = self.leaf_hashes(old, new).await?;
         let frontier = self
             .stored_hashes(&transparency::tree::frontier_indexes(old))
             .await?;
-        // Level 0, the leaves, was written with the records.
-        let nodes: Vec<(u64, Hash)> = transparency::tree::append(old, &leaves, &frontier)
-            .map_err(|e| RecordsError::Invalid(format!("the tree cannot grow: {e}")))?
-            .into_iter()
-            .filter(|(index, _)| transparency::split_stored_hash_index(*index).0 > 0)
-            .collect();
+        // Level 0 too: kept apart from the records, so that a record removed afterwards leaves
+        // its leaf in the tree for the auditor to find missing.
+        let nodes = transparency::tree::append(old, &leaves, &frontier)
+            .map_err(|e| RecordsError::Invalid(format!("the tree cannot grow: {e}")))?;
         let moved = self
             .bounded(async {
                 let mut tx = self.pool().begin().await?;
@@ -320,14 +297,17 @@ impl Records {
                  JOIN json_each($1) w ON n.level = w.value->>0 AND n.n = w.value->>1"
             }
         };
-        let rows = self
-            .bounded(async {
+        let rows = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            self.bounded(async {
                 Ok(sqlx::query(sql)
                     .bind(Value::Array(wanted).to_string())
                     .fetch_all(self.pool())
                     .await?)
             })
-            .await?;
+            .await?
+        };
         for row in &rows {
             let level: i32 = row.try_get(0)?;
             let n: i64 = row.try_get(1)?;
@@ -389,7 +369,58 @@ impl Records {
         })
     }
 
-    /// The `count` hashes of `level` from the `first`, in order (a tile's contents).
+    /// The leaf hashes of the records from leaf `from` to leaf `to` (exclusive), every one of
+    /// them: a leaf missing from the records is an error. A record written before the log
+    /// existed has none stored: its hash is made from the row.
+    pub async fn leaf_hashes(&self, from: u64, to: u64) -> Result<Vec<Hash>, RecordsError> {
+        let rows = self
+            .bounded(async {
+                Ok(sqlx::query(LEAF_HASHES)
+                    .bind(to_i64(from))
+                    .bind(to_i64(to))
+                    .fetch_all(self.pool())
+                    .await?)
+            })
+            .await?;
+        let mut hashes = Vec::with_capacity(rows.len());
+        for (expected, row) in (from..to).zip(rows.iter()) {
+            let leaf: i64 = row.try_get(0)?;
+            if to_u64(leaf) != expected {
+                return Err(RecordsError::Invalid(format!(
+                    "the record of leaf {expected} is missing from the records"
+                )));
+            }
+            let hash = match row.try_get::<Option<Vec<u8>>, _>(1)? {
+                Some(bytes) => hash_of(&bytes)?,
+                None => self.hash_from_row(expected).await?,
+            };
+            hashes.push(hash);
+        }
+        if (hashes.len() as u64) < to.saturating_sub(from) {
+            return Err(RecordsError::Invalid(format!(
+                "the record of leaf {} is missing from the records",
+                from + hashes.len() as u64
+            )));
+        }
+        Ok(hashes)
+    }
+
+    /// The leaf hash of a record written before the log existed, from its row.
+    async fn hash_from_row(&self, leaf: u64) -> Result<Hash, RecordsError> {
+        let record = self
+            .log_records(leaf, leaf + 1)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                RecordsError::Invalid(format!("the record of leaf {leaf} is missing"))
+            })?;
+        transparency::leaf::leaf_hash(&record.record)
+            .map_err(|e| RecordsError::Invalid(format!("leaf {leaf}: {e}")))
+    }
+
+    /// The `count` hashes of `level` from the `first`, in order (a tile's contents); fewer when
+    /// the tree has not grown that far.
     pub async fn node_hashes(
         &self,
         level: u8,

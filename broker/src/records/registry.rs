@@ -117,25 +117,6 @@ impl Records {
             else {
                 return Err(RecordsError::Conflict(expected));
             };
-            let inserted = sqlx::query(
-                "INSERT INTO registry_versions \
-                 (version, registry, action, target, proposed_by, approved_by, reason, \
-                  entry_before, entry_after, at, leaf) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(i64::try_from(version).unwrap_or(i64::MAX))
-            .bind(text.clone())
-            .bind(change.action)
-            .bind(change.target)
-            .bind(change.proposed_by)
-            .bind(change.approved_by)
-            .bind(change.reason)
-            .bind(before.clone())
-            .bind(after.clone())
-            .bind(millis(at))
-            .bind(leaf)
-            .execute(&mut *tx)
-            .await;
             let text_or_null = |v: Option<&str>| v.map_or(Value::Null, Value::from);
             let hash = super::log::leaf(
                 "registry_versions",
@@ -152,9 +133,28 @@ impl Records {
                     ("at", millis(at).into()),
                 ],
             );
+            let inserted = sqlx::query(
+                "INSERT INTO registry_versions \
+                 (version, registry, action, target, proposed_by, approved_by, reason, \
+                  entry_before, entry_after, at, leaf, leaf_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(i64::try_from(version).unwrap_or(i64::MAX))
+            .bind(text.clone())
+            .bind(change.action)
+            .bind(change.target)
+            .bind(change.proposed_by)
+            .bind(change.approved_by)
+            .bind(change.reason)
+            .bind(before.clone())
+            .bind(after.clone())
+            .bind(millis(at))
+            .bind(leaf)
+            .bind(hash.0.to_vec())
+            .execute(&mut *tx)
+            .await;
             match inserted {
                 Ok(_) => {
-                    super::log::insert_leaves(&mut tx, self.backend(), leaf, &[hash]).await?;
                     // Every listening replica is told when (and only if) this commits.
                     if self.backend() == Backend::Postgres {
                         sqlx::query("SELECT pg_notify($1, $2)")

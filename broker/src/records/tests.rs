@@ -535,3 +535,29 @@ async fn an_edited_or_removed_record_no_longer_matches_the_tree() {
         "{found}"
     );
 }
+
+#[tokio::test]
+async fn a_record_from_before_the_log_is_hashed_from_its_row() {
+    let records = Records::in_memory().await.unwrap();
+    let n = every_kind_of_record(&records).await;
+    // As the migration leaves a record written before the log: numbered, with no leaf hash.
+    sqlx::query(
+        "INSERT INTO audit_events (at, level, event, fields, leaf) VALUES (1, 'INFO', 'old', '{}', $1)",
+    )
+    .bind(i64::try_from(n).unwrap())
+    .execute(records.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE log_head SET size = size + 1")
+        .execute(records.pool())
+        .await
+        .unwrap();
+    assert_eq!(records.integrate(100).await.unwrap(), Some((0, n + 1)));
+    let rows = records.log_records(0, n + 1).await.unwrap();
+    let leaves = records.node_hashes(0, 0, n + 1).await.unwrap();
+    assert_eq!(leaves, leaf_hashes(&rows));
+    assert_eq!(
+        records.tree_root(n + 1).await.unwrap(),
+        transparency::tree::root_from_leaves(&leaves)
+    );
+}
