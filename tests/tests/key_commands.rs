@@ -100,7 +100,11 @@ fn the_log_key_is_generated_with_the_others_and_rotated_with_them() {
             .collect()
     };
     let before = log_keys(&run(&["keys", "list", "--config", config]));
-    assert_eq!(before.len(), 2, "the signing key and the next key: {before:?}");
+    assert_eq!(
+        before.len(),
+        2,
+        "the signing key and the next key: {before:?}"
+    );
     assert!(before[0].starts_with("broker.example/log+"), "{before:?}");
 
     // The next key signs; a fresh next key is published.
