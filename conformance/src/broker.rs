@@ -8,9 +8,9 @@ use trust_framework::{Attribute, Registry};
 
 use crate::catalogue::*;
 use crate::check::{Outcome, Report, Subject};
-use crate::flow::{AuthRequest, Consent, End};
+use crate::flow::{Ask, AuthRequest, ClientAuth, Consent, End};
 use crate::http::Http;
-use crate::provider::{self, LiveContext, ProviderTarget, id_token_of, main_flow_walk};
+use crate::provider::{self, Asking, LiveContext, ProviderTarget, id_token_of, main_flow_walk};
 use crate::{Error, TestClient};
 
 /// Asked of the broker to see whether it releases more than agreed.
@@ -33,8 +33,11 @@ pub async fn check_broker(target: &BrokerTarget, now: OffsetDateTime) -> Result<
         },
         now,
     );
-    let ctx = provider::run(&mut report, &target.provider, now).await?;
-    let http = Http::new()?;
+    // The broker is asked as a relying service asks it, not as it asks its providers.
+    let mut as_service = target.provider.clone();
+    as_service.asking = Asking::AsAService;
+    let ctx = provider::run(&mut report, &as_service, now).await?;
+    let http = Http::new(target.provider.ca_bundle.as_ref())?;
     verified_claims(&mut report, ctx.as_ref());
     pairwise(&mut report, &http, target, ctx.as_ref()).await;
     agreed_attributes(&mut report, target, ctx.as_ref()).await;
@@ -74,6 +77,15 @@ fn verified_claims(report: &mut Report, ctx: Option<&LiveContext>) {
     report.record(&BR_VERIFIED_CLAIMS, outcome, Vec::new());
 }
 
+/// What a relying service asks the broker: scopes and the person's hint.
+fn service_ask(target: &ProviderTarget, scope: &str) -> Ask {
+    Ask {
+        scopes: scope.split_whitespace().map(str::to_owned).collect(),
+        login_hint: target.login_hint.clone(),
+        ..Ask::default()
+    }
+}
+
 /// One full login for `client`: the ID token's claims, or why none came.
 async fn login(
     target: &ProviderTarget,
@@ -82,8 +94,8 @@ async fn login(
     scope: &str,
     evidence: &mut Vec<crate::Exchange>,
 ) -> Result<Map<String, Value>, String> {
-    let http = Http::new().map_err(|e| e.to_string())?;
-    let request = AuthRequest::new(client, scope, target.login_hint.as_deref());
+    let http = Http::new(target.ca_bundle.as_ref()).map_err(|e| e.to_string())?;
+    let request = AuthRequest::new(client, &service_ask(target, scope));
     let walk = main_flow_walk(
         &http,
         &ctx.metadata,
@@ -94,16 +106,22 @@ async fn login(
     )
     .await;
     let code = walk.code().ok_or_else(|| walk.describe())?;
-    let (_, jwt) = id_token_of(
+    let auth = ClientAuth::from_metadata(
+        ctx.metadata
+            .doc
+            .get("token_endpoint_auth_methods_supported"),
+    );
+    let tokens = id_token_of(
         &http,
         &ctx.metadata,
         client,
+        auth,
         code,
-        request.verifier.as_deref(),
+        request.verifier(),
         evidence,
     )
     .await?;
-    Ok(jwt.claims)
+    Ok(tokens.id_token.claims)
 }
 
 async fn pairwise(
@@ -224,12 +242,13 @@ async fn consent_refusal(report: &mut Report, target: &BrokerTarget, ctx: Option
         report.record(&BR_CONSENT_REFUSAL, no_token(), Vec::new());
         return;
     };
-    let Ok(http) = Http::new() else { return };
+    let Ok(http) = Http::new(target.provider.ca_bundle.as_ref()) else {
+        return;
+    };
     let mut evidence = Vec::new();
     let request = AuthRequest::new(
         client,
-        &target.provider.scope,
-        target.provider.login_hint.as_deref(),
+        &service_ask(&target.provider, &target.provider.scope),
     );
     let walk = main_flow_walk(
         &http,

@@ -150,10 +150,38 @@ pub const OP_FLOW_MAX_AGE: CheckDef = def(
     "OpenID Connect Core 1.0 sections 2 (auth_time) and 3.1.2.1 (prompt, max_age)",
     true,
 );
+pub const OP_FLOW_ISS_ERROR: CheckDef = def(
+    "OP-FLOW-ISS-ERROR",
+    "An error response to the client carries the issuer (iss) too",
+    "Une réponse d'erreur au client porte aussi l'émetteur (iss)",
+    "RFC 9207 section 2",
+    true,
+);
+pub const OP_TOKEN_JSON: CheckDef = def(
+    "OP-TOKEN-JSON",
+    "The token response is application/json",
+    "La réponse du point de jeton est en application/json",
+    "RFC 6749 section 5.1; OpenID Connect Core 1.0 section 3.1.3.3",
+    true,
+);
+pub const OP_TOKEN_NO_STORE: CheckDef = def(
+    "OP-TOKEN-NO-STORE",
+    "The token response forbids caching (Cache-Control: no-store)",
+    "La réponse du point de jeton interdit la mise en cache (Cache-Control: no-store)",
+    "RFC 6749 section 5.1; OpenID Connect Core 1.0 section 3.1.3.3",
+    true,
+);
+pub const OP_TOKEN_ERROR: CheckDef = def(
+    "OP-TOKEN-ERROR",
+    "Refusals at the token endpoint are OAuth errors: HTTP 400 (401 for the client), JSON, the right error code",
+    "Les refus du point de jeton sont des erreurs OAuth : HTTP 400 (401 pour le client), JSON, le bon code d'erreur",
+    "RFC 6749 section 5.2; RFC 7636 section 4.6",
+    true,
+);
 pub const OP_IDT_SIGNATURE: CheckDef = def(
     "OP-IDT-SIGNATURE",
-    "The ID token is signed with a published asymmetric key and an advertised algorithm",
-    "Le jeton d'identité est signé par une clé asymétrique publiée, selon un algorithme annoncé",
+    "The ID token is signed with a published asymmetric key and an advertised algorithm the broker accepts",
+    "Le jeton d'identité est signé par une clé asymétrique publiée, selon un algorithme annoncé que le courtier accepte",
     "OpenID Connect Core 1.0 sections 3.1.3.7 (6-8) and 10.1",
     true,
 );
@@ -164,17 +192,24 @@ pub const OP_IDT_ISS: CheckDef = def(
     "OpenID Connect Core 1.0 section 3.1.3.7 (2)",
     true,
 );
+pub const OP_IDT_SUB: CheckDef = def(
+    "OP-IDT-SUB",
+    "The ID token names its subject: sub, at most 255 ASCII characters",
+    "Le jeton d'identité nomme son sujet : sub, au plus 255 caractères ASCII",
+    "OpenID Connect Core 1.0 section 2 (sub)",
+    true,
+);
 pub const OP_IDT_AUD: CheckDef = def(
     "OP-IDT-AUD",
-    "The ID token's aud is the client",
-    "L'aud du jeton d'identité est le client",
-    "OpenID Connect Core 1.0 section 3.1.3.7 (3-5)",
+    "The ID token's aud is the client alone, and azp, when present, the client",
+    "L'aud du jeton d'identité est le client seul, et azp, s'il est présent, le client",
+    "OpenID Connect Core 1.0 section 3.1.3.7 (3-5); PCTF profile of this broker (one audience)",
     true,
 );
 pub const OP_IDT_EXP: CheckDef = def(
     "OP-IDT-EXP",
-    "The ID token is current (exp in the future, iat not in the future)",
-    "Le jeton d'identité est valide maintenant (exp futur, iat non futur)",
+    "The ID token is current (exp in the future, iat neither in the future nor over 10 minutes old)",
+    "Le jeton d'identité est valide maintenant (exp futur, iat ni futur ni vieux de plus de 10 minutes)",
     "OpenID Connect Core 1.0 section 3.1.3.7 (9-10)",
     true,
 );
@@ -187,9 +222,30 @@ pub const OP_IDT_NONCE: CheckDef = def(
 );
 pub const OP_IDT_ACR: CheckDef = def(
     "OP-IDT-ACR",
-    "The ID token's acr is an advertised value that maps to a PCTF level",
-    "L'acr du jeton d'identité est une valeur annoncée correspondant à un niveau du CCP",
-    "OpenID Connect Core 1.0 section 2 (acr); PCTF Authentication",
+    "Asked for acr values, the ID token's acr is an advertised value that maps to a PCTF level at or above the one asked",
+    "Sur demande de valeurs acr, l'acr du jeton d'identité est une valeur annoncée correspondant à un niveau du CCP au moins égal à celui demandé",
+    "OpenID Connect Core 1.0 sections 2 (acr), 3.1.2.1 (acr_values) and 3.1.3.7 (12); PCTF Authentication",
+    true,
+);
+pub const OP_IDT_AT_HASH: CheckDef = def(
+    "OP-IDT-AT-HASH",
+    "An at_hash in the ID token is the hash of the access token",
+    "Un at_hash dans le jeton d'identité est le hachage du jeton d'accès",
+    "OpenID Connect Core 1.0 sections 3.1.3.6, 3.1.3.8 and 3.2.2.9",
+    true,
+);
+pub const OP_IDT_SUB_STABLE: CheckDef = def(
+    "OP-IDT-SUB-STABLE",
+    "The same person gets the same sub at every sign-in",
+    "La même personne reçoit le même sub à chaque connexion",
+    "OpenID Connect Core 1.0 section 2 (sub: never reassigned); PCTF Privacy (pairwise subjects)",
+    true,
+);
+pub const OP_USERINFO_SUB: CheckDef = def(
+    "OP-USERINFO-SUB",
+    "UserInfo answers the access token with a JSON object whose sub is the ID token's",
+    "UserInfo répond au jeton d'accès par un objet JSON dont le sub est celui du jeton d'identité",
+    "OpenID Connect Core 1.0 sections 5.3.1 and 5.3.2",
     true,
 );
 pub const OP_NEG_REDIRECT_URI: CheckDef = def(
@@ -208,8 +264,8 @@ pub const OP_NEG_CODE_REPLAY: CheckDef = def(
 );
 pub const OP_NEG_PKCE_VERIFIER: CheckDef = def(
     "OP-NEG-PKCE-VERIFIER",
-    "A wrong PKCE code verifier is refused",
-    "Un vérificateur PKCE erroné est refusé",
+    "A wrong or missing PKCE code verifier is refused",
+    "Un vérificateur PKCE erroné ou absent est refusé",
     "RFC 7636 section 4.6",
     true,
 );
@@ -218,6 +274,20 @@ pub const OP_NEG_PKCE_REQUIRED: CheckDef = def(
     "An authorization request without a PKCE challenge is refused",
     "Une demande d'autorisation sans défi PKCE est refusée",
     "RFC 9700 section 2.1.1; PCTF profile of this broker (PKCE S256 required)",
+    true,
+);
+pub const OP_NEG_CLIENT_AUTH: CheckDef = def(
+    "OP-NEG-CLIENT-AUTH",
+    "A code redeemed with a wrong client secret is refused",
+    "Un code échangé avec un secret client erroné est refusé",
+    "RFC 6749 sections 3.2.1 and 4.1.3; OpenID Connect Core 1.0 section 3.1.3.2",
+    true,
+);
+pub const OP_NEG_REDEEM_REDIRECT_URI: CheckDef = def(
+    "OP-NEG-REDEEM-REDIRECT-URI",
+    "A code redeemed with another redirect URI than its request's is refused",
+    "Un code échangé avec une autre adresse de retour que celle de sa demande est refusé",
+    "RFC 6749 section 4.1.3; OpenID Connect Core 1.0 section 3.1.3.2",
     true,
 );
 
@@ -305,7 +375,7 @@ pub const REG_REFERENCES: CheckDef = def(
 );
 
 /// Every check, in report order.
-pub const ALL: [&CheckDef; 39] = [
+pub const ALL: [&CheckDef; 49] = [
     &OP_DISC_FETCH,
     &OP_DISC_ISSUER_MATCH,
     &OP_DISC_ISSUER_HTTPS,
@@ -323,17 +393,27 @@ pub const ALL: [&CheckDef; 39] = [
     &OP_JWKS_UNIQUE_KID,
     &OP_FLOW_CODE_PKCE,
     &OP_FLOW_ISS_RESPONSE,
-    &OP_FLOW_MAX_AGE,
+    &OP_TOKEN_JSON,
+    &OP_TOKEN_NO_STORE,
     &OP_IDT_SIGNATURE,
     &OP_IDT_ISS,
+    &OP_IDT_SUB,
     &OP_IDT_AUD,
     &OP_IDT_EXP,
     &OP_IDT_NONCE,
     &OP_IDT_ACR,
+    &OP_IDT_AT_HASH,
+    &OP_USERINFO_SUB,
+    &OP_FLOW_MAX_AGE,
+    &OP_IDT_SUB_STABLE,
     &OP_NEG_REDIRECT_URI,
     &OP_NEG_CODE_REPLAY,
     &OP_NEG_PKCE_VERIFIER,
     &OP_NEG_PKCE_REQUIRED,
+    &OP_FLOW_ISS_ERROR,
+    &OP_NEG_CLIENT_AUTH,
+    &OP_NEG_REDEEM_REDIRECT_URI,
+    &OP_TOKEN_ERROR,
     &BR_SUB_PAIRWISE,
     &BR_VERIFIED_CLAIMS,
     &BR_AGREED_ATTRIBUTES,

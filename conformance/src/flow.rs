@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use trust_framework::upstream::AuthorizationRequest;
+
 use crate::TestClient;
 use crate::evidence::Exchange;
 use crate::html_form;
@@ -36,56 +38,81 @@ pub(crate) enum Consent {
     Deny,
 }
 
-/// One authorization request.
+/// What the suite asks in every authorization request of a run, apart from what makes each
+/// request unique (state, nonce, PKCE verifier).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Ask {
+    pub scopes: Vec<String>,
+    pub acr_values: Vec<String>,
+    pub claims: Option<serde_json::Value>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Vec<String>,
+}
+
+/// One authorization request: built by `trust_framework::upstream`, the code that builds the
+/// broker's own requests to providers.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthRequest {
     pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: String,
-    pub nonce: String,
-    /// `None`: no PKCE challenge is sent.
-    pub verifier: Option<String>,
-    pub login_hint: Option<String>,
+    pub upstream: AuthorizationRequest,
+    /// `false`: the PKCE challenge is left out of the request.
+    pub pkce: bool,
     pub extra: Vec<(String, String)>,
 }
 
 impl AuthRequest {
-    pub fn new(client: &TestClient, scope: &str, login_hint: Option<&str>) -> Self {
+    pub fn new(client: &TestClient, ask: &Ask) -> Self {
         Self {
             client_id: client.client_id.clone(),
-            redirect_uri: client.redirect_uri.clone(),
-            scope: scope.to_owned(),
-            state: random_token(),
-            nonce: random_token(),
-            verifier: Some(random_token()),
-            login_hint: login_hint.map(str::to_owned),
+            upstream: AuthorizationRequest {
+                redirect_uri: client.redirect_uri.clone(),
+                state: random_token(),
+                nonce: random_token(),
+                pkce_verifier: random_token(),
+                scopes: ask.scopes.clone(),
+                acr_values: ask.acr_values.clone(),
+                claims: ask.claims.clone(),
+                login_hint: ask.login_hint.clone(),
+                ui_locales: ask.ui_locales.clone(),
+                max_age: None,
+            },
+            pkce: true,
             extra: Vec::new(),
         }
+    }
+
+    pub fn state(&self) -> &str {
+        &self.upstream.state
+    }
+
+    pub fn nonce(&self) -> &str {
+        &self.upstream.nonce
+    }
+
+    pub fn redirect_uri(&self) -> &str {
+        &self.upstream.redirect_uri
+    }
+
+    pub fn login_hint(&self) -> Option<&str> {
+        self.upstream.login_hint.as_deref()
+    }
+
+    /// The verifier to redeem the code with; `None` when no challenge was sent.
+    pub fn verifier(&self) -> Option<&str> {
+        self.pkce.then_some(self.upstream.pkce_verifier.as_str())
     }
 
     pub fn url(&self, authorization_endpoint: &str) -> Result<String, String> {
         let mut url = url::Url::parse(authorization_endpoint)
             .map_err(|e| format!("authorization_endpoint is not a URL: {e}"))?;
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &self.client_id)
-                .append_pair("redirect_uri", &self.redirect_uri)
-                .append_pair("scope", &self.scope)
-                .append_pair("state", &self.state)
-                .append_pair("nonce", &self.nonce);
-            if let Some(verifier) = &self.verifier {
-                q.append_pair("code_challenge", &pkce_challenge(verifier))
-                    .append_pair("code_challenge_method", "S256");
-            }
-            if let Some(hint) = &self.login_hint {
-                q.append_pair("login_hint", hint);
-            }
-            for (k, v) in &self.extra {
-                q.append_pair(k, v);
-            }
+        let challenge = pkce_challenge(&self.upstream.pkce_verifier);
+        let mut params = self.upstream.parameters(&self.client_id, &challenge);
+        if !self.pkce {
+            params.retain(|(name, _)| !name.starts_with("code_challenge"));
         }
+        url.query_pairs_mut()
+            .extend_pairs(params)
+            .extend_pairs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         Ok(url.to_string())
     }
 }
@@ -167,7 +194,7 @@ fn with_login_hint(url: &str, hint: Option<&str>, first: &str) -> String {
     parsed.to_string()
 }
 
-/// Walks from the authorization request to the redirect back to `request.redirect_uri`.
+/// Walks from the authorization request to the redirect back to its redirect URI.
 pub(crate) async fn walk(
     http: &Http,
     authorization_endpoint: &str,
@@ -194,7 +221,7 @@ pub(crate) async fn walk(
                 Ok(n) => n,
                 Err(e) => return stopped(Some(answer.status), e),
             };
-            if next.starts_with(&request.redirect_uri) {
+            if next.starts_with(request.redirect_uri()) {
                 let params = url::Url::parse(&next)
                     .map(|u| u.query_pairs().into_owned().collect())
                     .unwrap_or_default();
@@ -203,7 +230,7 @@ pub(crate) async fn walk(
                     saw_consent,
                 };
             }
-            current = with_login_hint(&next, request.login_hint.as_deref(), authorization_endpoint);
+            current = with_login_hint(&next, request.login_hint(), authorization_endpoint);
             answer = match http.get(&current, evidence).await {
                 Ok(a) => a,
                 Err(e) => return stopped(None, e),
@@ -271,20 +298,32 @@ impl ClientAuth {
     }
 }
 
-/// Redeems `code` at the token endpoint.
+/// What a code redemption sends besides the client's credentials.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Redemption<'a> {
+    pub code: &'a str,
+    pub verifier: Option<&'a str>,
+    pub redirect_uri: &'a str,
+}
+
+/// Redeems a code at the token endpoint.
 pub(crate) async fn redeem(
     http: &Http,
     token_endpoint: &str,
     client: &TestClient,
     auth: ClientAuth,
-    code: &str,
-    verifier: Option<&str>,
+    redemption: Redemption<'_>,
     evidence: &mut Vec<Exchange>,
 ) -> Result<Answer, String> {
+    let Redemption {
+        code,
+        verifier,
+        redirect_uri,
+    } = redemption;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
-        ("redirect_uri", client.redirect_uri.as_str()),
+        ("redirect_uri", redirect_uri),
     ];
     if let Some(v) = verifier {
         form.push(("code_verifier", v));

@@ -29,6 +29,7 @@ pub mod report;
 
 pub use check::{CheckDef, CheckResult, Outcome, Report, Subject, Text};
 pub use evidence::Exchange;
+pub use http::CaBundle;
 
 /// A test client registered at the provider under test. Its redirect URI is never listened
 /// on: the suite acts as the browser and stops at the redirect.
@@ -64,6 +65,16 @@ pub enum Error {
     UnknownProvider(String),
     #[error("cannot serialize the report: {0}")]
     Serialize(#[from] serde_json::Error),
+    #[error("cannot read the CA bundle {}: {source}", path.display())]
+    CaBundleUnreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the CA bundle {} is not usable: {reason}", path.display())]
+    CaBundleInvalid {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// Installs aws-lc-rs as rustls' process-wide provider, which reqwest (built without a

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use conformance::broker::{BrokerTarget, check_broker};
 use conformance::provider::{ProviderTarget, check_provider};
 use conformance::registry::check_registry;
-use conformance::{Outcome, Report, TestClient, log, report};
+use conformance::{CaBundle, Outcome, Report, TestClient, log, report};
 use time::OffsetDateTime;
 use trust_framework::Registry;
 
@@ -66,9 +66,15 @@ struct ProviderArgs {
     registry: Option<PathBuf>,
     #[arg(long, requires = "registry")]
     provider_id: Option<String>,
-    /// The scope of the live requests.
+    /// The scope of the live requests to the broker. A provider is asked for what the broker
+    /// would ask it (from --registry, else its discovery document); this only when neither
+    /// names scopes.
     #[arg(long, default_value = "openid profile")]
     scope: String,
+    /// A PEM file of certificate authorities to trust besides the web's, for a test
+    /// deployment whose certificates come from a private authority.
+    #[arg(long, value_name = "FILE")]
+    ca_bundle: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +188,11 @@ fn provider_target(args: ProviderArgs) -> anyhow::Result<(ProviderTarget, Option
     target.login_hint = args.login_hint;
     target.registry_entry = registry_entry;
     target.scope = args.scope;
+    target.ca_bundle = args
+        .ca_bundle
+        .as_deref()
+        .map(CaBundle::from_pem_file)
+        .transpose()?;
     Ok((target, registry))
 }
 

@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use conformance::provider::{ProviderTarget, check_provider};
-use conformance::{Outcome, Report, TestClient};
+use conformance::provider::{Asking, ProviderTarget, check_provider};
+use conformance::{CaBundle, Outcome, Report, TestClient};
 use e2e::interop::UpstreamProvider;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -64,7 +64,8 @@ not_after = "2030-01-01T00:00:00Z"
     Registry::from_toml(&text).unwrap()
 }
 
-async fn run(provider: &UpstreamProvider, attributes: &str) -> Report {
+/// The test client, the person and the registry entry of `provider`.
+fn target(provider: &UpstreamProvider, attributes: &str) -> ProviderTarget {
     let mut target = ProviderTarget::new(provider.issuer.clone());
     target.allow_loopback_http = true;
     target.client = Some(TestClient {
@@ -76,7 +77,11 @@ async fn run(provider: &UpstreamProvider, attributes: &str) -> Report {
     target.registry_entry = registry(&provider.issuer, attributes)
         .provider("test-idp")
         .cloned();
-    check_provider(&target, OffsetDateTime::now_utc())
+    target
+}
+
+async fn run(provider: &UpstreamProvider, attributes: &str) -> Report {
+    check_provider(&target(provider, attributes), OffsetDateTime::now_utc())
         .await
         .unwrap()
 }
@@ -211,4 +216,113 @@ async fn without_client_or_registry_the_live_and_mapping_checks_are_skipped() {
         .await
         .unwrap();
     assert_fails_exactly(&report, &["OP-DISC-ISSUER-HTTPS"]);
+}
+
+/// As a careful provider is configured: the code flow only, PKCE required, acr values
+/// published, and acr (like auth_time) in the ID token only when the request asks for it,
+/// which is oidc-provider's own behaviour.
+fn careful() -> Value {
+    config(json!({ "acr_when_requested": true }))
+}
+
+/// What the live checks sent upstream first: the authorization request's parameters.
+fn first_request(report: &Report) -> Vec<(String, String)> {
+    let flow = report.get("OP-FLOW-CODE-PKCE").unwrap();
+    let url = url::Url::parse(&flow.evidence[0].url).unwrap();
+    url.query_pairs().into_owned().collect()
+}
+
+#[tokio::test]
+async fn a_careful_oidc_provider_passes_when_asked_as_the_broker_asks() {
+    let provider = UpstreamProvider::start(careful()).await.unwrap();
+    let report = run(&provider, ATTRS).await;
+    assert_fails_exactly(&report, &[]);
+    let s = report.summary();
+    assert_eq!((s.warning, s.skipped), (1, 0), "\n{}", describe(&report));
+    // Asked as the broker asks it: level 3's acr value (the highest the registry maps), the
+    // attested attributes by claims request (the entry registers no scope but openid), the
+    // person, the languages.
+    let sent = first_request(&report);
+    let param = |name: &str| {
+        sent.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(param("acr_values"), Some("urn:test:loa3"));
+    assert_eq!(param("login_hint"), Some("alice"));
+    assert_eq!(param("ui_locales"), Some("fr-CA en-CA"));
+    assert_eq!(param("scope"), Some("openid"));
+    let claims: Value = serde_json::from_str(param("claims").unwrap()).unwrap();
+    for claim in ["given_name", "family_name", "birthdate", "address"] {
+        assert!(claims["id_token"].get(claim).is_some(), "{claims}");
+    }
+}
+
+#[tokio::test]
+async fn a_careful_oidc_provider_asked_for_no_acr_gives_none() {
+    // What the suite did before it asked as the broker asks: the provider is right not to
+    // volunteer an acr nobody asked for, and the broker, which needs one, always asks.
+    let provider = UpstreamProvider::start(careful()).await.unwrap();
+    let mut target = target(&provider, ATTRS);
+    target.asking = Asking::AsAService;
+    let report = check_provider(&target, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_fails_exactly(&report, &["OP-IDT-ACR"]);
+}
+
+#[tokio::test]
+async fn a_careful_oidc_provider_passes_over_https_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "staging CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &rcgen::Issuer::new(ca, &ca_key))
+        .unwrap();
+    let path = |name: &str| dir.path().join(name);
+    std::fs::write(path("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(path("cert.pem"), leaf.pem()).unwrap();
+    std::fs::write(path("key.pem"), leaf_key.serialize_pem()).unwrap();
+
+    let mut config = careful();
+    config["tls"] = json!({ "cert": path("cert.pem"), "key": path("key.pem") });
+    let provider = UpstreamProvider::start(config).await.unwrap();
+    assert!(
+        provider.issuer.starts_with("https://"),
+        "{}",
+        provider.issuer
+    );
+    let mut target = target(&provider, ATTRS);
+    target.allow_loopback_http = false;
+
+    // Without the bundle the provider cannot be reached, and the report says what to do.
+    let report = check_provider(&target, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_fails_exactly(&report, &["OP-DISC-FETCH"]);
+    let reason = report
+        .get("OP-DISC-FETCH")
+        .unwrap()
+        .outcome
+        .reason()
+        .unwrap();
+    assert!(reason.en.contains("--ca-bundle FILE"), "{}", reason.en);
+
+    target.ca_bundle = Some(CaBundle::from_pem_file(&path("ca.pem")).unwrap());
+    let report = check_provider(&target, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_fails_exactly(&report, &[]);
+    let s = report.summary();
+    assert_eq!((s.warning, s.skipped), (0, 0), "\n{}", describe(&report));
 }

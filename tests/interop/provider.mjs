@@ -17,6 +17,12 @@
 //   accounts        { accountId: { given_name, family_name, birthdate, address: {...}, email, ... } }
 //   default_account account id used when there is no (known) login_hint
 //   scope_claims    optional: { scope: [claim, ...] } added to / overriding the standard mapping
+//   acr_when_requested
+//                   true: acr and auth_time are in the ID token only when the request asks for
+//                   them (acr_values, claims, max_age), as oidc-provider does by default and a
+//                   careful provider would; absent: on every ID token
+//   tls             optional: { cert, key }, PEM file paths: serve https (the issuer is then
+//                   https://127.0.0.1:PORT)
 //
 // Misconfiguration switches (for the conformance suite's tests; absent = correct behaviour):
 //   pkce_required   false: authorization requests without a PKCE challenge are accepted
@@ -31,6 +37,7 @@
 // else (oidc-provider notices included) goes to stderr. Exits cleanly on SIGTERM/SIGINT.
 
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { Provider, interactionPolicy } from 'oidc-provider';
 
@@ -69,10 +76,11 @@ const idTokenAlgs = Array.isArray(config.id_token_signing_alg_values_supported)
   : undefined;
 
 // ---------------------------------------------------------------- claims and scopes
-// acr and auth_time ride on the openid scope so that every ID token carries them
-// (oidc-provider otherwise includes acr only when it is requested).
+// Unless acr_when_requested, acr and auth_time ride on the openid scope so that every ID
+// token carries them (oidc-provider otherwise includes them only when they are requested).
+const whenRequested = config.acr_when_requested === true;
 const scopeClaims = {
-  openid: ['sub', 'acr', 'auth_time'],
+  openid: whenRequested ? ['sub'] : ['sub', 'acr', 'auth_time'],
   profile: [
     'name', 'family_name', 'given_name', 'middle_name', 'nickname', 'preferred_username',
     'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale', 'updated_at',
@@ -82,7 +90,12 @@ const scopeClaims = {
   phone: ['phone_number', 'phone_number_verified'],
   ...(config.scope_claims ?? {}),
 };
-const claims = { sid: null, iss: null, ...scopeClaims };
+const claims = {
+  sid: null,
+  iss: null,
+  ...(whenRequested ? { acr: null, auth_time: null } : {}),
+  ...scopeClaims,
+};
 const knownClaims = new Set(Object.values(scopeClaims).flat());
 for (const name of Object.keys(claims)) knownClaims.add(name);
 // Any custom claim an account carries is supported as a standalone claim
@@ -256,9 +269,19 @@ for (const event of ['server_error', 'authorization.error', 'grant.error', 'user
   });
 }
 
-const server = provider.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`READY ${issuer}\n`);
-});
+const ready = () => process.stdout.write(`READY ${issuer}\n`);
+let server;
+if (config.tls) {
+  let tls;
+  try {
+    tls = { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) };
+  } catch (err) {
+    fail(`cannot read config.tls: ${err.message}`);
+  }
+  server = createServer(tls, provider.callback()).listen(port, '127.0.0.1', ready);
+} else {
+  server = provider.listen(port, '127.0.0.1', ready);
+}
 server.on('error', (err) => {
   console.error(`provider.mjs: listen failed: ${err.message}`);
   process.exit(1);

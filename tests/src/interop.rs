@@ -196,7 +196,7 @@ fn joined(log: &StderrLog) -> String {
 /// on a free loopback port. The process is killed when this is dropped.
 #[derive(Debug)]
 pub struct UpstreamProvider {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` with a `tls` member in its configuration)
     pub issuer: String,
     /// The loopback port it listens on.
     pub port: u16,
@@ -208,7 +208,7 @@ pub struct UpstreamProvider {
 impl UpstreamProvider {
     /// Starts `node provider.mjs CONFIG` with `config` (see `tests/interop/provider.mjs`
     /// for its fields: `clients`, `acr_values`, `acr_override`, `accounts`,
-    /// `default_account`, ...), its `port` and `issuer` filled in here.
+    /// `default_account`, `tls`, ...), its `port` and `issuer` filled in here.
     pub async fn start(mut config: Value) -> Result<UpstreamProvider> {
         let dir = tokio::task::spawn_blocking(ensure_npm_installed)
             .await
@@ -220,10 +220,15 @@ impl UpstreamProvider {
             .and_then(|l| l.local_addr())
             .context("cannot find a free loopback port")?
             .port();
-        let issuer = format!("http://127.0.0.1:{port}");
         let object = config
             .as_object_mut()
             .ok_or_else(|| anyhow!("the provider config must be a JSON object"))?;
+        let scheme = if object.contains_key("tls") {
+            "https"
+        } else {
+            "http"
+        };
+        let issuer = format!("{scheme}://127.0.0.1:{port}");
         object.insert("port".into(), Value::from(port));
         object.insert("issuer".into(), Value::from(issuer.clone()));
 

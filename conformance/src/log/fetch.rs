@@ -43,7 +43,7 @@ impl LogClient {
         }
         let trimmed = url.trim_end_matches('/');
         let broker = trimmed.strip_suffix("/log").unwrap_or(trimmed).to_owned();
-        let http = Http::new().map_err(|e| cannot_run(e.to_string()))?;
+        let http = Http::new(None).map_err(|e| cannot_run(e.to_string()))?;
         Ok(Self {
             http: http.client().clone(),
             broker,

@@ -1,46 +1,44 @@
-//! Live checks: a full code + PKCE flow, the ID token, and what the provider must refuse.
+//! Live checks: a full code + PKCE flow asked as the broker asks, what came back (the token
+//! response, the ID token, userinfo), and what the provider must refuse.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::{Metadata, ProviderTarget};
+use super::ask::{Plan, plan};
+use super::{Asking, Metadata, ProviderTarget, id_token, refusals, tokens};
 use crate::TestClient;
 use crate::catalogue::*;
 use crate::check::{CheckDef, Outcome, Report, Text};
 use crate::evidence::Exchange;
-use crate::flow::{self, AuthRequest, ClientAuth, Consent, End, Walk};
+use crate::flow::{self, AuthRequest, ClientAuth, Consent, End, Redemption, Walk};
 use crate::http::{Answer, Http};
 use crate::jose;
 
-use super::refusals::{
-    code_replay, fresh_sign_in, missing_challenge, negative_redirect_uri, wrong_verifier,
-};
-
-/// Clock skew tolerated on `iat` (the broker's own bound).
-pub(super) const SKEW_SECONDS: i64 = 120;
-
-const LIVE_CHECKS: [&CheckDef; 13] = [
+/// Every live check, in report order.
+const LIVE_CHECKS: [&CheckDef; 23] = [
     &OP_FLOW_CODE_PKCE,
     &OP_FLOW_ISS_RESPONSE,
-    &OP_FLOW_MAX_AGE,
+    &OP_TOKEN_JSON,
+    &OP_TOKEN_NO_STORE,
     &OP_IDT_SIGNATURE,
     &OP_IDT_ISS,
+    &OP_IDT_SUB,
     &OP_IDT_AUD,
     &OP_IDT_EXP,
     &OP_IDT_NONCE,
     &OP_IDT_ACR,
+    &OP_IDT_AT_HASH,
+    &OP_USERINFO_SUB,
+    &OP_FLOW_MAX_AGE,
+    &OP_IDT_SUB_STABLE,
     &OP_NEG_REDIRECT_URI,
     &OP_NEG_CODE_REPLAY,
     &OP_NEG_PKCE_VERIFIER,
     &OP_NEG_PKCE_REQUIRED,
-];
-const ID_TOKEN_CHECKS: [&CheckDef; 6] = [
-    &OP_IDT_SIGNATURE,
-    &OP_IDT_ISS,
-    &OP_IDT_AUD,
-    &OP_IDT_EXP,
-    &OP_IDT_NONCE,
-    &OP_IDT_ACR,
+    &OP_FLOW_ISS_ERROR,
+    &OP_NEG_CLIENT_AUTH,
+    &OP_NEG_REDEEM_REDIRECT_URI,
+    &OP_TOKEN_ERROR,
 ];
 
 /// What the broker profile builds on after the provider checks.
@@ -51,7 +49,90 @@ pub(crate) struct LiveContext {
     pub claims: Option<Map<String, Value>>,
 }
 
-fn skip(report: &mut Report, defs: &[&CheckDef], reason: &Text) {
+/// A successful code redemption: the answer as it came, its JSON, and the ID token.
+#[derive(Debug, Clone)]
+pub(crate) struct Tokens {
+    pub answer: Answer,
+    pub body: Map<String, Value>,
+    pub id_token: jose::UnverifiedJwt,
+}
+
+impl Tokens {
+    pub fn access_token(&self) -> Option<&str> {
+        self.body.get("access_token").and_then(Value::as_str)
+    }
+}
+
+/// Everything a live check may need from the run.
+pub(super) struct Live<'a> {
+    pub http: &'a Http,
+    pub metadata: &'a Metadata,
+    pub target: &'a ProviderTarget,
+    pub client: &'a TestClient,
+    pub plan: &'a Plan,
+}
+
+impl Live<'_> {
+    /// A fresh request of the run.
+    pub fn request(&self) -> AuthRequest {
+        AuthRequest::new(self.client, &self.plan.ask)
+    }
+
+    /// A request walked to the redirect back by a fresh browser: no session of earlier
+    /// logins helps or hinders it.
+    pub async fn walk(
+        &self,
+        request: &AuthRequest,
+        evidence: &mut Vec<Exchange>,
+    ) -> Result<Walk, String> {
+        let http = Http::new(self.target.ca_bundle.as_ref()).map_err(|e| e.to_string())?;
+        Ok(main_flow_walk(
+            &http,
+            self.metadata,
+            self.target,
+            request,
+            Consent::Approve,
+            evidence,
+        )
+        .await)
+    }
+
+    /// How the client authenticates at the token endpoint: as the broker does,
+    /// `client_secret_basic` (its one method, which RFC 6749 2.3.1 makes every provider
+    /// support); as a service, what the broker advertises.
+    pub fn client_auth(&self) -> ClientAuth {
+        match self.target.asking {
+            Asking::AsTheBroker => ClientAuth::Basic,
+            Asking::AsAService => ClientAuth::from_metadata(
+                self.metadata
+                    .doc
+                    .get("token_endpoint_auth_methods_supported"),
+            ),
+        }
+    }
+
+    /// Redeems a code as the client, with these particulars.
+    pub async fn redeem(
+        &self,
+        client: &TestClient,
+        redemption: Redemption<'_>,
+        evidence: &mut Vec<Exchange>,
+    ) -> Result<Answer, String> {
+        let token_endpoint = self.metadata.str("token_endpoint").unwrap_or_default();
+        let auth = self.client_auth();
+        flow::redeem(
+            self.http,
+            token_endpoint,
+            client,
+            auth,
+            redemption,
+            evidence,
+        )
+        .await
+    }
+}
+
+pub(super) fn skip(report: &mut Report, defs: &[&CheckDef], reason: &Text) {
     for def in defs {
         report.record(def, Outcome::Skipped(reason.clone()), Vec::new());
     }
@@ -72,22 +153,29 @@ pub(crate) async fn main_flow_walk(
     flow::walk(http, endpoint, &request, consent, evidence).await
 }
 
-/// Redeems a code and returns the token response and the (unverified) ID token claims.
+/// Redeems a code and returns the token response with its (unverified) ID token.
 pub(crate) async fn id_token_of(
     http: &Http,
     metadata: &Metadata,
     client: &TestClient,
+    auth: ClientAuth,
     code: &str,
     verifier: Option<&str>,
     evidence: &mut Vec<Exchange>,
-) -> Result<(Map<String, Value>, jose::UnverifiedJwt), String> {
+) -> Result<Tokens, String> {
     let token_endpoint = metadata.str("token_endpoint").unwrap_or_default();
-    let auth = ClientAuth::from_metadata(metadata.doc.get("token_endpoint_auth_methods_supported"));
-    let answer = flow::redeem(http, token_endpoint, client, auth, code, verifier, evidence).await?;
-    token_response(&answer)
+    let redemption = Redemption {
+        code,
+        verifier,
+        redirect_uri: &client.redirect_uri,
+    };
+    let answer = flow::redeem(http, token_endpoint, client, auth, redemption, evidence).await?;
+    token_response(answer)
 }
 
-fn token_response(answer: &Answer) -> Result<(Map<String, Value>, jose::UnverifiedJwt), String> {
+/// What a client needs of a token response to go on (its form is judged by
+/// `OP-TOKEN-JSON`, not here).
+fn token_response(answer: Answer) -> Result<Tokens, String> {
     if answer.status != 200 {
         return Err(format!(
             "the token endpoint answered HTTP {}",
@@ -108,8 +196,12 @@ fn token_response(answer: &Answer) -> Result<(Map<String, Value>, jose::Unverifi
         .get("id_token")
         .and_then(Value::as_str)
         .ok_or("the token response has no id_token")?;
-    let jwt = jose::decode(token).map_err(|e| format!("the ID token is malformed: {e}"))?;
-    Ok((body, jwt))
+    let id_token = jose::decode(token).map_err(|e| format!("the ID token is malformed: {e}"))?;
+    Ok(Tokens {
+        answer,
+        body,
+        id_token,
+    })
 }
 
 pub(super) async fn run(
@@ -155,7 +247,7 @@ pub(super) async fn run(
         );
         return None;
     }
-    let Ok(http) = Http::new() else {
+    let Ok(http) = Http::new(target.ca_bundle.as_ref()) else {
         skip(
             report,
             &LIVE_CHECKS,
@@ -163,36 +255,46 @@ pub(super) async fn run(
         );
         return None;
     };
+    let plan = plan(target, metadata, now);
+    let live = Live {
+        http: &http,
+        metadata,
+        target,
+        client,
+        plan: &plan,
+    };
 
     // The main flow.
-    let mut evidence = Vec::new();
-    let request = AuthRequest::new(client, &target.scope, target.login_hint.as_deref());
+    let mut walk_evidence = Vec::new();
+    let request = live.request();
     let walk = main_flow_walk(
         &http,
         metadata,
         target,
         &request,
         Consent::Approve,
-        &mut evidence,
+        &mut walk_evidence,
     )
     .await;
-    let walk_evidence = evidence.clone();
     let mut token_evidence = Vec::new();
-    let mut claims = None;
+    let mut tokens = None;
     let flow_outcome = match (&walk.end, walk.code()) {
-        (End::Back { params }, Some(code)) if params.get("state") == Some(&request.state) => {
+        (End::Back { params }, Some(code))
+            if params.get("state").map(String::as_str) == Some(request.state()) =>
+        {
             match id_token_of(
                 &http,
                 metadata,
                 client,
+                live.client_auth(),
                 code,
-                request.verifier.as_deref(),
+                request.verifier(),
                 &mut token_evidence,
             )
             .await
             {
-                Ok((_, jwt)) => {
-                    claims = Some(jwt);
+                Ok(t) => {
+                    tokens = Some(t);
                     Outcome::Pass
                 }
                 Err(e) => Outcome::fail(
@@ -236,184 +338,39 @@ pub(super) async fn run(
     };
     report.record(&OP_FLOW_ISS_RESPONSE, outcome, walk_evidence);
 
-    match &claims {
-        Some(jwt) => id_token_checks(
-            report,
-            metadata,
-            target,
-            client,
-            &request,
-            jwt,
-            now,
-            &token_evidence,
-        ),
-        None => skip(
-            report,
-            &ID_TOKEN_CHECKS,
-            &Text::new(
-                "no ID token was obtained",
-                "aucun jeton d'identité n'a été obtenu",
-            ),
-        ),
-    }
-
-    fresh_sign_in(report, &http, metadata, target, client).await;
-    negative_redirect_uri(report, &http, metadata, target, client).await;
-    code_replay(
+    tokens::token_form(report, tokens.as_ref(), &token_evidence);
+    id_token::checks(
         report,
-        &http,
-        metadata,
-        client,
-        walk.code(),
-        claims.is_some(),
+        &live,
         &request,
+        tokens.as_ref(),
+        now,
+        &token_evidence,
+    );
+    tokens::userinfo(report, &live, tokens.as_ref()).await;
+
+    let fresh = refusals::fresh_sign_in(report, &live).await;
+    id_token::sub_stable(report, tokens.as_ref(), fresh.as_ref());
+
+    let mut refused = Vec::new();
+    refusals::negative_redirect_uri(report, &live).await;
+    refusals::code_replay(
+        report,
+        &live,
+        walk.code(),
+        tokens.is_some(),
+        &request,
+        &mut refused,
     )
     .await;
-    wrong_verifier(report, metadata, target, client).await;
-    missing_challenge(report, metadata, target, client).await;
+    refusals::wrong_or_missing_verifier(report, &live, &mut refused).await;
+    refusals::missing_challenge(report, &live).await;
+    refusals::client_auth(report, &live, &mut refused).await;
+    refusals::redeem_redirect_uri(report, &live, &mut refused).await;
+    tokens::token_errors(report, &refused);
 
     Some(LiveContext {
         metadata: metadata.clone(),
-        claims: claims.map(|j| j.claims),
+        claims: tokens.map(|t| t.id_token.claims),
     })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn id_token_checks(
-    report: &mut Report,
-    metadata: &Metadata,
-    target: &ProviderTarget,
-    client: &TestClient,
-    request: &AuthRequest,
-    jwt: &jose::UnverifiedJwt,
-    now: OffsetDateTime,
-    evidence: &[Exchange],
-) {
-    let ev = || evidence.to_vec();
-    // Signature.
-    let alg = jwt.alg();
-    let advertised = metadata.list("id_token_signing_alg_values_supported");
-    let outcome = if alg.eq_ignore_ascii_case("none") {
-        Outcome::fail(
-            "the ID token is not signed (alg none)",
-            "le jeton d'identité n'est pas signé (alg none)",
-        )
-    } else if alg.starts_with("HS") {
-        Outcome::fail(
-            format!("the ID token is HMAC-signed ({alg}): no published key can verify it"),
-            format!(
-                "le jeton d'identité est signé par HMAC ({alg}) : aucune clé publiée ne peut le vérifier"
-            ),
-        )
-    } else if !advertised.contains(&alg) {
-        Outcome::fail(
-            format!("alg {alg} is not advertised ({advertised:?})"),
-            format!("l'alg {alg} n'est pas annoncé ({advertised:?})"),
-        )
-    } else {
-        let candidates: Vec<&Map<String, Value>> = metadata
-            .keys
-            .iter()
-            .filter(|k| match jwt.kid() {
-                Some(kid) => k.get("kid").and_then(Value::as_str) == Some(kid),
-                None => true,
-            })
-            .collect();
-        if candidates.is_empty() {
-            Outcome::fail(
-                format!("kid {:?} is not in the JWKS", jwt.kid()),
-                format!("le kid {:?} n'est pas dans le JWKS", jwt.kid()),
-            )
-        } else {
-            let errors: Vec<String> = candidates
-                .iter()
-                .map(|k| jose::verify(jwt, k))
-                .filter_map(Result::err)
-                .collect();
-            if errors.len() < candidates.len() {
-                Outcome::Pass
-            } else {
-                let e = errors.join("; ");
-                Outcome::fail(
-                    format!("no published key verifies the signature: {e}"),
-                    format!("aucune clé publiée ne vérifie la signature : {e}"),
-                )
-            }
-        }
-    };
-    report.record(&OP_IDT_SIGNATURE, outcome, ev());
-
-    let claim = |name: &str| jwt.claims.get(name);
-    let outcome = match claim("iss").and_then(Value::as_str) {
-        Some(iss) if iss == metadata.issuer() => Outcome::Pass,
-        other => Outcome::fail(
-            format!("iss is {other:?}, the issuer is {:?}", metadata.issuer()),
-            format!("iss vaut {other:?}, l'émetteur est {:?}", metadata.issuer()),
-        ),
-    };
-    report.record(&OP_IDT_ISS, outcome, ev());
-
-    let id = client.client_id.as_str();
-    let outcome = match claim("aud") {
-        Some(Value::String(aud)) if aud == id => Outcome::Pass,
-        Some(Value::Array(auds)) if auds.iter().any(|a| a == id) => {
-            if auds.len() == 1 || claim("azp").and_then(Value::as_str) == Some(id) {
-                Outcome::Pass
-            } else {
-                Outcome::fail(
-                    "several audiences and azp is not the client",
-                    "plusieurs destinataires et azp n'est pas le client",
-                )
-            }
-        }
-        other => Outcome::fail(
-            format!("aud is {other:?}, the client is {id:?}"),
-            format!("aud vaut {other:?}, le client est {id:?}"),
-        ),
-    };
-    report.record(&OP_IDT_AUD, outcome, ev());
-
-    let now_s = now.unix_timestamp();
-    let exp = claim("exp").and_then(Value::as_i64);
-    let iat = claim("iat").and_then(Value::as_i64);
-    let outcome = match (exp, iat) {
-        (Some(exp), _) if exp <= now_s => Outcome::fail(
-            format!("expired: exp {exp} is not after now {now_s}"),
-            format!("expiré : exp {exp} n'est pas après maintenant {now_s}"),
-        ),
-        (_, Some(iat)) if iat > now_s + SKEW_SECONDS => Outcome::fail(
-            format!("issued in the future: iat {iat}, now {now_s}"),
-            format!("émis dans le futur : iat {iat}, maintenant {now_s}"),
-        ),
-        (Some(_), Some(_)) => Outcome::Pass,
-        _ => Outcome::fail("exp or iat is missing", "exp ou iat est absent"),
-    };
-    report.record(&OP_IDT_EXP, outcome, ev());
-
-    let outcome = match claim("nonce").and_then(Value::as_str) {
-        Some(n) if n == request.nonce => Outcome::Pass,
-        Some(_) => Outcome::fail(
-            "the nonce is not the request's",
-            "le nonce n'est pas celui de la demande",
-        ),
-        None => Outcome::fail("no nonce", "aucun nonce"),
-    };
-    report.record(&OP_IDT_NONCE, outcome, ev());
-
-    let published = metadata.list("acr_values_supported");
-    let outcome = match claim("acr").and_then(Value::as_str) {
-        None => Outcome::fail("no acr", "aucun acr"),
-        Some(acr) if !published.is_empty() && !published.contains(&acr) => Outcome::fail(
-            format!("acr {acr:?} is not among the published values {published:?}"),
-            format!("l'acr {acr:?} n'est pas parmi les valeurs publiées {published:?}"),
-        ),
-        Some(acr) => match &target.registry_entry {
-            Some(entry) if entry.level_of_acr(acr).is_none() => Outcome::fail(
-                format!("acr {acr:?} maps to no PCTF level in the registry"),
-                format!("l'acr {acr:?} ne correspond à aucun niveau du CCP dans le registre"),
-            ),
-            _ => Outcome::Pass,
-        },
-    };
-    report.record(&OP_IDT_ACR, outcome, ev());
 }

@@ -1,19 +1,34 @@
 //! The provider profile: static checks of discovery and keys, then live checks with a test
 //! client. The broker profile ([`crate::broker`]) runs these first.
 
+mod ask;
 mod discovery;
+mod id_token;
 mod live;
 mod refusals;
+mod tokens;
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use trust_framework::IdentityProvider;
 
 use crate::check::{Report, Subject};
-use crate::http::Http;
+use crate::http::{CaBundle, Http};
 use crate::{Error, TestClient};
 
 pub(crate) use live::{LiveContext, id_token_of, main_flow_walk};
+
+/// How the live checks ask for a sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Asking {
+    /// As the broker asks this provider (`trust_framework::upstream`): its mapped acr values,
+    /// the `claims` request for the attributes it attests, `login_hint`, `ui_locales`. A
+    /// provider is judged on the requests it will actually receive.
+    #[default]
+    AsTheBroker,
+    /// As a relying service asks the broker: `scope` and `login_hint` only.
+    AsAService,
+}
 
 /// What to check, and how.
 #[derive(Debug, Clone)]
@@ -28,10 +43,15 @@ pub struct ProviderTarget {
     pub login_hint: Option<String>,
     /// The provider's registry entry: acr mapping and attested attributes.
     pub registry_entry: Option<IdentityProvider>,
-    /// The scope of the live authorization requests.
+    /// The scope of the live authorization requests made as a service; as the broker, the
+    /// scopes come from the registry entry or discovery, and this only when neither says.
     pub scope: String,
     /// Added to every authorization request (e.g. `idp_hint` for the broker).
     pub extra_params: Vec<(String, String)>,
+    pub asking: Asking,
+    /// More trusted roots, for a provider whose certificate comes from a private certificate
+    /// authority (a test deployment).
+    pub ca_bundle: Option<CaBundle>,
 }
 
 impl ProviderTarget {
@@ -44,6 +64,8 @@ impl ProviderTarget {
             registry_entry: None,
             scope: "openid profile".into(),
             extra_params: Vec::new(),
+            asking: Asking::AsTheBroker,
+            ca_bundle: None,
         }
     }
 }
@@ -94,7 +116,7 @@ pub(crate) async fn run(
     now: OffsetDateTime,
 ) -> Result<Option<LiveContext>, Error> {
     url::Url::parse(&target.issuer).map_err(|e| Error::InvalidIssuer(target.issuer.clone(), e))?;
-    let http = Http::new()?;
+    let http = Http::new(target.ca_bundle.as_ref())?;
     let metadata = discovery::run(report, &http, target).await;
     Ok(live::run(report, target, metadata.as_ref(), now).await)
 }
