@@ -431,6 +431,51 @@ pub const ALL: [&CheckDef; 49] = [
 mod tests {
     use super::*;
 
+    /// The rules table of the documentation.
+    const RULES: &str = include_str!("../../docs/conformance-rules.md");
+
+    /// The check ids a table cell names.
+    fn ids_in(cell: &str) -> Vec<&str> {
+        cell.split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'))
+            .filter(|w| ["OP-", "BR-", "REG-"].iter().any(|p| w.starts_with(p)))
+            .map(|w| w.trim_end_matches('-'))
+            .collect()
+    }
+
+    #[test]
+    fn the_rules_table_names_every_check() {
+        let mut named = Vec::new();
+        for line in RULES.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let [_, rule, source, check, _] = cells.as_slice() else {
+                panic!("a row of the rules table has not three columns: {line}");
+            };
+            if *rule == "rule" || rule.starts_with("---") {
+                continue;
+            }
+            assert!(!source.is_empty(), "a rule without its source: {line}");
+            let ids = ids_in(check);
+            assert!(
+                !ids.is_empty() || check.starts_with("none"),
+                "a rule with neither a check nor why none: {line}"
+            );
+            named.extend(ids);
+        }
+        let known: Vec<&str> = ALL.iter().map(|d| d.id).collect();
+        for id in &named {
+            assert!(
+                known.contains(id),
+                "the rules table names {id}, which is no check"
+            );
+        }
+        for id in known {
+            assert!(
+                named.contains(&id),
+                "{id} is not in docs/conformance-rules.md"
+            );
+        }
+    }
+
     #[test]
     fn ids_are_unique_and_titles_bilingual() {
         let all: Vec<&CheckDef> = ALL.to_vec();
