@@ -109,3 +109,14 @@ async fn the_broker_passes_its_own_profile() {
         );
     }
 }
+
+/// The suite judges a provider's ID tokens by the bounds the broker applies to them: a token
+/// the suite passes, the broker accepts.
+#[test]
+fn the_suite_holds_id_tokens_to_the_brokers_bounds() {
+    use conformance::provider::{BROKER_ALGS, MAX_AGE_SECONDS, SKEW_SECONDS};
+    assert_eq!(BROKER_ALGS, broker::upstream::signature::ALGS);
+    let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap();
+    assert_eq!(MAX_AGE_SECONDS, secs(broker::upstream::MAX_IAT_AGE));
+    assert_eq!(SKEW_SECONDS, secs(broker::upstream::MAX_IAT_SKEW));
+}

@@ -14,10 +14,10 @@ use crate::flow::AuthRequest;
 use crate::jose::{self, b64url_decode};
 
 /// Clock skew tolerated on `iat` ahead of now: the broker's `MAX_IAT_SKEW`.
-pub(super) const SKEW_SECONDS: i64 = 120;
+pub const SKEW_SECONDS: i64 = 120;
 /// The oldest `iat` the broker accepts: its `MAX_IAT_AGE`. An ID token is redeemed seconds
 /// after it is issued; one older than this was minted for another request or kept.
-pub(super) const MAX_AGE_SECONDS: i64 = 600;
+pub const MAX_AGE_SECONDS: i64 = 600;
 /// The algorithms the broker accepts on upstream ID tokens (its `signature::ALGS`): a token
 /// signed otherwise is valid JOSE the broker will still refuse.
 pub const BROKER_ALGS: [&str; 6] = ["RS256", "PS256", "PS384", "ES256", "ES384", "EdDSA"];
