@@ -42,6 +42,13 @@ pub const OP_DISC_ISSUER_HTTPS: CheckDef = def(
     "OpenID Connect Discovery 1.0 section 3 (issuer); RFC 9700 section 2.6",
     true,
 );
+pub const OP_DISC_ENDPOINTS_HTTPS: CheckDef = def(
+    "OP-DISC-ENDPOINTS-HTTPS",
+    "Every endpoint the discovery document publishes uses https, as the issuer does",
+    "Chaque point de terminaison publié par le document de découverte utilise https, comme l'émetteur",
+    "OpenID Connect Core 1.0 sections 3.1.2, 3.1.3 and 5.3; RFC 6749 sections 3.1 and 3.2",
+    true,
+);
 pub const OP_DISC_REQUIRED_METADATA: CheckDef = def(
     "OP-DISC-REQUIRED-METADATA",
     "The required provider metadata is present",
@@ -255,6 +262,13 @@ pub const OP_NEG_REDIRECT_URI: CheckDef = def(
     "RFC 6749 sections 3.1.2.4 and 4.1.2.1; RFC 9700 section 4.1",
     true,
 );
+pub const OP_NEG_UNKNOWN_CLIENT: CheckDef = def(
+    "OP-NEG-UNKNOWN-CLIENT",
+    "A request from an unknown client, or naming none, is refused without redirecting",
+    "Une demande d'un client inconnu, ou qui n'en nomme aucun, est refusée sans redirection",
+    "RFC 6749 section 4.1.2.1; RFC 9700 section 4.11 (open redirection)",
+    true,
+);
 pub const OP_NEG_CODE_REPLAY: CheckDef = def(
     "OP-NEG-CODE-REPLAY",
     "An authorization code cannot be redeemed twice",
@@ -375,10 +389,11 @@ pub const REG_REFERENCES: CheckDef = def(
 );
 
 /// Every check, in report order.
-pub const ALL: [&CheckDef; 49] = [
+pub const ALL: [&CheckDef; 51] = [
     &OP_DISC_FETCH,
     &OP_DISC_ISSUER_MATCH,
     &OP_DISC_ISSUER_HTTPS,
+    &OP_DISC_ENDPOINTS_HTTPS,
     &OP_DISC_REQUIRED_METADATA,
     &OP_DISC_PKCE_S256,
     &OP_DISC_RESPONSE_TYPES,
@@ -407,6 +422,7 @@ pub const ALL: [&CheckDef; 49] = [
     &OP_FLOW_MAX_AGE,
     &OP_IDT_SUB_STABLE,
     &OP_NEG_REDIRECT_URI,
+    &OP_NEG_UNKNOWN_CLIENT,
     &OP_NEG_CODE_REPLAY,
     &OP_NEG_PKCE_VERIFIER,
     &OP_NEG_PKCE_REQUIRED,

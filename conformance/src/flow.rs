@@ -53,6 +53,7 @@ pub(crate) struct Ask {
 /// broker's own requests to providers.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthRequest {
+    /// Empty: the request names no client (`client_id` is left out).
     pub client_id: String,
     pub upstream: AuthorizationRequest,
     /// `false`: the PKCE challenge is left out of the request.
@@ -109,6 +110,9 @@ impl AuthRequest {
         let mut params = self.upstream.parameters(&self.client_id, &challenge);
         if !self.pkce {
             params.retain(|(name, _)| !name.starts_with("code_challenge"));
+        }
+        if self.client_id.is_empty() {
+            params.retain(|(name, _)| *name != "client_id");
         }
         url.query_pairs_mut()
             .extend_pairs(params)

@@ -90,6 +90,7 @@ async fn the_broker_passes_its_own_profile() {
         "BR-VERIFIED-CLAIMS",
         "BR-AGREED-ATTRIBUTES",
         "BR-CONSENT-REFUSAL",
+        "OP-NEG-UNKNOWN-CLIENT",
         "OP-NEG-CODE-REPLAY",
         "OP-NEG-PKCE-REQUIRED",
         "OP-FLOW-ISS-ERROR",

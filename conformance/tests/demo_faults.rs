@@ -4,8 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::path::{Path, PathBuf};
+
+use broker::http::server::Tls;
 use conformance::provider::{ProviderTarget, check_provider};
-use conformance::{Report, TestClient};
+use conformance::{CaBundle, Report, TestClient};
 use demo::provider::{ClientConfig, Fault, ProviderConfig, test_persons};
 use time::OffsetDateTime;
 use trust_framework::Registry;
@@ -15,11 +18,48 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 /// The demo's registry: Alberta's entry is certified at level 3 whenever the tests run.
 const EXAMPLE: &str = include_str!("../../examples/registry/pan-canada.toml");
 
+/// How the demo provider is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    /// http on a loopback address, allowed for a test provider (`--allow-loopback-http`).
+    LoopbackHttp,
+    /// https with a certificate from a private authority, trusted through a CA bundle.
+    Https,
+}
+
+/// A private certificate authority's bundle, and a certificate it issued for 127.0.0.1 with
+/// its key, in files of `dir`.
+fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "demo faults CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &rcgen::Issuer::new(ca, &ca_key))
+        .unwrap();
+    let [bundle, cert, key] = ["ca.pem", "cert.pem", "key.pem"].map(|name| dir.join(name));
+    std::fs::write(&bundle, ca_cert.pem()).unwrap();
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    (bundle, cert, key)
+}
+
 /// Alberta's demo provider with `fault`, checked with its registry entry (asked as the broker
 /// asks it: level 3's acr value, its attributes) or, without, from its discovery document.
-async fn run_with(fault: Option<Fault>, with_registry: bool) -> Report {
+async fn run_with(fault: Option<Fault>, with_registry: bool, scheme: Scheme) -> Report {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = match scheme {
+        Scheme::LoopbackHttp => format!("http://{}", listener.local_addr().unwrap()),
+        Scheme::Https => format!("https://{}", listener.local_addr().unwrap()),
+    };
     let registry = Registry::from_toml(
         &EXAMPLE.replace("\"http://127.0.0.1:8411\"", &format!("\"{issuer}\"")),
     )
@@ -35,12 +75,26 @@ async fn run_with(fault: Option<Fault>, with_registry: bool) -> Report {
         },
         fault,
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(demo::provider::serve(listener, config, async {
-        let _ = stopped.await;
-    }));
     let mut target = ProviderTarget::new(issuer);
-    target.allow_loopback_http = true;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async {
+        let _ = stopped.await;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = match scheme {
+        Scheme::LoopbackHttp => {
+            target.allow_loopback_http = true;
+            tokio::spawn(demo::provider::serve(listener, config, shutdown))
+        }
+        Scheme::Https => {
+            let (bundle, cert, key) = tls_files(dir.path());
+            target.ca_bundle = Some(CaBundle::from_pem_file(&bundle).unwrap());
+            let router = demo::provider::router(config).unwrap();
+            let tls = Tls::from_pem_files(&cert, &key).unwrap();
+            let served = broker::http::server::serve(listener, router, Some(tls), 16, shutdown);
+            tokio::spawn(async move { served.await.map_err(anyhow::Error::from) })
+        }
+    };
     target.client = Some(TestClient {
         client_id: "conformance-client".into(),
         client_secret: SECRET.into(),
@@ -57,7 +111,7 @@ async fn run_with(fault: Option<Fault>, with_registry: bool) -> Report {
 }
 
 async fn run(fault: Option<Fault>) -> Report {
-    run_with(fault, true).await
+    run_with(fault, true, Scheme::LoopbackHttp).await
 }
 
 fn describe(report: &Report) -> String {
@@ -91,14 +145,56 @@ async fn clean_demo_provider_passes() {
         "{}",
         describe(&report)
     );
-    // Every check ran: only http on loopback is a warning.
+    // Every check ran: only http on loopback is a warning, for the issuer and its endpoints.
     let s = report.summary();
-    assert_eq!((s.warning, s.skipped), (1, 0), "{}", describe(&report));
+    assert_eq!((s.warning, s.skipped), (2, 0), "{}", describe(&report));
+    for id in ["OP-DISC-ISSUER-HTTPS", "OP-DISC-ENDPOINTS-HTTPS"] {
+        let outcome = &report.get(id).unwrap().outcome;
+        assert_eq!(outcome.name(), "warning", "{id}\n{}", describe(&report));
+    }
+}
+
+#[tokio::test]
+async fn clean_demo_provider_passes_over_https() {
+    let report = run_with(None, true, Scheme::Https).await;
+    assert_eq!(
+        report.failed_ids(),
+        Vec::<&str>::new(),
+        "{}",
+        describe(&report)
+    );
+    // https: not even the loopback warnings; every check ran.
+    let s = report.summary();
+    assert_eq!((s.warning, s.skipped), (0, 0), "{}", describe(&report));
+}
+
+#[tokio::test]
+async fn endpoint_over_http_on_an_https_issuer() {
+    let report = run_with(Some(Fault::EndpointOverHttp), true, Scheme::Https).await;
+    assert_eq!(
+        report.failed_ids(),
+        ["OP-DISC-ENDPOINTS-HTTPS"],
+        "{}",
+        describe(&report)
+    );
+    let reason = report
+        .get("OP-DISC-ENDPOINTS-HTTPS")
+        .unwrap()
+        .outcome
+        .reason()
+        .unwrap();
+    assert!(
+        reason
+            .en
+            .contains("end_session_endpoint uses http, not https"),
+        "{}",
+        reason.en
+    );
 }
 
 #[tokio::test]
 async fn clean_demo_provider_passes_on_its_discovery_alone() {
-    let report = run_with(None, false).await;
+    let report = run_with(None, false, Scheme::LoopbackHttp).await;
     assert_eq!(
         report.failed_ids(),
         Vec::<&str>::new(),
@@ -228,4 +324,9 @@ fault_test!(
     redeem_redirect_uri_ignored,
     Fault::RedeemRedirectUriIgnored,
     "OP-NEG-REDEEM-REDIRECT-URI"
+);
+fault_test!(
+    unknown_client_redirected,
+    Fault::UnknownClientRedirected,
+    "OP-NEG-UNKNOWN-CLIENT"
 );

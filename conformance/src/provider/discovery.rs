@@ -23,9 +23,10 @@ const REQUIRED: [&str; 7] = [
     "id_token_signing_alg_values_supported",
 ];
 
-const DISCOVERY_CHECKS: [&CheckDef; 10] = [
+const DISCOVERY_CHECKS: [&CheckDef; 11] = [
     &OP_DISC_ISSUER_MATCH,
     &OP_DISC_ISSUER_HTTPS,
+    &OP_DISC_ENDPOINTS_HTTPS,
     &OP_DISC_REQUIRED_METADATA,
     &OP_DISC_PKCE_S256,
     &OP_DISC_RESPONSE_TYPES,
@@ -152,6 +153,7 @@ fn discovery_checks(report: &mut Report, target: &ProviderTarget, m: &Metadata, 
         Err(e) => Outcome::fail(format!("not a URL: {e}"), format!("pas une URL : {e}")),
     };
     report.record(&OP_DISC_ISSUER_HTTPS, outcome, Vec::new());
+    report.record(&OP_DISC_ENDPOINTS_HTTPS, endpoints_https(target, m), ev());
 
     let missing: Vec<&str> = REQUIRED
         .into_iter()
@@ -315,6 +317,104 @@ fn discovery_checks(report: &mut Report, target: &ProviderTarget, m: &Metadata, 
         ),
     };
     report.record(&OP_DISC_ISS_PARAMETER, outcome, ev());
+}
+
+/// Whether a metadata member names a place a client, a browser or the provider's own pages
+/// are sent to: every `*_endpoint` (authorization, token, userinfo, and those of registration,
+/// revocation, introspection, logout, PAR...), the JWKS, and the session iframe.
+fn is_endpoint(name: &str) -> bool {
+    name.ends_with("_endpoint")
+        || ["jwks_uri", "signed_jwks_uri", "check_session_iframe"].contains(&name)
+}
+
+/// Every endpoint the document publishes, by member name (`mtls_endpoint_aliases`' too).
+/// Members that are not strings are left to the checks that read them.
+fn published_endpoints(doc: &Map<String, Value>) -> Vec<(String, &str)> {
+    let mut endpoints = Vec::new();
+    for (name, value) in doc {
+        match value {
+            Value::String(url) if is_endpoint(name) => endpoints.push((name.clone(), url.as_str())),
+            Value::Object(aliases) if name == "mtls_endpoint_aliases" => {
+                for (alias, value) in aliases {
+                    if let Value::String(url) = value {
+                        endpoints.push((format!("{name}.{alias}"), url.as_str()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    endpoints
+}
+
+/// Core 3.1.2, 3.1.3 and 5.3, RFC 6749 3.1 and 3.2: the endpoints are reached over TLS. They
+/// are held to what the issuer is held to: with an https issuer, every endpoint is https; with
+/// a loopback http issuer allowed for a test provider, http on a loopback host is the same
+/// warning. An issuer that is itself refused http fails `OP-DISC-ISSUER-HTTPS` alone.
+fn endpoints_https(target: &ProviderTarget, m: &Metadata) -> Outcome {
+    let issuer = match url::Url::parse(&target.issuer) {
+        Ok(u) => u,
+        Err(e) => {
+            return Outcome::skipped(
+                format!("the issuer is not a URL: {e}"),
+                format!("l'émetteur n'est pas une URL : {e}"),
+            );
+        }
+    };
+    let loopback_allowed =
+        issuer.scheme() == "http" && is_loopback(&issuer) && target.allow_loopback_http;
+    if issuer.scheme() != "https" && !loopback_allowed {
+        return Outcome::skipped(
+            format!(
+                "the issuer itself uses {}, which OP-DISC-ISSUER-HTTPS reports",
+                issuer.scheme()
+            ),
+            format!(
+                "l'émetteur lui-même utilise {}, ce que signale OP-DISC-ISSUER-HTTPS",
+                issuer.scheme()
+            ),
+        );
+    }
+    let endpoints = published_endpoints(&m.doc);
+    if endpoints.is_empty() {
+        return Outcome::skipped(
+            "the discovery document publishes no endpoint",
+            "le document de découverte ne publie aucun point de terminaison",
+        );
+    }
+    let mut problems = Vec::new();
+    let mut on_loopback = Vec::new();
+    for (name, value) in endpoints {
+        match url::Url::parse(value) {
+            Ok(u) if u.scheme() == "https" => {}
+            Ok(u) if u.scheme() == "http" && is_loopback(&u) && loopback_allowed => {
+                on_loopback.push(name);
+            }
+            Ok(u) => problems.push(Text::new(
+                format!("{name} uses {}, not https: {value}", u.scheme()),
+                format!("{name} utilise {}, pas https : {value}", u.scheme()),
+            )),
+            Err(e) => problems.push(Text::new(
+                format!("{name} is not a URL ({e}): {value:?}"),
+                format!("{name} n'est pas une URL ({e}) : {value:?}"),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Outcome::from_problems(problems);
+    }
+    if on_loopback.is_empty() {
+        return Outcome::Pass;
+    }
+    let names = on_loopback.join(", ");
+    Outcome::warning(
+        format!(
+            "http on a loopback host ({names}), allowed for a test provider (--allow-loopback-http)"
+        ),
+        format!(
+            "http sur une adresse de bouclage ({names}), permis pour un fournisseur de test (--allow-loopback-http)"
+        ),
+    )
 }
 
 /// The answer, if it came back with 200; otherwise why not, for the fetch check.

@@ -15,7 +15,7 @@ use crate::http::{Answer, Http};
 use crate::jose;
 
 /// Every live check, in report order.
-const LIVE_CHECKS: [&CheckDef; 23] = [
+const LIVE_CHECKS: [&CheckDef; 24] = [
     &OP_FLOW_CODE_PKCE,
     &OP_FLOW_ISS_RESPONSE,
     &OP_TOKEN_JSON,
@@ -32,6 +32,7 @@ const LIVE_CHECKS: [&CheckDef; 23] = [
     &OP_FLOW_MAX_AGE,
     &OP_IDT_SUB_STABLE,
     &OP_NEG_REDIRECT_URI,
+    &OP_NEG_UNKNOWN_CLIENT,
     &OP_NEG_CODE_REPLAY,
     &OP_NEG_PKCE_VERIFIER,
     &OP_NEG_PKCE_REQUIRED,
@@ -354,6 +355,7 @@ pub(super) async fn run(
 
     let mut refused = Vec::new();
     refusals::negative_redirect_uri(report, &live).await;
+    refusals::unknown_client(report, &live).await;
     refusals::code_replay(
         report,
         &live,

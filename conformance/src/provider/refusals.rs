@@ -1,8 +1,8 @@
-//! Live checks of what a provider must refuse or enforce: an unregistered redirect URI, a code
-//! replayed, redeemed with a wrong or missing PKCE verifier, by a client that does not
-//! authenticate, or for another redirect URI; a request without PKCE; and a fresh sign-in
-//! when one is demanded. Each runs its own login in a fresh browser, so that one refusal
-//! cannot spoil the next.
+//! Live checks of what a provider must refuse or enforce: an unregistered redirect URI, an
+//! unknown or missing client, a code replayed, redeemed with a wrong or missing PKCE
+//! verifier, by a client that does not authenticate, or for another redirect URI; a request
+//! without PKCE; and a fresh sign-in when one is demanded. Each runs its own login in a fresh
+//! browser, so that one refusal cannot spoil the next.
 
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -51,6 +51,55 @@ pub(super) async fn negative_redirect_uri(report: &mut Report, live: &Live<'_>) 
         },
     };
     report.record(&OP_NEG_REDIRECT_URI, outcome, evidence);
+}
+
+/// RFC 6749 4.1.2.1: without a known client there is no registered redirect URI to trust, so a
+/// request from an unknown client, or from none, is refused without redirecting, even to a
+/// redirect URI that another client registered (the suite's own). Both are asked, each in a
+/// fresh browser.
+pub(super) async fn unknown_client(report: &mut Report, live: &Live<'_>) {
+    let mut evidence = Vec::new();
+    let mut outcome = Outcome::Pass;
+    let unknown = format!("conformance-unknown-{}", random_token());
+    for (what_en, what_fr, client_id) in [
+        ("an unknown client_id", "un client_id inconnu", unknown),
+        ("no client_id", "aucun client_id", String::new()),
+    ] {
+        let mut request = live.request();
+        request.client_id = client_id;
+        let this = match live.walk(&request, &mut evidence).await {
+            Err(e) => Outcome::skipped(
+                format!("no HTTP client: {e}"),
+                format!("aucun client HTTP : {e}"),
+            ),
+            Ok(walk) => match &walk.end {
+                End::Back { .. } => Outcome::fail(
+                    format!(
+                        "a request with {what_en} was redirected to {:?} ({})",
+                        request.redirect_uri(),
+                        walk.describe()
+                    ),
+                    format!(
+                        "une demande avec {what_fr} a été redirigée vers {:?} ({})",
+                        request.redirect_uri(),
+                        walk.describe()
+                    ),
+                ),
+                End::Stopped {
+                    status: Some(_), ..
+                } => Outcome::Pass,
+                End::Stopped {
+                    status: None,
+                    reason,
+                } => Outcome::warning(
+                    format!("{what_en}: no clear refusal: {reason}"),
+                    format!("{what_fr} : aucun refus clair : {reason}"),
+                ),
+            },
+        };
+        outcome = worse(outcome, this);
+    }
+    report.record(&OP_NEG_UNKNOWN_CLIENT, outcome, evidence);
 }
 
 /// Whether the token endpoint refused; its refusal is kept for `OP-TOKEN-ERROR`.

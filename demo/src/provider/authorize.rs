@@ -245,6 +245,16 @@ pub(super) async fn authorize(
         .map(String::as_str)
         .unwrap_or_default();
     let Some(client) = provider.client(client_id) else {
+        if provider.fault(&Fault::UnknownClientRedirected)
+            && let Some(redirect_uri) = params.get("redirect_uri")
+        {
+            return refusal_redirect(
+                &provider,
+                redirect_uri,
+                params.get("state").map(String::as_str),
+                &refuse("unauthorized_client", "the client is not known"),
+            );
+        }
         return error_page(
             &provider,
             lang,

@@ -46,7 +46,7 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
     for canonical in CANONICAL_CLAIMS.into_iter().chain(person_claims) {
         claims.insert(provider.claim_name(canonical));
     }
-    let document = json!({
+    let mut document = json!({
         "issuer": provider.stated_issuer(),
         "authorization_endpoint": provider.endpoint("/authorize"),
         "token_endpoint": provider.endpoint("/token"),
@@ -72,6 +72,14 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": ["en", "fr"],
     });
+    if provider.fault(&Fault::EndpointOverHttp) {
+        let logout = provider.endpoint("/logout");
+        let logout = match logout.strip_prefix("https://") {
+            Some(rest) => format!("http://{rest}"),
+            None => logout,
+        };
+        document["end_session_endpoint"] = json!(logout);
+    }
     (
         [(header::CACHE_CONTROL, "public, max-age=60")],
         Json(document),

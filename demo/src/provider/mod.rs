@@ -230,6 +230,14 @@ pub enum Fault {
     ExtraAudience,
     /// The ID token has no `acr`, whatever was asked.
     NoAcr,
+    /// Discovery also publishes an `end_session_endpoint` on the issuer's host with `http://`
+    /// (a proxy that rewrote some URLs to https, not all); the endpoints a client calls keep
+    /// the issuer's scheme, and the logout endpoint is not served. Breaks a rule only when the
+    /// issuer is https.
+    EndpointOverHttp,
+    /// A request from an unknown client, or naming none, is refused back to the redirect URI
+    /// it names (`error=unauthorized_client`) instead of on a page: an open redirector.
+    UnknownClientRedirected,
 }
 
 /// Pending authorization requests (login page shown) live this long.
