@@ -120,6 +120,13 @@ async fn run_conformance(
     let mut target = conformance::provider::ProviderTarget::new(provider.issuer.clone());
     target.allow_loopback_http = registry.is_development();
     target.registry_entry = Some(provider.clone());
+    // The suite trusts what the broker trusts: `[upstream] ca_bundle` too.
+    if let Some(bundle) = broker.upstream.ca_bundle() {
+        target.ca_bundle = Some(
+            conformance::CaBundle::from_pem_file(bundle)
+                .map_err(|e| AdminError::Unavailable(format!("[upstream] ca_bundle: {e}")))?,
+        );
+    }
     let now = broker.now();
     let (passed, json, result) = match conformance::provider::check_provider(&target, now).await {
         Ok(report) => {

@@ -104,6 +104,9 @@ pub struct VerifiedLogin {
 pub struct UpstreamClient {
     http: reqwest::Client,
     cache: Arc<Mutex<HashMap<String, Arc<Mutex<Cached>>>>>,
+    /// The CA bundle trusted beside the web's roots, for the conformance runs of the admin API,
+    /// which must trust what the broker trusts.
+    ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl UpstreamClient {
@@ -128,7 +131,14 @@ impl UpstreamClient {
                 "CA bundle {shown}: no certificate"
             )));
         }
-        Self::build(timeout, roots)
+        let mut client = Self::build(timeout, roots)?;
+        client.ca_bundle = Some(ca_bundle.to_path_buf());
+        Ok(client)
+    }
+
+    /// The CA bundle this client trusts beside the web's roots, if any.
+    pub fn ca_bundle(&self) -> Option<&Path> {
+        self.ca_bundle.as_deref()
     }
 
     fn build(timeout: Duration, roots: Vec<reqwest::Certificate>) -> Result<Self, UpstreamError> {
@@ -149,6 +159,7 @@ impl UpstreamClient {
         Ok(Self {
             http,
             cache: Arc::default(),
+            ca_bundle: None,
         })
     }
 
