@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-
 use broker::http::server::Tls;
 use conformance::provider::{ProviderTarget, check_provider};
 use conformance::{CaBundle, Report, TestClient};
@@ -25,31 +23,6 @@ enum Scheme {
     LoopbackHttp,
     /// https with a certificate from a private authority, trusted through a CA bundle.
     Https,
-}
-
-/// A private certificate authority's bundle, and a certificate it issued for 127.0.0.1 with
-/// its key, in files of `dir`.
-fn tls_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "demo faults CA");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &rcgen::Issuer::new(ca, &ca_key))
-        .unwrap();
-    let [bundle, cert, key] = ["ca.pem", "cert.pem", "key.pem"].map(|name| dir.join(name));
-    std::fs::write(&bundle, ca_cert.pem()).unwrap();
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
-    (bundle, cert, key)
 }
 
 /// Alberta's demo provider with `fault`, checked with its registry entry (asked as the broker
@@ -87,10 +60,10 @@ async fn run_with(fault: Option<Fault>, with_registry: bool, scheme: Scheme) -> 
             tokio::spawn(demo::provider::serve(listener, config, shutdown))
         }
         Scheme::Https => {
-            let (bundle, cert, key) = tls_files(dir.path());
-            target.ca_bundle = Some(CaBundle::from_pem_file(&bundle).unwrap());
+            let files = e2e::tls::private_ca(dir.path()).unwrap();
+            target.ca_bundle = Some(CaBundle::from_pem_file(&files.ca_bundle).unwrap());
             let router = demo::provider::router(config).unwrap();
-            let tls = Tls::from_pem_files(&cert, &key).unwrap();
+            let tls = Tls::from_pem_files(&files.cert, &files.key).unwrap();
             let served = broker::http::server::serve(listener, router, Some(tls), 16, shutdown);
             tokio::spawn(async move { served.await.map_err(anyhow::Error::from) })
         }

@@ -7,3 +7,4 @@ pub mod postgres;
 pub mod provider;
 pub mod redis;
 pub mod rp;
+pub mod tls;

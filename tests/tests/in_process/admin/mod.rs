@@ -36,21 +36,7 @@ async fn setup() -> Admin {
     // The new provider: a real OpenID provider the conformance suite can examine.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let provider_issuer = format!("http://{}", listener.local_addr().unwrap());
-    let config = demo::provider::ProviderConfig {
-        issuer: provider_issuer.clone(),
-        name_en: "Alberta second provider (test)".into(),
-        name_fr: "Deuxième fournisseur albertain (essai)".into(),
-        clients: vec![demo::provider::ClientConfig {
-            client_id: "pan-canadian-broker".into(),
-            client_secret: NEW_SECRET.into(),
-            redirect_uris: vec![format!("{}/callback", bed.broker_url)],
-        }],
-        acr_values: vec!["urn:ab2:loa2".into(), "urn:ab2:loa3".into()],
-        claim_names: Default::default(),
-        persons: demo::provider::test_persons("CA-AB"),
-        fault: None,
-        clock: demo::provider::system_clock(),
-    };
+    let config = second_provider(&provider_issuer, &[&bed]);
     tokio::spawn(demo::provider::serve(
         listener,
         config,
@@ -61,6 +47,29 @@ async fn setup() -> Admin {
         http: http(),
         provider_issuer,
         _dir: dir,
+    }
+}
+
+/// The demo provider that [`new_provider`] registers, at `issuer`, answering the brokers of
+/// `beds` at their callbacks.
+fn second_provider(issuer: &str, beds: &[&TestBed]) -> demo::provider::ProviderConfig {
+    demo::provider::ProviderConfig {
+        issuer: issuer.to_owned(),
+        name_en: "Alberta second provider (test)".into(),
+        name_fr: "Deuxième fournisseur albertain (essai)".into(),
+        clients: vec![demo::provider::ClientConfig {
+            client_id: "pan-canadian-broker".into(),
+            client_secret: NEW_SECRET.into(),
+            redirect_uris: beds
+                .iter()
+                .map(|bed| format!("{}/callback", bed.broker_url))
+                .collect(),
+        }],
+        acr_values: vec!["urn:ab2:loa2".into(), "urn:ab2:loa3".into()],
+        claim_names: Default::default(),
+        persons: demo::provider::test_persons("CA-AB"),
+        fault: None,
+        clock: demo::provider::system_clock(),
     }
 }
 
@@ -549,4 +558,5 @@ async fn agreements_are_amended_by_version_and_terminated_at_once() {
     assert_eq!(terminated["reason"], "program ended");
 }
 
+mod ca_bundle;
 mod dynamic;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod failing_store;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use broker::clock::FixedClock;
 use broker::keys::KeySet;
 use broker::secrets::{Secret, SecretResolver};
 use broker::store::MemoryStore;
+use broker::upstream::UpstreamClient;
 use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -70,6 +72,9 @@ pub struct Options {
     pub secrets: Vec<(String, String)>,
     /// The state store; a fresh in-memory one when absent.
     pub store: Option<Arc<dyn broker::store::Store>>,
+    /// A CA bundle (PEM) the broker trusts toward providers beside the web's roots, as
+    /// `[upstream] ca_bundle` does.
+    pub upstream_ca_bundle: Option<PathBuf>,
 }
 
 fn secret_env(id: &str) -> String {
@@ -136,7 +141,8 @@ pub async fn start(options: Options) -> TestBed {
     }
     let registry = Registry::from_toml(&registry_text).unwrap();
     let registry_text = registry_text.clone();
-    let broker = Broker::new(BrokerParts {
+    let upstream_timeout = options.upstream_timeout.unwrap_or(Duration::from_secs(5));
+    let parts = BrokerParts {
         issuer: broker_url.clone(),
         registry,
         keys: KeySet::generate().unwrap(),
@@ -146,7 +152,7 @@ pub async fn start(options: Options) -> TestBed {
             .unwrap_or_else(|| Arc::new(MemoryStore::new())),
         secrets: SecretResolver::with_overlay(overlay),
         pairwise_secret: b"pairwise-test-secret".to_vec(),
-        upstream_timeout: options.upstream_timeout.unwrap_or(Duration::from_secs(5)),
+        upstream_timeout,
         records: match options.records.take() {
             Some(records) => records,
             None => broker::records::Records::in_memory().await.unwrap(),
@@ -156,7 +162,14 @@ pub async fn start(options: Options) -> TestBed {
         admins: std::mem::take(&mut options.admins),
         limits: options.limits.take().unwrap_or_default(),
         clock: clock.clone(),
-    })
+    };
+    let broker = match options.upstream_ca_bundle.take() {
+        Some(bundle) => Broker::with_upstream(
+            parts,
+            UpstreamClient::with_ca_bundle(upstream_timeout, &bundle).unwrap(),
+        ),
+        None => Broker::new(parts),
+    }
     .unwrap();
     let (tx, rx) = oneshot::channel();
     stops.push(tx);
