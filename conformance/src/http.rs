@@ -244,7 +244,7 @@ pub(crate) fn in_words(error: &rustls::Error, origin: &str, ca_bundle: Option<&P
             "neither by a certificate authority of the web nor by one in the CA bundle {}; check that the bundle holds the root certificate of the authority that issued it",
             path.display()
         ),
-        None => "by no certificate authority this suite trusts (those of the web); if it comes from a private certificate authority (a test deployment), give that authority's root certificate with --ca-bundle FILE".to_owned(),
+        None => "by no certificate authority this suite trusts (those of the web); if it comes from a private certificate authority (a test deployment), give that authority's root certificate with --ca-bundle FILE (to the broker: [upstream] ca_bundle)".to_owned(),
     };
     let rustls::Error::InvalidCertificate(problem) = error else {
         return format!("the TLS connection to {origin} failed: {error}");
