@@ -43,8 +43,8 @@ die() { say "$*"; exit 1; }
 
 if [ "$(id -u)" != 0 ]; then
   # Rootful podman: the measured setup (rootless needs subordinate ids and user namespaces).
-  command -v sudo >/dev/null 2>&1 || die "podman runs as root here: run as root or with sudo"
-  exec sudo --preserve-env "$0" "$@"
+  command -v sudo >/dev/null 2>&1 || die "podman runs as root here: run as root or with sudo (without a password)"
+  exec sudo -n --preserve-env "$0" "$@"
 fi
 
 # ---------------------------------------------------------------- podman's configuration
