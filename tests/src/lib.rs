@@ -1,6 +1,7 @@
 //! End-to-end test harness: starts real processes and peers.
 
 pub mod broker;
+pub mod containers;
 pub mod demo;
 pub mod interop;
 pub mod postgres;
