@@ -204,6 +204,9 @@ prepare() {
       echo "$inputs" > "$stamp"
     fi
   done
+  # The broker image's runtime stage (apt-get: the one step that needs Debian's mirror), into
+  # the layer cache that each run's `build` takes it from. It has no COPY: any context will do.
+  image_build -f "$repo/docker/Dockerfile" --target runtime -t localhost/pan-canadian-broker-test/runtime:bookworm "$repo/docker/test"
   flock -u 9
 }
 
