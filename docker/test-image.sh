@@ -317,6 +317,14 @@ down() {
   ((${#leftovers[@]} == 0)) || pm rm -f -t 0 "${leftovers[@]}" >/dev/null 2>&1 || true
   pm volume rm -f "${project}_records" >/dev/null 2>&1 || true
   pm network rm -f "${project}_default" >/dev/null 2>&1 || true
+  # netavark 1.4 leaves the port forwarding's chain of each network behind, empty: one more
+  # for every run. Empty ones are dropped (iptables refuses to drop one still referenced).
+  local chain
+  for chain in $(iptables -t nat -S 2>/dev/null | sed -n 's/^-N \(NETAVARK-DN-[0-9A-F]*\)$/\1/p'); do
+    if [ "$(iptables -t nat -S "$chain" 2>/dev/null | wc -l)" = 1 ]; then
+      iptables -t nat -X "$chain" 2>/dev/null || true
+    fi
+  done
 }
 
 clean() {
