@@ -20,14 +20,6 @@ use transparency::Hash;
 
 use super::{Backend, Records, RecordsError};
 
-/// The tables whose rows are leaves, and the column that is each row's own id.
-pub const TABLES: [(&str, &str); 4] = [
-    ("registry_versions", "version"),
-    ("consent_records", "id"),
-    ("disclosures", "id"),
-    ("audit_events", "seq"),
-];
-
 /// The leaf hashes of a range of leaves, from every table, in leaf order; a null hash is a
 /// record written before the log existed.
 const LEAF_HASHES: &str = "SELECT leaf, leaf_hash FROM registry_versions WHERE leaf >= $1 AND leaf < $2 \
@@ -36,12 +28,24 @@ const LEAF_HASHES: &str = "SELECT leaf, leaf_hash FROM registry_versions WHERE l
      UNION ALL SELECT leaf, leaf_hash FROM audit_events WHERE leaf >= $1 AND leaf < $2 \
      ORDER BY leaf";
 
-/// Each table's rows of a range of leaves, in the order of [`TABLES`].
-const RANGES: [&str; 4] = [
-    "SELECT * FROM registry_versions WHERE leaf >= $1 AND leaf < $2",
-    "SELECT * FROM consent_records WHERE leaf >= $1 AND leaf < $2",
-    "SELECT * FROM disclosures WHERE leaf >= $1 AND leaf < $2",
-    "SELECT * FROM audit_events WHERE leaf >= $1 AND leaf < $2",
+/// The tables whose rows are leaves, each with its rows of a range of leaves.
+const RANGES: [(&str, &str); 4] = [
+    (
+        "registry_versions",
+        "SELECT * FROM registry_versions WHERE leaf >= $1 AND leaf < $2",
+    ),
+    (
+        "consent_records",
+        "SELECT * FROM consent_records WHERE leaf >= $1 AND leaf < $2",
+    ),
+    (
+        "disclosures",
+        "SELECT * FROM disclosures WHERE leaf >= $1 AND leaf < $2",
+    ),
+    (
+        "audit_events",
+        "SELECT * FROM audit_events WHERE leaf >= $1 AND leaf < $2",
+    ),
 ];
 
 /// Takes `n` leaf numbers for the records `tx` writes; the first. `log_head` stays locked
@@ -210,12 +214,13 @@ impl Records {
         .await
     }
 
-    /// The records of leaves `from` (inclusive) to `to` (exclusive), in leaf order. Every leaf
-    /// in the range must be there: a gap is a record removed from the database.
+    /// The records of leaves `from` (inclusive) to `to` (exclusive), as the database holds them
+    /// now, in leaf order: a record removed from it leaves a gap, which the auditor's comparison
+    /// with the tree names.
     pub async fn log_records(&self, from: u64, to: u64) -> Result<Vec<LogRecord>, RecordsError> {
         self.bounded(async {
             let mut records = Vec::new();
-            for ((table, _), sql) in TABLES.iter().zip(RANGES) {
+            for (table, sql) in RANGES {
                 let rows = sqlx::query(sql)
                     .bind(to_i64(from))
                     .bind(to_i64(to))
@@ -297,17 +302,14 @@ impl Records {
                  JOIN json_each($1) w ON n.level = w.value->>0 AND n.n = w.value->>1"
             }
         };
-        let rows = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            self.bounded(async {
+        let rows = self
+            .bounded(async {
                 Ok(sqlx::query(sql)
                     .bind(Value::Array(wanted).to_string())
                     .fetch_all(self.pool())
                     .await?)
             })
-            .await?
-        };
+            .await?;
         for row in &rows {
             let level: i32 = row.try_get(0)?;
             let n: i64 = row.try_get(1)?;

@@ -32,7 +32,7 @@ use crate::budget::Waiting;
 pub use audit::{AuditRow, FLUSH_EVERY};
 pub use consent::{ConsentDecision, ConsentKey, ConsentRow, How};
 pub use disclosure::{ConsentBasis, DisclosureRow};
-pub use log::{LogRecord, StoredCheckpoint, StoredCosignature, TABLES};
+pub use log::{LogRecord, StoredCheckpoint, StoredCosignature};
 pub use registry::{RegistryChange, RegistryVersion};
 
 /// The migrations of each database, checked in.

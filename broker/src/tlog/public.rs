@@ -27,6 +27,14 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// The answer of every log request on a broker that signs nothing.
+fn no_log() -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        "this broker signs no checkpoints: its configuration has no [log] key\n",
+    )
+}
+
 fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::warn!(error = %e, "the log cannot be read");
     text(
@@ -61,10 +69,7 @@ pub async fn witnessed(State(broker): State<Broker>) -> Response {
 /// The checkpoint of `size` (the newest without one), followed by its cosignatures' lines.
 async fn serve_checkpoint(broker: &Broker, size: Option<u64>) -> Response {
     if broker.log.is_none() {
-        return text(
-            StatusCode::NOT_FOUND,
-            "this broker signs no checkpoints: its configuration has no [log] key\n",
-        );
+        return no_log();
     }
     let newest = match broker.records.checkpoint(size).await {
         Ok(Some(c)) => c,
@@ -126,10 +131,7 @@ pub async fn tile(State(broker): State<Broker>, Path(rest): Path<String>) -> Res
 /// then the next key when there is one.
 pub async fn key(State(broker): State<Broker>) -> Response {
     let Some(log) = &broker.log else {
-        return text(
-            StatusCode::NOT_FOUND,
-            "this broker signs no checkpoints: its configuration has no [log] key\n",
-        );
+        return no_log();
     };
     match log.vkeys() {
         Ok(keys) => text(StatusCode::OK, keys.join("\n") + "\n"),
@@ -143,10 +145,7 @@ pub async fn key(State(broker): State<Broker>) -> Response {
 /// refused with the reason.
 pub async fn cosign(State(broker): State<Broker>, body: Bytes) -> Response {
     let Some(log) = &broker.log else {
-        return text(
-            StatusCode::NOT_FOUND,
-            "this broker signs no checkpoints: its configuration has no [log] key\n",
-        );
+        return no_log();
     };
     let note = match std::str::from_utf8(&body)
         .map_err(|e| e.to_string())
