@@ -93,6 +93,12 @@ pub struct RelyingParty {
     /// Pushed authorization requests only (RFC 9126 section 6): the request reaches the broker
     /// authenticated, over a back channel, and never travels through the browser.
     pub require_par: bool,
+    /// Where the person may be sent after signing out (RP-Initiated Logout 1.0), matched
+    /// exactly.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are posted when a session the service was part of ends
+    /// (Back-Channel Logout 1.0); none means the service is not told.
+    pub backchannel_logout_uri: Option<Url>,
     pub status: Status,
 }
 
@@ -100,5 +106,10 @@ impl RelyingParty {
     /// Exact string comparison: no normalisation, no prefix or pattern match.
     pub fn allows_redirect(&self, redirect_uri: &str) -> bool {
         self.redirect_uris.iter().any(|u| u == redirect_uri)
+    }
+
+    /// As [`RelyingParty::allows_redirect`], for the return after signing out.
+    pub fn allows_post_logout_redirect(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|u| u == uri)
     }
 }

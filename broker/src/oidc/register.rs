@@ -216,6 +216,17 @@ pub(crate) fn registration(
             .get("require_pushed_authorization_requests")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        post_logout_redirect_uris: claims
+            .get("post_logout_redirect_uris")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        backchannel_logout_uri: text(claims, "backchannel_logout_uri"),
         status: "pending".into(),
         status_reason: None,
         registered_by: Some(format!("software statement {jurisdiction}")),

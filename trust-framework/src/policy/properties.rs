@@ -168,6 +168,8 @@ fn registry() -> impl Strategy<Value = Registry> {
                         sector_identifier: format!("rp{i}"),
                         id_token_signed_response_alg: "ES256".into(),
                         require_pushed_authorization_requests: false,
+                        post_logout_redirect_uris: Vec::new(),
+                        backchannel_logout_uri: None,
                         status,
                         status_reason,
                         registered_by: None,

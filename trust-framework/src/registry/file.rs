@@ -109,6 +109,14 @@ pub struct RelyingPartyEntry {
     /// RFC 9126 client metadata: this service may only start a login with a pushed request.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// RP-Initiated Logout 1.0: where the person may be sent back after signing out, compared
+    /// byte for byte as redirect URIs are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Back-Channel Logout 1.0: where the broker posts a logout token when a session this
+    /// service was part of ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
     #[serde(default = "default_status")]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

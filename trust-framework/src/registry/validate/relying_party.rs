@@ -42,6 +42,32 @@ pub(super) fn relying_party(
                 .map(|_| u.clone())
         })
         .collect();
+    let mut seen_logout = HashSet::new();
+    let post_logout_redirect_uris: Vec<Option<String>> = r
+        .post_logout_redirect_uris
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let place = format!("{place}.post_logout_redirect_uris[{i}]");
+            c.unique(&mut seen_logout, place.clone(), u, "post-logout redirect URI");
+            c.url(&place, u, false).map(|_| u.clone())
+        })
+        .collect();
+    let backchannel_logout_uri = match &r.backchannel_logout_uri {
+        None => Some(None),
+        Some(u) => {
+            let place = format!("{place}.backchannel_logout_uri");
+            match c.url(&place, u, false) {
+                // Back-Channel Logout 1.0 section 2.2: no fragment.
+                Some(url) if url.fragment().is_some() => {
+                    c.problem(place, "must not have a fragment");
+                    None
+                }
+                Some(url) => Some(Some(url)),
+                None => None,
+            }
+        }
+    };
     let auth_place = format!("{place}.token_endpoint_auth_method");
     if let Some(crate::secret::SecretRef::Sha256(hex)) = &r.client_secret
         && (hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -147,6 +173,10 @@ pub(super) fn relying_party(
         sector_identifier: r.sector_identifier.clone(),
         id_token_alg: alg?,
         require_par: r.require_pushed_authorization_requests,
+        post_logout_redirect_uris: post_logout_redirect_uris
+            .into_iter()
+            .collect::<Option<_>>()?,
+        backchannel_logout_uri: backchannel_logout_uri?,
         status: status?,
     })
 }
