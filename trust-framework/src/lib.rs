@@ -24,8 +24,8 @@ pub use attribute::Attribute;
 pub use jurisdiction::Jurisdiction;
 pub use level::AssuranceLevel;
 pub use policy::{
-    Basis, Candidate, Decision, Refusal, Release, RequestContext, UpstreamAssertion, decide,
-    release, still_stands,
+    Basis, Candidate, Decision, NotReused, Refusal, Release, RequestContext, ReuseRules,
+    SessionFacts, UpstreamAssertion, decide, release, reusable, still_stands,
 };
 pub use provider::{Certification, Component, IdentityProvider, Status};
 pub use registry::{Problem, Registry, RegistryError, RegistryFile};

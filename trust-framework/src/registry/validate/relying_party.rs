@@ -49,7 +49,12 @@ pub(super) fn relying_party(
         .enumerate()
         .map(|(i, u)| {
             let place = format!("{place}.post_logout_redirect_uris[{i}]");
-            c.unique(&mut seen_logout, place.clone(), u, "post-logout redirect URI");
+            c.unique(
+                &mut seen_logout,
+                place.clone(),
+                u,
+                "post-logout redirect URI",
+            );
             c.url(&place, u, false).map(|_| u.clone())
         })
         .collect();
