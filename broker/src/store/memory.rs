@@ -20,6 +20,10 @@ struct Inner {
     /// Watched values: their expiry and note, until taken live or handed out as abandoned.
     /// Few (the logins in progress), so a scan for the expired ones is cheap.
     watches: HashMap<(Kind, String), (Instant, Vec<u8>)>,
+    /// Sets, with their expiry: few (sessions and their indexes), dropped when found expired.
+    sets: HashMap<(Kind, String), (Instant, std::collections::BTreeSet<String>)>,
+    /// Queued items by kind and id: when each is due (Unix ms) and the item.
+    queued: HashMap<(Kind, String), (i64, Vec<u8>)>,
 }
 
 impl Inner {
@@ -192,6 +196,87 @@ impl Store for MemoryStore {
             .iter()
             .filter_map(|k| inner.watches.remove(k).map(|(_, note)| note))
             .collect())
+    }
+
+    async fn remove(&self, kind: Kind, key: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        let k = (kind, key.to_owned());
+        inner.map.remove(&k);
+        inner.sets.remove(&k);
+        Ok(())
+    }
+
+    async fn add_member(
+        &self,
+        kind: Kind,
+        key: &str,
+        member: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock()?;
+        inner.sets.retain(|_, (expires, _)| *expires > now);
+        let entry = inner
+            .sets
+            .entry((kind, key.to_owned()))
+            .or_insert_with(|| (now, Default::default()));
+        entry.0 = now + ttl;
+        entry.1.insert(member.to_owned());
+        Ok(())
+    }
+
+    async fn members(&self, kind: Kind, key: &str) -> Result<Vec<String>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .sets
+            .get(&(kind, key.to_owned()))
+            .filter(|(expires, _)| *expires > Instant::now())
+            .map(|(_, set)| set.iter().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn schedule(
+        &self,
+        kind: Kind,
+        id: &str,
+        item: Vec<u8>,
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.lock()?
+            .queued
+            .insert((kind, id.to_owned()), (due_ms, item));
+        Ok(())
+    }
+
+    async fn claim_due(
+        &self,
+        kind: Kind,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut inner = self.lock()?;
+        let mut due: Vec<(i64, String)> = inner
+            .queued
+            .iter()
+            .filter(|((k, _), (at, _))| *k == kind && *at <= now_ms)
+            .map(|((_, id), (at, _))| (*at, id.clone()))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut claimed = Vec::with_capacity(due.len());
+        for (_, id) in due {
+            if let Some(entry) = inner.queued.get_mut(&(kind, id.clone())) {
+                entry.0 = now_ms.saturating_add(lease_ms);
+                claimed.push((id, entry.1.clone()));
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError> {
+        self.lock()?.queued.remove(&(kind, id.to_owned()));
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

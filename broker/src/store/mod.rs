@@ -43,6 +43,26 @@ pub enum Kind {
     AssertionJti,
     /// A rate-limit counter for one client or source address and one window.
     RateCounter,
+    /// A person's broker session (`crate::session::Session`), keyed by its `sid`; it lives as
+    /// long as its idle lifetime, renewed on use, within its absolute lifetime.
+    Session,
+    /// The services a session served (a set), keyed by the session's `sid`: who is sent a
+    /// logout token when it ends.
+    SessionServices,
+    /// A provider's session or subject (a set of broker `sid`s): which broker sessions end
+    /// when the provider says that one did (Back-Channel Logout from the provider).
+    ProviderSessions,
+    /// A logout token's `jti` from a provider, kept until the token would be too old to be
+    /// accepted: a token ends sessions once.
+    LogoutJti,
+    /// What an authorization code gave when it was redeemed (the access token), kept while
+    /// that access token lives: a second redemption of the code revokes it (RFC 9700 4.5).
+    RedeemedCode,
+    /// Logout tokens waiting to be delivered to services (a queue, `Store::schedule`).
+    LogoutDelivery,
+    /// Where a sign-out returns once the provider has signed the person out too, keyed by the
+    /// `state` sent to the provider (one time).
+    LogoutReturn,
 }
 
 impl Kind {
@@ -57,6 +77,13 @@ impl Kind {
             Kind::PushedRequest => "par",
             Kind::AssertionJti => "assertion-jti",
             Kind::RateCounter => "rate",
+            Kind::Session => "session",
+            Kind::SessionServices => "session-services",
+            Kind::ProviderSessions => "provider-sessions",
+            Kind::LogoutJti => "logout-jti",
+            Kind::RedeemedCode => "redeemed-code",
+            Kind::LogoutDelivery => "logout-delivery",
+            Kind::LogoutReturn => "logout-return",
         }
     }
 
@@ -80,6 +107,16 @@ impl Kind {
             Kind::PushedRequest => Duration::from_secs(60),
             Kind::AssertionJti => Duration::from_secs(600),
             Kind::RateCounter => Duration::from_secs(60),
+            // Sessions and their sets have configured lifetimes (`crate::session::Lifetimes`);
+            // these are the defaults' absolute lifetime.
+            Kind::Session | Kind::SessionServices | Kind::ProviderSessions => {
+                Duration::from_secs(8 * 3600)
+            }
+            Kind::LogoutJti => Duration::from_secs(900),
+            Kind::RedeemedCode => Kind::AccessToken.ttl(),
+            // Queue items have no TTL: they leave the queue when delivered or given up.
+            Kind::LogoutDelivery => Duration::from_secs(24 * 3600),
+            Kind::LogoutReturn => Duration::from_secs(600),
         }
     }
 }
@@ -136,6 +173,39 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The notes of at most `limit` watched values that expired untaken, each handed to one
     /// caller only, whatever the number of replicas asking at once.
     async fn abandoned(&self, limit: usize) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Removes whatever the key holds (a value or a set); nothing there is not an error.
+    async fn remove(&self, kind: Kind, key: &str) -> Result<(), StoreError>;
+    /// Adds `member` to the set under the key, which then lives `ttl` from now.
+    async fn add_member(
+        &self,
+        kind: Kind,
+        key: &str,
+        member: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+    /// The members of the set under the key (none when there is no set).
+    async fn members(&self, kind: Kind, key: &str) -> Result<Vec<String>, StoreError>;
+    /// Puts `item` in the queue of `kind` under `id`, due at `due_ms` (Unix milliseconds),
+    /// replacing an item of the same id.
+    async fn schedule(
+        &self,
+        kind: Kind,
+        id: &str,
+        item: Vec<u8>,
+        due_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// At most `limit` items of the queue due at `now_ms`, each leased to this caller for
+    /// `lease_ms` (another caller gets it only after that, should this one die with it), in
+    /// one step: of replicas claiming at once, each item goes to one.
+    async fn claim_due(
+        &self,
+        kind: Kind,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Takes the item `id` out of the queue: delivered, or given up.
+    async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError>;
     /// For `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -164,6 +234,91 @@ impl TypedStore {
         key: &str,
     ) -> Result<Option<T>, StoreError> {
         counted(StoreOp::Take, self.0.take(kind, key).await.and_then(decode))
+    }
+
+    /// As [`TypedStore::put`], living `ttl` instead of the kind's own.
+    pub async fn put_for<T: Serialize>(
+        &self,
+        kind: Kind,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let result = match serde_json::to_vec(value) {
+            Ok(bytes) => self.0.put(kind, key, bytes, ttl).await,
+            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        };
+        counted(StoreOp::Put, result)
+    }
+
+    /// See [`Store::remove`].
+    pub async fn remove(&self, kind: Kind, key: &str) -> Result<(), StoreError> {
+        counted(StoreOp::Take, self.0.remove(kind, key).await)
+    }
+
+    /// See [`Store::add_member`].
+    pub async fn add_member(
+        &self,
+        kind: Kind,
+        key: &str,
+        member: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        counted(
+            StoreOp::Put,
+            self.0.add_member(kind, key, member, ttl).await,
+        )
+    }
+
+    /// See [`Store::members`].
+    pub async fn members(&self, kind: Kind, key: &str) -> Result<Vec<String>, StoreError> {
+        counted(StoreOp::Get, self.0.members(kind, key).await)
+    }
+
+    /// See [`Store::schedule`].
+    pub async fn schedule<T: Serialize>(
+        &self,
+        kind: Kind,
+        id: &str,
+        item: &T,
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        let result = match serde_json::to_vec(item) {
+            Ok(bytes) => self.0.schedule(kind, id, bytes, due_ms).await,
+            Err(e) => Err(StoreError::Corrupt(e.to_string())),
+        };
+        counted(StoreOp::Put, result)
+    }
+
+    /// See [`Store::claim_due`]. An item that does not decode is finished with a warning, so
+    /// that it is not claimed for ever.
+    pub async fn claim_due<T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let claimed = counted(
+            StoreOp::Sweep,
+            self.0.claim_due(kind, now_ms, lease_ms, limit).await,
+        )?;
+        let mut items = Vec::with_capacity(claimed.len());
+        for (id, bytes) in claimed {
+            match serde_json::from_slice(&bytes) {
+                Ok(item) => items.push((id, item)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a queued item does not decode; dropped");
+                    self.finish(kind, &id).await?;
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    /// See [`Store::finish`].
+    pub async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError> {
+        counted(StoreOp::Take, self.0.finish(kind, id).await)
     }
 
     /// See [`Store::put_new`].

@@ -119,6 +119,57 @@ end \
 return out",
 );
 
+/// A set member added and the set's lifetime set, in one step. KEYS: set. ARGV: member, TTL ms.
+static ADD_MEMBER: Lua = Lua::new(
+    "redis.call('SADD', KEYS[1], ARGV[1]) \
+redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
+return 1",
+);
+
+/// A queue's item and its due time together. KEYS: due (a sorted set), items (a hash). ARGV:
+/// id, due (Unix ms), item.
+static SCHEDULE: Lua = Lua::new(
+    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) \
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) \
+return 1",
+);
+
+/// Claims a queue's due items: each is leased (due again at the lease's end) and returned in
+/// one step, so of replicas claiming at once each item goes to one. KEYS: due, items. ARGV:
+/// now (Unix ms), lease end (Unix ms), limit. Returns id, item, id, item...
+static CLAIM_DUE: Lua = Lua::new(
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3]) \
+local out = {} \
+for _, id in ipairs(ids) do \
+local v = redis.call('HGET', KEYS[2], id) \
+if v then \
+redis.call('ZADD', KEYS[1], ARGV[2], id) \
+out[#out + 1] = id \
+out[#out + 1] = v \
+else \
+redis.call('ZREM', KEYS[1], id) \
+end \
+end \
+return out",
+);
+
+/// Takes an item out of its queue. KEYS: due, items. ARGV: id.
+static FINISH: Lua = Lua::new(
+    "redis.call('ZREM', KEYS[1], ARGV[1]) \
+redis.call('HDEL', KEYS[2], ARGV[1]) \
+return 1",
+);
+
+/// A queue's sorted set of due times and its hash of items, `pcb:queue:{q-<kind>}:due` and
+/// `..:items`: one cluster slot, for the scripts that touch both.
+fn queue_keys(kind: Kind) -> (String, String) {
+    let tag = format!("{{q-{}}}", kind.prefix());
+    (
+        format!("{KEY_PREFIX}:queue:{tag}:due"),
+        format!("{KEY_PREFIX}:queue:{tag}:items"),
+    )
+}
+
 /// Watches are spread over this many buckets, each an index and a notes hash in one cluster
 /// slot with the values it watches.
 const WATCH_BUCKETS: u8 = 16;
@@ -379,6 +430,86 @@ impl Store for RedisStore {
             found.extend(claimed);
         }
         Ok(found)
+    }
+
+    async fn remove(&self, kind: Kind, k: &str) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(key(kind, k));
+        self.run::<()>(cmd).await
+    }
+
+    async fn add_member(
+        &self,
+        kind: Kind,
+        k: &str,
+        member: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let set = key(kind, k);
+        self.eval::<()>(&ADD_MEMBER, |cmd| {
+            cmd.arg(1).arg(&set).arg(member).arg(ms);
+        })
+        .await
+    }
+
+    async fn members(&self, kind: Kind, k: &str) -> Result<Vec<String>, StoreError> {
+        let mut cmd = redis::cmd("SMEMBERS");
+        cmd.arg(key(kind, k));
+        self.run(cmd).await
+    }
+
+    async fn schedule(
+        &self,
+        kind: Kind,
+        id: &str,
+        item: Vec<u8>,
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (due, items) = queue_keys(kind);
+        self.eval::<()>(&SCHEDULE, |cmd| {
+            cmd.arg(2)
+                .arg(&due)
+                .arg(&items)
+                .arg(id)
+                .arg(due_ms)
+                .arg(&item);
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        kind: Kind,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let (due, items) = queue_keys(kind);
+        let flat: Vec<Vec<u8>> = self
+            .eval(&CLAIM_DUE, |cmd| {
+                cmd.arg(2)
+                    .arg(&due)
+                    .arg(&items)
+                    .arg(now_ms)
+                    .arg(now_ms.saturating_add(lease_ms))
+                    .arg(limit);
+            })
+            .await?;
+        let mut claimed = Vec::with_capacity(flat.len() / 2);
+        let mut pairs = flat.into_iter();
+        while let (Some(id), Some(item)) = (pairs.next(), pairs.next()) {
+            claimed.push((String::from_utf8_lossy(&id).into_owned(), item));
+        }
+        Ok(claimed)
+    }
+
+    async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError> {
+        let (due, items) = queue_keys(kind);
+        self.eval::<()>(&FINISH, |cmd| {
+            cmd.arg(2).arg(&due).arg(&items).arg(id);
+        })
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

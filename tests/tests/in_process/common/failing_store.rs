@@ -91,6 +91,51 @@ impl Store for FailingStore {
         self.inner.abandoned(limit).await
     }
 
+    async fn remove(&self, kind: Kind, key: &str) -> Result<(), StoreError> {
+        self.check(kind)?;
+        self.inner.remove(kind, key).await
+    }
+
+    async fn add_member(
+        &self,
+        kind: Kind,
+        key: &str,
+        member: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.check(kind)?;
+        self.inner.add_member(kind, key, member, ttl).await
+    }
+
+    async fn members(&self, kind: Kind, key: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.members(kind, key).await
+    }
+
+    async fn schedule(
+        &self,
+        kind: Kind,
+        id: &str,
+        item: Vec<u8>,
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.check(kind)?;
+        self.inner.schedule(kind, id, item, due_ms).await
+    }
+
+    async fn claim_due(
+        &self,
+        kind: Kind,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.inner.claim_due(kind, now_ms, lease_ms, limit).await
+    }
+
+    async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError> {
+        self.inner.finish(kind, id).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
