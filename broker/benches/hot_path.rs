@@ -138,6 +138,7 @@ fn code_grant(registry: &Registry) -> CodeGrant {
         claims: id_token::released_claims(&granted.attributes),
         verified_claims: id_token::verified_claims(&granted, TXN),
         subject: granted.subject,
+        sid: Some("c2Vzc2lvbi1pZC1mb3ItdGhlLWJlbmNobWFyay1zaWQ".to_owned()),
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// One permit per provider call in flight (`limits.max_concurrent_upstream`).
     pub upstream_slots: tokio::sync::Semaphore,
+    /// Sessions' lifetimes and reuse rule (`crate::session`).
+    pub sessions: crate::session::SessionPolicy,
 }
 
 impl std::ops::Deref for Broker {
@@ -77,6 +79,7 @@ pub struct BrokerParts {
     pub limits: crate::http::limits::Limits,
     /// The system clock in production; a fixed one in tests.
     pub clock: Arc<dyn Clock>,
+    pub sessions: crate::session::SessionPolicy,
 }
 
 impl Broker {
@@ -112,6 +115,7 @@ impl Broker {
             ),
             limits: parts.limits,
             clock: parts.clock,
+            sessions: parts.sessions,
         })))
     }
 
@@ -237,6 +241,23 @@ pub fn router(broker: Broker) -> Router {
             "/consent",
             get(crate::login::endpoints::consent_page).post(crate::login::endpoints::decide),
         )
+        .route(
+            "/logout",
+            get(crate::session::end_session::get).post(crate::session::end_session::post),
+        )
+        .route(
+            "/logout/confirm",
+            post(crate::session::end_session::confirm),
+        )
+        .route(
+            "/logout/callback",
+            get(crate::session::end_session::callback),
+        )
+        .route("/logout/done", get(crate::session::end_session::done))
+        .route(
+            "/backchannel-logout",
+            post(crate::session::provider_logout::receive),
+        )
         .route("/par", post(crate::oidc::par::push))
         .route("/token", post(crate::oidc::token::token))
         .route("/register", post(crate::oidc::register::register))
@@ -319,8 +340,9 @@ pub async fn run_tls(
     serve(listener, broker, Some(tls), shutdown).await
 }
 
-/// [`run`] and [`run_tls`]: the sweep for abandoned logins, the audit flusher and the registry
-/// listener run while the broker serves, and stop with it.
+/// [`run`] and [`run_tls`]: the sweep for abandoned logins, the audit flusher, the registry
+/// listener, the checkpointer and the logout token deliveries run while the broker serves,
+/// and stop with it.
 async fn serve(
     listener: tokio::net::TcpListener,
     broker: Broker,
@@ -332,6 +354,7 @@ async fn serve(
     let _flusher = AbortOnDrop(tokio::spawn(flush_audit_events(broker.records.clone())));
     let _listener = AbortOnDrop(tokio::spawn(broker.records.clone().listen_for_registry()));
     let _checkpointer = AbortOnDrop(tokio::spawn(crate::tlog::checkpointer::run(broker.clone())));
+    let _logouts = AbortOnDrop(tokio::spawn(crate::session::delivery::run(broker.clone())));
     let served =
         crate::http::server::serve(listener, router(broker.clone()), tls, max, shutdown).await;
     // The audit events of the last requests, before the process ends.

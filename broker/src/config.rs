@@ -41,6 +41,9 @@ pub struct Config {
     pub admin: AdminConfig,
     #[serde(default)]
     pub limits: crate::http::limits::Limits,
+    /// Sessions: lifetimes, and the level from which a sign-in is always fresh.
+    #[serde(default)]
+    pub sessions: crate::session::SessionPolicy,
 }
 
 /// The admin API. With no principal it refuses every call.
@@ -179,6 +182,8 @@ pub enum ConfigError {
     Version(String, u32),
     #[error("{0}: [limits] {1}")]
     Limit(String, String),
+    #[error("{0}: {1}")]
+    Sessions(String, String),
 }
 
 impl Config {
@@ -194,6 +199,9 @@ impl Config {
         }
         if let Some(why) = config.limits.out_of_bounds() {
             return Err(ConfigError::Limit(shown, why));
+        }
+        if let Err(why) = config.sessions.check() {
+            return Err(ConfigError::Sessions(shown, why));
         }
         if let Ok(v) = std::env::var("BROKER_ISSUER") {
             config.issuer = v;

@@ -21,6 +21,7 @@ pub(crate) mod metrics;
 pub mod oidc;
 pub mod records;
 pub mod secrets;
+pub mod session;
 pub mod store;
 pub mod tlog;
 pub mod upstream;

@@ -81,6 +81,16 @@ struct ReasonLabels {
     reason: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    cause: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -102,6 +112,12 @@ struct Metrics {
     policy_refusals: Family<ReasonLabels, Counter>,
     abandoned: Family<StageLabels, Counter>,
     open_connections: Gauge,
+    sessions_started: Family<OutcomeLabels, Counter>,
+    sessions_reused: Counter,
+    sessions_not_reused: Family<ReasonLabels, Counter>,
+    sessions_ended: Family<CauseLabels, Counter>,
+    logout_tokens: Family<OutcomeLabels, Counter>,
+    tokens_revoked: Counter,
 }
 
 impl Metrics {
@@ -120,7 +136,18 @@ impl Metrics {
             policy_refusals: Family::default(),
             abandoned: Family::default(),
             open_connections: Gauge::default(),
+            sessions_started: Family::default(),
+            sessions_reused: Counter::default(),
+            sessions_not_reused: Family::default(),
+            sessions_ended: Family::default(),
+            logout_tokens: Family::default(),
+            tokens_revoked: Counter::default(),
         };
+        for outcome in LogoutToken::ALL {
+            drop(m.logout_tokens.get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
+            }));
+        }
         // Series that alerts watch exist from the start at zero, so that `rate()` and
         // `increase()` see their first event instead of a series appearing out of nowhere.
         for op in StoreOp::ALL {
@@ -205,6 +232,38 @@ impl Metrics {
             "Client connections open now; at [limits] max_connections, new ones wait to be \
              accepted",
             m.open_connections.clone(),
+        );
+        r.register(
+            "broker_sessions_started",
+            "Broker sessions started by a sign-in at a provider (new), or renewed by a new \
+             sign-in of the same person in the same browser (renewed)",
+            m.sessions_started.clone(),
+        );
+        r.register(
+            "broker_sessions_reused",
+            "Logins served from a session, without the provider",
+            m.sessions_reused.clone(),
+        );
+        r.register(
+            "broker_sessions_not_reused",
+            "Logins whose browser had a session that could not stand in for them, by reason",
+            m.sessions_not_reused.clone(),
+        );
+        r.register(
+            "broker_sessions_ended",
+            "Broker sessions ended, by cause (logout, provider_logout, replaced)",
+            m.sessions_ended.clone(),
+        );
+        r.register(
+            "broker_logout_tokens",
+            "Back-channel logout tokens to services, by outcome (queued, delivered, retried, \
+             undelivered: given up after the last try)",
+            m.logout_tokens.clone(),
+        );
+        r.register(
+            "broker_tokens_revoked",
+            "Access tokens revoked because their code was presented again",
+            m.tokens_revoked.clone(),
         );
         r.register(
             "broker_build",
@@ -447,6 +506,79 @@ pub fn abandoned(stage: crate::login::abandoned::Stage) {
             stage: stage.as_str(),
         })
         .inc();
+}
+
+/// A session started (`renewed`: a new sign-in of the same person kept its session).
+pub fn session_started(renewed: bool) {
+    let outcome = if renewed { "renewed" } else { "new" };
+    METRICS
+        .sessions_started
+        .get_or_create(&OutcomeLabels { outcome })
+        .inc();
+}
+
+/// A login was served from a session.
+pub fn session_reused() {
+    METRICS.sessions_reused.inc();
+}
+
+/// A session could not stand in for a login.
+pub fn session_not_reused(reason: &'static str) {
+    METRICS
+        .sessions_not_reused
+        .get_or_create(&ReasonLabels { reason })
+        .inc();
+}
+
+/// A session ended.
+pub fn session_ended(cause: crate::session::EndCause) {
+    METRICS
+        .sessions_ended
+        .get_or_create(&CauseLabels {
+            cause: cause.as_str(),
+        })
+        .inc();
+}
+
+/// What became of a logout token owed to a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoutToken {
+    Queued,
+    Delivered,
+    Retried,
+    Undelivered,
+}
+
+impl LogoutToken {
+    const ALL: [Self; 4] = [
+        Self::Queued,
+        Self::Delivered,
+        Self::Retried,
+        Self::Undelivered,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Delivered => "delivered",
+            Self::Retried => "retried",
+            Self::Undelivered => "undelivered",
+        }
+    }
+}
+
+pub fn logout_token(outcome: LogoutToken) {
+    METRICS
+        .logout_tokens
+        .get_or_create(&OutcomeLabels {
+            outcome: outcome.as_str(),
+        })
+        .inc();
+}
+
+/// A replayed code revoked its access token.
+pub fn token_revoked() {
+    METRICS.tokens_revoked.inc();
 }
 
 /// Counts one open client connection for as long as it is held.

@@ -143,6 +143,69 @@ pub enum Event<'a> {
         reason: &'a str,
     },
 
+    /// A second redemption of a spent code revoked the access token the first one got
+    /// (RFC 9700 4.5): the code may have been stolen.
+    TokenRevoked {
+        txn: &'a str,
+        client: &'a str,
+    },
+
+    // --- Sessions and logout ---
+    /// A person signed in at a provider: the broker's session starts (or is renewed, for a
+    /// new sign-in of the same person at the same provider in the same browser).
+    SessionStarted {
+        sid: &'a str,
+        txn: &'a str,
+        provider: &'a str,
+        level: &'a str,
+        renewed: bool,
+    },
+    /// A login was served from the session, without the provider.
+    SessionReused {
+        sid: &'a str,
+        txn: &'a str,
+        client: &'a str,
+    },
+    /// The browser had a session, which could not stand in for this login.
+    SessionNotReused {
+        sid: &'a str,
+        txn: &'a str,
+        reason: &'static str,
+    },
+    /// A session ended, and logout tokens were queued for the services it served.
+    SessionEnded {
+        sid: &'a str,
+        cause: &'static str,
+        services: u64,
+    },
+    /// A sign-out request was refused (a forged hint, an unregistered return address).
+    LogoutRefused {
+        reason: &'a str,
+    },
+    /// A service acknowledged its logout token.
+    LogoutDelivered {
+        sid: &'a str,
+        client: &'a str,
+        attempt: u32,
+    },
+    /// A service's logout token could not be delivered, and will not be tried again.
+    LogoutUndelivered {
+        sid: &'a str,
+        client: &'a str,
+        attempts: u32,
+        reason: &'a str,
+    },
+    /// A provider said one of its sessions ended; the broker's sessions of it ended too.
+    ProviderLogout {
+        provider: &'a str,
+        sessions: u64,
+    },
+    /// A provider's logout token was refused.
+    ProviderLogoutRefused {
+        provider: Option<&'a str>,
+        reason: &'a str,
+    },
+
     // --- Registration of services (RFC 7591) ---
     RegistrationRefused {
         code: &'a str,
@@ -302,6 +365,16 @@ impl Event<'_> {
             Self::LoginAbandoned { .. } => "login.abandoned",
             Self::TokenIssued { .. } => "token.issued",
             Self::TokenRefused { .. } => "token.refused",
+            Self::TokenRevoked { .. } => "token.revoked",
+            Self::SessionStarted { .. } => "session.started",
+            Self::SessionReused { .. } => "session.reused",
+            Self::SessionNotReused { .. } => "session.not_reused",
+            Self::SessionEnded { .. } => "session.ended",
+            Self::LogoutRefused { .. } => "logout.refused",
+            Self::LogoutDelivered { .. } => "logout.delivered",
+            Self::LogoutUndelivered { .. } => "logout.undelivered",
+            Self::ProviderLogout { .. } => "provider.logout",
+            Self::ProviderLogoutRefused { .. } => "provider.logout.refused",
             Self::RegistrationRefused { .. } => "registration.refused",
             Self::ServiceRegisteredDynamic { .. } => "service.registered.dynamic",
             Self::AdminRefused { .. } => "admin.refused",
@@ -340,6 +413,10 @@ impl Event<'_> {
                 | Self::CallbackRefused { .. }
                 | Self::LoginFailed { .. }
                 | Self::TokenRefused { .. }
+                | Self::TokenRevoked { .. }
+                | Self::LogoutRefused { .. }
+                | Self::LogoutUndelivered { .. }
+                | Self::ProviderLogoutRefused { .. }
                 | Self::AdminRefused { .. }
                 | Self::RateLimited { .. }
                 | Self::LogInconsistent { .. }

@@ -299,6 +299,71 @@ impl Event<'_> {
                 f.put("new", *new);
                 f.put("reason", *reason);
             }
+            Self::TokenRevoked { txn, client } => {
+                f.put("txn", *txn);
+                f.put("client", *client);
+            }
+            Self::SessionStarted {
+                sid,
+                txn,
+                provider,
+                level,
+                renewed,
+            } => {
+                f.put("sid", *sid);
+                f.put("txn", *txn);
+                f.put("provider", *provider);
+                f.put("level", *level);
+                f.put("renewed", *renewed);
+            }
+            Self::SessionReused { sid, txn, client } => {
+                f.put("sid", *sid);
+                f.put("txn", *txn);
+                f.put("client", *client);
+            }
+            Self::SessionNotReused { sid, txn, reason } => {
+                f.put("sid", *sid);
+                f.put("txn", *txn);
+                f.put("reason", *reason);
+            }
+            Self::SessionEnded {
+                sid,
+                cause,
+                services,
+            } => {
+                f.put("sid", *sid);
+                f.put("cause", *cause);
+                f.put("services", *services);
+            }
+            Self::LogoutRefused { reason } => f.put("reason", *reason),
+            Self::LogoutDelivered {
+                sid,
+                client,
+                attempt,
+            } => {
+                f.put("sid", *sid);
+                f.put("client", *client);
+                f.put("attempt", *attempt);
+            }
+            Self::LogoutUndelivered {
+                sid,
+                client,
+                attempts,
+                reason,
+            } => {
+                f.put("sid", *sid);
+                f.put("client", *client);
+                f.put("attempts", *attempts);
+                f.put("reason", *reason);
+            }
+            Self::ProviderLogout { provider, sessions } => {
+                f.put("provider", *provider);
+                f.put("sessions", *sessions);
+            }
+            Self::ProviderLogoutRefused { provider, reason } => {
+                f.put("provider", *provider);
+                f.put("reason", *reason);
+            }
             Self::RateLimited {
                 scope,
                 who,

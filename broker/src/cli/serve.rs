@@ -88,6 +88,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             admins,
             limits: config.limits.clone(),
             clock,
+            sessions: config.sessions,
         },
         upstream,
     )?;

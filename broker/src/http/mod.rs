@@ -5,6 +5,7 @@ pub mod browser;
 pub(crate) mod health;
 pub(crate) mod lang;
 pub mod limits;
+pub(crate) mod logout_pages;
 pub(crate) mod pages;
 pub(crate) mod request_body;
 pub(crate) mod request_head;

@@ -370,7 +370,7 @@ fn jurisdiction_label(j: Jurisdiction, lang: Lang) -> &'static str {
     j.name(lang)
 }
 
-fn render(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
+pub(crate) fn render(status: StatusCode, rendered: Result<String, askama::Error>) -> Response {
     match rendered {
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();

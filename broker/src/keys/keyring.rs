@@ -43,6 +43,16 @@ impl KeyRing {
         self.current().sign(alg, claims)
     }
 
+    /// See [`KeySet::sign_typed`].
+    pub fn sign_typed(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: Map<String, Value>,
+    ) -> Result<String, KeyError> {
+        self.current().sign_typed(alg, typ, claims)
+    }
+
     /// The public JWKS at `now` (unix seconds): see [`KeySet::jwks_at`].
     pub fn jwks(&self, now: i64) -> Value {
         self.current().jwks_at(now)

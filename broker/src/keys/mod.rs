@@ -236,6 +236,26 @@ impl KeySet {
         serde_json::json!({ "keys": keys })
     }
 
+    /// As [`KeySet::sign`], with the header's `typ` set to `typ` (explicit typing, RFC 8725
+    /// 3.11: a logout token cannot then pass for an ID token, nor the reverse).
+    pub fn sign_typed(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: Map<String, Value>,
+    ) -> Result<String, KeyError> {
+        let key = self.keys.get(alg.name()).ok_or(KeyError::Missing(alg))?;
+        let header = serde_json::json!({ "alg": alg.name(), "typ": typ, "kid": key.kid });
+        let payload = serde_json::to_vec(&claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+        let mut jws = URL_SAFE_NO_PAD.encode(header.to_string());
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
+        let signature = key.signer.sign(jws.as_bytes())?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut jws);
+        Ok(jws)
+    }
+
     /// Signs a JWT with the key for `alg`: a compact JWS whose header names `alg`, `kid` and
     /// `typ` `JWT`.
     pub fn sign(&self, alg: SigningAlg, claims: Map<String, Value>) -> Result<String, KeyError> {

@@ -28,6 +28,7 @@ use crate::http::browser::random_token;
 use crate::oidc::error::OAuthError;
 use crate::oidc::id_token;
 use crate::records::{ConsentBasis, ConsentRow, DisclosureRow, RecordsError, millis};
+use crate::session::{Served, Session};
 use crate::store::{Kind, StoreError};
 
 /// Issues the code for a release the person agreed to (or was told of, or agreed to before):
@@ -48,6 +49,7 @@ pub(super) async fn issue(
         code_challenge,
         granted,
         lang,
+        session,
         ..
     } = awaiting;
     let level = granted.level;
@@ -77,7 +79,25 @@ pub(super) async fn issue(
         acr: granted.level.acr().to_owned(),
         auth_time: granted.auth_time,
         txn,
+        sid: session.as_ref().map(|s| s.sid.clone()),
     };
+    // The session is told of the service before the code exists: a service that holds a code
+    // of the session gets its logout token when the session ends.
+    if let Some(link) = &session {
+        let served = Served {
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+        };
+        let left = u64::try_from(link.expires_at - now.unix_timestamp()).unwrap_or(0);
+        Session::served(
+            broker,
+            &link.sid,
+            &served,
+            std::time::Duration::from_secs(left.max(1)),
+        )
+        .await
+        .map_err(|e| Failure::to_service(&return_to, store_failed(broker, &grant.txn, &e)))?;
+    }
     let code = random_token();
     let watch = Watch::new(
         &grant.txn,

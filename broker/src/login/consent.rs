@@ -120,7 +120,9 @@ impl AwaitingConsent {
                 .remembered_consent(key, now)
                 .await
                 .map_err(|e| Failure::page(self.lang, records_failed(broker, &self.txn, &e)))?;
-            if remembered.is_some_and(|r| covers(&r.attributes, &granted.attribute_names())) {
+            if !self.prompt.consent
+                && remembered.is_some_and(|r| covers(&r.attributes, &granted.attribute_names()))
+            {
                 broker.audit(Event::ConsentReused {
                     txn: &self.txn,
                     client: &self.client_id,
@@ -134,6 +136,29 @@ impl AwaitingConsent {
                 }
                 return issued;
             }
+        }
+        if self.prompt.none {
+            // `prompt=none`: no page. A consent agreement needs the person's consent, a notice
+            // agreement that they be told.
+            let (code, description) = if granted.legal_basis == LegalBasis::Consent {
+                (
+                    ErrorCode::ConsentRequired,
+                    "the person must consent before their information is shared with this service",
+                )
+            } else {
+                (
+                    ErrorCode::InteractionRequired,
+                    "the person must be shown a notice before their information is shared with this service",
+                )
+            };
+            let error = OAuthError::new(code, description);
+            broker.audit(Event::LoginFailed {
+                txn: &self.txn,
+                error: code.as_str(),
+                reason: &error.description,
+            });
+            tally.end(LoginOutcome::Denied);
+            return Err(Failure::to_service(&self.return_to, error));
         }
         let form = random_token();
         let watch = Watch::new(

@@ -12,9 +12,10 @@ use super::choose::Choice;
 use super::consent::Answer;
 use super::ending::{redirect_to_service, see_other};
 use super::returned::ProviderAnswer;
-use super::{AtProvider, AwaitingConsent, Choosing, Failure, Login};
+use super::{AtProvider, AwaitingConsent, Choosing, Failure, Login, Returned};
 use crate::app::Broker;
 use crate::http::{browser, lang, pages};
+use crate::session;
 
 /// What the browser is shown or sent to once a transition is made.
 pub fn respond(broker: &Broker, login: Login) -> Response {
@@ -154,13 +155,42 @@ pub async fn callback(
                     error: q.error,
                     error_description: q.error_description,
                 };
-                at.returned(&broker, answer, broker.now()).await
+                let now = broker.now();
+                // The browser's session, if any, is renewed or replaced by this sign-in. A store
+                // that cannot say counts as none: the new session replaces it in the browser.
+                let session_cookie = session::cookie::read(&headers, broker.secure_cookies);
+                let existing = session::Session::find(
+                    &broker,
+                    session_cookie.as_ref(),
+                    cookie.as_deref(),
+                    now,
+                )
+                .await
+                .unwrap_or_default();
+                at.returned(&broker, answer, existing, now).await
             }
             Err(f) => Err(f),
         },
     };
     match returned {
-        Ok(login) => respond(&broker, login),
+        Ok(Returned { login, started }) => {
+            let mut response = respond(&broker, login);
+            if let Some(started) = started {
+                let secure = broker.secure_cookies;
+                let headers = response.headers_mut();
+                if let Some(v) = session::cookie::set(&started, secure) {
+                    headers.append(header::SET_COOKIE, v);
+                }
+                // The binding cookie lives as long as the session may.
+                if let Some(c) = cookie.as_deref()
+                    && let Some(v) =
+                        session::cookie::bind_browser(c, secure, broker.sessions.absolute())
+                {
+                    headers.append(header::SET_COOKIE, v);
+                }
+            }
+            response
+        }
         Err(f) => f.into_response(&broker, format!("/?lang={}", lang.other().code())),
     }
 }

@@ -42,6 +42,21 @@ impl FormTokens {
         crate::oidc::pairwise::fields_mac(&self.key, &["consent", txn, browser])
     }
 
+    /// The sign-out confirmation's token for session `sid` in the browser whose binding cookie
+    /// hashes to `browser`.
+    pub fn sign_out(&self, sid: &str, browser: &str) -> String {
+        crate::oidc::pairwise::fields_mac(&self.key, &["sign-out", sid, browser])
+    }
+
+    /// Whether `posted` is the sign-out token of `sid` for the browser that sent `cookie`.
+    pub fn sign_out_matches(&self, sid: &str, cookie: Option<&str>, posted: &str) -> bool {
+        let Some(cookie) = cookie else {
+            return false;
+        };
+        let expected = self.sign_out(sid, &crate::http::browser::hash(cookie));
+        expected.as_bytes().ct_eq(posted.as_bytes()).into()
+    }
+
     /// Whether `posted` is the consent token of `txn` for the browser that sent `cookie` (the
     /// binding cookie's value, if any). Constant-time.
     pub fn consent_matches(&self, txn: &str, cookie: Option<&str>, posted: &str) -> bool {

@@ -26,6 +26,7 @@ pub(crate) mod form_tokens;
 mod provider;
 pub(crate) mod request;
 mod returned;
+mod reuse;
 mod start;
 pub mod state;
 
@@ -33,6 +34,7 @@ pub(crate) use code::redeem;
 pub(crate) use consent::display;
 pub use ending::Failure;
 pub use request::{AuthorizeRequest, Origin};
+pub use returned::Returned;
 pub(crate) use start::start;
 pub use state::{AtProvider, AwaitingConsent, Choosing, CodeGrant, ReturnTo};
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use trust_framework::{AssuranceLevel, Attribute, Lang, Registry};
 
 use super::ending::Failure;
-use super::state::{ReturnTo, ServiceRequest};
+use super::state::{Prompt, ReturnTo, ServiceRequest};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::params::{Params, is_s256_challenge};
 
@@ -147,13 +147,15 @@ impl AuthorizeRequest {
                 "code_challenge is not an S256 challenge",
             ));
         }
-        if params
+        let prompts: Vec<&str> = params
             .get("prompt")
-            .is_some_and(|p| p.split(' ').any(|p| p == "none"))
-        {
+            .map(|p| p.split(' ').filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
+        // OpenID Connect Core 3.1.2.1: none with any other value is an error.
+        if prompts.contains(&"none") && prompts.len() > 1 {
             return Err(to_rp(
-                ErrorCode::LoginRequired,
-                "prompt=none cannot be honoured: every login needs the person",
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined with another prompt value",
             ));
         }
         let max_age = fresh_within(params.get("max_age"), params.get("prompt"))
@@ -173,11 +175,7 @@ impl AuthorizeRequest {
         let level = requested_level(params.get("acr_values"), claims.as_ref())
             .map_err(|e| to_rp(ErrorCode::InvalidRequest, &e))?;
         let (hint, login_hint) = hints(registry, params.get("idp_hint"), params.get("login_hint"));
-        let prompts = |p: &str| {
-            params
-                .get("prompt")
-                .is_some_and(|v| v.split(' ').any(|v| v == p))
-        };
+        let prompts = |p: &str| prompts.contains(&p);
         Ok(Self {
             service: ServiceRequest {
                 client_id: rp.client_id.clone(),
@@ -197,6 +195,11 @@ impl AuthorizeRequest {
                             .collect()
                     })
                     .unwrap_or_default(),
+                prompt: Prompt {
+                    none: prompts("none"),
+                    login: prompts("login"),
+                    consent: prompts("consent"),
+                },
             },
             hint,
             select_account: prompts("select_account"),

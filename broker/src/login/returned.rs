@@ -4,10 +4,10 @@
 //! to the notice-and-consent page.
 
 use time::OffsetDateTime;
-use trust_framework::{Lang, Refusal, UpstreamAssertion, release};
+use trust_framework::{Lang, Refusal, Release, UpstreamAssertion, release};
 
-use super::ending::{release_refused, upstream_failed};
-use super::state::{AtProvider, AwaitingConsent, Choosing, Granted, Pending};
+use super::ending::{release_refused, store_failed, upstream_failed};
+use super::state::{AtProvider, AwaitingConsent, Choosing, Granted, Pending, SessionLink};
 use super::{Access, Failure, Login, kept};
 use crate::app::Broker;
 use crate::audit::{Event, list};
@@ -52,12 +52,15 @@ impl AtProvider {
 
     /// The provider answered: on to the person's decision, or back to the picker without the
     /// provider when it fell short of the level and others remain.
+    /// `existing` is the browser's session, if any: renewed by this sign-in when it is the
+    /// same person's at the same provider, ended otherwise.
     pub async fn returned(
         self,
         broker: &Broker,
         answer: ProviderAnswer,
+        existing: Option<crate::session::Session>,
         now: OffsetDateTime,
-    ) -> Result<Login, Failure> {
+    ) -> Result<Returned, Failure> {
         let AtProvider {
             login,
             candidate,
@@ -189,89 +192,208 @@ impl AtProvider {
             provider_id: provider.id.clone(),
             subject: signed_in.subject.clone(),
             acr: signed_in.acr.clone(),
-            claims: signed_in.claims,
+            claims: signed_in.claims.clone(),
         };
-        // The registry may have changed since /authorize: release checks it again now.
-        let released = match release(&registry, &candidate, &assertion, now) {
+        let signed = Signed {
+            auth_time: auth_time.map(OffsetDateTime::unix_timestamp),
+            verified_at: auth_time.unwrap_or(now).unix_timestamp(),
+        };
+        let released = match judge(broker, &registry, &login, &candidate, &assertion, now) {
             Ok(released) => released,
-            Err(refusal) => {
-                release_refused(broker, txn, &provider.id, &refusal);
+            Err(Judged::Refused(refusal)) => {
                 tally.end(LoginOutcome::Refused);
                 // Below the required level at this provider: offer the others that could meet it.
                 if matches!(refusal, Refusal::LevelNotMet { .. })
                     && let Some(others) = offer_others(broker, &login, &provider.id).await?
                 {
-                    return Ok(others);
+                    return Ok(Returned::new(others));
                 }
                 return Err(Failure::to_service(
                     return_to,
                     OAuthError::from_refusal(&refusal),
                 ));
             }
+            Err(Judged::Failed(failure)) => return Err(failure),
         };
-        let Some(rp) = registry
-            .relying_party(&login.request.client_id)
-            .filter(|rp| rp.status.is_active())
-        else {
-            let refusal = "the relying party is no longer active";
-            release_refused(broker, txn, &provider.id, &refusal);
-            return Err(Failure::to_service(
-                return_to,
-                OAuthError::new(ErrorCode::UnauthorizedClient, refusal),
-            ));
-        };
-        broker.audit(Event::ReleaseGranted {
-            txn,
-            client: &rp.client_id,
-            provider: &provider.id,
-            agreement: released.agreement_id(),
-            agreement_version: released.agreement_version(),
-            level_required: candidate.required_level.acr(),
-            level_achieved: released.level().acr(),
-            released: list(released.attributes().keys().map(|a| a.name())),
-            withheld: list(released.withheld().iter().map(|a| a.name())),
-        });
-
-        let granted = Granted {
+        // The person is signed in: the session starts (or is renewed) before the page, so a
+        // person who refuses consent here is still signed in for the next service.
+        let sign_in = crate::session::SignIn {
             provider_id: provider.id.clone(),
-            jurisdiction: released.jurisdiction(),
-            agreement_id: released.agreement_id().to_owned(),
-            agreement_version: released.agreement_version(),
-            legal_basis: candidate.legal_basis,
+            subject: signed_in.subject.clone(),
+            upstream_sid: signed_in.sid.clone(),
+            id_token: signed_in.id_token.clone(),
+            acr: signed_in.acr.clone(),
             level: released.level(),
-            subject: broker.pairwise.subject(
-                &rp.sector_identifier,
-                &provider.id,
-                &signed_in.subject,
-            ),
-            person_key: broker.pairwise.person_key(&provider.id, &signed_in.subject),
-            auth_time: auth_time.map(OffsetDateTime::unix_timestamp),
-            verified_at: auth_time.unwrap_or(now).unix_timestamp(),
-            attributes: released
-                .attributes()
-                .iter()
-                .map(|(a, v)| (*a, v.clone()))
-                .collect(),
-            withheld: released.withheld().clone(),
+            auth_time: signed.auth_time,
+            claims: signed_in.claims,
         };
-        let Pending {
+        let started = crate::session::Session::start(
+            broker,
+            existing,
             txn,
-            request,
-            lang,
-            browser,
-            ..
-        } = login;
-        let awaiting = AwaitingConsent {
-            txn,
-            client_id: request.client_id,
-            return_to: request.return_to,
-            nonce: request.nonce,
-            code_challenge: request.code_challenge,
-            lang,
-            browser,
-            granted,
+            sign_in,
+            login.browser.clone(),
+            login.lang,
+            now,
+        )
+        .await
+        .map_err(|e| {
+            tally.end(LoginOutcome::Error);
+            Failure::page(login.lang, store_failed(broker, txn, &e))
+        })?;
+        let link = SessionLink {
+            sid: started.session.sid.clone(),
+            expires_at: started.session.expires_at,
         };
-        awaiting.ask(broker, tally, now).await
+        let awaiting = awaiting(
+            broker,
+            &registry,
+            login,
+            &candidate,
+            &released,
+            &signed_in.subject,
+            signed,
+            Some(link),
+        );
+        let login = awaiting.ask(broker, tally, now).await?;
+        Ok(Returned {
+            login,
+            started: started.cookie,
+        })
+    }
+}
+
+/// How a return from the provider goes on: the next state, and the session cookie to set
+/// when a session started.
+#[derive(Debug)]
+pub struct Returned {
+    pub login: Login,
+    pub started: Option<crate::session::cookie::SessionCookie>,
+}
+
+impl Returned {
+    fn new(login: Login) -> Self {
+        Self {
+            login,
+            started: None,
+        }
+    }
+}
+
+/// When the person signed in, as the release is dated.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Signed {
+    /// The provider's `auth_time`, if it said.
+    pub auth_time: Option<i64>,
+    /// When the identity was verified: the provider's sign-in, or the broker's check.
+    pub verified_at: i64,
+}
+
+/// Why [`judge`] released nothing.
+pub(super) enum Judged {
+    /// The trust framework refused (audited as `release.refused`).
+    Refused(Refusal),
+    /// The service is no longer active, or the like: the failure is ready.
+    Failed(Failure),
+}
+
+/// What the trust framework releases of `assertion` for this login, by the registry in force,
+/// audited (`release.granted` or `release.refused`).
+pub(super) fn judge(
+    broker: &Broker,
+    registry: &trust_framework::Registry,
+    login: &Pending,
+    candidate: &trust_framework::Candidate,
+    assertion: &UpstreamAssertion,
+    now: OffsetDateTime,
+) -> Result<Release, Judged> {
+    let txn = login.txn.as_str();
+    // The registry may have changed since /authorize: release checks it again now.
+    let released = release(registry, candidate, assertion, now).map_err(|refusal| {
+        release_refused(broker, txn, &assertion.provider_id, &refusal);
+        Judged::Refused(refusal)
+    })?;
+    let Some(rp) = registry
+        .relying_party(&login.request.client_id)
+        .filter(|rp| rp.status.is_active())
+    else {
+        let refusal = "the relying party is no longer active";
+        release_refused(broker, txn, &assertion.provider_id, &refusal);
+        return Err(Judged::Failed(Failure::to_service(
+            &login.request.return_to,
+            OAuthError::new(ErrorCode::UnauthorizedClient, refusal),
+        )));
+    };
+    broker.audit(Event::ReleaseGranted {
+        txn,
+        client: &rp.client_id,
+        provider: &assertion.provider_id,
+        agreement: released.agreement_id(),
+        agreement_version: released.agreement_version(),
+        level_required: candidate.required_level.acr(),
+        level_achieved: released.level().acr(),
+        released: list(released.attributes().keys().map(|a| a.name())),
+        withheld: list(released.withheld().iter().map(|a| a.name())),
+    });
+    Ok(released)
+}
+
+/// The login waiting for the person's decision on `released`, for the provider's
+/// `upstream_subject`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn awaiting(
+    broker: &Broker,
+    registry: &trust_framework::Registry,
+    login: Pending,
+    candidate: &trust_framework::Candidate,
+    released: &Release,
+    upstream_subject: &str,
+    signed: Signed,
+    session: Option<SessionLink>,
+) -> AwaitingConsent {
+    let sector = registry
+        .relying_party(&login.request.client_id)
+        .map(|rp| rp.sector_identifier.as_str())
+        .unwrap_or_default();
+    let provider_id = released.provider_id();
+    let granted = Granted {
+        provider_id: provider_id.to_owned(),
+        jurisdiction: released.jurisdiction(),
+        agreement_id: released.agreement_id().to_owned(),
+        agreement_version: released.agreement_version(),
+        legal_basis: candidate.legal_basis,
+        level: released.level(),
+        subject: broker
+            .pairwise
+            .subject(sector, provider_id, upstream_subject),
+        person_key: broker.pairwise.person_key(provider_id, upstream_subject),
+        auth_time: signed.auth_time,
+        verified_at: signed.verified_at,
+        attributes: released
+            .attributes()
+            .iter()
+            .map(|(a, v)| (*a, v.clone()))
+            .collect(),
+        withheld: released.withheld().clone(),
+    };
+    let Pending {
+        txn,
+        request,
+        lang,
+        browser,
+        ..
+    } = login;
+    AwaitingConsent {
+        txn,
+        client_id: request.client_id,
+        return_to: request.return_to,
+        nonce: request.nonce,
+        code_challenge: request.code_challenge,
+        lang,
+        browser,
+        granted,
+        session,
+        prompt: request.prompt,
     }
 }
 

@@ -2,7 +2,7 @@
 //! becomes a login at the picker, or at the provider at once when the choice is already made.
 
 use time::OffsetDateTime;
-use trust_framework::{Lang, Registry, RequestContext, decide};
+use trust_framework::{Candidate, Lang, NotReused, Registry, RequestContext, SessionFacts, decide};
 
 use super::request::AuthorizeRequest;
 use super::state::{Choosing, Pending};
@@ -10,11 +10,15 @@ use super::{Failure, Login, provider};
 use crate::app::Broker;
 use crate::audit::{Event, list};
 use crate::http::browser::random_token;
-use crate::oidc::error::OAuthError;
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::session::Session;
 
 /// Starts a login in the browser whose binding cookie hashes to `browser`. `remembered` is the
 /// provider that browser asked the broker to remember, if any: used only when it names an
 /// eligible provider and the service neither hinted another nor asked to choose again.
+/// `session` is the browser's session, if any: it stands in for the sign-in when the trust
+/// framework says it may (`super::reuse`).
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     broker: &Broker,
     registry: &Registry,
@@ -22,6 +26,7 @@ pub async fn start(
     lang: Lang,
     browser: String,
     remembered: Option<&str>,
+    session: Option<Session>,
     now: OffsetDateTime,
 ) -> Result<Login, Failure> {
     let AuthorizeRequest {
@@ -73,6 +78,7 @@ pub async fn start(
         [only] => Some(only.clone()),
         _ => None,
     };
+    let prompt = service.prompt;
     let login = Pending {
         txn,
         request: service,
@@ -80,6 +86,31 @@ pub async fn start(
         decision,
         browser,
     };
+    if let Some(session) = session {
+        match reusable_for(registry, &session, &login, broker.sessions.rules(), now) {
+            Ok(candidate) => {
+                let candidate = candidate.clone();
+                return super::reuse::resume(broker, registry, login, candidate, session, now)
+                    .await;
+            }
+            Err(why) => {
+                broker.audit(Event::SessionNotReused {
+                    sid: &session.sid,
+                    txn: &login.txn,
+                    reason: why.reason(),
+                });
+                crate::metrics::session_not_reused(why.reason());
+            }
+        }
+    }
+    if prompt.none {
+        return Err(without_interaction(
+            broker,
+            &login,
+            ErrorCode::LoginRequired,
+            "the person must sign in: there is no session that meets this request",
+        ));
+    }
     if let Some(only) = only {
         return provider::send(broker, registry, login, only, now).await;
     }
@@ -99,4 +130,50 @@ pub async fn start(
         choosing,
         step_up: false,
     })
+}
+
+/// The candidate the browser's session stands in for, as the trust framework judges it.
+fn reusable_for<'d>(
+    registry: &Registry,
+    session: &Session,
+    login: &'d Pending,
+    rules: trust_framework::ReuseRules,
+    now: OffsetDateTime,
+) -> Result<&'d Candidate, NotReused> {
+    let provider = registry
+        .provider(&session.provider_id)
+        .ok_or(NotReused::ProviderNotEligible)?;
+    let attested = session.attested(provider);
+    let facts = SessionFacts {
+        provider_id: &session.provider_id,
+        level: session.level,
+        auth_time: session.auth_time(),
+        attributes: &attested,
+    };
+    let request = &login.request;
+    trust_framework::reusable(
+        &facts,
+        &login.decision,
+        request.max_age,
+        request.prompt.login,
+        rules,
+        now,
+    )
+}
+
+/// `prompt=none` and a page would be needed: the login ends without one, with `code`, and its
+/// trail says so.
+pub(super) fn without_interaction(
+    broker: &Broker,
+    login: &Pending,
+    code: ErrorCode,
+    description: &str,
+) -> Failure {
+    let error = OAuthError::new(code, description);
+    broker.audit(Event::LoginFailed {
+        txn: &login.txn,
+        error: code.as_str(),
+        reason: &error.description,
+    });
+    Failure::to_service(&login.request.return_to, error)
 }

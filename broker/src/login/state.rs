@@ -34,6 +34,29 @@ pub struct ServiceRequest {
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
+    #[serde(default)]
+    pub prompt: Prompt,
+}
+
+/// What the service's `prompt` asked (OpenID Connect Core 3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    /// No page at all: a code from the session, or `login_required`, `consent_required`,
+    /// `interaction_required`.
+    pub none: bool,
+    /// A fresh sign-in at the provider, whatever the session.
+    pub login: bool,
+    /// The consent page, even when a remembered consent would cover the release.
+    pub consent: bool,
+}
+
+/// The session a login belongs to: its code's ID token names it (`sid`), and the service is
+/// added to it, to be told when it ends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionLink {
+    pub sid: String,
+    /// The session's absolute end (Unix seconds): how long the service stays on its list.
+    pub expires_at: i64,
 }
 
 /// What a login knows from its start until the provider answers.
@@ -89,6 +112,10 @@ pub struct AwaitingConsent {
     /// `super::form_tokens`).
     pub browser: String,
     pub granted: Granted,
+    #[serde(default)]
+    pub session: Option<SessionLink>,
+    #[serde(default)]
+    pub prompt: Prompt,
 }
 
 /// What the trust framework released for one login, as it reaches the service once the person
@@ -137,6 +164,9 @@ pub struct CodeGrant {
     /// Released attributes under their OpenID Connect claim names.
     pub claims: Map<String, Value>,
     pub verified_claims: Value,
+    /// The broker session's id, for the ID token's `sid`.
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 macro_rules! redacted_debug {

@@ -95,6 +95,12 @@ async fn begin(
     let existing = browser::cookie(headers);
     let cookie = existing.clone().unwrap_or_else(browser::random_token);
     let remembered = browser::remembered_provider(headers);
+    let now = broker.now();
+    let session_cookie = crate::session::cookie::read(headers, broker.secure_cookies);
+    let session =
+        crate::session::Session::find(broker, session_cookie.as_ref(), existing.as_deref(), now)
+            .await
+            .map_err(|e| page(OAuthError::from_store(&e)))?;
     let login = login::start(
         broker,
         &registry,
@@ -102,7 +108,8 @@ async fn begin(
         lang,
         browser::hash(&cookie),
         remembered.as_deref(),
-        broker.now(),
+        session,
+        now,
     )
     .await?;
     let mut response = respond(broker, login);

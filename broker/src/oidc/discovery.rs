@@ -18,6 +18,7 @@ pub async fn configuration(State(broker): State<Broker>) -> impl IntoResponse {
         "iat",
         "auth_time",
         "nonce",
+        "sid",
         "acr",
         "txn",
         "verified_claims",
@@ -53,6 +54,12 @@ pub async fn configuration(State(broker): State<Broker>) -> impl IntoResponse {
         "verified_claims_supported": true,
         "trust_frameworks_supported": ["ca_pctf"],
         "claims_in_verified_claims_supported": Attribute::ALL.iter().map(|a| a.claim()).collect::<Vec<_>>(),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        // RP-Initiated Logout 1.0 and Back-Channel Logout 1.0; front-channel logout is not
+        // built, so it is not announced.
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     }))
 }
 

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     InvalidRequestUri,
     InvalidToken,
     LoginRequired,
+    ConsentRequired,
+    InteractionRequired,
 }
 
 impl ErrorCode {
@@ -51,6 +53,8 @@ impl ErrorCode {
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::InvalidToken => "invalid_token",
             Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
         }
     }
 

@@ -56,6 +56,9 @@ pub fn claims(issuer: &str, grant: &CodeGrant, now: OffsetDateTime) -> Map<Strin
     claims.insert("nonce".into(), Value::from(grant.nonce.clone()));
     claims.insert("acr".into(), Value::from(grant.acr.clone()));
     claims.insert("txn".into(), Value::from(grant.txn.clone()));
+    if let Some(sid) = &grant.sid {
+        claims.insert("sid".into(), Value::from(sid.clone()));
+    }
     for (k, v) in &grant.claims {
         claims.entry(k.clone()).or_insert_with(|| v.clone());
     }

@@ -58,19 +58,37 @@ async fn redeem(broker: &Broker, headers: &HeaderMap, body: &[u8]) -> Result<Res
         .map_err(|r| r.to_oauth("from this client"))?;
 
     let request = CodeRequest::read(&params)?;
-    // One-time: taken atomically; a replayed code finds nothing.
-    let grant = crate::login::redeem(broker, request.code)
+    // One-time: taken atomically; a replayed code finds nothing, and revokes what the first
+    // redemption got (RFC 6749 4.1.2, RFC 9700 4.5: the code may have been stolen).
+    let Some(grant) = crate::login::redeem(broker, request.code)
         .await
         .map_err(|e| OAuthError::from_store(&e))?
-        .ok_or_else(|| {
-            OAuthError::new(
-                ErrorCode::InvalidGrant,
-                "the code is invalid, expired or already used",
-            )
-        })?;
+    else {
+        revoke_redeemed(broker, request.code, &rp.client_id).await?;
+        return Err(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "the code is invalid, expired or already used",
+        ));
+    };
     // The code is spent: from here on, a refusal ends the login, and says so in the trail.
     let txn = grant.txn.clone();
     let redeemed = release(broker, rp, grant, &request).await;
+    if let Ok((_, access_token)) = &redeemed {
+        // Kept while the access token lives: a second presentation of the code revokes it.
+        // Should this fail, the token stands (the code is spent; replays still fail).
+        let redeemed = Redeemed {
+            access_token: access_token.clone(),
+            txn: txn.clone(),
+        };
+        if let Err(e) = broker
+            .store
+            .put(Kind::RedeemedCode, request.code, &redeemed)
+            .await
+        {
+            tracing::warn!(error = %e, "a redeemed code could not be remembered for revocation");
+        }
+    }
+    let redeemed = redeemed.map(|(response, _)| response);
     if let Err(e) = &redeemed {
         broker.audit(Event::TokenRefused {
             txn: &txn,
@@ -116,13 +134,44 @@ impl<'p> CodeRequest<'p> {
     }
 }
 
-/// Checks a taken code against the request that presented it, then issues the tokens.
+/// What a redeemed code got, kept under the code (hashed in the store) while that lives.
+#[derive(Serialize, Deserialize)]
+struct Redeemed {
+    access_token: String,
+    txn: String,
+}
+
+/// A spent code was presented again: the access token its redemption got is revoked, once,
+/// whoever presents it (the legitimate service and an attacker look alike here).
+async fn revoke_redeemed(broker: &Broker, code: &str, client: &str) -> Result<(), OAuthError> {
+    let redeemed: Option<Redeemed> = broker
+        .store
+        .take(Kind::RedeemedCode, code)
+        .await
+        .map_err(|e| OAuthError::from_store(&e))?;
+    if let Some(redeemed) = redeemed {
+        broker
+            .store
+            .take::<AccessGrant>(Kind::AccessToken, &redeemed.access_token)
+            .await
+            .map_err(|e| OAuthError::from_store(&e))?;
+        broker.audit(Event::TokenRevoked {
+            txn: &redeemed.txn,
+            client,
+        });
+        crate::metrics::token_revoked();
+    }
+    Ok(())
+}
+
+/// Checks a taken code against the request that presented it, then issues the tokens: the
+/// response, and the access token in it.
 async fn release(
     broker: &Broker,
     rp: &trust_framework::RelyingParty,
     grant: CodeGrant,
     request: &CodeRequest<'_>,
-) -> Result<Response, OAuthError> {
+) -> Result<(Response, String), OAuthError> {
     if grant.client_id != rp.client_id {
         return Err(OAuthError::new(
             ErrorCode::InvalidGrant,
@@ -173,7 +222,7 @@ async fn release(
     });
 
     let body = json!({
-        "access_token": access_token,
+        "access_token": &access_token,
         "token_type": "Bearer",
         "expires_in": Kind::AccessToken.ttl().as_secs(),
         "id_token": id_token,
@@ -186,5 +235,5 @@ async fn release(
     response
         .headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok((response, access_token))
 }

@@ -34,6 +34,10 @@ pub struct Document {
     pub token_endpoint: Option<url::Url>,
     pub userinfo_endpoint: Option<url::Url>,
     pub jwks_uri: url::Url,
+    /// RP-Initiated Logout 1.0: where the broker sends the person to sign out at the
+    /// provider too. Optional: without it, signing out ends the broker's session only.
+    #[serde(default)]
+    pub end_session_endpoint: Option<url::Url>,
 }
 
 /// Fetches and checks the discovery document of `issuer`.

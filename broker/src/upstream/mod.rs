@@ -11,6 +11,7 @@ pub mod bounded;
 pub(crate) mod discovery;
 mod error;
 pub(crate) mod exchange;
+pub mod logout_token;
 pub mod signature;
 pub mod validation;
 
@@ -54,6 +55,7 @@ struct Endpoints {
     token: url::Url,
     userinfo: Option<url::Url>,
     jwks_uri: url::Url,
+    end_session: Option<url::Url>,
     /// The key set, parsed once per fetch: the form `signature::verify` reads.
     jwks: Arc<ProviderKeys>,
 }
@@ -68,6 +70,7 @@ impl Endpoints {
             token,
             userinfo: document.userinfo_endpoint,
             jwks_uri: document.jwks_uri,
+            end_session: document.end_session_endpoint,
             jwks: Arc::new(jwks),
         })
     }
@@ -90,6 +93,17 @@ pub struct CodeRedemption<'a> {
     pub nonce: &'a str,
 }
 
+/// What signing out at a provider sends there.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderSignOut<'a> {
+    /// The provider's own ID token from the sign-in.
+    pub id_token_hint: &'a str,
+    /// The broker's `/logout/callback`, registered at the provider.
+    pub post_logout_redirect_uri: &'a str,
+    pub state: &'a str,
+    pub ui_locales: Option<&'a str>,
+}
+
 /// A login at a provider, after strict validation of its ID token.
 #[derive(Debug, Clone)]
 pub struct VerifiedLogin {
@@ -98,6 +112,10 @@ pub struct VerifiedLogin {
     pub auth_time: Option<i64>,
     /// Every claim of the verified ID token, merged with userinfo when it was fetched.
     pub claims: Map<String, Value>,
+    /// The provider's session id (`sid`), when its ID token had one.
+    pub sid: Option<String>,
+    /// The ID token itself: the hint when the person signs out at the provider.
+    pub id_token: String,
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +255,7 @@ impl UpstreamClient {
             token: old.token.clone(),
             userinfo: old.userinfo.clone(),
             jwks_uri: old.jwks_uri.clone(),
+            end_session: old.end_session.clone(),
             jwks,
         });
         Ok(true)
@@ -254,6 +273,55 @@ impl UpstreamClient {
             &provider.client_id,
             request,
         ))
+    }
+
+    /// Where to send the person to sign out at the provider too (RP-Initiated Logout 1.0), or
+    /// `None` when its discovery document names no end-session endpoint.
+    pub async fn end_session_url(
+        &self,
+        provider: &IdentityProvider,
+        logout: &ProviderSignOut<'_>,
+    ) -> Result<Option<url::Url>, UpstreamError> {
+        let endpoints = self.endpoints(provider).await?;
+        let Some(mut url) = endpoints.end_session.clone() else {
+            return Ok(None);
+        };
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("id_token_hint", logout.id_token_hint)
+                .append_pair("client_id", &provider.client_id)
+                .append_pair("post_logout_redirect_uri", logout.post_logout_redirect_uri)
+                .append_pair("state", logout.state);
+            if let Some(locales) = logout.ui_locales {
+                query.append_pair("ui_locales", locales);
+            }
+        }
+        Ok(Some(url))
+    }
+
+    /// Verifies a logout token from `provider` (`logout_token::verify`), against its key set
+    /// fetched again once when no key of the cached one could have signed it.
+    pub async fn verify_logout_token(
+        &self,
+        provider: &IdentityProvider,
+        token: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<logout_token::ProviderLogout, UpstreamError> {
+        let endpoints = self.endpoints(provider).await?;
+        let expected = logout_token::ExpectedLogout {
+            issuer: &provider.issuer,
+            client_id: &provider.client_id,
+            now,
+        };
+        match logout_token::verify(token, &endpoints.jwks, &expected) {
+            Err(e) if e.is_no_matching_key() && self.refresh_jwks(provider).await? => {
+                let endpoints = self.endpoints(provider).await?;
+                logout_token::verify(token, &endpoints.jwks, &expected)
+            }
+            verified => verified,
+        }
+        .map_err(|e| UpstreamError::InvalidIdToken(format!("logout token: {e}")))
     }
 
     /// Redeems the code and validates the ID token strictly, then fetches userinfo when
@@ -290,6 +358,11 @@ impl UpstreamClient {
         } = verified;
         let acr = claims.get("acr").and_then(Value::as_str).map(str::to_owned);
         let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+        let sid = claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
 
         if want_userinfo(&claims)
             && let Some(endpoint) = endpoints.userinfo.clone()
@@ -311,6 +384,8 @@ impl UpstreamClient {
             acr,
             auth_time,
             claims,
+            sid,
+            id_token: id_token.to_owned(),
         })
     }
 

@@ -164,7 +164,7 @@ fn check(claims: &Map<String, Value>, expected: &Expected<'_>) -> Result<String,
 
 /// A JWT NumericDate (RFC 7519 2): seconds since the epoch, possibly with a fraction, which is
 /// dropped.
-fn numeric_date(value: &Value) -> Option<i64> {
+pub(crate) fn numeric_date(value: &Value) -> Option<i64> {
     value.as_i64().or_else(|| {
         value
             .as_f64()
