@@ -194,20 +194,25 @@ pub async fn browse(
     let mut r = http.get(req.url(broker_url)).send().await?;
     if r.status() == 200 {
         let html = r.text().await?;
-        if !html.contains("<form") {
+        if html.contains("action=\"/consent\"") {
+            // The browser's session stood in for the sign-in: the consent page at once.
+            let decision = walk.consent.clone().unwrap_or_else(|| "share".into());
+            r = decide(http, broker_url, &html, &decision, walk.remember).await?;
+        } else if !html.contains("<form") {
             bail!("expected the picker, got {html}");
+        } else {
+            let form = [
+                ("txn", hidden(&html, "txn")?),
+                ("csrf", hidden(&html, "csrf")?),
+                ("lang", "en".into()),
+                ("provider", walk.provider.clone()),
+            ];
+            r = http
+                .post(format!("{broker_url}/authorize/select"))
+                .form(&form)
+                .send()
+                .await?;
         }
-        let form = [
-            ("txn", hidden(&html, "txn")?),
-            ("csrf", hidden(&html, "csrf")?),
-            ("lang", "en".into()),
-            ("provider", walk.provider.clone()),
-        ];
-        r = http
-            .post(format!("{broker_url}/authorize/select"))
-            .form(&form)
-            .send()
-            .await?;
     }
     if r.status() != 303 {
         let status = r.status();

@@ -22,6 +22,7 @@ async fn logins_left_unfinished_end_in_the_trail_as_abandoned() {
             code_seconds: 1,
             ..broker::http::limits::Limits::default()
         }),
+        sessions: without_reuse(),
         ..Options::default()
     })
     .await;
@@ -176,6 +177,7 @@ async fn a_store_failure_mid_login_ends_it_in_the_trail() {
             "policy.decided",
             "upstream.sent",
             "release.granted",
+            "session.started",
             "login.failed"
         ]
     );

@@ -16,6 +16,7 @@ mod login_endings;
 mod metrics;
 mod par_and_client_auth;
 mod records;
+mod sessions;
 mod store_redis;
 mod tls;
 mod trust_flow;

@@ -55,7 +55,11 @@ fn assert_grew(before: &HashMap<String, f64>, after: &HashMap<String, f64>, seri
 
 #[tokio::test]
 async fn metrics_count_a_login_a_refusal_and_a_declined_consent() {
-    let bed = start(Options::default()).await;
+    let bed = start(Options {
+        sessions: without_reuse(),
+        ..Options::default()
+    })
+    .await;
     let (before, _) = scrape(&bed).await;
 
     // One successful login, through Alberta, with its code redeemed at /token.

@@ -162,7 +162,11 @@ async fn a_notice_agreement_tells_and_does_not_ask() {
 #[tokio::test]
 async fn a_remembered_consent_is_reused_only_for_the_same_agreement_version() {
     let audit = AuditLog::capture();
-    let bed = start(Options::default()).await;
+    let bed = start(Options {
+        sessions: without_reuse(),
+        ..Options::default()
+    })
+    .await;
     let req = ei().with("idp_hint", "ab-account");
     let (_, page, _) = to_page_after_provider(&bed, &req, "ab-account").await;
     let r = decide(&bed, &page, "share", true, None).await;
@@ -500,6 +504,7 @@ async fn a_login_below_the_level_offers_another_provider_that_can_meet_it() {
             "provider.chosen",
             "upstream.sent",
             "release.granted",
+            "session.started",
             "consent.given",
             "token.issued",
         ]

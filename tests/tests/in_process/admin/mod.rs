@@ -30,6 +30,7 @@ async fn setup() -> Admin {
     let bed = start(Options {
         admins,
         secrets: vec![("BROKER_IDP_AB_SECOND_SECRET".into(), NEW_SECRET.into())],
+        sessions: without_reuse(),
         ..Options::default()
     })
     .await;

@@ -68,6 +68,8 @@ pub struct Options {
     /// The witnesses' verifier keys the log keeps cosignatures of.
     pub witnesses: Vec<String>,
     pub limits: Option<broker::http::limits::Limits>,
+    /// Sessions' lifetimes and reuse rule; the defaults when absent.
+    pub sessions: Option<broker::session::SessionPolicy>,
     /// More secrets for the broker (environment variable name, value).
     pub secrets: Vec<(String, String)>,
     /// The state store; a fresh in-memory one when absent.
@@ -162,6 +164,7 @@ pub async fn start(options: Options) -> TestBed {
         admins: std::mem::take(&mut options.admins),
         limits: options.limits.take().unwrap_or_default(),
         clock: clock.clone(),
+        sessions: options.sessions.take().unwrap_or_default(),
     };
     let broker = match options.upstream_ca_bundle.take() {
         Some(bundle) => Broker::with_upstream(
@@ -245,6 +248,15 @@ impl TestKey {
             .sign_jws(&header, claims.to_string().as_bytes())
             .unwrap()
     }
+}
+
+/// A session policy under which no session stands in for a sign-in: for tests of other things
+/// that sign the same browser in more than once and expect the provider each time.
+pub fn without_reuse() -> Option<broker::session::SessionPolicy> {
+    Some(broker::session::SessionPolicy {
+        fresh_sign_in_from: 1,
+        ..broker::session::SessionPolicy::default()
+    })
 }
 
 impl TestBed {
