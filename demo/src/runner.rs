@@ -270,6 +270,9 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         out.push_str(&format!(
             "\n  Open {public_url}/ in a browser to sign in through the broker.\n"
         ));
+        out.push_str(
+            "  To sign out at a provider instead (the broker is told), open its issuer's /sessions.\n",
+        );
     }
     out.push_str("  Press Ctrl-C to stop.\n");
     print_banner(&out);

@@ -12,9 +12,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::Value;
 
-use super::{AuthRequest, Fault, Grant, Person, Provider, claims};
+use super::session::ProviderSession;
+use super::{AuthRequest, Fault, Grant, Person, Provider, claims, token};
 use crate::html::{self, FormAction, Lang, Page, escape};
-use crate::util::parse_params;
+use crate::util::{parse_params, random_token};
 
 /// Why a request is refused back to the client (RFC 6749 4.1.2.1).
 struct Refusal {
@@ -26,7 +27,7 @@ const fn refuse(error: &'static str, description: &'static str) -> Refusal {
     Refusal { error, description }
 }
 
-fn page_lang(params: &HashMap<String, String>) -> Lang {
+pub(super) fn page_lang(params: &HashMap<String, String>) -> Lang {
     match params.get("lang") {
         Some(lang) => Lang::from_param(Some(lang)),
         None => {
@@ -35,7 +36,7 @@ fn page_lang(params: &HashMap<String, String>) -> Lang {
     }
 }
 
-fn error_page(
+pub(super) fn error_page(
     provider: &Provider,
     lang: Lang,
     status: StatusCode,
@@ -207,12 +208,22 @@ fn validate(
 fn complete(provider: &Provider, request: AuthRequest, person_id: &str) -> Response {
     let redirect_uri = request.redirect_uri.clone();
     let state = request.state.clone();
+    let now = provider.config.clock.now().unix_timestamp();
     let grant = Grant {
         request,
         person_id: person_id.to_owned(),
-        auth_time: provider.config.clock.now().unix_timestamp(),
+        auth_time: now,
+        sid: random_token(),
     };
-    match provider.codes.insert(grant) {
+    let session = ProviderSession {
+        sid: grant.sid.clone(),
+        sub: token::subject(provider, &grant),
+        person_id: person_id.to_owned(),
+        client_id: grant.request.client_id.clone(),
+        auth_time: now,
+    };
+    let started = provider.sessions.start(session, now);
+    match started.and_then(|()| provider.codes.insert(grant)) {
         Ok(code) => redirect_back(
             provider,
             &redirect_uri,
@@ -328,7 +339,7 @@ pub(super) async fn authorize(
     }
 }
 
-fn display_name(person: &Person) -> String {
+pub(super) fn display_name(person: &Person) -> String {
     let part = |name: &str| {
         person
             .claims

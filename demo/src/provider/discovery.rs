@@ -36,6 +36,7 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "nonce",
         "acr",
         "azp",
+        "sid",
     ]
     .into();
     let person_claims = provider
@@ -71,6 +72,9 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": ["en", "fr"],
+        "end_session_endpoint": provider.endpoint("/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     if provider.fault(&Fault::EndpointOverHttp) {
         let logout = provider.endpoint("/logout");

@@ -130,6 +130,23 @@ impl Keys {
         }
     }
 
+    /// Signs a Back-Channel Logout token with the published key, explicitly typed
+    /// (`typ: logout+jwt`, Back-Channel Logout 1.0 2.4) so that it cannot pass for an ID
+    /// token. The faults are for ID tokens and do not apply.
+    pub(super) fn sign_logout_token(&self, payload: &Map<String, Value>) -> anyhow::Result<String> {
+        let header = json!({ "alg": "ES256", "typ": "logout+jwt", "kid": self.current.kid });
+        self.current.sign(&header, payload)
+    }
+
+    /// The payload of a JWS this provider signed (with either of its keys: the second one signs
+    /// under the key faults), whatever its claims say; none for any other token.
+    pub(super) fn verify_own(&self, token: &str) -> Option<Map<String, Value>> {
+        [&self.current, &self.unpublished].iter().find_map(|key| {
+            let (_, payload) = crate::jose::verify_with_jwk(token, &key.public, &["ES256"]).ok()?;
+            serde_json::from_slice(&payload).ok()
+        })
+    }
+
     /// Signs an ID token, applying the signature faults; claim faults are applied by the caller.
     pub(super) fn sign_id_token(
         &self,

@@ -5,12 +5,19 @@
 //! as test providers in conformance suites do; without one it shows a bilingual login page
 //! listing the persons. A [`Fault`] makes it misbehave in exactly one named way, to test the
 //! broker's strict validation of upstream providers.
+//!
+//! Each sign-in is a session whose `sid` its ID tokens carry: the client ends it at `/logout`
+//! (RP-Initiated Logout 1.0), or the person ends it at `/sessions`, and the client is told by a
+//! back-channel logout token (Back-Channel Logout 1.0).
 
 mod authorize;
 mod claims;
 mod discovery;
 mod keys;
+mod logout;
 mod persons;
+mod session;
+mod sessions_page;
 mod token;
 mod userinfo;
 
@@ -22,7 +29,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use broker::clock::{Clock, SystemClock};
 use serde_json::{Map, Value};
 
@@ -48,6 +55,53 @@ pub struct ClientConfig {
     pub client_secret: String,
     /// Exact redirect URIs (compared byte for byte).
     pub redirect_uris: Vec<String>,
+}
+
+impl ClientConfig {
+    /// Where this client may be sent after signing out here (RP-Initiated Logout 1.0), each
+    /// compared byte for byte. A demo provider's clients are the broker and, in tests, the
+    /// demo relying service; each keeps its logout endpoints beside its callback by a fixed
+    /// layout, so they are derived from the redirect URIs rather than configured (this struct
+    /// is built field by field across the workspace): a redirect URI `…/callback` (the
+    /// broker's) allows `…/logout/callback`, and `…/callback/{id}` (the demo relying
+    /// service's) allows `…/signed-out/{id}`.
+    pub fn post_logout_redirect_uris(&self) -> Vec<String> {
+        self.redirect_uris
+            .iter()
+            .filter_map(|uri| beside_callback(uri, &["logout", "callback"], "signed-out"))
+            .collect()
+    }
+
+    /// Where this client hears that a session ended here (Back-Channel Logout 1.0), by the
+    /// same layout: `…/callback` gives `…/backchannel-logout` (the broker's), `…/callback/{id}`
+    /// gives `…/backchannel-logout/{id}` (the demo relying service's).
+    pub fn backchannel_logout_uri(&self) -> Option<String> {
+        self.redirect_uris
+            .iter()
+            .find_map(|uri| beside_callback(uri, &["backchannel-logout"], "backchannel-logout"))
+    }
+}
+
+/// `uri` with its final `callback` path segment replaced by `last`, or, when `callback` is the
+/// segment before the final one, that segment replaced by `middle`; none for any other path.
+fn beside_callback(uri: &str, last: &[&str], middle: &str) -> Option<String> {
+    let mut url = url::Url::parse(uri).ok()?;
+    let mut segments: Vec<String> = url.path_segments()?.map(str::to_owned).collect();
+    if segments.last().is_some_and(|s| s == "callback") {
+        segments.pop();
+        segments.extend(last.iter().map(|s| (*s).to_owned()));
+    } else {
+        let before_last = segments.len().checked_sub(2);
+        let segment = before_last.and_then(|i| segments.get_mut(i))?;
+        if segment != "callback" {
+            return None;
+        }
+        *segment = middle.to_owned();
+    }
+    url.set_path(&format!("/{}", segments.join("/")));
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url.to_string())
 }
 
 impl fmt::Debug for ClientConfig {
@@ -230,10 +284,10 @@ pub enum Fault {
     ExtraAudience,
     /// The ID token has no `acr`, whatever was asked.
     NoAcr,
-    /// Discovery also publishes an `end_session_endpoint` on the issuer's host with `http://`
-    /// (a proxy that rewrote some URLs to https, not all); the endpoints a client calls keep
-    /// the issuer's scheme, and the logout endpoint is not served. Breaks a rule only when the
-    /// issuer is https.
+    /// Discovery states its `end_session_endpoint` on the issuer's host with `http://` (a
+    /// proxy that rewrote some URLs to https, not all); the other endpoints keep the issuer's
+    /// scheme, and nothing answers at the http one. Breaks a rule only when the issuer is
+    /// https.
     EndpointOverHttp,
     /// A request from an unknown client, or naming none, is refused back to the redirect URI
     /// it names (`error=unauthorized_client`) instead of on a page: an open redirector.
@@ -246,6 +300,8 @@ const PENDING_TTL: Duration = Duration::from_secs(600);
 const CODE_TTL: Duration = Duration::from_secs(60);
 /// Access tokens (for userinfo) and ID tokens live this long.
 const TOKEN_TTL_SECS: i64 = 300;
+/// Logout tokens sent to clients are valid this long (Back-Channel Logout 1.0 2.4: short).
+const LOGOUT_TOKEN_TTL_SECS: i64 = 120;
 /// Bounds each in-memory map: a demo must not grow without limit.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -271,6 +327,8 @@ struct Grant {
     request: AuthRequest,
     person_id: String,
     auth_time: i64,
+    /// The provider session this sign-in started ([`session::Sessions`]), stated as `sid`.
+    sid: String,
 }
 
 struct Provider {
@@ -279,6 +337,9 @@ struct Provider {
     pending: TtlMap<AuthRequest>,
     codes: TtlMap<Grant>,
     access_tokens: TtlMap<Grant>,
+    sessions: session::Sessions,
+    /// Sends back-channel logout tokens to clients: no redirects, a short timeout.
+    http: reqwest::Client,
 }
 
 impl fmt::Debug for Provider {
@@ -372,6 +433,13 @@ pub fn router(config: ProviderConfig) -> anyhow::Result<Router> {
         pending: TtlMap::new(PENDING_TTL, MAX_ENTRIES),
         codes: TtlMap::new(CODE_TTL, MAX_ENTRIES),
         access_tokens: TtlMap::new(Duration::from_secs(300), MAX_ENTRIES),
+        sessions: session::Sessions::new(MAX_ENTRIES),
+        http: crate::jose::http_client_builder()?
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .user_agent(concat!("demo-provider/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot build the HTTP client")?,
     });
     Ok(Router::new()
         .route(
@@ -381,7 +449,10 @@ pub fn router(config: ProviderConfig) -> anyhow::Result<Router> {
         .route("/jwks", get(discovery::jwks))
         .route("/authorize", get(authorize::authorize))
         .route("/login", get(authorize::login_page).post(authorize::login))
-        .route("/token", axum::routing::post(token::token))
+        .route("/token", post(token::token))
+        .route("/logout", get(logout::logout_get).post(logout::logout_post))
+        .route("/sessions", get(sessions_page::list))
+        .route("/sessions/sign-out", post(sessions_page::sign_out))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
@@ -403,4 +474,42 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .with_context(|| format!("demo provider {issuer} stopped"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(redirect_uris: &[&str]) -> ClientConfig {
+        ClientConfig {
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            redirect_uris: redirect_uris.iter().map(|u| (*u).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn logout_uris_sit_beside_the_callback() {
+        let broker = client(&["http://127.0.0.1:8400/callback"]);
+        assert_eq!(
+            broker.post_logout_redirect_uris(),
+            ["http://127.0.0.1:8400/logout/callback"]
+        );
+        assert_eq!(
+            broker.backchannel_logout_uri().as_deref(),
+            Some("http://127.0.0.1:8400/backchannel-logout")
+        );
+        let service = client(&["http://127.0.0.1:8490/callback/cra-my-account?x=1"]);
+        assert_eq!(
+            service.post_logout_redirect_uris(),
+            ["http://127.0.0.1:8490/signed-out/cra-my-account"]
+        );
+        assert_eq!(
+            service.backchannel_logout_uri().as_deref(),
+            Some("http://127.0.0.1:8490/backchannel-logout/cra-my-account")
+        );
+        let other = client(&["https://client.example/cb", "not a url"]);
+        assert!(other.post_logout_redirect_uris().is_empty());
+        assert_eq!(other.backchannel_logout_uri(), None);
+    }
 }

@@ -204,6 +204,7 @@ fn id_token_claims(provider: &Provider, grant: &Grant) -> Result<Map<String, Val
         }
     }
     payload.insert("nonce".into(), nonce.into());
+    payload.insert("sid".into(), grant.sid.clone().into());
     if let Some(acr) = acr {
         payload.insert("acr".into(), acr.into());
     }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq as _;
 
 use super::error::RpError;
+use super::logout::RawIdToken;
 use super::verify::{Expected, verify_id_token};
 use super::{
     Discovery, Pending, RelyingService, SESSION_COOKIE, STATE_COOKIE, ServiceClient, pages,
@@ -23,6 +24,8 @@ use crate::util::{now_unix, parse_params};
 #[derive(Debug, Clone)]
 pub(super) struct SignedIn {
     pub client_id: String,
+    /// The ID token as received, sent back to the broker as `id_token_hint` on sign-out.
+    pub id_token: RawIdToken,
     pub id_token_header: Map<String, Value>,
     pub id_token_claims: Map<String, Value>,
     pub userinfo: Option<Map<String, Value>>,
@@ -105,7 +108,7 @@ async fn redeem(
         .map_err(|e| RpError::Broker(format!("the token response is not valid: {e}")))
 }
 
-async fn fetch_json(
+pub(super) async fn fetch_json(
     service: &RelyingService,
     url: &str,
     bearer: Option<&str>,
@@ -187,6 +190,7 @@ async fn finish(
     };
     Ok(SignedIn {
         client_id: client_id.to_owned(),
+        id_token: RawIdToken(id_token.to_owned()),
         id_token_header: verified.header,
         id_token_claims: verified.claims,
         userinfo,

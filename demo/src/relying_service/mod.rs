@@ -1,10 +1,14 @@
 //! A demo relying service: a government service's web front end that signs a person in through
 //! the broker with plain OpenID Connect (authorization code + PKCE S256 + state + nonce),
-//! verifies the broker's ID token, fetches userinfo and shows the result.
+//! verifies the broker's ID token, fetches userinfo and shows the result. The person signs out
+//! through the broker (RP-Initiated Logout 1.0), and the broker's back-channel logout tokens end
+//! the service's sessions (Back-Channel Logout 1.0).
 
+mod backchannel;
 mod callback;
 mod error;
 mod login;
+mod logout;
 mod pages;
 mod verify;
 
@@ -71,6 +75,9 @@ struct Discovery {
     #[serde(default)]
     userinfo_endpoint: Option<String>,
     jwks_uri: String,
+    /// RP-Initiated Logout 1.0; `{issuer}/logout` when the broker states none.
+    #[serde(default)]
+    end_session_endpoint: Option<String>,
 }
 
 /// A sign-in in progress, keyed by its `state`.
@@ -105,6 +112,10 @@ struct RelyingService {
     discovery: Mutex<Option<(Instant, Discovery)>>,
     pending: TtlMap<Pending>,
     sessions: TtlMap<callback::SignedIn>,
+    /// Sign-outs in progress at the broker, keyed by their `state`.
+    logouts: TtlMap<logout::PendingLogout>,
+    /// The verified back-channel logout tokens received, and their `jti`s against replay.
+    received: backchannel::Received,
     secure_cookies: bool,
 }
 
@@ -205,12 +216,24 @@ pub fn router_trusting(
         discovery: Mutex::new(None),
         pending: TtlMap::new(PENDING_TTL, 10_000),
         sessions: TtlMap::new(PENDING_TTL, 10_000),
+        logouts: TtlMap::new(PENDING_TTL, 10_000),
+        received: backchannel::Received::new(10_000),
     });
     Ok(Router::new()
         .route("/", get(pages::index))
         .route("/login/{client_id}", get(login::login))
         .route("/callback/{client_id}", get(callback::callback))
         .route("/result", get(pages::result))
+        .route("/logout/{client_id}", axum::routing::post(logout::logout))
+        .route("/signed-out/{client_id}", get(logout::signed_out))
+        .route(
+            "/backchannel-logout/{client_id}",
+            axum::routing::post(backchannel::receive),
+        )
+        .route(
+            "/backchannel-logout/{client_id}/received",
+            get(backchannel::received),
+        )
         .route("/style.css", get(crate::html::stylesheet))
         .with_state(service))
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::callback::{SignedIn, cookie};
 use super::error::RpError;
+use super::logout;
 use super::{RelyingService, SESSION_COOKIE, ServiceClient};
 use crate::html::{self, FormAction, Lang, Page, escape};
 use crate::util::parse_params;
@@ -18,7 +19,7 @@ const SITE: (&str, &str) = (
     "Services gouvernementaux (démo)",
 );
 
-fn page(lang: Lang, title: &str, body: String, form_action: FormAction) -> Page<'_> {
+pub(super) fn page(lang: Lang, title: &str, body: String, form_action: FormAction) -> Page<'_> {
     Page {
         lang,
         site: lang.pick(SITE.0, SITE.1),
@@ -29,7 +30,7 @@ fn page(lang: Lang, title: &str, body: String, form_action: FormAction) -> Page<
     }
 }
 
-fn back_link(lang: Lang) -> String {
+pub(super) fn back_link(lang: Lang) -> String {
     format!(
         "<p><a href=\"{}\">{}</a></p>",
         escape(&html::href("/", &[], lang)),
@@ -324,7 +325,7 @@ pub(super) fn result_page(lang: Lang, client: &ServiceClient, signed_in: &Signed
 <h2>{verified}</h2>\n{attributes}\n{verified_claims}\n\
 <h2>{sign_in_title}</h2>\n<table>{sign_in}</table>\n\
 <h2>{header_title}</h2>\n<pre>{header}</pre>\n\
-<h2>{payload_title}</h2>\n<pre>{payload}</pre>\n{back}",
+<h2>{payload_title}</h2>\n<pre>{payload}</pre>\n{sign_out}\n{back}",
         intro = lang.pick(
             "Your identity was confirmed through the broker for",
             "Votre identité a été confirmée par le courtier pour"
@@ -336,13 +337,15 @@ pub(super) fn result_page(lang: Lang, client: &ServiceClient, signed_in: &Signed
         header = pretty(&signed_in.id_token_header),
         payload_title = lang.pick("ID token payload", "Contenu du jeton d'identité"),
         payload = pretty(&signed_in.id_token_claims),
+        sign_out = logout::sign_out_section(lang, client),
         back = back_link(lang),
     );
+    // The sign-out form starts a redirect chain through the broker and the provider.
     let mut page = page(
         lang,
         lang.pick("You are signed in", "Connexion réussie"),
         body,
-        FormAction::SelfOnly,
+        FormAction::RedirectChain,
     );
     page.switch_href = html::href("/result", &[], lang.other());
     html::render(StatusCode::OK, page)
@@ -361,7 +364,10 @@ pub(super) async fn result(
         .as_ref()
         .and_then(|s| service.client(&s.client_id));
     match (signed_in, client) {
-        (Some(signed_in), Some(client)) => result_page(lang, client, &signed_in),
+        (Some(signed_in), Some(client)) => match logout::ended_by_broker(&service, &signed_in) {
+            Some(ended) => logout::ended_page(lang, client, &ended),
+            None => result_page(lang, client, &signed_in),
+        },
         _ => error_page(lang, &RpError::UnknownState),
     }
 }

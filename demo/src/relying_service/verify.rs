@@ -63,12 +63,12 @@ pub(super) struct Expected<'a> {
     pub now: i64,
 }
 
-fn json_part(part: &str) -> Result<Map<String, Value>, IdTokenError> {
+pub(super) fn json_part(part: &str) -> Result<Map<String, Value>, IdTokenError> {
     let bytes = b64url_decode(part).ok_or(IdTokenError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| IdTokenError::Malformed)
 }
 
-fn verify_signature(token: &str, jwks: &Value) -> Result<VerifiedIdToken, IdTokenError> {
+pub(super) fn verify_signature(token: &str, jwks: &Value) -> Result<VerifiedIdToken, IdTokenError> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
