@@ -154,6 +154,7 @@ async fn openid_client_logs_in_through_the_broker_at_oidc_provider() {
             "policy.decided",
             "upstream.sent",
             "release.granted",
+            "session.started",
             "consent.refused"
         ],
         "{log}"
@@ -323,6 +324,7 @@ fn assert_audit_trail_of_one_login(log: &str, out: &Value) {
             "policy.decided",
             "upstream.sent",
             "release.granted",
+            "session.started",
             "consent.given",
             "token.issued"
         ],

@@ -92,7 +92,20 @@ async fn signs_in_through(demo: &mut Demo) {
     assert!(html.contains("urn:pctf:loa:2"), "{html}");
     assert!(html.contains("ca_pctf"), "{html}");
 
-    // Without hints the broker shows the jurisdiction picker, in French when asked.
+    // Signed in, the same browser is not asked again where to sign in (the broker's
+    // session); another browser, without hints, gets the jurisdiction picker, in French when
+    // asked.
+    let again = http
+        .get(format!("{}/login/esdc-employment-insurance", demo.rp))
+        .send()
+        .await
+        .unwrap();
+    let html = again.text().await.unwrap();
+    assert!(
+        html.contains("action=\"/consent\"") && html.contains("Amélie"),
+        "the session is reused: {html}"
+    );
+    let http = browser();
     let picker = http
         .get(format!(
             "{}/login/esdc-employment-insurance?lang=fr",

@@ -24,6 +24,9 @@ struct Inner {
     sets: HashMap<(Kind, String), (Instant, std::collections::BTreeSet<String>)>,
     /// Queued items by kind and id: when each is due (Unix ms) and the item.
     queued: HashMap<(Kind, String), (i64, Vec<u8>)>,
+    /// How many sets there were after the last sweep of the expired ones: the next sweep comes
+    /// when they have doubled, so that adding a member costs O(1) on average.
+    sets_after_sweep: usize,
 }
 
 impl Inner {
@@ -215,11 +218,18 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         let now = Instant::now();
         let mut inner = self.lock()?;
-        inner.sets.retain(|_, (expires, _)| *expires > now);
+        if inner.sets.len() >= inner.sets_after_sweep.saturating_mul(2).max(1024) {
+            inner.sets.retain(|_, (expires, _)| *expires > now);
+            inner.sets_after_sweep = inner.sets.len();
+        }
         let entry = inner
             .sets
             .entry((kind, key.to_owned()))
             .or_insert_with(|| (now, Default::default()));
+        // An expired set starts again empty.
+        if entry.0 <= now {
+            entry.1.clear();
+        }
         entry.0 = now + ttl;
         entry.1.insert(member.to_owned());
         Ok(())

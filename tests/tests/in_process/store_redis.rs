@@ -341,3 +341,90 @@ async fn info_count(redis: &RedisServer, stat: &str) -> u64 {
         .and_then(|rest| rest.split(',').next())
         .map_or(0, |n| n.parse().unwrap())
 }
+
+/// Sets and the delivery queue, as sessions and logout tokens use them: the same behaviour
+/// from the in-memory store and from Redis.
+async fn sets_and_queue(a: &dyn Store, b: &dyn Store) {
+    let day = Duration::from_secs(3600);
+    a.add_member(Kind::SessionServices, "sid", "rp-1", day)
+        .await
+        .unwrap();
+    b.add_member(Kind::SessionServices, "sid", "rp-2", day)
+        .await
+        .unwrap();
+    a.add_member(Kind::SessionServices, "sid", "rp-1", day)
+        .await
+        .unwrap();
+    let mut members = b.members(Kind::SessionServices, "sid").await.unwrap();
+    members.sort();
+    assert_eq!(members, ["rp-1", "rp-2"]);
+    assert!(
+        a.members(Kind::SessionServices, "other")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    a.remove(Kind::SessionServices, "sid").await.unwrap();
+    assert!(
+        b.members(Kind::SessionServices, "sid")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A set lives as long as its last addition says.
+    a.add_member(
+        Kind::ProviderSessions,
+        "short",
+        "s",
+        Duration::from_millis(150),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        a.members(Kind::ProviderSessions, "short")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The queue: only what is due is claimed, each item by one claimer until its lease ends.
+    let q = Kind::LogoutDelivery;
+    a.schedule(q, "due", b"one".to_vec(), 1_000).await.unwrap();
+    a.schedule(q, "later", b"two".to_vec(), 5_000)
+        .await
+        .unwrap();
+    let claimed = b.claim_due(q, 2_000, 10_000, 10).await.unwrap();
+    assert_eq!(claimed, [("due".to_owned(), b"one".to_vec())]);
+    assert!(
+        a.claim_due(q, 2_000, 10_000, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    // After the lease (the claimer died), another replica gets it; rescheduled, it is due again
+    // later; finished, it is gone.
+    let again = a.claim_due(q, 12_001, 10_000, 10).await.unwrap();
+    assert_eq!(again.len(), 2, "{again:?}");
+    a.schedule(q, "due", b"one, retried".to_vec(), 30_000)
+        .await
+        .unwrap();
+    a.finish(q, "later").await.unwrap();
+    assert!(b.claim_due(q, 25_000, 10_000, 10).await.unwrap().is_empty());
+    let retried = b.claim_due(q, 30_000, 10_000, 10).await.unwrap();
+    assert_eq!(retried, [("due".to_owned(), b"one, retried".to_vec())]);
+    b.finish(q, "due").await.unwrap();
+    assert!(
+        a.claim_due(q, i64::MAX / 2, 10_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn sets_and_the_delivery_queue_behave_alike_in_memory_and_on_redis() {
+    let memory = broker::store::MemoryStore::new();
+    sets_and_queue(&memory, &memory).await;
+    let redis = RedisServer::start().await.unwrap();
+    let (a, b) = (store(&redis), store(&redis));
+    sets_and_queue(&a, &b).await;
+}
