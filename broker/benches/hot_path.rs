@@ -241,6 +241,7 @@ fn at_provider(decision: Decision) -> AtProvider {
                 max_age: None,
                 login_hint: None,
                 ui_locales: vec!["fr-CA".to_owned(), "en-CA".to_owned()],
+                prompt: Default::default(),
             },
             lang: Lang::Fr,
             decision,

@@ -181,9 +181,11 @@ mod tests {
         assert_eq!(found.jti, "j1");
     }
 
+    type Change = Box<dyn Fn(&mut Map<String, Value>)>;
+
     #[test]
     fn every_rule_refuses() {
-        let bad: Vec<(&str, Box<dyn Fn(&mut Map<String, Value>)>)> = vec![
+        let bad: Vec<(&str, Change)> = vec![
             (
                 "foreign issuer",
                 Box::new(|c| {

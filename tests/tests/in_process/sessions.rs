@@ -575,3 +575,80 @@ async fn oidcc_codereuse_revokes_the_access_token_of_the_first_redemption() {
     assert_eq!(userinfo().await.unwrap().status(), 401);
     audit.one("token.revoked");
 }
+
+#[tokio::test]
+async fn a_store_failure_in_the_middle_of_a_logout_leaves_the_person_signed_out() {
+    let store = Arc::new(crate::common::failing_store::FailingStore::default());
+    let bed = start(Options {
+        store: Some(store.clone()),
+        ..Options::default()
+    })
+    .await;
+    let ei = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    let tokens = sign_in(&bed, &ei, "ab-account").await;
+    // The session is taken, then the logout tokens cannot be queued.
+    store.fail_writes_of(broker::store::Kind::LogoutDelivery);
+    let r = bed
+        .http
+        .get(format!(
+            "{}/logout?id_token_hint={}&ui_locales=fr",
+            bed.broker_url,
+            tokens["id_token"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let cleared = r.headers().get_all("set-cookie").iter().any(|v| {
+        v.to_str().unwrap().starts_with("pcb_session=;")
+            && v.to_str().unwrap().contains("Max-Age=0")
+    });
+    assert!(
+        cleared,
+        "the session cookie is cleared whatever the store said"
+    );
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Vous êtes déconnecté"), "{page}");
+    store.heal();
+    // Signed out: never signed in again by the session.
+    let next = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    let r = authorize(&bed, &next).await;
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).starts_with(&bed.providers["ab-account"]));
+}
+
+#[tokio::test]
+async fn a_sign_out_at_the_provider_ends_the_brokers_session_and_tells_its_services() {
+    let audit = AuditLog::capture();
+    let receiver = Receiver::default();
+    let bed = bed_with_receiver(&receiver).await;
+    let ei = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
+    let tokens = sign_in(&bed, &ei, "ab-account").await;
+    let claims = id_claims(&bed, &tokens).await;
+    // The provider's own page of its sessions: signing out there sends the broker a logout
+    // token for the provider's session, signed with the provider's key.
+    let provider = &bed.providers["ab-account"];
+    let page = bed.page(format!("{provider}/sessions")).await;
+    let sid = e2e::rp::hidden(&page, "sid").unwrap();
+    let r = bed
+        .http
+        .post(format!("{provider}/sessions/sign-out"))
+        .form(&[("sid", sid.as_str()), ("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success() || r.status().is_redirection());
+    let ended = audit.one("session.ended");
+    assert_eq!(ended["cause"], "provider_logout");
+    assert_eq!(ended["sid"], claims["sid"]);
+    assert_eq!(audit.one("provider.logout")["sessions"], 1);
+    let got = receiver.wait_for(RP, 1).await;
+    let (token, _) = bed.verify_id_token(&got[0]).await;
+    assert_eq!(token["sid"], claims["sid"]);
+    // The broker's session is gone: prompt=none finds none.
+    let none = AuthRequest::new(RP, RP_REDIRECT).with("prompt", "none");
+    assert_eq!(
+        query(&location(&authorize(&bed, &none).await))["error"],
+        "login_required"
+    );
+}
