@@ -105,6 +105,54 @@ async fn signs_in_through(demo: &mut Demo) {
         html.contains("action=\"/consent\"") && html.contains("Amélie"),
         "the session is reused: {html}"
     );
+    // Signing out at the service signs out at the broker and at the provider, and comes back
+    // to the service; the service is told over the back channel (a verified logout token).
+    let signed_out = http
+        .post(format!("{}/logout/esdc-employment-insurance", demo.rp))
+        .form(&[("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 200);
+    assert!(
+        signed_out.url().path().starts_with("/signed-out/"),
+        "{}",
+        signed_out.url()
+    );
+    let html = signed_out.text().await.unwrap();
+    assert!(html.contains("signed out"), "{html}");
+    let mut told = serde_json::Value::Null;
+    for _ in 0..60 {
+        told = http
+            .get(format!(
+                "{}/backchannel-logout/esdc-employment-insurance/received",
+                demo.rp
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if told.as_array().is_some_and(|a| !a.is_empty())
+            || told["received"].as_array().is_some_and(|a| !a.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        told.to_string().contains("\"sid\""),
+        "no logout token received: {told}"
+    );
+    // Signed out: the next login in this browser asks again where to sign in.
+    let after = http
+        .get(format!("{}/login/esdc-employment-insurance", demo.rp))
+        .send()
+        .await
+        .unwrap();
+    assert!(picker_url_is_broker(&after.text().await.unwrap()));
+
     let http = browser();
     let picker = http
         .get(format!(
