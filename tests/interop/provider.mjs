@@ -23,6 +23,19 @@
 //                   careful provider would; absent: on every ID token
 //   tls             optional: { cert, key }, PEM file paths: serve https (the issuer is then
 //                   https://127.0.0.1:PORT)
+//   sso             true: a real provider session: a person signed in at the provider is not
+//                   signed in again by a later authorization request in the same browser
+//                   (prompt=none then answers from the session); absent: every authorization
+//                   request signs in afresh
+//   backchannel_logout
+//                   true: Back-Channel Logout 1.0 (features.backchannelLogout): a client that
+//                   registered a backchannel_logout_uri (and backchannel_logout_session_required
+//                   for a sid in its ID tokens and logout tokens) is sent a logout token when
+//                   the provider's session ends at its end_session endpoint (RP-Initiated
+//                   Logout, enabled as oidc-provider has it by default: GET /session/end, then
+//                   the confirmation form posted to /session/end/confirm with logout=yes).
+//                   The provider's outgoing requests may then reach loopback addresses (its
+//                   peers in a test), which oidc-provider otherwise refuses (SSRF protection)
 //
 // Misconfiguration switches (for the conformance suite's tests; absent = correct behaviour):
 //   pkce_required   false: authorization requests without a PKCE challenge are accepted
@@ -34,7 +47,10 @@
 //   response_types  e.g. ["code", "id_token"]: the response types enabled
 //
 // Prints exactly one line `READY <issuer>` on stdout once listening. Everything
-// else (oidc-provider notices included) goes to stderr. Exits cleanly on SIGTERM/SIGINT.
+// else (oidc-provider notices included) goes to stderr, among it one line
+// `event <name> client=<client_id>` for each authorization request accepted, session
+// ended at the end_session endpoint, and logout token delivered (or not) to a client, so
+// that a test can tell what reached the provider. Exits cleanly on SIGTERM/SIGINT.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
@@ -153,7 +169,7 @@ function chooseAcr(params) {
 
 // ---------------------------------------------------------------- interaction policy
 // Every authorization request signs in afresh (a test provider: each login
-// follows the login_hint), and the requested acr is never re-prompted for:
+// follows the login_hint), unless `sso`, and the requested acr is never re-prompted for:
 // the acr given is the one chosen above, so that a test can make the provider
 // return a level other than the one asked for (acr_override).
 const { Check } = interactionPolicy;
@@ -161,12 +177,14 @@ const policy = interactionPolicy.base();
 const loginPrompt = policy.get('login');
 loginPrompt.checks.remove('essential_acrs');
 loginPrompt.checks.remove('essential_acr');
-loginPrompt.checks.add(new Check(
-  'fresh_login',
-  'every authorization request signs in afresh',
-  'login_required',
-  (ctx) => (ctx.oidc.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT),
-), 0);
+if (config.sso !== true) {
+  loginPrompt.checks.add(new Check(
+    'fresh_login',
+    'every authorization request signs in afresh',
+    'login_required',
+    (ctx) => (ctx.oidc.result?.login ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT),
+  ), 0);
+}
 
 // ---------------------------------------------------------------- provider
 const provider = new Provider(
@@ -191,11 +209,17 @@ const provider = new Provider(
     token_endpoint_auth_method: 'client_secret_basic',
   },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
+  ...(config.backchannel_logout === true ? {
+    // oidc-provider's SSRF protection (a dispatcher that refuses special-use addresses, the
+    // loopback among them) is left out: this provider's clients are on 127.0.0.1.
+    fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
+  } : {}),
   features: {
     devInteractions: { enabled: false },
     claimsParameter: { enabled: true },
     userinfo: { enabled: true },
     dPoP: { enabled: false },
+    backchannelLogout: { enabled: config.backchannel_logout === true },
   },
   interactions: {
     policy,
@@ -268,6 +292,21 @@ for (const event of ['server_error', 'authorization.error', 'grant.error', 'user
     console.error(`${event}: ${err?.name ?? ''} ${err?.message ?? err} ${err?.error_description ?? ''}`);
   });
 }
+
+// What reached the provider, for tests to tell (stderr, one line each).
+const clientOf = (ctx, client) => client?.clientId ?? ctx?.oidc?.client?.clientId ?? '-';
+provider.on('authorization.accepted', (ctx) => {
+  console.error(`event authorization.accepted client=${clientOf(ctx)}`);
+});
+provider.on('end_session.success', (ctx) => {
+  console.error(`event end_session.success client=${clientOf(ctx)}`);
+});
+provider.on('backchannel.success', (ctx, client) => {
+  console.error(`event backchannel.success client=${clientOf(ctx, client)}`);
+});
+provider.on('backchannel.error', (ctx, err, client) => {
+  console.error(`event backchannel.error client=${clientOf(ctx, client)} ${err?.message ?? err}`);
+});
 
 const ready = () => process.stdout.write(`READY ${issuer}\n`);
 let server;

@@ -6,6 +6,10 @@
 //!   safely when several test processes start at the same time.
 //! - [`UpstreamProvider::start`] runs `provider.mjs` on a free loopback port.
 //! - [`run_rp`] runs `rp.mjs` for one full login and returns its JSON output.
+//! - [`run_service`] runs one step of `service.mjs`, a relying service on openid-client whose
+//!   browser is the test itself.
+//! - [`LogoutReceiver::start`] runs `logout_receiver.mjs`: services' back-channel logout
+//!   endpoints that verify each logout token with `jose`.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -310,6 +314,33 @@ impl UpstreamProvider {
         joined(&self.stderr)
     }
 
+    /// How many times the provider logged `event <event>` (one line each, see
+    /// `provider.mjs`): `event` is e.g. `authorization.accepted client=pan-canadian-broker`.
+    pub fn events(&self, event: &str) -> usize {
+        let line = format!("event {event}");
+        let log = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter()
+            .filter(|l| *l == &line || l.starts_with(&format!("{line} ")))
+            .count()
+    }
+
+    /// Waits, `timeout` at most, until the provider has logged `event` `n` times (its stderr is
+    /// read as it comes).
+    pub async fn wait_for_events(&self, event: &str, n: usize, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while self.events(event) < n {
+            if Instant::now() >= deadline {
+                bail!(
+                    "the provider logged `event {event}` {} times, not {n}, within {timeout:?}; its stderr:\n{}",
+                    self.events(event),
+                    self.stderr_log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
     /// Stops the provider now (it is also killed on drop).
     pub async fn stop(mut self) -> Result<()> {
         self.child
@@ -326,11 +357,22 @@ impl UpstreamProvider {
 /// `Ok` too so that tests can assert on errors. Output that is not JSON is an
 /// `Err` carrying stdout and stderr.
 pub async fn run_rp(args: &[&str]) -> Result<Value> {
+    run_script("rp.mjs", args).await
+}
+
+/// Runs `node service.mjs ARGS`: one step of a relying service on openid-client
+/// (`authorize`, `redeem` or `logout`, see `tests/interop/service.mjs`), returning its JSON
+/// output as [`run_rp`] does (an `{ "error", ... }` object is `Ok` too).
+pub async fn run_service(args: &[&str]) -> Result<Value> {
+    run_script("service.mjs", args).await
+}
+
+async fn run_script(script: &str, args: &[&str]) -> Result<Value> {
     let dir = tokio::task::spawn_blocking(ensure_npm_installed)
         .await
         .context("npm install task failed")??;
     let child = Command::new("node")
-        .arg("rp.mjs")
+        .arg(script)
         .args(args)
         .current_dir(&dir)
         .stdin(Stdio::null())
@@ -341,8 +383,8 @@ pub async fn run_rp(args: &[&str]) -> Result<Value> {
         .context("cannot run node (is Node.js installed?)")?;
     let output = tokio::time::timeout(RP_TIMEOUT, child.wait_with_output())
         .await
-        .map_err(|_| anyhow!("rp.mjs {args:?} did not finish within {RP_TIMEOUT:?}"))?
-        .context("rp.mjs could not be waited for")?;
+        .map_err(|_| anyhow!("{script} {args:?} did not finish within {RP_TIMEOUT:?}"))?
+        .with_context(|| format!("{script} could not be waited for"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let parsed = serde_json::from_str::<Value>(stdout.trim()).or_else(|e| {
@@ -355,11 +397,127 @@ pub async fn run_rp(args: &[&str]) -> Result<Value> {
     match parsed {
         Ok(value) if value.is_object() => Ok(value),
         _ => Err(anyhow!(
-            "rp.mjs {args:?} exited with {} without JSON output;\nstdout:\n{}\nstderr:\n{}",
+            "{script} {args:?} exited with {} without JSON output;\nstdout:\n{}\nstderr:\n{}",
             output.status,
             tail(&stdout, 4000),
             tail(&stderr, 4000),
         )),
+    }
+}
+
+/// The back-channel logout endpoints of relying services (`logout_receiver.mjs`): one HTTP
+/// server on a free loopback port, `{url}/{client_id}` being the `backchannel_logout_uri` of
+/// each service it was started for, that verifies every logout token with `jose` against the
+/// issuer's published keys and answers 200 or 400. What it received, verified or refused, is
+/// kept here, one JSON object per post. The process is killed when this is dropped.
+#[derive(Debug)]
+pub struct LogoutReceiver {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    received: Arc<Mutex<Vec<Value>>>,
+    stderr: StderrLog,
+    _child: Child,
+}
+
+impl LogoutReceiver {
+    /// Starts the receiver for tokens from `issuer` to `clients`, each `(client_id, alg)`: the
+    /// only algorithm its tokens may be signed with.
+    pub async fn start(issuer: &str, clients: &[(&str, &str)]) -> Result<LogoutReceiver> {
+        let dir = tokio::task::spawn_blocking(ensure_npm_installed)
+            .await
+            .context("npm install task failed")??;
+        let mut command = Command::new("node");
+        command
+            .arg("logout_receiver.mjs")
+            .arg("--issuer")
+            .arg(issuer);
+        for (client, alg) in clients {
+            command.arg("--client").arg(format!("{client}={alg}"));
+        }
+        let mut child = command
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot run node (is Node.js installed?)")?;
+        let stderr: StderrLog = Arc::default();
+        if let Some(err) = child.stderr.take() {
+            collect_lines(err, Some(stderr.clone()), "[logout receiver] ");
+        }
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("receiver stdout not captured"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(PROVIDER_READY_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("READY ") {
+                    return Ok::<_, anyhow::Error>(Some(url.trim().to_owned()));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+        let url = match url {
+            Ok(Ok(Some(url))) => url,
+            other => bail!(
+                "the logout receiver did not start ({other:?}); its stderr:\n{}",
+                joined(&stderr)
+            ),
+        };
+        let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let sink = received.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(value) => sink.lock().unwrap_or_else(|e| e.into_inner()).push(value),
+                    Err(_) => eprintln!("[logout receiver] {line}"),
+                }
+            }
+        });
+        Ok(LogoutReceiver {
+            url,
+            received,
+            stderr,
+            _child: child,
+        })
+    }
+
+    /// Every post received so far: `{ "client", "ok": true, "header", "claims" }` for a token
+    /// verified, `{ "client", "ok": false, "error", "claims" }` for one refused.
+    pub fn received(&self) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The posts for which `wanted` holds, once there are at least `n` of them, waiting
+    /// `timeout` at most (deliveries are asynchronous).
+    pub async fn wait_for(
+        &self,
+        n: usize,
+        timeout: Duration,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Vec<Value>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found: Vec<Value> = self.received().into_iter().filter(&wanted).collect();
+            if found.len() >= n {
+                return Ok(found);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} of the {n} posts wanted reached the logout receiver within {timeout:?}; all it received: {:#}\nits stderr:\n{}",
+                    found.len(),
+                    Value::from(self.received()),
+                    joined(&self.stderr)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
