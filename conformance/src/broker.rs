@@ -1,4 +1,8 @@
-//! The broker profile: the provider profile, then what the broker adds for relying parties.
+//! The broker profile: the provider profile, then what the broker adds for relying parties:
+//! pairwise subjects, `verified_claims`, agreed attributes, consent, and sessions and logout
+//! (`session`).
+
+mod session;
 
 use std::collections::BTreeSet;
 
@@ -42,6 +46,8 @@ pub async fn check_broker(target: &BrokerTarget, now: OffsetDateTime) -> Result<
     pairwise(&mut report, &http, target, ctx.as_ref()).await;
     agreed_attributes(&mut report, target, ctx.as_ref()).await;
     consent_refusal(&mut report, target, ctx.as_ref()).await;
+    // Last: its first login asks the broker to remember a consent.
+    session::run(&mut report, target, ctx.as_ref()).await;
     Ok(report)
 }
 

@@ -336,6 +336,72 @@ pub const BR_CONSENT_REFUSAL: CheckDef = def(
     true,
 );
 
+// ------------------------------------------------------------------ broker sessions and logout
+
+pub const BR_SESSION_PROMPT_NONE_NO_SESSION: CheckDef = def(
+    "BR-SESSION-PROMPT-NONE-NO-SESSION",
+    "Without a session, prompt=none comes back to the service with login_required (or interaction_required), its state and iss, never a page or a code",
+    "Sans session, prompt=none revient au service avec login_required (ou interaction_required), son state et iss, jamais une page ni un code",
+    "OpenID Connect Core 1.0 sections 3.1.2.1 (prompt=none) and 3.1.2.6; RFC 9207 section 2; OIDF oidcc-prompt-none-not-logged-in",
+    true,
+);
+pub const BR_SESSION_PROMPT_NONE_COMBINED: CheckDef = def(
+    "BR-SESSION-PROMPT-NONE-COMBINED",
+    "prompt=none combined with another value is refused to the service with invalid_request",
+    "prompt=none combiné à une autre valeur est refusé au service par invalid_request",
+    "OpenID Connect Core 1.0 section 3.1.2.1 (prompt: none with any other value is an error)",
+    true,
+);
+pub const BR_SESSION_REUSE: CheckDef = def(
+    "BR-SESSION-REUSE",
+    "After a sign-in, prompt=none in the same browser is answered from the session: a code whose ID token has the first's sid and auth_time (or consent_required), never login_required",
+    "Après une connexion, prompt=none dans le même navigateur est servi par la session : un code dont le jeton d'identité a le sid et l'auth_time du premier (ou consent_required), jamais login_required",
+    "OpenID Connect Core 1.0 sections 2 (auth_time), 3.1.2.1 (prompt=none) and 3.1.2.6; Back-Channel Logout 1.0 section 2.1 (sid); OIDF oidcc-prompt-none-logged-in; PCTF profile of this broker (sessions, unless the operator requires a fresh sign-in at the level asked)",
+    false,
+);
+pub const BR_SESSION_MAX_AGE: CheckDef = def(
+    "BR-SESSION-MAX-AGE",
+    "A session whose sign-in is older than max_age is not used: prompt=none gets login_required, and without prompt=none the browser goes to a provider",
+    "Une session dont la connexion est plus ancienne que max_age n'est pas utilisée : prompt=none reçoit login_required, et sans prompt=none le navigateur va chez un fournisseur",
+    "OpenID Connect Core 1.0 section 3.1.2.1 (max_age: the server MUST actively re-authenticate); OIDF oidcc-max-age-1",
+    true,
+);
+pub const BR_SESSION_PROMPT_LOGIN: CheckDef = def(
+    "BR-SESSION-PROMPT-LOGIN",
+    "prompt=login in a browser with a session sends the person to a provider, never answers from the session",
+    "prompt=login dans un navigateur avec session envoie la personne chez un fournisseur, sans jamais répondre par la session",
+    "OpenID Connect Core 1.0 section 3.1.2.1 (prompt=login); OIDF oidcc-prompt-login",
+    true,
+);
+pub const BR_CODE_REPLAY_REVOKES: CheckDef = def(
+    "BR-CODE-REPLAY-REVOKES",
+    "A code redeemed twice is refused with invalid_grant, and the access token of its first redemption stops working",
+    "Un code échangé deux fois est refusé par invalid_grant, et le jeton d'accès de son premier échange cesse de fonctionner",
+    "RFC 6749 sections 4.1.2 and 10.5; RFC 9700 section 4.5; OIDF oidcc-codereuse",
+    true,
+);
+pub const BR_LOGOUT_DISCOVERY: CheckDef = def(
+    "BR-LOGOUT-DISCOVERY",
+    "Discovery publishes end_session_endpoint, backchannel_logout_supported and backchannel_logout_session_supported",
+    "La découverte publie end_session_endpoint, backchannel_logout_supported et backchannel_logout_session_supported",
+    "OpenID Connect RP-Initiated Logout 1.0 section 2.1; Back-Channel Logout 1.0 section 2.1",
+    true,
+);
+pub const BR_LOGOUT_FOREIGN_HINT: CheckDef = def(
+    "BR-LOGOUT-FOREIGN-HINT",
+    "An id_token_hint signed by someone else is refused at the end-session endpoint with a page, never a redirect",
+    "Un id_token_hint signé par un tiers est refusé au point de fin de session par une page, jamais une redirection",
+    "OpenID Connect RP-Initiated Logout 1.0 sections 2 (id_token_hint) and 4; PCTF profile of this broker (no logout by an unverified hint)",
+    true,
+);
+pub const BR_LOGOUT_SESSION_KEPT: CheckDef = def(
+    "BR-LOGOUT-SESSION-KEPT",
+    "A refused logout request ends nothing: after it, the browser's session still answers prompt=none",
+    "Une demande de déconnexion refusée ne met fin à rien : après elle, la session du navigateur répond encore à prompt=none",
+    "OpenID Connect RP-Initiated Logout 1.0 sections 2 and 6 (a request without a valid id_token_hint is confirmed before it is acted upon); PCTF profile of this broker (no silent logout by an unverified hint)",
+    true,
+);
+
 // ------------------------------------------------------------------ registry
 
 pub const REG_PARSE: CheckDef = def(
@@ -389,7 +455,7 @@ pub const REG_REFERENCES: CheckDef = def(
 );
 
 /// Every check, in report order.
-pub const ALL: [&CheckDef; 51] = [
+pub const ALL: [&CheckDef; 60] = [
     &OP_DISC_FETCH,
     &OP_DISC_ISSUER_MATCH,
     &OP_DISC_ISSUER_HTTPS,
@@ -434,6 +500,15 @@ pub const ALL: [&CheckDef; 51] = [
     &BR_VERIFIED_CLAIMS,
     &BR_AGREED_ATTRIBUTES,
     &BR_CONSENT_REFUSAL,
+    &BR_SESSION_PROMPT_NONE_NO_SESSION,
+    &BR_SESSION_PROMPT_NONE_COMBINED,
+    &BR_SESSION_REUSE,
+    &BR_SESSION_MAX_AGE,
+    &BR_SESSION_PROMPT_LOGIN,
+    &BR_LOGOUT_DISCOVERY,
+    &BR_LOGOUT_FOREIGN_HINT,
+    &BR_LOGOUT_SESSION_KEPT,
+    &BR_CODE_REPLAY_REVOKES,
     &REG_PARSE,
     &REG_VALID,
     &REG_PROVIDER_CERTIFIED,

@@ -35,6 +35,9 @@ pub(crate) fn pkce_challenge(verifier: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Consent {
     Approve,
+    /// Approve with the form's "remember my decision" box ticked (a checkbox whose name says
+    /// `remember`), so that later logins of the service may be answered without the page.
+    ApproveRemembering,
     Deny,
 }
 
@@ -247,7 +250,9 @@ pub(crate) async fn walk(
             saw_consent = true;
             let decision = match consent {
                 Consent::Deny => form.decisions.iter().find(|d| *d == "deny"),
-                Consent::Approve => form.decisions.iter().find(|d| *d != "deny"),
+                Consent::Approve | Consent::ApproveRemembering => {
+                    form.decisions.iter().find(|d| *d != "deny")
+                }
             };
             let Some(decision) = decision.cloned() else {
                 return stopped(
@@ -260,6 +265,14 @@ pub(crate) async fn walk(
                 Err(e) => return stopped(Some(200), e),
             };
             let mut fields = form.hidden.clone();
+            if consent == Consent::ApproveRemembering {
+                fields.extend(
+                    form.checkboxes
+                        .iter()
+                        .filter(|(name, _)| name.contains("remember"))
+                        .cloned(),
+                );
+            }
             fields.push(("decision".into(), decision));
             let request_builder = http.client().post(&action).form(&fields);
             current = action;
@@ -277,6 +290,101 @@ pub(crate) async fn walk(
         return end;
     }
     stopped(None, format!("more than {MAX_HOPS} redirects"))
+}
+
+/// Where a request led a browser that submits no form: what an authorization request with
+/// `prompt=none` must come to without a person, or how far one that must not be answered from
+/// a session gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Hop {
+    /// Redirected back to the redirect URI with these parameters.
+    Back { params: HashMap<String, String> },
+    /// Redirected away from the origin it started at (to a provider), to this URL.
+    Left { to: String },
+    /// A page that is not a redirect: its status, and whether it is a consent form.
+    Page { status: u16, consent: bool },
+    /// No answer, a redirect without a usable Location, or too many redirects.
+    Stopped { reason: String },
+}
+
+impl Hop {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Back { params } => match params.get("error") {
+                Some(e) => format!("redirected back with error={e}"),
+                None if params.contains_key("code") => "redirected back with a code".into(),
+                None => "redirected back without code or error".into(),
+            },
+            Self::Left { to } => format!(
+                "redirected away to {}",
+                url::Url::parse(to)
+                    .map(|u| u.origin().ascii_serialization())
+                    .unwrap_or_else(|_| to.clone())
+            ),
+            Self::Page {
+                status,
+                consent: true,
+            } => format!("showed a consent page (HTTP {status})"),
+            Self::Page { status, .. } => format!("showed a page (HTTP {status})"),
+            Self::Stopped { reason } => format!("stopped: {reason}"),
+        }
+    }
+}
+
+/// Whether two URLs share scheme, host and port.
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// Follows redirects from `url` without ever submitting a form: to the redirect back to
+/// `redirect_uri`, to the first page, or, with `home`, to the first redirect that leaves
+/// `home`'s origin.
+pub(crate) async fn follow(
+    http: &Http,
+    url: &str,
+    redirect_uri: &str,
+    home: Option<&str>,
+    evidence: &mut Vec<Exchange>,
+) -> Hop {
+    let stop = |reason: String| Hop::Stopped { reason };
+    let mut current = url.to_owned();
+    for _ in 0..MAX_HOPS {
+        let answer = match http.get(&current, evidence).await {
+            Ok(a) => a,
+            Err(e) => return stop(e),
+        };
+        if !answer.is_redirect() {
+            let consent = answer.status == 200 && html_form::consent_form(&answer.body).is_some();
+            return Hop::Page {
+                status: answer.status,
+                consent,
+            };
+        }
+        let Some(location) = answer.header("location") else {
+            return stop(format!(
+                "an HTTP {} redirect without Location",
+                answer.status
+            ));
+        };
+        let next = match resolve(&current, location) {
+            Ok(n) => n,
+            Err(e) => return stop(e),
+        };
+        if next.starts_with(redirect_uri) {
+            let params = url::Url::parse(&next)
+                .map(|u| u.query_pairs().into_owned().collect())
+                .unwrap_or_default();
+            return Hop::Back { params };
+        }
+        if home.is_some_and(|home| !same_origin(home, &next)) {
+            return Hop::Left { to: next };
+        }
+        current = next;
+    }
+    stop(format!("more than {MAX_HOPS} redirects"))
 }
 
 /// How the suite authenticates at the token endpoint.

@@ -1,11 +1,13 @@
 //! A minimal reader of HTML forms: enough to find the broker's consent form (a POST form with
 //! buttons `name="decision"`) and submit one decision, as a person would.
 
-/// A form: its action, its hidden inputs, and the `decision` buttons' values.
+/// A form: its action, its hidden inputs, its checkboxes (name and value, unticked), and the
+/// `decision` buttons' values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Form {
     pub action: String,
     pub hidden: Vec<(String, String)>,
+    pub checkboxes: Vec<(String, String)>,
     pub decisions: Vec<String>,
 }
 
@@ -80,9 +82,21 @@ pub(crate) fn consent_form(html: &str) -> Option<Form> {
             .filter(|t| attr(t, "type").as_deref() == Some("hidden"))
             .filter_map(|t| Some((attr(t, "name")?, attr(t, "value").unwrap_or_default())))
             .collect();
+        // HTML's default value of a checkbox is "on".
+        let checkboxes = tags(form, "input")
+            .into_iter()
+            .filter(|t| attr(t, "type").as_deref() == Some("checkbox"))
+            .filter_map(|t| {
+                Some((
+                    attr(t, "name")?,
+                    attr(t, "value").unwrap_or_else(|| "on".into()),
+                ))
+            })
+            .collect();
         return Some(Form {
             action: attr(open, "action").unwrap_or_default(),
             hidden,
+            checkboxes,
             decisions,
         });
     }
@@ -97,7 +111,9 @@ mod tests {
     fn finds_the_consent_form() {
         let html = r#"<form method="get" action="/lang"><button name="lang" value="fr">FR</button></form>
 <form method="post" action="/consent"><input type="hidden" name="txn" value="t&amp;1">
-<input type="hidden" name="csrf" value="c"><button type="submit" name="decision" value="allow">Yes</button>
+<input type="hidden" name="csrf" value="c">
+<p><input type="checkbox" id="remember" name="remember" value="1"> <label for="remember">Remember</label></p>
+<button type="submit" name="decision" value="allow">Yes</button>
 <button type="submit" name="decision" value="deny">No</button></form>"#;
         let form = consent_form(html).unwrap();
         assert_eq!(form.action, "/consent");
@@ -105,6 +121,7 @@ mod tests {
             form.hidden,
             vec![("txn".into(), "t&1".into()), ("csrf".into(), "c".into())]
         );
+        assert_eq!(form.checkboxes, vec![("remember".into(), "1".into())]);
         assert_eq!(form.decisions, vec!["allow", "deny"]);
         assert!(consent_form("<form action=\"/x\"><button>go</button></form>").is_none());
     }

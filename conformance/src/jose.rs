@@ -62,6 +62,26 @@ impl UnverifiedJwt {
     }
 }
 
+/// A JWT signed ES256 with a key made for this call and published nowhere: what someone
+/// other than the provider under test can sign. `kid` names no key of anyone's.
+pub(crate) fn sign_with_own_key(claims: &Map<String, Value>) -> Result<String, String> {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let key = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+        .map_err(|_| "cannot make an ES256 key")?;
+    let header =
+        serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": "pctf-conformance-own-key"});
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let input = format!("{}.{}", part(&header), part(&Value::Object(claims.clone())));
+    let signature = key
+        .sign(&SystemRandom::new(), input.as_bytes())
+        .map_err(|_| "cannot sign with the ES256 key")?;
+    Ok(format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.as_ref())
+    ))
+}
+
 /// Verifies the signature with one published key. Only asymmetric algorithms are accepted:
 /// RSASSA-PKCS1-v1_5 and RSASSA-PSS with SHA-256, -384 and -512, ECDSA on P-256, P-384 and
 /// P-521, and EdDSA on Ed25519 (as `EdDSA` or `Ed25519`). The key must be of the algorithm's
@@ -230,6 +250,18 @@ mod tests {
         let rsa = serde_json::json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xffu8; 128]), "e": "AQAB"});
         let weak = key_weakness(rsa.as_object().unwrap_or(&Map::new()));
         assert!(weak.is_some_and(|(en, _)| en.contains("1024")));
+    }
+
+    #[test]
+    fn own_key_tokens_are_es256_jws() {
+        let claims = serde_json::json!({"iss": "https://broker.example", "sid": "s"});
+        let token = sign_with_own_key(claims.as_object().unwrap_or(&Map::new()))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let jwt = decode(&token).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(jwt.alg(), "ES256");
+        assert_eq!(jwt.kid(), Some("pctf-conformance-own-key"));
+        assert_eq!(jwt.claims.get("sid"), Some(&Value::from("s")));
+        assert_eq!(b64url_decode(&jwt.signature).map(|s| s.len()), Some(64));
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //!   client and an automatically completed login, live checks of the code + PKCE flow and of
 //!   what it must refuse.
 //! - [`broker::check_broker`]: the broker's profile: everything above, plus pairwise subjects,
-//!   `verified_claims` under `ca_pctf`, agreed attributes only, and consent refusal honoured.
+//!   `verified_claims` under `ca_pctf`, agreed attributes only, consent refusal honoured, and
+//!   sessions and logout probed as the OpenID Foundation's suite probes a provider
+//!   (`prompt=none` with and without a session, `max_age`, `prompt=login`, a code redeemed
+//!   twice, logout's metadata and a forged `id_token_hint`).
 //! - [`registry::check_registry`]: the trust framework's static rules on a registry file.
 //! - [`log`]: the broker's tamper-evident log, checked by an auditor (`log verify`) and cosigned
 //!   by a witness (`log witness`).

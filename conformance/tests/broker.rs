@@ -1,5 +1,6 @@
 //! The broker profile against the real broker (a `broker serve` process) in front of Alberta's
-//! demo provider: every check passes, none is skipped.
+//! demo provider: every check it runs passes, the sessions and logout checks among them, but
+//! those the broker is known to fail, each named with its bug below.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -84,12 +85,41 @@ async fn the_broker_passes_its_own_profile() {
         .iter()
         .map(|c| format!("{} {} {:?}", c.id, c.outcome.name(), c.outcome.reason()))
         .collect();
-    assert!(report.passed(), "{}\n{}", describe.join("\n"), broker.log());
+    // Checks the broker is known to fail, each a bug of the broker's to fix (then removed
+    // from here: the test says when one starts to pass).
+    let known_broker_bugs: &[&str] = &[
+        // /logout clears the session cookie on every refusal (a forged id_token_hint, an
+        // unknown client_id, an unregistered post_logout_redirect_uri): any link signs the
+        // person out of the broker in that browser, silently.
+        "BR-LOGOUT-SESSION-KEPT",
+    ];
+    let failed = report.failed_ids();
+    assert!(
+        failed.iter().all(|id| known_broker_bugs.contains(id)),
+        "{}\n{}",
+        describe.join("\n"),
+        broker.log()
+    );
+    for id in known_broker_bugs {
+        assert!(
+            failed.contains(id),
+            "{id} passes now: remove it from the known broker bugs\n{}",
+            describe.join("\n")
+        );
+    }
     for id in [
         "BR-SUB-PAIRWISE",
         "BR-VERIFIED-CLAIMS",
         "BR-AGREED-ATTRIBUTES",
         "BR-CONSENT-REFUSAL",
+        "BR-SESSION-PROMPT-NONE-NO-SESSION",
+        "BR-SESSION-PROMPT-NONE-COMBINED",
+        "BR-SESSION-REUSE",
+        "BR-SESSION-MAX-AGE",
+        "BR-SESSION-PROMPT-LOGIN",
+        "BR-LOGOUT-DISCOVERY",
+        "BR-LOGOUT-FOREIGN-HINT",
+        "BR-CODE-REPLAY-REVOKES",
         "OP-NEG-UNKNOWN-CLIENT",
         "OP-NEG-CODE-REPLAY",
         "OP-NEG-PKCE-REQUIRED",
@@ -109,6 +139,16 @@ async fn the_broker_passes_its_own_profile() {
             describe.join("\n")
         );
     }
+    // The demo's consent is remembered for the session's first login, so prompt=none is
+    // answered with a code (two codes redeemed: the first login's and the session's), not
+    // consent_required.
+    let reuse = report.get("BR-SESSION-REUSE").unwrap();
+    let redeemed = reuse
+        .evidence
+        .iter()
+        .filter(|e| e.method == "POST" && e.url.ends_with("/token") && e.status == Some(200))
+        .count();
+    assert_eq!(redeemed, 2, "{:?}", reuse.evidence);
 }
 
 /// The suite judges a provider's ID tokens by the bounds the broker applies to them: a token

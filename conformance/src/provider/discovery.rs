@@ -48,7 +48,7 @@ fn skip_all(report: &mut Report, defs: &[&CheckDef], en: &str, fr: &str) {
     }
 }
 
-pub(super) fn is_loopback(url: &url::Url) -> bool {
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(Host::Domain(d)) => d == "localhost",
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

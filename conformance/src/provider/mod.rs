@@ -16,8 +16,9 @@ use crate::check::{Report, Subject};
 use crate::http::{CaBundle, Http};
 use crate::{Error, TestClient};
 
+pub(crate) use discovery::is_loopback;
 pub use id_token::{BROKER_ALGS, MAX_AGE_SECONDS, SKEW_SECONDS};
-pub(crate) use live::{LiveContext, id_token_of, main_flow_walk};
+pub(crate) use live::{LiveContext, Tokens, id_token_of, main_flow_walk};
 
 /// How the live checks ask for a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
