@@ -85,28 +85,12 @@ async fn the_broker_passes_its_own_profile() {
         .iter()
         .map(|c| format!("{} {} {:?}", c.id, c.outcome.name(), c.outcome.reason()))
         .collect();
-    // Checks the broker is known to fail, each a bug of the broker's to fix (then removed
-    // from here: the test says when one starts to pass).
-    let known_broker_bugs: &[&str] = &[
-        // /logout clears the session cookie on every refusal (a forged id_token_hint, an
-        // unknown client_id, an unregistered post_logout_redirect_uri): any link signs the
-        // person out of the broker in that browser, silently.
-        "BR-LOGOUT-SESSION-KEPT",
-    ];
-    let failed = report.failed_ids();
     assert!(
-        failed.iter().all(|id| known_broker_bugs.contains(id)),
+        report.failed_ids().is_empty(),
         "{}\n{}",
         describe.join("\n"),
         broker.log()
     );
-    for id in known_broker_bugs {
-        assert!(
-            failed.contains(id),
-            "{id} passes now: remove it from the known broker bugs\n{}",
-            describe.join("\n")
-        );
-    }
     for id in [
         "BR-SUB-PAIRWISE",
         "BR-VERIFIED-CLAIMS",
@@ -119,6 +103,7 @@ async fn the_broker_passes_its_own_profile() {
         "BR-SESSION-PROMPT-LOGIN",
         "BR-LOGOUT-DISCOVERY",
         "BR-LOGOUT-FOREIGN-HINT",
+        "BR-LOGOUT-SESSION-KEPT",
         "BR-CODE-REPLAY-REVOKES",
         "OP-NEG-UNKNOWN-CLIENT",
         "OP-NEG-CODE-REPLAY",

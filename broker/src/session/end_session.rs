@@ -10,8 +10,9 @@
 //! Signing out ends the broker's session (its services get logout tokens,
 //! `super::delivery`), then sends the person through the provider's own end-session endpoint,
 //! if it has one, and back to `/logout/callback`, then to the service's return address with
-//! its `state`, or to a page that says they are signed out. Every answer clears the session
-//! cookie, whatever the store said: a failure leaves the person signed out, never in.
+//! its `state`, or to a page that says they are signed out. Every answer to a request that
+//! signs out clears the session cookie, whatever the store said: a failure leaves the person
+//! signed out, never in. A refused request changes nothing.
 
 use axum::extract::{Form, Query, RawForm, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -227,19 +228,20 @@ fn verify_hint(broker: &Broker, hint: &str) -> Result<Hint, OAuthError> {
     })
 }
 
+/// A refused sign-out request: a page, and nothing else. The session cookie is left alone, or
+/// any link on any site could sign a person out of the broker (leaving the session's services
+/// untold, half-ended).
 fn refused(broker: &Broker, lang: Lang, error: &OAuthError) -> Response {
     broker.audit(Event::LogoutRefused {
         reason: &error.description,
     });
-    let mut response = pages::error(
+    pages::error(
         lang,
         StatusCode::BAD_REQUEST,
         error,
         &error.description,
         switch_href(lang),
-    );
-    clear_cookie(broker, &mut response);
-    response
+    )
 }
 
 fn clear_cookie(broker: &Broker, response: &mut Response) {
