@@ -49,6 +49,8 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// One permit per provider call in flight (`limits.max_concurrent_upstream`).
     pub upstream_slots: tokio::sync::Semaphore,
+    /// Who runs this broker, as every page says (`crate::http::operator`).
+    pub operator: Arc<crate::http::operator::Operator>,
 }
 
 impl std::ops::Deref for Broker {
@@ -77,6 +79,7 @@ pub struct BrokerParts {
     pub limits: crate::http::limits::Limits,
     /// The system clock in production; a fixed one in tests.
     pub clock: Arc<dyn Clock>,
+    pub operator: crate::http::operator::Operator,
 }
 
 impl Broker {
@@ -112,6 +115,7 @@ impl Broker {
             ),
             limits: parts.limits,
             clock: parts.clock,
+            operator: Arc::new(parts.operator),
         })))
     }
 
@@ -252,7 +256,18 @@ pub fn router(broker: Broker) -> Router {
         .route("/healthz", get(crate::http::health::healthz))
         .route("/readyz", get(crate::http::health::readyz))
         .route("/metrics", get(crate::metrics::serve))
-        .route("/static/broker.css", get(crate::http::health::stylesheet))
+        .route(
+            "/static/broker.css",
+            get(crate::http::design_system::stylesheet),
+        )
+        .route(
+            "/static/fonts/{file}",
+            get(crate::http::design_system::font),
+        )
+        .route(
+            crate::http::operator::LOGO_PATH,
+            get(crate::http::health::operator_logo),
+        )
         .merge(crate::admin::router(broker.clone()))
         // The one layer on every route: it hands the route template to the metrics outside.
         .route_layer(axum::middleware::from_fn(crate::metrics::route_of))
@@ -269,6 +284,17 @@ pub fn router(broker: Broker) -> Router {
                 crate::budget::scope(next.run(request))
             },
         ))
+        // Every page names who runs the broker, refusals' pages included.
+        .layer(axum::middleware::from_fn_with_state(
+            broker.operator.clone(),
+            |axum::extract::State(operator): axum::extract::State<
+                Arc<crate::http::operator::Operator>,
+            >,
+             request: axum::extract::Request,
+             next: axum::middleware::Next| {
+                crate::http::operator::scope(operator, next.run(request))
+            },
+        ))
         // Every answer may carry a code, a token or personal data unless it says otherwise
         // (the JWKS, discovery and the stylesheet set their own caching).
         .layer(header(header::CACHE_CONTROL, "no-store"))
@@ -278,7 +304,7 @@ pub fn router(broker: Broker) -> Router {
         // The security headers wrap every refusal below, so they are on every answer.
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         // Before anything reads the head (431 in the caller's form).
         .layer(axum::middleware::from_fn(crate::http::request_head::bounded))

@@ -41,6 +41,9 @@ pub struct Config {
     pub admin: AdminConfig,
     #[serde(default)]
     pub limits: crate::http::limits::Limits,
+    /// Who runs this broker, as every page says (`crate::http::operator`).
+    #[serde(default)]
+    pub operator: crate::http::operator::OperatorConfig,
 }
 
 /// The admin API. With no principal it refuses every call.
@@ -227,6 +230,9 @@ impl Config {
             *bundle = base.join(&*bundle);
         }
         config.data_dir = base.join(&config.data_dir);
+        if let Some(logo) = &mut config.operator.logo {
+            *logo = base.join(&*logo);
+        }
         if let Some(log) = &mut config.log {
             log.key = base.join(&log.key);
         }

@@ -241,6 +241,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         admins: Vec::new(),
         limits: options.limits.clone(),
         clock: Arc::new(broker::clock::SystemClock),
+        operator: broker::http::operator::Operator::default(),
     })?;
     let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
         .await

@@ -88,6 +88,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             admins,
             limits: config.limits.clone(),
             clock,
+            operator: crate::http::operator::Operator::load(
+                &config.operator,
+                std::path::Path::new("."),
+            )?,
         },
         upstream,
     )?;

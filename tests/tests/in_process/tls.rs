@@ -73,6 +73,7 @@ async fn broker(issuer: &str) -> Broker {
         admins: Vec::new(),
         limits: Default::default(),
         clock: Arc::new(broker::clock::FixedClock::at(crate::common::NOW)),
+        operator: Default::default(),
     })
     .unwrap()
 }

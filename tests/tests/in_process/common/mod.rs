@@ -162,6 +162,7 @@ pub async fn start(options: Options) -> TestBed {
         admins: std::mem::take(&mut options.admins),
         limits: options.limits.take().unwrap_or_default(),
         clock: clock.clone(),
+        operator: Default::default(),
     };
     let broker = match options.upstream_ca_bundle.take() {
         Some(bundle) => Broker::with_upstream(
