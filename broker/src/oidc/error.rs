@@ -153,7 +153,7 @@ impl OAuthError {
             ),
             _ => (
                 "The request that brought you here is not valid, so it was stopped. Nothing was shared. Please return to the service you came from and start again.",
-                "La demande qui vous a mené ici n'est pas valide; elle a donc été interrompue. Rien n'a été communiqué. Veuillez retourner au service d'où vous venez et recommencer.",
+                "La demande reçue n'est pas valide; elle a donc été interrompue. Rien n'a été communiqué. Veuillez retourner au service d'où vous venez et recommencer.",
             ),
         };
         match lang {
