@@ -212,6 +212,7 @@ pub fn router_trusting(
         .route("/callback/{client_id}", get(callback::callback))
         .route("/result", get(pages::result))
         .route("/style.css", get(crate::html::stylesheet))
+        .route("/static/fonts/{file}", get(crate::html::font))
         .with_state(service))
 }
 
