@@ -119,6 +119,10 @@ const WHOLE: &[(&str, &str)] = &[
         "La décision doit être de communiquer ou de refuser.",
     ),
     (
+        "the request body could not be read",
+        "Le corps de la demande n'a pas pu être lu.",
+    ),
+    (
         "the broker's state store is unavailable; try again shortly",
         "Le stockage temporaire du courtier est indisponible; réessayez sous peu.",
     ),
@@ -141,8 +145,25 @@ const WHOLE: &[(&str, &str)] = &[
 ];
 
 /// Descriptions with a varying tail, by their fixed beginning, and the French of that
-/// beginning's meaning.
+/// beginning's meaning; `{size}` stands for a tail that is a size or a duration (`64 KiB`,
+/// `500 ms`), in French units.
 const BEGINNING: &[(&str, &str)] = &[
+    (
+        "the request body is larger than ",
+        "Le corps de la demande dépasse {size}.",
+    ),
+    (
+        "the request body did not arrive within ",
+        "Le corps de la demande n'est pas arrivé en {size}.",
+    ),
+    (
+        "the request headers are larger than ",
+        "Les en-têtes de la demande dépassent {size}.",
+    ),
+    (
+        "the request has more than ",
+        "La demande compte trop de lignes d'en-tête.",
+    ),
     (
         "unknown client",
         "Ce service n'est pas inscrit auprès du courtier.",
@@ -226,19 +247,28 @@ const BEGINNING: &[(&str, &str)] = &[
 pub fn description(error: &OAuthError, lang: Lang) -> Cow<'_, str> {
     match lang {
         Lang::En => Cow::Borrowed(error.description.as_str()),
-        Lang::Fr => {
-            Cow::Borrowed(french(&error.description).unwrap_or_else(|| by_code(error.code)))
-        }
+        Lang::Fr => french(&error.description).unwrap_or(Cow::Borrowed(by_code(error.code))),
     }
 }
 
 /// The French of an English description, if the table has it.
-fn french(description: &str) -> Option<&'static str> {
-    WHOLE
+fn french(description: &str) -> Option<Cow<'static, str>> {
+    if let Some((_, fr)) = WHOLE.iter().find(|(en, _)| *en == description) {
+        return Some(Cow::Borrowed(*fr));
+    }
+    let (en, fr) = BEGINNING
         .iter()
-        .find(|(en, _)| *en == description)
-        .or_else(|| BEGINNING.iter().find(|(en, _)| description.starts_with(en)))
-        .map(|(_, fr)| *fr)
+        .find(|(en, _)| description.starts_with(en))?;
+    if !fr.contains("{size}") {
+        return Some(Cow::Borrowed(*fr));
+    }
+    let tail = description[en.len()..].trim();
+    let size = match tail.split_once(' ') {
+        Some((n, "KiB")) if n.parse::<u64>().is_ok() => format!("{n}\u{a0}Kio"),
+        Some((n, unit @ ("ms" | "s"))) if n.parse::<u64>().is_ok() => format!("{n}\u{a0}{unit}"),
+        _ => "la limite permise".to_owned(),
+    };
+    Some(Cow::Owned(fr.replace("{size}", &size)))
 }
 
 fn by_code(code: ErrorCode) -> &'static str {
@@ -359,6 +389,11 @@ mod tests {
         assert_eq!(
             description(&tail, Lang::Fr),
             "Le fournisseur d'identité est injoignable."
+        );
+        let size = OAuthError::invalid_request("the request body is larger than 64 KiB");
+        assert_eq!(
+            description(&size, Lang::Fr),
+            "Le corps de la demande dépasse 64\u{a0}Kio."
         );
         let unknown = OAuthError::new(ErrorCode::AccessDenied, "something new");
         assert_eq!(description(&unknown, Lang::Fr), "L'accès a été refusé.");
