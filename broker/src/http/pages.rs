@@ -287,7 +287,7 @@ pub fn picker(
         help: pick(
             lang,
             "The provider confirms who you are. Before anything is shared with the service, you will see what it receives.",
-            "Le fournisseur confirme votre identité. Avant que quoi que ce soit soit communiqué au service, vous verrez ce qu'il recevra.",
+            "Le fournisseur confirme votre identité. Avant toute communication au service, vous verrez ce qu'il recevra.",
         ),
         txn: txn.to_owned(),
         csrf: csrf.to_owned(),

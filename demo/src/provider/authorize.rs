@@ -420,8 +420,8 @@ fn login_page_for(
 <input type=\"hidden\" name=\"cancel\" value=\"1\">\
 <button type=\"submit\" class=\"secondary\">{cancel}</button></form>",
         intro = lang.pick(
-            "Sign in to confirm your identity. You will then see what will be shared with the service you came from, before anything is shared.",
-            "Connectez-vous pour confirmer votre identité. Vous verrez ensuite ce qui sera communiqué au service d'où vous venez, avant que quoi que ce soit soit communiqué."
+            "Sign in to confirm your identity. Before anything is shared, you will see what the service you came from will receive.",
+            "Connectez-vous pour confirmer votre identité. Avant toute communication de renseignements, vous verrez ce que recevra le service d'où vous venez."
         ),
         explain = lang.pick(
             "This is a test provider: choose one of its fictional persons. No password is needed.",
