@@ -3,7 +3,8 @@
 // consent page, and landing back at the service. On every page it checks what a person relies
 // on: the page's language, no WCAG 2.1 A or AA violation found by axe-core, a visible focus
 // indicator of at least 3:1 against what it sits on for every control reached with Tab
-// (computed from the styles), and nothing wider than a 320 px screen. Screenshots of each page,
+// (computed from the styles), nothing wider than a 320 px screen, and the design system's fonts
+// loaded from the page's own host. Screenshots of each page,
 // desktop and 390 px wide, go to --out.
 //
 // Scenarios (--scenario):
@@ -114,6 +115,15 @@ async function axe(page) {
 async function inspect(page, name) {
   step += 1;
   const lang = await page.getAttribute('html', 'lang');
+  // The design system's fonts, from the page's own host (the CSP allows no other): the
+  // headings' Lato and the text's Noto Sans both loaded.
+  const fonts = await page.evaluate(async () => {
+    await document.fonts.ready;
+    return [...document.fonts].filter((f) => f.status === 'loaded').map((f) => f.family.replaceAll('"', ''));
+  });
+  for (const family of ['Lato', 'Noto Sans']) {
+    if (!fonts.includes(family)) throw new Error(`${name}: the ${family} font did not load (${fonts})`);
+  }
   await axe(page);
   const focus = await focusRings(page);
   await page.setViewportSize({ width: 320, height: 800 });
