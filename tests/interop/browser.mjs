@@ -13,6 +13,7 @@
 //   switch    starts in English, switches to French on the picker, with the mouse
 //   keyboard  as switch, with Tab and Enter only (each control reachable in focus order)
 //   refuse    in French, refuses on the consent page: the service shows the refusal
+//   refuse-en the same in English
 //   errors    the broker's error page, in English then French through its language toggle
 //   notice-en, notice-fr
 //             a program whose law authorizes the collection (CRA My Account): the notice page
@@ -193,7 +194,7 @@ try {
       await activate(page, page.locator('nav.lang-toggle a'));
       await expectLang(page, 'fr', 'the picker after the switch');
     }
-    const lang = ['en', 'notice-en'].includes(scenario) ? 'en' : 'fr';
+    const lang = ['en', 'notice-en', 'refuse-en'].includes(scenario) ? 'en' : 'fr';
     await inspect(page, 'picker');
     if (!(await page.locator('legend', { hasText: 'Alberta' }).count())) throw new Error('no Alberta group on the picker');
     await activate(page, page.locator('button[name=provider][value=ab-account]'));
@@ -211,9 +212,9 @@ try {
       throw new Error('the notice does not name the law');
     }
     await inspect(page, notice ? 'notice' : 'consent');
-    if (scenario === 'refuse') {
+    if (scenario.startsWith('refuse')) {
       await activate(page, page.locator('button[name=decision][value=deny]'));
-      await expectLang(page, 'fr', "the service's refusal page");
+      await expectLang(page, lang, "the service's refusal page");
       await inspect(page, 'refused');
     } else {
       await activate(page, page.locator('button[name=decision][value=share]'));

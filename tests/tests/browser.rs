@@ -198,6 +198,26 @@ async fn a_notice_names_its_law_in_both_languages() {
 }
 
 #[tokio::test]
+async fn a_person_refuses_in_english() {
+    let result = run("refuse-en").await;
+    check(
+        &result,
+        &[
+            ("service", "en"),
+            ("picker", "en"),
+            ("provider", "en"),
+            ("consent", "en"),
+            ("refused", "en"),
+        ],
+    );
+    let text = result["result_text"].as_str().unwrap();
+    assert!(
+        text.contains("the person chose not to share their information"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn the_error_page_speaks_both_languages() {
     let result = run("errors").await;
     check(&result, &[("error", "en"), ("error", "fr")]);
