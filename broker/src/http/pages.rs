@@ -71,7 +71,8 @@ struct ErrorPage<'a> {
     frame: Frame,
     message: &'a str,
     next_heading: &'static str,
-    next: &'static str,
+    /// What to do, unless the advice already says it.
+    next: Option<&'static str>,
     back: Option<(&'static str, String)>,
     details_summary: &'static str,
     code_label: &'static str,
@@ -140,7 +141,9 @@ pub fn error_page(
         frame: f,
         message: advice.map_or_else(|| error.person_message(lang), |(en, fr)| pick(lang, en, fr)),
         next_heading: pick(lang, "What you can do", "Ce que vous pouvez faire"),
-        next: crate::http::error_text::what_to_do(error.code, lang),
+        next: advice
+            .is_none()
+            .then(|| crate::http::error_text::what_to_do(error.code, lang)),
         back: back.map(|url| {
             (
                 pick(lang, "Return to the service", "Retourner au service"),
