@@ -323,6 +323,36 @@ mod tests {
         );
     }
 
+    /// `[operator]` is optional (the demonstration's then), and its logo is found next to the
+    /// configuration like every other file it names.
+    #[test]
+    fn the_operator_is_optional_and_its_logo_relative_to_the_configuration() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let base = "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\n[keys]\nES256 = \"k.pem\"\n[pairwise]\nsecret = { env = \"P\" }\n";
+        std::fs::write(dir.join("plain.toml"), base).unwrap();
+        let c = Config::load(&dir.join("plain.toml")).unwrap();
+        assert!(c.operator.name.en.contains("Demonstration"));
+        std::fs::write(
+            dir.join("operator.toml"),
+            format!("{base}[operator]\nname = {{ en = \"ESDC\", fr = \"EDSC\" }}\nlogo = \"brand/logo.svg\"\ncontact = {{ en = \"https://x.ca/en\", fr = \"https://x.ca/fr\" }}\n"),
+        )
+        .unwrap();
+        let c = Config::load(&dir.join("operator.toml")).unwrap();
+        assert_eq!(c.operator.name.fr, "EDSC");
+        assert_eq!(c.operator.logo, Some(dir.join("brand/logo.svg")));
+        assert!(c.operator.privacy.is_none());
+        std::fs::write(
+            dir.join("typo.toml"),
+            format!("{base}[operator]\nname = {{ en = \"A\", fr = \"B\" }}\nprivcy = {{ en = \"https://x.ca\" }}\n"),
+        )
+        .unwrap();
+        assert!(matches!(
+            Config::load(&dir.join("typo.toml")),
+            Err(ConfigError::Parse(..))
+        ));
+    }
+
     /// Secrets read from files, and the data directory, are found next to the configuration
     /// whatever the working directory, like every other path in it.
     #[test]
