@@ -233,6 +233,8 @@ fn at_provider(decision: Decision) -> AtProvider {
                     redirect_uri: "http://127.0.0.1:8490/callback/esdc-employment-insurance"
                         .to_owned(),
                     state: Some("cmVseWluZy1wYXJ0eS1zdGF0ZQ".to_owned()),
+                    lang: Lang::En,
+                    service_langs: vec![Lang::En],
                 },
                 nonce: "bi1yZWx5aW5nLXBhcnR5LW5vbmNl".to_owned(),
                 code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),

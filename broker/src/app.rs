@@ -51,6 +51,8 @@ pub struct Inner {
     pub upstream_slots: tokio::sync::Semaphore,
     /// Sessions' lifetimes and reuse rule (`crate::session`).
     pub sessions: crate::session::SessionPolicy,
+    /// Who runs this broker, as every page says (`crate::http::operator`).
+    pub operator: Arc<crate::http::operator::Operator>,
 }
 
 impl std::ops::Deref for Broker {
@@ -80,6 +82,7 @@ pub struct BrokerParts {
     /// The system clock in production; a fixed one in tests.
     pub clock: Arc<dyn Clock>,
     pub sessions: crate::session::SessionPolicy,
+    pub operator: crate::http::operator::Operator,
 }
 
 impl Broker {
@@ -116,6 +119,7 @@ impl Broker {
             limits: parts.limits,
             clock: parts.clock,
             sessions: parts.sessions,
+            operator: Arc::new(parts.operator),
         })))
     }
 
@@ -273,7 +277,18 @@ pub fn router(broker: Broker) -> Router {
         .route("/healthz", get(crate::http::health::healthz))
         .route("/readyz", get(crate::http::health::readyz))
         .route("/metrics", get(crate::metrics::serve))
-        .route("/static/broker.css", get(crate::http::health::stylesheet))
+        .route(
+            "/static/broker.css",
+            get(crate::http::design_system::stylesheet),
+        )
+        .route(
+            "/static/fonts/{file}",
+            get(crate::http::design_system::font),
+        )
+        .route(
+            crate::http::operator::LOGO_PATH,
+            get(crate::http::health::operator_logo),
+        )
         .merge(crate::admin::router(broker.clone()))
         // The one layer on every route: it hands the route template to the metrics outside.
         .route_layer(axum::middleware::from_fn(crate::metrics::route_of))
@@ -290,6 +305,17 @@ pub fn router(broker: Broker) -> Router {
                 crate::budget::scope(next.run(request))
             },
         ))
+        // Every page names who runs the broker, refusals' pages included.
+        .layer(axum::middleware::from_fn_with_state(
+            broker.operator.clone(),
+            |axum::extract::State(operator): axum::extract::State<
+                Arc<crate::http::operator::Operator>,
+            >,
+             request: axum::extract::Request,
+             next: axum::middleware::Next| {
+                crate::http::operator::scope(operator, next.run(request))
+            },
+        ))
         // Every answer may carry a code, a token or personal data unless it says otherwise
         // (the JWKS, discovery and the stylesheet set their own caching).
         .layer(header(header::CACHE_CONTROL, "no-store"))
@@ -299,7 +325,7 @@ pub fn router(broker: Broker) -> Router {
         // The security headers wrap every refusal below, so they are on every answer.
         .layer(header(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         // Before anything reads the head (431 in the caller's form).
         .layer(axum::middleware::from_fn(crate::http::request_head::bounded))

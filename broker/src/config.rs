@@ -44,6 +44,9 @@ pub struct Config {
     /// Sessions: lifetimes, and the level from which a sign-in is always fresh.
     #[serde(default)]
     pub sessions: crate::session::SessionPolicy,
+    /// Who runs this broker, as every page says (`crate::http::operator`).
+    #[serde(default)]
+    pub operator: crate::http::operator::OperatorConfig,
 }
 
 /// The admin API. With no principal it refuses every call.
@@ -235,6 +238,9 @@ impl Config {
             *bundle = base.join(&*bundle);
         }
         config.data_dir = base.join(&config.data_dir);
+        if let Some(logo) = &mut config.operator.logo {
+            *logo = base.join(&*logo);
+        }
         if let Some(log) = &mut config.log {
             log.key = base.join(&log.key);
         }
@@ -323,6 +329,36 @@ mod tests {
             matches!(e, ConfigError::Limit(..)) && e.to_string().contains("code_seconds = 61"),
             "{e}"
         );
+    }
+
+    /// `[operator]` is optional (the demonstration's then), and its logo is found next to the
+    /// configuration like every other file it names.
+    #[test]
+    fn the_operator_is_optional_and_its_logo_relative_to_the_configuration() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let base = "version = 1\nissuer = \"https://broker.example\"\nregistry = \"r.toml\"\n[keys]\nES256 = \"k.pem\"\n[pairwise]\nsecret = { env = \"P\" }\n";
+        std::fs::write(dir.join("plain.toml"), base).unwrap();
+        let c = Config::load(&dir.join("plain.toml")).unwrap();
+        assert!(c.operator.name.en.contains("Demonstration"));
+        std::fs::write(
+            dir.join("operator.toml"),
+            format!("{base}[operator]\nname = {{ en = \"ESDC\", fr = \"EDSC\" }}\nlogo = \"brand/logo.svg\"\ncontact = {{ en = \"https://x.ca/en\", fr = \"https://x.ca/fr\" }}\n"),
+        )
+        .unwrap();
+        let c = Config::load(&dir.join("operator.toml")).unwrap();
+        assert_eq!(c.operator.name.fr, "EDSC");
+        assert_eq!(c.operator.logo, Some(dir.join("brand/logo.svg")));
+        assert!(c.operator.privacy.is_none());
+        std::fs::write(
+            dir.join("typo.toml"),
+            format!("{base}[operator]\nname = {{ en = \"A\", fr = \"B\" }}\nprivcy = {{ en = \"https://x.ca\" }}\n"),
+        )
+        .unwrap();
+        assert!(matches!(
+            Config::load(&dir.join("typo.toml")),
+            Err(ConfigError::Parse(..))
+        ));
     }
 
     /// Secrets read from files, and the data directory, are found next to the configuration

@@ -115,49 +115,29 @@ pub(crate) struct Page<'a> {
     pub form_action: FormAction,
 }
 
-const STYLE: &str = "\
-body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;line-height:1.5;color:#1b1b1b;background:#fff}
-header{display:flex;justify-content:space-between;align-items:center;padding:.75rem 1.5rem;background:#26374a;color:#fff}
-header a{color:#fff}
-.site{margin:0;font-weight:700}
-main{max-width:56rem;margin:0 auto;padding:1rem 1.5rem 2rem}
-footer{max-width:56rem;margin:0 auto;padding:0 1.5rem 2rem;color:#4a4a4a;font-size:.9rem}
-a{color:#1a4f8b}
-button{font:inherit;padding:.5rem 1rem;border:2px solid #26374a;border-radius:.25rem;background:#26374a;color:#fff;cursor:pointer}
-button.secondary{background:#fff;color:#26374a}
-button:focus-visible,a:focus-visible,input:focus-visible,select:focus-visible{outline:3px solid #d3080c;outline-offset:2px}
-label{display:block;font-weight:600;margin-top:.5rem}
-input,select{font:inherit;padding:.35rem;border:1px solid #5a5a5a;border-radius:.25rem;max-width:100%}
-ul.cards{list-style:none;padding:0}
-ul.cards>li{border:1px solid #c6c6c6;border-radius:.25rem;padding:1rem;margin:0 0 1rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
-th,td{border:1px solid #c6c6c6;padding:.4rem .6rem;text-align:left;vertical-align:top}
-th{background:#f1f2f3}
-pre{background:#f1f2f3;padding:.75rem;overflow:auto;white-space:pre-wrap;word-break:break-all}
-.error{border-left:6px solid #d3080c;padding:.5rem 1rem;background:#fbeaea}
-.muted{color:#4a4a4a}
-";
-
-/// `GET /style.css`: the only stylesheet (`style-src 'self'`).
+/// `GET /style.css`: the only stylesheet (`style-src 'self'`): the broker's own, on the GC
+/// Design System, so that the type and the colours do not change at every hop of a login.
 pub(crate) async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        STYLE,
-    )
-        .into_response()
+    let mut response = broker::http::design_system::stylesheet().await;
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// `GET /static/fonts/{file}`: the fonts the stylesheet names.
+pub(crate) async fn font(path: axum::extract::Path<String>) -> Response {
+    broker::http::design_system::font(path).await
 }
 
 fn csp(form_action: FormAction) -> &'static str {
     match form_action {
         FormAction::SelfOnly => {
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         }
         FormAction::RedirectChain => {
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'"
         }
     }
 }
@@ -170,19 +150,23 @@ pub(crate) fn render(status: StatusCode, page: Page<'_>) -> Response {
         "<!doctype html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
 <title>{title} – {site}</title>\n<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n<body>\n\
-<header><p class=\"site\">{site}</p><nav aria-label=\"{nav}\"><a href=\"{switch}\" lang=\"{other_code}\" hreflang=\"{other_code}\">{other_name}</a></nav></header>\n\
-<main>\n<h1>{title}</h1>\n{body}\n</main>\n<footer><p>{footer}</p></footer>\n</body>\n</html>\n",
+<a class=\"skip\" href=\"#main\">{skip}</a>\n\
+<header class=\"gc-header\"><div class=\"bar\"><p class=\"operator site\"><span>{site}</span></p>\
+<nav class=\"lang-toggle\" aria-label=\"{nav}\"><a href=\"{switch}\" lang=\"{other_code}\" hreflang=\"{other_code}\">{other_name}</a></nav></div></header>\n\
+<main id=\"main\">\n<h1>{title}</h1>\n{body}\n</main>\n\
+<footer class=\"gc-footer\"><div class=\"sub\"><div class=\"inner\"><p>{footer}</p></div></div></footer>\n</body>\n</html>\n",
         code = lang.code(),
         title = escape(page.title),
         site = escape(page.site),
         nav = lang.pick("Language", "Langue"),
+        skip = lang.pick("Skip to main content", "Passer au contenu principal"),
         switch = escape(&page.switch_href),
         other_code = other.code(),
         other_name = other.pick("English", "Français"),
         body = page.body,
         footer = lang.pick(
             "Demonstration only: every person shown here is fictional.",
-            "Démonstration seulement : toutes les personnes présentées ici sont fictives."
+            "Démonstration seulement\u{a0}: toutes les personnes présentées ici sont fictives."
         ),
     );
     let mut response = (status, html).into_response();

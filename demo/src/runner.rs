@@ -242,6 +242,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         limits: options.limits.clone(),
         clock: Arc::new(broker::clock::SystemClock),
         sessions: Default::default(),
+        operator: broker::http::operator::Operator::default(),
     })?;
     let listener = TcpListener::bind(("127.0.0.1", options.broker_port))
         .await

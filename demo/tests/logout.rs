@@ -118,7 +118,7 @@ async fn provider_end_session_redirects_with_state_and_ends_the_session() {
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("Vous êtes déconnecté de ce fournisseur"),
+        html.contains("Votre session chez ce fournisseur est fermée"),
         "{html}"
     );
     assert!(!sessions_page(&issuer).await.contains(&sid));
@@ -396,7 +396,7 @@ async fn rp_initiated_logout_through_the_broker_and_back() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(
-        html.contains("<html lang=\"fr\">") && html.contains("Vous êtes déconnecté"),
+        html.contains("<html lang=\"fr\">") && html.contains("Votre session est fermée"),
         "{html}"
     );
     assert!(html.contains("Assurance-emploi"));

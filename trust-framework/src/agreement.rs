@@ -46,6 +46,17 @@ impl ProviderSelector {
     }
 }
 
+/// The law that authorizes a program to collect without asking (a notice agreement): its name
+/// and where a person can read it, in both languages, so the notice names the law it relies on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalAuthority {
+    #[serde(default)]
+    pub name: Bilingual,
+    #[serde(default)]
+    pub url: Bilingual,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agreement {
     pub id: String,
@@ -59,6 +70,9 @@ pub struct Agreement {
     pub window: Window,
     pub retention_days: u32,
     pub status: AgreementStatus,
+    /// Required for a notice agreement; a consent agreement may name one too.
+    #[serde(default)]
+    pub legal_authority: Option<LegalAuthority>,
 }
 
 /// Why an agreement is not in force, most final reason first.

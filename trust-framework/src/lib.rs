@@ -19,7 +19,7 @@ pub mod text;
 pub mod upstream;
 pub mod window;
 
-pub use agreement::{Agreement, AgreementStatus, LegalBasis, ProviderSelector};
+pub use agreement::{Agreement, AgreementStatus, LegalAuthority, LegalBasis, ProviderSelector};
 pub use attribute::Attribute;
 pub use jurisdiction::Jurisdiction;
 pub use level::AssuranceLevel;

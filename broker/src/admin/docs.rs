@@ -130,7 +130,7 @@ async fn log_view(broker: &Broker, lang: Lang) -> (String, Vec<WitnessRow>) {
         (None, _) => pick(
             lang,
             "No checkpoint is signed: the configuration has no [log] key.",
-            "Aucun point de contrôle n'est signé : la configuration n'a pas de clé [log].",
+            "Aucun point de contrôle n'est signé\u{a0}: la configuration n'a pas de clé [log].",
         )
         .to_owned(),
         (Some(_), Ok(None)) => pick(
@@ -229,7 +229,7 @@ fn conformance_summary(report: Option<&str>, lang: Lang) -> String {
         return pick(lang, "no report", "aucun rapport").to_owned();
     };
     if let Some(error) = value["error"].as_str() {
-        return format!("{} {error}", pick(lang, "not run:", "non exécuté :"));
+        return format!("{} {error}", pick(lang, "not run:", "non exécuté\u{a0}:"));
     }
     let failed: Vec<&str> = value["failed"]
         .as_array()
@@ -242,7 +242,7 @@ fn conformance_summary(report: Option<&str>, lang: Lang) -> String {
     } else {
         format!(
             "{} {}",
-            pick(lang, "failed:", "échoué :"),
+            pick(lang, "failed:", "échoué\u{a0}:"),
             failed.join(", ")
         )
     }
@@ -436,7 +436,7 @@ async fn page(
         api_text: pick(
             lang,
             "The admin API is described by its OpenAPI document:",
-            "L'API d'administration est décrite par son document OpenAPI :",
+            "L'API d'administration est décrite par son document OpenAPI\u{a0}:",
         ),
         log_caption: pick(
             lang,

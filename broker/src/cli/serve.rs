@@ -89,6 +89,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             limits: config.limits.clone(),
             clock,
             sessions: config.sessions,
+            operator: crate::http::operator::Operator::load(
+                &config.operator,
+                std::path::Path::new("."),
+            )?,
         },
         upstream,
     )?;

@@ -1,4 +1,4 @@
-//! Liveness, readiness and the stylesheet.
+//! Liveness, readiness and the operator's logo.
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -22,12 +22,17 @@ pub async fn readyz(State(broker): State<Broker>) -> impl IntoResponse {
     }
 }
 
-pub async fn stylesheet() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        crate::http::pages::STYLESHEET,
-    )
+/// The operator's logo, when `[operator]` names one (`crate::http::operator`).
+pub async fn operator_logo(State(broker): State<Broker>) -> axum::response::Response {
+    match &broker.operator.logo {
+        Some(logo) => (
+            [
+                (header::CONTENT_TYPE, logo.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            logo.bytes.clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

@@ -46,7 +46,7 @@ pub fn confirm(
     let page = ConfirmPage {
         frame: Frame::new(
             lang,
-            pick(lang, "Sign out?", "Vous déconnecter?"),
+            pick(lang, "Sign out?", "Fermer votre session?"),
             switch_href,
         ),
         intro: pick(
@@ -57,15 +57,15 @@ pub fn confirm(
         services_intro: pick(
             lang,
             "You are signed in for these services. Each will be told that you signed out:",
-            "Vous êtes connecté pour ces services. Chacun sera avisé de votre déconnexion :",
+            "Votre session est ouverte pour ces services. Chacun sera avisé de sa fermeture\u{a0}:",
         ),
         services,
         csrf: form.csrf,
         client_id: form.client_id,
         post_logout_redirect_uri: form.post_logout_redirect_uri,
         state: form.state,
-        sign_out_text: pick(lang, "Sign out", "Me déconnecter"),
-        stay_text: pick(lang, "Stay signed in", "Rester connecté"),
+        sign_out_text: pick(lang, "Sign out", "Fermer ma session"),
+        stay_text: pick(lang, "Stay signed in", "Garder ma session ouverte"),
     };
     let mut response = render(StatusCode::OK, page.render());
     let csp = format!(
@@ -101,11 +101,11 @@ pub enum Outcome {
 pub fn outcome(lang: Lang, outcome: Outcome, switch_href: String) -> Response {
     let (title, message, note) = match outcome {
         Outcome::SignedOut => (
-            pick(lang, "You are signed out", "Vous êtes déconnecté"),
+            pick(lang, "You are signed out", "Votre session est fermée"),
             pick(
                 lang,
                 "You are signed out of the identity broker. To use a government service again, you will need to sign in.",
-                "Vous êtes déconnecté du courtier d'identité. Pour utiliser de nouveau un service gouvernemental, vous devrez vous connecter.",
+                "Votre session au courtier d'identité est fermée. Pour utiliser de nouveau un service gouvernemental, il faudra vous connecter.",
             ),
             pick(
                 lang,
@@ -114,11 +114,11 @@ pub fn outcome(lang: Lang, outcome: Outcome, switch_href: String) -> Response {
             ),
         ),
         Outcome::SignedOutHere => (
-            pick(lang, "You are signed out", "Vous êtes déconnecté"),
+            pick(lang, "You are signed out", "Votre session est fermée"),
             pick(
                 lang,
                 "You are signed out of the identity broker in this browser.",
-                "Vous êtes déconnecté du courtier d'identité dans ce navigateur.",
+                "Votre session au courtier d'identité est fermée dans ce navigateur.",
             ),
             pick(
                 lang,
@@ -130,7 +130,7 @@ pub fn outcome(lang: Lang, outcome: Outcome, switch_href: String) -> Response {
             pick(
                 lang,
                 "You are still signed in",
-                "Vous êtes toujours connecté",
+                "Votre session reste ouverte",
             ),
             pick(
                 lang,

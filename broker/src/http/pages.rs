@@ -19,7 +19,8 @@ pub(crate) fn pick(lang: Lang, en: &'static str, fr: &'static str) -> &'static s
     }
 }
 
-/// The frame common to every page: language, title, and the switch to the other language.
+/// The frame common to every page: language, title, the switch to the other language, and who
+/// runs the service (`crate::http::operator`) in the header and footer.
 pub(crate) struct Frame {
     pub(crate) lang: &'static str,
     pub(crate) other_lang: &'static str,
@@ -29,10 +30,17 @@ pub(crate) struct Frame {
     pub(crate) language_label: &'static str,
     pub(crate) switch_text: &'static str,
     pub(crate) switch_href: String,
+    pub(crate) operator_name: String,
+    pub(crate) logo: bool,
+    pub(crate) about_heading: &'static str,
+    pub(crate) links: Vec<(&'static str, String)>,
+    pub(crate) operated_by: String,
 }
 
 impl Frame {
     pub(crate) fn new(lang: Lang, title: &'static str, switch_href: String) -> Self {
+        let operator = crate::http::operator::current();
+        let operator_name = operator.name.get(lang).to_owned();
         Self {
             lang: lang.code(),
             other_lang: lang.other().code(),
@@ -42,6 +50,14 @@ impl Frame {
             language_label: pick(lang, "Language", "Langue"),
             switch_text: pick(lang, "Français", "English"),
             switch_href,
+            logo: operator.logo.is_some(),
+            about_heading: pick(lang, "About this service", "À propos de ce service"),
+            links: operator.links(lang),
+            operated_by: match lang {
+                Lang::En => format!("Operated by: {operator_name}"),
+                Lang::Fr => format!("Exploité par\u{a0}: {operator_name}"),
+            },
+            operator_name,
         }
     }
 }
@@ -54,9 +70,15 @@ pub type Advice = (&'static str, &'static str);
 struct ErrorPage<'a> {
     frame: Frame,
     message: &'a str,
+    next_heading: &'static str,
+    /// What to do, unless the advice already says it.
+    next: Option<&'static str>,
+    back: Option<(&'static str, String)>,
+    details_summary: &'static str,
     code_label: &'static str,
     code: &'static str,
-    detail: &'a str,
+    detail_label: &'static str,
+    detail: std::borrow::Cow<'a, str>,
 }
 
 /// A bilingual error page for a person. `switch_href` is the same page in the other language;
@@ -81,16 +103,57 @@ pub fn error_advising(
     detail: &str,
     switch_href: String,
 ) -> Response {
+    error_page(lang, status, error, advice, detail, None, switch_href)
+}
+
+/// The error page: what happened, what to do, a way back to the service when one is known
+/// (`back`, an address of the service's own site), and the technical details folded away. The
+/// detail is the error's description: in French, its translation
+/// (`crate::http::error_text`), never the English.
+pub fn error_page(
+    lang: Lang,
+    status: StatusCode,
+    error: &OAuthError,
+    advice: Option<Advice>,
+    detail: &str,
+    back: Option<String>,
+    switch_href: String,
+) -> Response {
     let f = Frame::new(
         lang,
         pick(lang, "Sign-in stopped", "Connexion interrompue"),
         switch_href,
     );
+    let detail = if detail.is_empty() {
+        std::borrow::Cow::Borrowed("")
+    } else if detail == error.description {
+        crate::http::error_text::description(error, lang)
+    } else {
+        match lang {
+            Lang::En => std::borrow::Cow::Borrowed(detail),
+            Lang::Fr => std::borrow::Cow::Owned(
+                crate::http::error_text::description(&OAuthError::new(error.code, detail), lang)
+                    .into_owned(),
+            ),
+        }
+    };
     let page = ErrorPage {
         frame: f,
         message: advice.map_or_else(|| error.person_message(lang), |(en, fr)| pick(lang, en, fr)),
-        code_label: pick(lang, "Error code", "Code d'erreur"),
+        next_heading: pick(lang, "What you can do", "Ce que vous pouvez faire"),
+        next: advice
+            .is_none()
+            .then(|| crate::http::error_text::what_to_do(error.code, lang)),
+        back: back.map(|url| {
+            (
+                pick(lang, "Return to the service", "Retourner au service"),
+                url,
+            )
+        }),
+        details_summary: pick(lang, "Technical details", "Détails techniques"),
+        code_label: pick(lang, "Error code:", "Code d'erreur\u{a0}:"),
         code: error.code.as_str(),
+        detail_label: pick(lang, "Description:", "Description\u{a0}:"),
         detail,
     };
     render(status, page.render())
@@ -99,6 +162,8 @@ pub fn error_advising(
 struct ProviderChoice {
     id: String,
     name: String,
+    hint_id: String,
+    confirms: String,
 }
 
 struct Group {
@@ -112,7 +177,9 @@ struct PickerPage {
     frame: Frame,
     notice: Option<&'static str>,
     remember_label: &'static str,
+    remember_hint: &'static str,
     intro: &'static str,
+    help: &'static str,
     txn: String,
     csrf: String,
     groups: Vec<Group>,
@@ -126,6 +193,37 @@ pub fn step_up_notice(lang: Lang) -> &'static str {
         "The identity provider you chose could not confirm your identity at the level this service requires. You can choose another one below.",
         "Le fournisseur d'identité choisi n'a pas pu confirmer votre identité au niveau exigé par ce service. Vous pouvez en choisir un autre ci-dessous.",
     )
+}
+
+/// "Can confirm: given name, family name" for a provider's choice on the picker.
+fn confirms(
+    lang: Lang,
+    attributes: &std::collections::BTreeSet<trust_framework::Attribute>,
+) -> String {
+    if attributes.is_empty() {
+        return pick(
+            lang,
+            "Confirms that you signed in; shares nothing else with the service.",
+            "Confirme votre connexion; ne communique rien d'autre au service.",
+        )
+        .to_owned();
+    }
+    let names: Vec<String> = attributes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let label = a.label(lang);
+            if i == 0 {
+                label.to_owned()
+            } else {
+                label.to_lowercase()
+            }
+        })
+        .collect();
+    match lang {
+        Lang::En => format!("Can confirm: {}.", names.join(", ")),
+        Lang::Fr => format!("Peut confirmer\u{a0}: {}.", names.join(", ")),
+    }
 }
 
 pub fn picker(
@@ -157,17 +255,17 @@ pub fn picker(
             .map(|p| p.name.get(lang).to_owned())
             .unwrap_or_else(|| c.provider_id.clone());
         let jurisdiction = jurisdiction_label(c.jurisdiction, lang);
+        let choice = ProviderChoice {
+            id: c.provider_id.clone(),
+            name,
+            hint_id: format!("confirms-{}", c.provider_id),
+            confirms: confirms(lang, &c.attributes),
+        };
         match groups.last_mut() {
-            Some(g) if g.jurisdiction == jurisdiction => g.providers.push(ProviderChoice {
-                id: c.provider_id.clone(),
-                name,
-            }),
+            Some(g) if g.jurisdiction == jurisdiction => g.providers.push(choice),
             _ => groups.push(Group {
                 jurisdiction,
-                providers: vec![ProviderChoice {
-                    id: c.provider_id.clone(),
-                    name,
-                }],
+                providers: vec![choice],
             }),
         }
     }
@@ -176,13 +274,23 @@ pub fn picker(
         notice,
         remember_label: pick(
             lang,
-            "Remember my choice on this device (the remembered choice is used for later sign-ins; clear this site's cookies to forget it)",
-            "Mémoriser mon choix sur cet appareil (le choix mémorisé servira aux prochaines connexions; effacez les témoins de ce site pour l'oublier)",
+            "Remember my choice on this device",
+            "Mémoriser mon choix sur cet appareil",
+        ),
+        remember_hint: pick(
+            lang,
+            "Next time, you will go straight to the same provider. To forget the choice, clear this site's cookies in your browser.",
+            "La prochaine fois, vous irez directement au même fournisseur. Pour oublier ce choix, effacez les témoins de ce site dans votre navigateur.",
         ),
         intro: pick(
             lang,
-            "Sign in with the identity provider of the province or territory where you were born. If you were born outside Canada, choose the Government of Canada.",
-            "Connectez-vous auprès du fournisseur d'identité de la province ou du territoire où vous êtes né. Si vous êtes né à l'extérieur du Canada, choisissez le gouvernement du Canada.",
+            "Choose the identity provider where you already have an account, usually the one of the province or territory where you live. If you have no account, choose the Government of Canada.",
+            "Choisissez le fournisseur d'identité auprès duquel vous avez déjà un compte, habituellement celui de la province ou du territoire où vous habitez. Si vous n'avez aucun compte, choisissez le gouvernement du Canada.",
+        ),
+        help: pick(
+            lang,
+            "The provider confirms who you are. Before anything is shared with the service, you will see what it receives.",
+            "Le fournisseur confirme votre identité. Avant toute communication au service, vous verrez ce qu'il recevra.",
         ),
         txn: txn.to_owned(),
         csrf: csrf.to_owned(),
@@ -199,7 +307,7 @@ pub fn picker(
         .map(|u| u.origin().ascii_serialization())
         .collect();
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
         origins.join(" ")
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
@@ -216,6 +324,8 @@ struct ConsentPage {
     frame: Frame,
     heading: String,
     intro: &'static str,
+    authority: Option<(String, String)>,
+    authority_text: (&'static str, &'static str),
     service_label: &'static str,
     service: String,
     purpose_label: &'static str,
@@ -227,9 +337,13 @@ struct ConsentPage {
     table_caption: &'static str,
     attribute_header: &'static str,
     value_header: &'static str,
-    rows: Vec<(&'static str, String)>,
+    rows: Vec<(&'static str, Vec<String>)>,
     nothing_text: &'static str,
     asks: bool,
+    refuse_heading: &'static str,
+    refuse_text: String,
+    later_text: &'static str,
+    contact: Option<(&'static str, String)>,
     remember_label: &'static str,
     share_text: &'static str,
     deny_text: &'static str,
@@ -270,30 +384,42 @@ pub fn consent(
         .map(|r| r.name.get(lang).to_owned())
         .unwrap_or_else(|| awaiting.client_id.clone());
     let agreement = registry.agreement(&awaiting.granted.agreement_id);
+    let operator = crate::http::operator::current();
     let page = ConsentPage {
         frame: Frame::new(lang, title, switch_href),
         heading: match lang {
             Lang::En if asks => format!("Share your information with {service}?"),
-            Lang::Fr if asks => format!("Communiquer vos renseignements à {service}?"),
+            Lang::Fr if asks => format!("Communiquer vos renseignements au service {service}?"),
             Lang::En => format!("Information that will be shared with {service}"),
-            Lang::Fr => format!("Renseignements qui seront communiqués à {service}"),
+            Lang::Fr => format!("Renseignements qui seront communiqués au service {service}"),
         },
         intro: if asks {
             pick(
                 lang,
                 "Your identity was confirmed. Nothing has been shared yet: you decide whether the service receives the information below.",
-                "Votre identité a été confirmée. Rien n'a encore été communiqué : vous décidez si le service reçoit les renseignements ci-dessous.",
+                "Votre identité a été confirmée. Rien n'a encore été communiqué\u{a0}: vous décidez si le service reçoit les renseignements ci-dessous.",
             )
         } else {
             pick(
                 lang,
-                "Your identity was confirmed. The law that governs this program authorizes the service to collect the information below; this notice tells you what is shared.",
-                "Votre identité a été confirmée. La loi qui régit ce programme autorise le service à recueillir les renseignements ci-dessous; cet avis vous indique ce qui est communiqué.",
+                "Your identity was confirmed. The law below authorizes the service to collect this information without asking you; this notice tells you what is shared.",
+                "Votre identité a été confirmée. La loi ci-dessous autorise le service à recueillir ces renseignements sans vous le demander; cet avis vous indique ce qui est communiqué.",
             )
         },
+        authority: agreement
+            .and_then(|a| a.legal_authority.as_ref())
+            .map(|l| (l.name.get(lang).to_owned(), l.url.get(lang).to_owned())),
+        authority_text: (
+            pick(lang, "Authorized by:", "Autorisé par\u{a0}:"),
+            pick(
+                lang,
+                "The law that authorizes this collection is named in the service's agreement.",
+                "La loi qui autorise cette collecte est nommée dans l'entente du service.",
+            ),
+        ),
         service_label: pick(lang, "Service", "Service"),
-        service,
-        purpose_label: pick(lang, "Purpose", "Fin"),
+        service: service.clone(),
+        purpose_label: pick(lang, "Why the service needs it", "Raison de la collecte"),
         purpose: agreement
             .map(|a| a.purpose.get(lang).to_owned())
             .unwrap_or_default(),
@@ -304,14 +430,11 @@ pub fn consent(
             .unwrap_or_default(),
         retention_label: pick(
             lang,
-            "Kept by the service for",
-            "Conservé par le service pendant",
+            "How long the service keeps it",
+            "Durée de conservation par le service",
         ),
         retention: agreement
-            .map(|a| match lang {
-                Lang::En => format!("{} days", a.retention_days),
-                Lang::Fr => format!("{} jours", a.retention_days),
-            })
+            .map(|a| crate::http::values::retention(a.retention_days, lang))
             .unwrap_or_default(),
         table_caption: pick(
             lang,
@@ -324,7 +447,7 @@ pub fn consent(
             .granted
             .attributes
             .iter()
-            .map(|(a, v)| (a.label(lang), crate::login::display(v)))
+            .map(|(a, v)| (a.label(lang), crate::http::values::attribute(*a, v, lang)))
             .collect(),
         nothing_text: pick(
             lang,
@@ -332,6 +455,34 @@ pub fn consent(
             "Seule une confirmation de votre connexion, avec un identifiant propre à ce service, sera communiquée.",
         ),
         asks,
+        refuse_heading: pick(lang, "If you do not share", "Si vous ne communiquez pas"),
+        refuse_text: match lang {
+            Lang::En => format!(
+                "You go back to {service} without your information. The service will explain other ways to prove your identity, for example in person or by mail."
+            ),
+            Lang::Fr => format!(
+                "Vous retournerez au service {service} sans vos renseignements. Le service vous expliquera d'autres façons de prouver votre identité, par exemple en personne ou par la poste."
+            ),
+        },
+        later_text: if asks {
+            pick(
+                lang,
+                "If you remember your decision, it is used for your next sign-ins to this service. You can ask us to review or withdraw it at any time.",
+                "Si vous mémorisez votre décision, elle servira à vos prochaines connexions à ce service. Vous pouvez nous demander de la revoir ou de la retirer en tout temps.",
+            )
+        } else {
+            pick(
+                lang,
+                "You can ask us what was shared about you, or report a problem.",
+                "Vous pouvez nous demander ce qui a été communiqué à votre sujet, ou signaler un problème.",
+            )
+        },
+        contact: operator.contact.as_ref().map(|c| {
+            (
+                pick(lang, "Contact us", "Contactez-nous"),
+                c.get(lang).to_owned(),
+            )
+        }),
         remember_label: pick(
             lang,
             "Remember my decision for this service",
@@ -356,7 +507,7 @@ pub fn consent(
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         response
@@ -389,5 +540,3 @@ pub(crate) fn render(status: StatusCode, rendered: Result<String, askama::Error>
         }
     }
 }
-
-pub const STYLESHEET: &str = include_str!("../../static/broker.css");

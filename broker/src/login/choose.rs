@@ -54,9 +54,10 @@ impl Choosing {
     }
 
     /// The person chose: the picker's state is taken (a second post of the same form finds
-    /// nothing) and the person is sent to the provider.
+    /// nothing) and the person is sent to the provider. `lang` is the picker's language, kept
+    /// for the rest of the login: the person may have switched on the picker.
     pub async fn choose(
-        self,
+        mut self,
         broker: &Broker,
         choice: &Choice<'_>,
         lang: Lang,
@@ -87,6 +88,8 @@ impl Choosing {
         if taken.is_none() {
             return Err(Failure::expired(lang));
         }
+        self.login.lang = lang;
+        self.login.request.return_to.lang = lang;
         let registry = broker.fresh_registry().await;
         broker.audit(Event::ProviderChosen {
             txn: &self.login.txn,

@@ -212,11 +212,14 @@ impl AwaitingConsent {
                 ),
             ));
         }
-        let awaiting: AwaitingConsent =
+        let mut awaiting: AwaitingConsent =
             kept(broker, Kind::AwaitingConsent, form, lang, Access::Take).await?;
         if !browser::matches_cookie(&awaiting.browser, cookie) {
             return Err(Failure::expired(lang));
         }
+        // The page's language, which the person may have switched, for what follows.
+        awaiting.lang = lang;
+        awaiting.return_to.lang = lang;
         // Taken: the login ends in this request, as an error on any path that does not say.
         let registry = broker.registry();
         let mut tally = LoginLeg::new(&registry, &awaiting.granted.provider_id);

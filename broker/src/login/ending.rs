@@ -22,9 +22,12 @@ pub enum Failure {
         lang: Lang,
         error: OAuthError,
         status: StatusCode,
+        /// The service's own site, when it is known good: the page's way back.
+        back: Option<String>,
     },
     Redirect {
-        return_to: ReturnTo,
+        /// Boxed: it carries the languages too, and a failure is passed by value everywhere.
+        return_to: Box<ReturnTo>,
         error: OAuthError,
     },
 }
@@ -41,12 +44,25 @@ impl Failure {
             lang,
             error,
             status,
+            back: None,
         }
+    }
+
+    /// The page offers a way back to the service at `redirect_uri`'s site (its origin only:
+    /// nothing of the login goes with it).
+    pub fn with_back(mut self, redirect_uri: &str) -> Self {
+        if let Self::Page { back, .. } = &mut self {
+            *back = url::Url::parse(redirect_uri)
+                .ok()
+                .map(|u| format!("{}/", u.origin().ascii_serialization()))
+                .filter(|o| o.starts_with("http"));
+        }
+        self
     }
 
     pub fn to_service(return_to: &ReturnTo, error: OAuthError) -> Self {
         Self::Redirect {
-            return_to: return_to.clone(),
+            return_to: Box::new(return_to.clone()),
             error,
         }
     }
@@ -75,15 +91,28 @@ impl Failure {
                 lang,
                 error,
                 status,
+                back,
             } => {
                 tracing::info!(error = %error, "login stopped with an error page");
-                pages::error(lang, status, &error, &error.description, switch_href)
+                pages::error_page(
+                    lang,
+                    status,
+                    &error,
+                    None,
+                    &error.description,
+                    back,
+                    switch_href,
+                )
             }
             Failure::Redirect { return_to, error } => {
                 tracing::info!(error = %error, "login stopped, error sent to the relying party");
+                // In the person's language when the service asked for it (`ui_locales`).
+                let description =
+                    crate::http::error_text::description(&error, return_to.description_lang())
+                        .into_owned();
                 let mut params = vec![
                     ("error", error.code.as_str().to_owned()),
-                    ("error_description", error.description.clone()),
+                    ("error_description", description),
                 ];
                 if let Some(state) = return_to.state {
                     params.push(("state", state));

@@ -107,7 +107,10 @@ pub async fn choose(
         remember: c.remember.is_some(),
     };
     let chosen = match Choosing::load(&broker, &c.txn, cookie.as_deref(), lang).await {
-        Ok(choosing) => choosing.choose(&broker, &choice, lang, broker.now()).await,
+        Ok(choosing) => {
+            let lang = explicit(c.lang.as_deref()).unwrap_or(choosing.login.lang);
+            choosing.choose(&broker, &choice, lang, broker.now()).await
+        }
         Err(f) => Err(f),
     };
     match chosen {

@@ -53,7 +53,7 @@ pub(super) async fn send(
         acr_values: candidate.acr_values.clone(),
         claims: provider.upstream_claims(&candidate.attributes),
         login_hint: login.request.login_hint.clone(),
-        ui_locales: login.request.ui_locales.clone(),
+        ui_locales: upstream_locales(login.lang),
         max_age: login.request.max_age,
     };
     let slot = match crate::http::limits::upstream_slot(broker).await {
@@ -101,4 +101,10 @@ pub(super) async fn send(
         at: Box::new(at),
         url,
     })
+}
+
+/// The person's language as the provider is asked to speak it: the one chosen on the broker's
+/// pages (which may differ from the service's `ui_locales`), in its Canadian form first.
+fn upstream_locales(lang: trust_framework::Lang) -> Vec<String> {
+    vec![format!("{}-CA", lang.code()), lang.code().to_owned()]
 }

@@ -72,15 +72,28 @@ impl AuthorizeRequest {
             .get("redirect_uri")
             .ok_or_else(|| page(OAuthError::invalid_request("redirect_uri is missing")))?;
         if !rp.allows_redirect(redirect_uri) {
-            return Err(page(OAuthError::invalid_request(
+            let failure = page(OAuthError::invalid_request(
                 "redirect_uri does not exactly match a URI registered for this client",
-            )));
+            ));
+            return Err(match rp.redirect_uris.first() {
+                Some(registered) => failure.with_back(registered),
+                None => failure,
+            });
         }
 
         // 2. From here on the relying party is told.
         let return_to = ReturnTo {
             redirect_uri: redirect_uri.to_owned(),
             state: params.get("state").map(str::to_owned),
+            lang,
+            service_langs: params
+                .get("ui_locales")
+                .map(|u| {
+                    u.split(' ')
+                        .filter_map(|tag| Lang::negotiate([tag]))
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         let to_rp = |code: ErrorCode, description: &str| {
             Failure::to_service(&return_to, OAuthError::new(code, description))

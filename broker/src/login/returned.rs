@@ -45,7 +45,8 @@ impl AtProvider {
             return Err(Failure::page(
                 at.login.lang,
                 OAuthError::invalid_request("this sign-in was started in another browser"),
-            ));
+            )
+            .with_back(&at.login.request.return_to.redirect_uri));
         }
         Ok(at)
     }

@@ -18,6 +18,25 @@ use trust_framework::{
 pub struct ReturnTo {
     pub redirect_uri: String,
     pub state: Option<String>,
+    /// The person's language at the latest step, kept here so that every way a login can end
+    /// knows it.
+    #[serde(default)]
+    pub lang: Lang,
+    /// The languages the service's `ui_locales` named: an `error_description` goes back in the
+    /// person's language only to a service that asked for it, in English otherwise.
+    #[serde(default)]
+    pub service_langs: Vec<Lang>,
+}
+
+impl ReturnTo {
+    /// The language of the `error_description` this service is sent.
+    pub fn description_lang(&self) -> Lang {
+        if self.service_langs.contains(&self.lang) {
+            self.lang
+        } else {
+            Lang::En
+        }
+    }
 }
 
 /// The service's request, as every state carries it until the code.

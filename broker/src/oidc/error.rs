@@ -156,8 +156,8 @@ impl OAuthError {
                 "Votre connexion a été interrompue et rien n'a été communiqué.",
             ),
             _ => (
-                "The request that brought you here is not valid, so it was stopped. Nothing was shared. Please return to the service you came from and start again.",
-                "La demande qui vous a mené ici n'est pas valide; elle a donc été interrompue. Rien n'a été communiqué. Veuillez retourner au service d'où vous venez et recommencer.",
+                "The request that brought you here is not valid, so it was stopped. Nothing was shared.",
+                "La demande reçue n'est pas valide; elle a donc été interrompue. Rien n'a été communiqué.",
             ),
         };
         match lang {

@@ -364,13 +364,13 @@ fn person_card(person: &Person, pending: &str, lang: Lang) -> String {
         .and_then(Value::as_str);
     let mut details = vec![format!(
         "{} <code>{}</code>",
-        lang.pick("Test identifier:", "Identifiant de test :"),
+        lang.pick("Test identifier:", "Identifiant de test\u{a0}:"),
         escape(&person.id)
     )];
     if let Some(birthdate) = birthdate {
         details.push(format!(
             "{} {}",
-            lang.pick("Born on", "Date de naissance :"),
+            lang.pick("Born on", "Date de naissance\u{a0}:"),
             escape(birthdate)
         ));
     }
@@ -409,33 +409,34 @@ fn login_page_for(
         .iter()
         .map(|p| person_card(p, pending, lang))
         .collect();
+    // The level's identifier means nothing to a person: folded away with the details.
     let level = match &request.acr {
         Some(acr) => format!(
-            "<p class=\"muted\">{} <code>{}</code></p>",
+            "<details><summary>{}</summary><p class=\"muted\">{} <code>{}</code></p></details>",
+            lang.pick("Technical details", "Détails techniques"),
             lang.pick(
-                "Level of assurance of this sign-in:",
-                "Niveau d'assurance de cette connexion :"
+                "Level of assurance asked for:",
+                "Niveau d'assurance demandé\u{a0}:"
             ),
             escape(acr)
         ),
         None => String::new(),
     };
     let body = format!(
-        "<p>{intro} <strong>{client}</strong>.</p>\n{level}\n<p>{explain}</p>\n\
-<h2>{persons}</h2>\n<ul class=\"cards\">{cards}</ul>\n\
+        "<p>{intro}</p>\n<p>{explain}</p>\n\
+<h2>{persons}</h2>\n<ul class=\"cards\">{cards}</ul>\n{level}\n\
 <form method=\"post\" action=\"/login\">\
 <input type=\"hidden\" name=\"pending\" value=\"{pending}\">\
 <input type=\"hidden\" name=\"lang\" value=\"{lang_code}\">\
 <input type=\"hidden\" name=\"cancel\" value=\"1\">\
 <button type=\"submit\" class=\"secondary\">{cancel}</button></form>",
         intro = lang.pick(
-            "Sign in to continue to",
-            "Connectez-vous pour continuer vers"
+            "Sign in to confirm your identity. Before anything is shared, you will see what the service you came from will receive.",
+            "Connectez-vous pour confirmer votre identité. Avant toute communication de renseignements, vous verrez ce que recevra le service d'où vous venez."
         ),
-        client = escape(&request.client_id),
         explain = lang.pick(
             "This is a test provider: choose one of its fictional persons. No password is needed.",
-            "Ceci est un fournisseur de test : choisissez l'une de ses personnes fictives. Aucun mot de passe n'est requis."
+            "Ceci est un fournisseur de test\u{a0}: choisissez l'une de ses personnes fictives. Aucun mot de passe n'est requis."
         ),
         persons = lang.pick("Test persons", "Personnes de test"),
         pending = escape(pending),

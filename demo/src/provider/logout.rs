@@ -145,7 +145,7 @@ fn signed_out_page(provider: &Provider, lang: Lang) -> Response {
         "<p>{}</p>",
         escape(lang.pick(
             "You are signed out at this provider. You may close this window.",
-            "Vous êtes déconnecté de ce fournisseur. Vous pouvez fermer cette fenêtre."
+            "Votre session chez ce fournisseur est fermée. Vous pouvez fermer cette fenêtre."
         ))
     );
     html::render(

@@ -458,6 +458,7 @@ pub fn router(config: ProviderConfig) -> anyhow::Result<Router> {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/style.css", get(crate::html::stylesheet))
+        .route("/static/fonts/{file}", get(crate::html::font))
         .with_state(provider))
 }
 

@@ -164,7 +164,7 @@ pub(super) async fn list(
     let table = if sessions.is_empty() {
         format!(
             "<p>{}</p>",
-            lang.pick("No one is signed in.", "Personne n'est connecté.")
+            lang.pick("No one is signed in.", "Aucune session n'est ouverte.")
         )
     } else {
         let rows: String = sessions.iter().map(|s| row(&provider, s, lang)).collect();
@@ -172,8 +172,8 @@ pub(super) async fn list(
             "<table><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
 <th scope=\"col\">sid</th><th scope=\"col\"></th></tr>{rows}</table>",
             lang.pick("Person", "Personne"),
-            lang.pick("Service (client_id)", "Service (client_id)"),
-            lang.pick("Signed in at (UTC)", "Connexion à (UTC)"),
+            lang.pick("Service (client_id)", "Service (identifiant client_id)"),
+            lang.pick("Signed in at (UTC)", "Heure de connexion (UTC)"),
         )
     };
     render(

@@ -68,7 +68,7 @@ pub(super) fn sign_out_section(lang: Lang, client: &ServiceClient) -> String {
         title = lang.pick("Sign out", "Déconnexion"),
         explain = escape(lang.pick(
             "Signing out here also signs you out at the identity broker and at your identity provider, and the broker tells the other services you signed in to.",
-            "Vous déconnecter ici vous déconnecte aussi du courtier d'identité et de votre fournisseur d'identité, et le courtier en avise les autres services auxquels vous vous êtes connecté."
+            "Vous déconnecter ici vous déconnecte aussi du courtier d'identité et de votre fournisseur d'identité, et le courtier en avise les autres services où votre session est ouverte."
         )),
         path = escape(&urlencoding::encode(&client.client_id)),
         lang_code = lang.code(),
@@ -192,11 +192,14 @@ pub(super) async fn signed_out(
     let (status, title, body) = if ours {
         (
             StatusCode::OK,
-            lang.pick("You are signed out", "Vous êtes déconnecté"),
+            lang.pick("You are signed out", "Votre session est fermée"),
             signed_out_body(
                 lang,
                 client,
-                ("You are signed out of", "Vous êtes déconnecté du service"),
+                (
+                    "You are signed out of",
+                    "Votre session est fermée pour le service",
+                ),
             ),
         )
     } else {
@@ -228,7 +231,7 @@ pub(super) fn ended_page(lang: Lang, client: &ServiceClient, ended: &ReceivedLog
         "<p>{} <strong>{}</strong>.</p>\n<p class=\"muted\">{} {}</p>\n{}",
         escape(lang.pick(
             "You were signed out by the identity broker, so you are no longer signed in to",
-            "Le courtier d'identité vous a déconnecté : vous n'êtes plus connecté au service"
+            "Le courtier d'identité a fermé votre session\u{a0}: elle n'est plus ouverte pour le service"
         )),
         escape(client.name(lang)),
         escape(lang.pick("Logout token received at", "Jeton de déconnexion reçu à")),
@@ -239,7 +242,7 @@ pub(super) fn ended_page(lang: Lang, client: &ServiceClient, ended: &ReceivedLog
         StatusCode::OK,
         page(
             lang,
-            lang.pick("Signed out by the broker", "Déconnecté par le courtier"),
+            lang.pick("Signed out by the broker", "Session fermée par le courtier"),
             body,
             FormAction::SelfOnly,
         ),

@@ -235,6 +235,7 @@ pub fn router_trusting(
             get(backchannel::received),
         )
         .route("/style.css", get(crate::html::stylesheet))
+        .route("/static/fonts/{file}", get(crate::html::font))
         .with_state(service))
 }
 

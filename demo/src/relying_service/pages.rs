@@ -123,7 +123,7 @@ pub(super) fn error_page(lang: Lang, error: &RpError) -> Response {
     let body = format!(
         "<p class=\"error\" role=\"alert\">{}</p>\n<p class=\"muted\">{} {}</p>\n{}",
         escape(error.message(lang)),
-        lang.pick("Detail:", "Détail :"),
+        lang.pick("Detail:", "Détail\u{a0}:"),
         escape(&error.to_string()),
         back_link(lang)
     );
@@ -146,14 +146,31 @@ pub(super) fn refused_page(
     description: Option<&str>,
 ) -> Response {
     let service = client.map(|c| c.name(lang)).unwrap_or_default();
+    let explanation = if error == "access_denied" {
+        lang.pick(
+            "Nothing was shared with the service. You can try again, or prove your identity another way: in person at a service centre, or by mail.",
+            "Rien n'a été communiqué au service. Vous pouvez réessayer, ou prouver votre identité autrement\u{a0}: en personne dans un centre de service, ou par la poste.",
+        )
+    } else {
+        lang.pick(
+            "Nothing was shared with the service. Try again in a few minutes; if it keeps happening, prove your identity another way: in person at a service centre, or by mail.",
+            "Rien n'a été communiqué au service. Réessayez dans quelques minutes; si le problème persiste, prouvez votre identité autrement\u{a0}: en personne dans un centre de service, ou par la poste.",
+        )
+    };
     let mut body = format!(
-        "<p class=\"error\" role=\"alert\">{} <strong>{}</strong>.</p>\n<table>\
+        "<p class=\"error\" role=\"alert\">{} <strong>{}</strong>.</p>\n<p>{}</p>\n\
+<details><summary>{}</summary><table>\
 <tr><th scope=\"row\">error</th><td><code>{}</code></td></tr>",
         lang.pick(
             "The sign-in was not completed for",
-            "La connexion n'a pas été terminée pour"
+            "La connexion n'a pas été terminée pour le service"
         ),
         escape(service),
+        explanation,
+        lang.pick(
+            "Protocol details (for developers)",
+            "Détails du protocole (pour les développeurs)"
+        ),
         escape(error)
     );
     if let Some(description) = description {
@@ -162,7 +179,7 @@ pub(super) fn refused_page(
             escape(description)
         ));
     }
-    body.push_str("</table>\n");
+    body.push_str("</table></details>\n");
     body.push_str(&back_link(lang));
     html::render(
         StatusCode::OK,
@@ -212,9 +229,23 @@ const ATTRIBUTES: [(&str, &str, &str); 11] = [
 ];
 
 /// A claim's value as escaped HTML.
-fn format_value(name: &str, value: &Value) -> String {
+fn format_value(name: &str, value: &Value, lang: Lang) -> String {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
     match (name, value) {
+        // A language by its name, not its code.
+        ("locale" | "preferred_language", Value::String(s)) => {
+            match s.split(['-', '_']).next().unwrap_or_default() {
+                "en" => lang.pick("English", "anglais").to_owned(),
+                "fr" => lang.pick("French", "français").to_owned(),
+                _ => escape(s),
+            }
+        }
+        (_, Value::Bool(b)) => lang
+            .pick(
+                if *b { "Yes" } else { "No" },
+                if *b { "Oui" } else { "Non" },
+            )
+            .to_owned(),
         (_, Value::String(s)) => escape(s),
         ("address", Value::Object(a)) => {
             let lines = match a.get("formatted").and_then(Value::as_str) {
@@ -273,13 +304,13 @@ pub(super) fn result_page(lang: Lang, client: &ServiceClient, signed_in: &Signed
         .filter_map(|(name, en, fr)| {
             claims
                 .get(*name)
-                .map(|v| row(lang.pick(en, fr), &format_value(name, v)))
+                .map(|v| row(lang.pick(en, fr), &format_value(name, v, lang)))
         })
         .collect();
     for (name, value) in &claims {
         let known = ATTRIBUTES.iter().any(|(n, _, _)| n == name);
         if !known && !PROTOCOL_CLAIMS.contains(&name.as_str()) {
-            rows.push_str(&row(name, &format_value(name, value)));
+            rows.push_str(&row(name, &format_value(name, value, lang)));
         }
     }
     let attributes = if rows.is_empty() {
@@ -298,14 +329,27 @@ pub(super) fn result_page(lang: Lang, client: &ServiceClient, signed_in: &Signed
         )
     };
     let verified_claims = match claims.get("verified_claims") {
-        Some(Value::Object(v)) => format!("<h2>verified_claims</h2><pre>{}</pre>", pretty(v)),
-        Some(other) => format!(
-            "<h2>verified_claims</h2><pre>{}</pre>",
-            escape(&serde_json::to_string_pretty(other).unwrap_or_default())
+        Some(v) => format!(
+            "<h3>verified_claims</h3><pre>{}</pre>",
+            escape(&serde_json::to_string_pretty(v).unwrap_or_default())
         ),
         None => String::new(),
     };
     let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("—");
+    let level = text("acr")
+        .strip_prefix("urn:pctf:loa:")
+        .and_then(|l| l.parse::<u8>().ok());
+    let level_words = match (level, lang) {
+        (Some(1), Lang::En) => "1 (little confidence)",
+        (Some(1), Lang::Fr) => "1 (faible confiance)",
+        (Some(2), Lang::En) => "2 (some confidence)",
+        (Some(2), Lang::Fr) => "2 (une certaine confiance)",
+        (Some(3), Lang::En) => "3 (high confidence)",
+        (Some(3), Lang::Fr) => "3 (grande confiance)",
+        (Some(4), Lang::En) => "4 (very high confidence)",
+        (Some(4), Lang::Fr) => "4 (très grande confiance)",
+        _ => "—",
+    };
     let mut sign_in = row(
         lang.pick("Level of assurance (acr)", "Niveau d'assurance (acr)"),
         &format!("<code>{}</code>", escape(text("acr"))),
@@ -320,18 +364,26 @@ pub(super) fn result_page(lang: Lang, client: &ServiceClient, signed_in: &Signed
             &format!("<code>{}</code>", escape(txn)),
         ));
     }
+    // The person's result first; what a developer checks, folded below.
     let body = format!(
         "<p>{intro} <strong>{service}</strong>.</p>\n\
-<h2>{verified}</h2>\n{attributes}\n{verified_claims}\n\
-<h2>{sign_in_title}</h2>\n<table>{sign_in}</table>\n\
-<h2>{header_title}</h2>\n<pre>{header}</pre>\n\
-<h2>{payload_title}</h2>\n<pre>{payload}</pre>\n{sign_out}\n{back}",
+<h2>{verified}</h2>\n{attributes}\n\
+<p>{level_label} {level_words}</p>\n\
+<details><summary>{details}</summary>\n\
+<h3>{sign_in_title}</h3>\n<table>{sign_in}</table>\n{verified_claims}\n\
+<h3>{header_title}</h3>\n<pre>{header}</pre>\n\
+<h3>{payload_title}</h3>\n<pre>{payload}</pre>\n</details>\n{sign_out}\n{back}",
         intro = lang.pick(
             "Your identity was confirmed through the broker for",
-            "Votre identité a été confirmée par le courtier pour"
+            "Votre identité a été confirmée par le courtier pour le service"
         ),
         service = escape(client.name(lang)),
-        verified = lang.pick("Verified attributes", "Attributs vérifiés"),
+        verified = lang.pick("What the service received", "Ce que le service a reçu"),
+        level_label = lang.pick("Level of assurance:", "Niveau d'assurance\u{a0}:"),
+        details = lang.pick(
+            "Protocol details (for developers)",
+            "Détails du protocole (pour les développeurs)"
+        ),
         sign_in_title = lang.pick("Sign-in", "Connexion"),
         header_title = lang.pick("ID token header", "En-tête du jeton d'identité"),
         header = pretty(&signed_in.id_token_header),

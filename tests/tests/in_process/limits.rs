@@ -341,7 +341,7 @@ async fn oversized_heads_are_refused_with_a_reason_for_programs_people_and_the_a
     assert_secured(&r);
     let page = r.text().await.unwrap();
     assert!(page.contains("Connexion interrompue"), "{page}");
-    assert!(page.contains("larger than 16 KiB"), "{page}");
+    assert!(page.contains("dépassent 16\u{a0}Kio"), "{page}");
     // What the person can do about it, in their language.
     assert!(page.contains("Effacez les témoins de ce site"), "{page}");
 
@@ -467,7 +467,9 @@ async fn oversized_chunked_bodies_are_refused_for_programs_people_and_the_admin_
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     let page = r.text().await.unwrap();
     assert!(page.contains("Connexion interrompue"), "{page}");
-    assert!(page.contains("larger than 64 KiB"), "{page}");
+    // The technical detail too, in French.
+    assert!(page.contains("dépasse 64\u{a0}Kio"), "{page}");
+    assert!(!page.contains("larger than"), "{page}");
 
     // The admin API answers in its own form.
     let r = bed

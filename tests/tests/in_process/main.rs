@@ -14,6 +14,7 @@ mod limits;
 mod login;
 mod login_endings;
 mod metrics;
+mod pages;
 mod par_and_client_auth;
 mod records;
 mod sessions;

@@ -428,7 +428,7 @@ async fn logout_without_a_hint_asks_first_and_a_forged_form_changes_nothing() {
         r = bed.http.get(location(&r)).send().await.unwrap();
     }
     let text = r.text().await.unwrap();
-    assert!(text.contains("Vous êtes déconnecté"), "{text}");
+    assert!(text.contains("Votre session est fermée"), "{text}");
     let after = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");
     assert_eq!(authorize(&bed, &after).await.status(), 303);
 }
@@ -612,7 +612,7 @@ async fn a_store_failure_in_the_middle_of_a_logout_leaves_the_person_signed_out(
         "the session cookie is cleared whatever the store said"
     );
     let page = r.text().await.unwrap();
-    assert!(page.contains("Vous êtes déconnecté"), "{page}");
+    assert!(page.contains("Votre session est fermée"), "{page}");
     store.heal();
     // Signed out: never signed in again by the session.
     let next = AuthRequest::new(RP, RP_REDIRECT).with("idp_hint", "ab-account");

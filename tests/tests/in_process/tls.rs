@@ -74,6 +74,7 @@ async fn broker(issuer: &str) -> Broker {
         limits: Default::default(),
         clock: Arc::new(broker::clock::FixedClock::at(crate::common::NOW)),
         sessions: Default::default(),
+        operator: Default::default(),
     })
     .unwrap()
 }

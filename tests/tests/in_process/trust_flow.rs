@@ -116,7 +116,7 @@ async fn the_consent_page_speaks_french_and_names_service_purpose_provider_and_e
     let (_, page, _) = to_page_after_provider(&bed, &req, "ab-account").await;
     for expected in [
         "lang=\"fr\"",
-        "Communiquer vos renseignements à Assurance-emploi (démo)?",
+        "Communiquer vos renseignements au service Assurance-emploi (démo)?",
         "Pour confirmer votre identité lorsque vous présentez une demande de prestations d&#39;assurance-emploi.",
         "Compte Alberta.ca (démo)",
         "Prénom",
@@ -125,7 +125,8 @@ async fn the_consent_page_speaks_french_and_names_service_purpose_provider_and_e
         "Adresse",
         "Amélie",
         "Ne pas communiquer",
-        "2555 jours",
+        "7 ans",
+        "Raison de la collecte",
         "English",
     ] {
         assert!(page.contains(expected), "{expected:?} missing from {page}");
@@ -135,6 +136,76 @@ async fn the_consent_page_speaks_french_and_names_service_purpose_provider_and_e
         !page.contains("Genre") && !page.contains("courriel"),
         "{page}"
     );
+}
+
+/// The language the person chooses on the picker is kept for the rest of the login: the
+/// provider is asked for it, the consent page speaks it, and a refusal's `error_description`
+/// is in it for a service whose `ui_locales` named it (in English for one that did not).
+#[tokio::test]
+async fn the_language_chosen_on_the_picker_is_kept_to_the_end() {
+    // Two logins in one browser, each through the picker: the session may not stand in.
+    let bed = start(Options {
+        sessions: without_reuse(),
+        ..Options::default()
+    })
+    .await;
+    for (ui_locales, expected) in [
+        ("en", "the person chose not to share their information"),
+        (
+            "en fr",
+            "La personne a choisi de ne pas communiquer ses renseignements.",
+        ),
+    ] {
+        let req = ei().with("ui_locales", ui_locales);
+        let picker = bed.page(req.url(&bed.broker_url)).await;
+        assert!(picker.contains("lang=\"en\""), "{picker}");
+        let txn = e2e::rp::hidden(&picker, "txn").unwrap();
+        let french = bed
+            .page(format!(
+                "{}/authorize/select?txn={txn}&lang=fr",
+                bed.broker_url
+            ))
+            .await;
+        assert!(french.contains("<html lang=\"fr\">"), "{french}");
+        let r = bed
+            .http
+            .post(format!("{}/authorize/select", bed.broker_url))
+            .form(&[
+                ("txn", txn),
+                ("csrf", e2e::rp::hidden(&french, "csrf").unwrap()),
+                ("lang", "fr".to_owned()),
+                ("provider", "ab-account".to_owned()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let mut upstream = url::Url::parse(&location(&r)).unwrap();
+        assert_eq!(query(upstream.as_str())["ui_locales"], "fr-CA fr");
+        upstream
+            .query_pairs_mut()
+            .append_pair("login_hint", &bed.persons["ab-account"]);
+        let r = bed.http.get(upstream).send().await.unwrap();
+        let consent = bed.page(location(&r)).await;
+        assert!(
+            consent.contains("<html lang=\"fr\">") && consent.contains("Ne pas communiquer"),
+            "{consent}"
+        );
+        let r = bed
+            .http
+            .post(format!("{}/consent", bed.broker_url))
+            .form(&[
+                ("txn", e2e::rp::hidden(&consent, "txn").unwrap()),
+                ("csrf", e2e::rp::hidden(&consent, "csrf").unwrap()),
+                ("lang", "fr".to_owned()),
+                ("decision", "deny".to_owned()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let q = query(&location(&r));
+        assert_eq!(q["error"], "access_denied");
+        assert_eq!(q["error_description"], expected, "{ui_locales}");
+    }
 }
 
 #[tokio::test]
@@ -153,6 +224,13 @@ async fn a_notice_agreement_tells_and_does_not_ask() {
     );
     assert!(
         page.contains(">Continue<") && !page.contains("name=\"remember\""),
+        "{page}"
+    );
+    // The law the notice relies on is named and linked.
+    assert!(
+        page.contains(
+            "<a href=\"https://laws-lois.justice.gc.ca/eng/acts/I-3.3/\">Income Tax Act</a>"
+        ),
         "{page}"
     );
     let r = decide(&bed, &page, "share", false, None).await;

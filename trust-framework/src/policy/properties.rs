@@ -194,6 +194,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                             not_before,
                             not_after,
                             retention_days: 30,
+                            legal_authority: None,
                             status: if terminated { "terminated" } else { "active" }.into(),
                             status_reason: terminated.then(|| "ended".into()),
                         },

@@ -144,6 +144,9 @@ pub struct AgreementEntry {
     pub not_before: String,
     pub not_after: String,
     pub retention_days: u32,
+    /// The law that authorizes the collection: required for a notice agreement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_authority: Option<crate::agreement::LegalAuthority>,
     #[serde(default = "default_status")]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -345,3 +345,39 @@ fn fuzz_admin_payload_null_in_a_client_jwks_is_refused() {
     let saved = toml::to_string(registry.source()).unwrap();
     assert_eq!(toml::from_str::<RegistryFile>(&saved).unwrap(), file);
 }
+
+/// A notice agreement names the law it relies on, in both languages, with an address.
+#[test]
+fn a_notice_agreement_names_its_legal_authority() {
+    let with = |authority: &str| {
+        let line = EXAMPLE
+            .lines()
+            .find(|l| l.starts_with("legal_authority = "))
+            .unwrap();
+        EXAMPLE.replace(line, authority)
+    };
+    let cra = example();
+    let authority = cra
+        .agreement("isa-cra-my-account-2025")
+        .and_then(|a| a.legal_authority.clone())
+        .unwrap();
+    assert_eq!(authority.name.fr, "Loi de l'impôt sur le revenu");
+    let none = problems(&with(""));
+    assert!(
+        none.iter()
+            .any(|p| p.contains(".legal_authority") && p.contains("notice agreement")),
+        "{none:?}"
+    );
+    let half = problems(&with(
+        r#"legal_authority = { name = { en = "Income Tax Act" }, url = { en = "https://x.ca/a", fr = "ftp://x.ca/b" } }"#,
+    ));
+    assert!(
+        half.iter().any(|p| p.contains(".legal_authority.name")),
+        "{half:?}"
+    );
+    assert!(
+        half.iter()
+            .any(|p| p.contains(".legal_authority.url") && p.contains("not a web address")),
+        "{half:?}"
+    );
+}

@@ -77,6 +77,8 @@ pub struct Options {
     /// A CA bundle (PEM) the broker trusts toward providers beside the web's roots, as
     /// `[upstream] ca_bundle` does.
     pub upstream_ca_bundle: Option<PathBuf>,
+    /// Who runs the broker, as `[operator]` gives it; the demonstration's when absent.
+    pub operator: Option<broker::http::operator::Operator>,
 }
 
 fn secret_env(id: &str) -> String {
@@ -165,6 +167,7 @@ pub async fn start(options: Options) -> TestBed {
         limits: options.limits.take().unwrap_or_default(),
         clock: clock.clone(),
         sessions: options.sessions.take().unwrap_or_default(),
+        operator: options.operator.take().unwrap_or_default(),
     };
     let broker = match options.upstream_ca_bundle.take() {
         Some(bundle) => Broker::with_upstream(

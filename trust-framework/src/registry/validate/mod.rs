@@ -460,6 +460,25 @@ fn agreement(
             None
         }
     };
+    match &a.legal_authority {
+        Some(authority) => {
+            c.bilingual(&format!("{place}.legal_authority.name"), &authority.name);
+            c.bilingual(&format!("{place}.legal_authority.url"), &authority.url);
+            for url in [&authority.url.en, &authority.url.fr] {
+                if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+                    c.problem(
+                        format!("{place}.legal_authority.url"),
+                        format!("{url:?} is not a web address"),
+                    );
+                }
+            }
+        }
+        None if legal_basis == Some(LegalBasis::Notice) => c.problem(
+            format!("{place}.legal_authority"),
+            "a notice agreement must name the law that authorizes the collection",
+        ),
+        None => {}
+    }
     let window = c.window(place, &a.not_before, &a.not_after);
     if a.retention_days == 0 {
         c.problem(
@@ -506,6 +525,7 @@ fn agreement(
         window: window?,
         retention_days: a.retention_days,
         status: status?,
+        legal_authority: a.legal_authority.clone(),
     })
 }
 
