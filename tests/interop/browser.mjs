@@ -17,6 +17,10 @@
 //   errors    the broker's error page, in English then French through its language toggle
 //   notice-en, notice-fr
 //             a program whose law authorizes the collection (CRA My Account): the notice page
+//   logout-en, logout-fr
+//             signed in, the broker's sign-out question (a request not tied to the session),
+//             "stay signed in", then the service's Sign out: through the broker and the
+//             provider back to the service's signed-out page; and the broker's signed-out page
 //
 // Usage: node browser.mjs --rp URL --broker URL --out DIR --scenario NAME
 // Prints one JSON object: { ok, scenario, pages: [...], result_text } or { ok: false, error }.
@@ -166,7 +170,7 @@ async function expectLang(page, lang, what) {
 }
 
 try {
-  const start = ['fr', 'refuse', 'notice-fr'].includes(scenario) ? 'fr' : 'en';
+  const start = ['fr', 'refuse', 'notice-fr', 'logout-fr'].includes(scenario) ? 'fr' : 'en';
   const notice = scenario.startsWith('notice');
   const context = await browser.newContext({ locale: start === 'fr' ? 'fr-CA' : 'en-CA', viewport: DESKTOP });
   const page = await context.newPage();
@@ -194,7 +198,7 @@ try {
       await activate(page, page.locator('nav.lang-toggle a'));
       await expectLang(page, 'fr', 'the picker after the switch');
     }
-    const lang = ['en', 'notice-en', 'refuse-en'].includes(scenario) ? 'en' : 'fr';
+    const lang = ['en', 'notice-en', 'refuse-en', 'logout-en'].includes(scenario) ? 'en' : 'fr';
     await inspect(page, 'picker');
     if (!(await page.locator('legend', { hasText: 'Alberta' }).count())) throw new Error('no Alberta group on the picker');
     await activate(page, page.locator('button[name=provider][value=ab-account]'));
@@ -220,7 +224,28 @@ try {
       await activate(page, page.locator('button[name=decision][value=share]'));
       await inspect(page, 'result');
     }
-    report({ ok: true, scenario, pages, result_text: await page.textContent('body') });
+    const resultText = await page.textContent('body');
+    if (scenario.startsWith('logout')) {
+      // A sign-out request the broker cannot tie to the session (no hint): it asks.
+      await page.goto(`${broker}/logout?lang=${lang}`);
+      await expectLang(page, lang, 'the sign-out question');
+      const question = await page.textContent('main');
+      const service = lang === 'fr' ? 'Assurance-emploi' : 'Employment Insurance';
+      if (!question.includes(service)) throw new Error(`the sign-out question does not name the service: ${question}`);
+      await inspect(page, 'logout-question');
+      await activate(page, page.locator('button[name=decision][value=stay]'));
+      await expectLang(page, lang, 'the stayed-signed-in page');
+      await inspect(page, 'still-signed-in');
+      // The service's own Sign out: through the broker and the provider, back to the service.
+      await page.goto(`${rp}/result?lang=${lang}`);
+      await activate(page, page.locator('form[action^="/logout/"] button'));
+      if (!new URL(page.url()).pathname.startsWith('/signed-out/')) throw new Error(`the sign-out ended at ${page.url()}`);
+      await inspect(page, 'service-signed-out');
+      await page.goto(`${broker}/logout/done?lang=${lang}`);
+      await expectLang(page, lang, "the broker's signed-out page");
+      await inspect(page, 'signed-out');
+    }
+    report({ ok: true, scenario, pages, result_text: resultText });
   }
 } catch (e) {
   report({ ok: false, scenario, error: String(e && e.stack || e), pages });

@@ -222,3 +222,27 @@ async fn the_error_page_speaks_both_languages() {
     let result = run("errors").await;
     check(&result, &[("error", "en"), ("error", "fr")]);
 }
+
+/// Signing out: the broker's question when a request is not tied to the session, "stay signed
+/// in", then the service's Sign out through the broker and the provider, and the signed-out
+/// pages, in both languages.
+#[tokio::test]
+async fn a_person_signs_out_in_both_languages() {
+    for lang in ["en", "fr"] {
+        let result = run(&format!("logout-{lang}")).await;
+        check(
+            &result,
+            &[
+                ("service", lang),
+                ("picker", lang),
+                ("provider", lang),
+                ("consent", lang),
+                ("result", lang),
+                ("logout-question", lang),
+                ("still-signed-in", lang),
+                ("service-signed-out", lang),
+                ("signed-out", lang),
+            ],
+        );
+    }
+}

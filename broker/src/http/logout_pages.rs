@@ -3,11 +3,11 @@
 //! unverified request), and the page that says how it ended.
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use trust_framework::Lang;
 
-use super::pages::{Frame, pick, render};
+use super::pages::{Frame, allow_form_targets, pick, render};
 
 #[derive(Template)]
 #[template(path = "logout_confirm.html")]
@@ -68,15 +68,7 @@ pub fn confirm(
         stay_text: pick(lang, "Stay signed in", "Garder ma session ouverte"),
     };
     let mut response = render(StatusCode::OK, page.render());
-    let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
-        form_origins.join(" ")
-    );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    allow_form_targets(&mut response, form_origins);
     response
 }
 

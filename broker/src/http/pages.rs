@@ -306,6 +306,13 @@ pub fn picker(
         .filter_map(|p| url::Url::parse(&p.issuer).ok())
         .map(|u| u.origin().ascii_serialization())
         .collect();
+    allow_form_targets(&mut response, &origins);
+    response
+}
+
+/// The pages' Content-Security-Policy, with the origins a form's answer may be redirected to
+/// (browsers apply `form-action` to the redirects that follow a post): `'self'` and those.
+pub(crate) fn allow_form_targets(response: &mut Response, origins: &[String]) {
     let csp = format!(
         "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
         origins.join(" ")
@@ -315,7 +322,6 @@ pub fn picker(
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    response
 }
 
 #[derive(Template)]
@@ -506,14 +512,7 @@ pub fn consent(
     let origin = url::Url::parse(&awaiting.return_to.redirect_uri)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
-    let csp = format!(
-        "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self' {origin}; frame-ancestors 'none'; base-uri 'none'"
-    );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
-    }
+    allow_form_targets(&mut response, &[origin]);
     response
 }
 
