@@ -19,7 +19,8 @@ pub fn hash(value: &str) -> String {
     URL_SAFE_NO_PAD.encode(crate::crypto::sha256(value.as_bytes()))
 }
 
-fn cookie_named(headers: &HeaderMap, wanted: &str) -> Option<String> {
+/// The value of the cookie `wanted` the browser sent, if any.
+pub(crate) fn cookie_named(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

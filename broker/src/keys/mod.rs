@@ -246,26 +246,26 @@ impl KeySet {
     ) -> Result<String, KeyError> {
         let key = self.keys.get(alg.name()).ok_or(KeyError::Missing(alg))?;
         let header = serde_json::json!({ "alg": alg.name(), "typ": typ, "kid": key.kid });
-        let payload = serde_json::to_vec(&claims).map_err(|e| KeyError::Sign(e.to_string()))?;
-        let mut jws = URL_SAFE_NO_PAD.encode(header.to_string());
-        jws.push('.');
-        URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
-        let signature = key.signer.sign(jws.as_bytes())?;
-        jws.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature, &mut jws);
-        Ok(jws)
+        key.sign_under(&URL_SAFE_NO_PAD.encode(header.to_string()), &claims)
     }
 
     /// Signs a JWT with the key for `alg`: a compact JWS whose header names `alg`, `kid` and
     /// `typ` `JWT`.
     pub fn sign(&self, alg: SigningAlg, claims: Map<String, Value>) -> Result<String, KeyError> {
         let key = self.keys.get(alg.name()).ok_or(KeyError::Missing(alg))?;
-        let payload = serde_json::to_vec(&claims).map_err(|e| KeyError::Sign(e.to_string()))?;
-        let mut jws = String::with_capacity(key.header.len() + payload.len() * 4 / 3 + 400);
-        jws.push_str(&key.header);
+        key.sign_under(&key.header, &claims)
+    }
+}
+
+impl SigningKey {
+    /// The compact JWS of `claims` under the encoded protected `header`.
+    fn sign_under(&self, header: &str, claims: &Map<String, Value>) -> Result<String, KeyError> {
+        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Sign(e.to_string()))?;
+        let mut jws = String::with_capacity(header.len() + payload.len() * 4 / 3 + 400);
+        jws.push_str(header);
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
-        let signature = key.signer.sign(jws.as_bytes())?;
+        let signature = self.signer.sign(jws.as_bytes())?;
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut jws);
         Ok(jws)

@@ -161,15 +161,9 @@ pub async fn callback(
                 let now = broker.now();
                 // The browser's session, if any, is renewed or replaced by this sign-in. A store
                 // that cannot say counts as none: the new session replaces it in the browser.
-                let session_cookie = session::cookie::read(&headers, broker.secure_cookies);
-                let existing = session::Session::find(
-                    &broker,
-                    session_cookie.as_ref(),
-                    cookie.as_deref(),
-                    now,
-                )
-                .await
-                .unwrap_or_default();
+                let existing = session::Session::of_browser(&broker, &headers, now)
+                    .await
+                    .unwrap_or_default();
                 at.returned(&broker, answer, existing, now).await
             }
             Err(f) => Err(f),

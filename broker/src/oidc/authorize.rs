@@ -96,11 +96,9 @@ async fn begin(
     let cookie = existing.clone().unwrap_or_else(browser::random_token);
     let remembered = browser::remembered_provider(headers);
     let now = broker.now();
-    let session_cookie = crate::session::cookie::read(headers, broker.secure_cookies);
-    let session =
-        crate::session::Session::find(broker, session_cookie.as_ref(), existing.as_deref(), now)
-            .await
-            .map_err(|e| page(OAuthError::from_store(&e)))?;
+    let session = crate::session::Session::of_browser(broker, headers, now)
+        .await
+        .map_err(|e| page(OAuthError::from_store(&e)))?;
     let login = login::start(
         broker,
         &registry,

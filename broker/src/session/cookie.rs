@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 
 /// The cookie's name over https.
 pub const SECURE_NAME: &str = "__Host-pcb_session";
@@ -35,15 +35,9 @@ impl std::fmt::Debug for SessionCookie {
 /// The session cookie the browser sent, if one of the right shape (two 256-bit base64url
 /// halves) under the name this broker uses.
 pub fn read(headers: &HeaderMap, secure: bool) -> Option<SessionCookie> {
-    let wanted = name(secure);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == wanted)
-        .and_then(|(_, value)| value.split_once('.'))
+    let value = crate::http::browser::cookie_named(headers, name(secure))?;
+    value
+        .split_once('.')
         .filter(|(sid, secret)| sid.len() == 43 && secret.len() == 43)
         .filter(|(sid, secret)| {
             [sid, secret].iter().all(|h| {
@@ -95,6 +89,7 @@ pub fn bind_browser(value: &str, secure: bool, lifetime: Duration) -> Option<Hea
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     fn headers(cookie: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -103,22 +103,9 @@ async fn logout(broker: &Broker, pairs: &[(String, String)], headers: &HeaderMap
         Ok(c) => c,
         Err(e) => return refused(broker, lang, &e),
     };
-    let now = broker.now();
-    let browser_cookie = browser::cookie(headers);
-    let session_cookie = cookie::read(headers, broker.secure_cookies);
-    let session = match Session::find(
-        broker,
-        session_cookie.as_ref(),
-        browser_cookie.as_deref(),
-        now,
-    )
-    .await
-    {
+    let session = match browser_session(broker, headers).await {
         Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "the session store failed at sign-out");
-            return signed_out_here(broker, lang);
-        }
+        Err(()) => return signed_out_here(broker, lang),
     };
     let Some(session) = session else {
         // Nothing to end here (already signed out, or another browser): the service still
@@ -133,6 +120,14 @@ async fn logout(broker: &Broker, pairs: &[(String, String)], headers: &HeaderMap
         return sign_out(broker, &registry, session, checked.return_to, lang).await;
     }
     ask(broker, &registry, &session, &checked, lang).await
+}
+
+/// The browser's session; `Err` when the store cannot say (logged), for which the person is
+/// signed out in this browser all the same.
+async fn browser_session(broker: &Broker, headers: &HeaderMap) -> Result<Option<Session>, ()> {
+    Session::of_browser(broker, headers, broker.now())
+        .await
+        .map_err(|e| tracing::error!(error = %e, "the session store failed at sign-out"))
 }
 
 /// Checks the request's parameters; an error is a page, never a redirect.
@@ -325,30 +320,18 @@ pub async fn confirm(
         Ok(c) => c,
         Err(e) => return refused(&broker, lang, &e),
     };
-    let now = broker.now();
-    let browser_cookie = browser::cookie(&headers);
-    let session_cookie = cookie::read(&headers, broker.secure_cookies);
-    let session = match Session::find(
-        &broker,
-        session_cookie.as_ref(),
-        browser_cookie.as_deref(),
-        now,
-    )
-    .await
-    {
+    let session = match browser_session(&broker, &headers).await {
         Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "the session store failed at sign-out");
-            return signed_out_here(&broker, lang);
-        }
+        Err(()) => return signed_out_here(&broker, lang),
     };
     let Some(session) = session else {
         return finish(&broker, checked.return_to, lang);
     };
-    if !broker
-        .forms
-        .sign_out_matches(&session.sid, browser_cookie.as_deref(), &answer.csrf)
-    {
+    if !broker.forms.sign_out_matches(
+        &session.sid,
+        browser::cookie(&headers).as_deref(),
+        &answer.csrf,
+    ) {
         return refused(
             &broker,
             lang,

@@ -80,6 +80,18 @@ impl Session {
         Ok(Some(session))
     }
 
+    /// The session of the browser that sent `headers` (its session cookie and its binding
+    /// cookie), as [`Session::find`] judges it.
+    pub async fn of_browser(
+        broker: &Broker,
+        headers: &axum::http::HeaderMap,
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
+        let cookie = super::cookie::read(headers, broker.secure_cookies);
+        let binding = browser::cookie(headers);
+        Self::find(broker, cookie.as_ref(), binding.as_deref(), now).await
+    }
+
     /// Keeps the session one idle lifetime more (within its absolute end): it was used.
     pub async fn touch(&self, broker: &Broker, now: OffsetDateTime) -> Result<(), StoreError> {
         let ttl = self.ttl(&broker.sessions, now);

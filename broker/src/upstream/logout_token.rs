@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::signature::{self, ProviderKeys};
-use super::validation::{IdTokenError, numeric_date, payload};
+use super::validation::{IdTokenError, numeric_date, only_audience, payload};
 use super::{MAX_IAT_AGE, MAX_IAT_SKEW};
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -93,19 +93,7 @@ fn check(
         }
         .into());
     }
-    let audience = claims.get("aud").ok_or(IdTokenError::Missing("aud"))?;
-    let ours = |a: &Value| a.as_str() == Some(expected.client_id);
-    let only_ours = match audience {
-        Value::String(_) => ours(audience),
-        Value::Array(list) => matches!(list.as_slice(), [one] if ours(one)),
-        _ => false,
-    };
-    if !only_ours {
-        return Err(IdTokenError::Audience {
-            found: audience.clone(),
-        }
-        .into());
-    }
+    only_audience(claims, expected.client_id)?;
     let now = expected.now.unix_timestamp();
     let iat = claims
         .get("iat")

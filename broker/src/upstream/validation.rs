@@ -122,20 +122,9 @@ fn check(claims: &Map<String, Value>, expected: &Expected<'_>) -> Result<String,
             expected: expected.issuer.to_owned(),
         });
     }
-    let audience = claims.get("aud").ok_or(IdTokenError::Missing("aud"))?;
-    let ours = |a: &Value| a.as_str() == Some(expected.client_id);
-    let only_ours = match audience {
-        Value::String(_) => ours(audience),
-        Value::Array(list) => matches!(list.as_slice(), [one] if ours(one)),
-        _ => false,
-    };
-    if !only_ours {
-        return Err(IdTokenError::Audience {
-            found: audience.clone(),
-        });
-    }
+    only_audience(claims, expected.client_id)?;
     if let Some(azp) = claims.get("azp")
-        && !ours(azp)
+        && azp.as_str() != Some(expected.client_id)
     {
         return Err(IdTokenError::AuthorizedParty { found: azp.clone() });
     }
@@ -160,6 +149,28 @@ fn check(claims: &Map<String, Value>, expected: &Expected<'_>) -> Result<String,
         return Err(IdTokenError::Missing("sub"));
     }
     Ok(subject.to_owned())
+}
+
+/// `aud` names `client_id` alone: a string, or a one-element array. A token made for several
+/// audiences could be replayed at the others.
+pub(crate) fn only_audience(
+    claims: &Map<String, Value>,
+    client_id: &str,
+) -> Result<(), IdTokenError> {
+    let audience = claims.get("aud").ok_or(IdTokenError::Missing("aud"))?;
+    let ours = |a: &Value| a.as_str() == Some(client_id);
+    let only_ours = match audience {
+        Value::String(_) => ours(audience),
+        Value::Array(list) => matches!(list.as_slice(), [one] if ours(one)),
+        _ => false,
+    };
+    if only_ours {
+        Ok(())
+    } else {
+        Err(IdTokenError::Audience {
+            found: audience.clone(),
+        })
+    }
 }
 
 /// A JWT NumericDate (RFC 7519 2): seconds since the epoch, possibly with a fraction, which is
