@@ -54,9 +54,19 @@ pub fn remember_provider(provider_id: &str, secure: bool) -> Option<HeaderValue>
 }
 
 pub fn set_cookie(value: &str, secure: bool) -> Option<HeaderValue> {
+    set_cookie_for(value, secure, std::time::Duration::from_secs(3600))
+}
+
+/// The binding cookie, living `lifetime` (a session's, when one starts in this browser).
+pub fn set_cookie_for(
+    value: &str,
+    secure: bool,
+    lifetime: std::time::Duration,
+) -> Option<HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=3600{secure}"
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        lifetime.as_secs()
     ))
     .ok()
 }

@@ -88,15 +88,10 @@ pub(super) async fn issue(
             client_id: grant.client_id.clone(),
             subject: grant.subject.clone(),
         };
-        let left = u64::try_from(link.expires_at - now.unix_timestamp()).unwrap_or(0);
-        Session::served(
-            broker,
-            &link.sid,
-            &served,
-            std::time::Duration::from_secs(left.max(1)),
-        )
-        .await
-        .map_err(|e| Failure::to_service(&return_to, store_failed(broker, &grant.txn, &e)))?;
+        let lifetime = crate::session::until(link.expires_at, now);
+        Session::served(broker, &link.sid, &served, lifetime)
+            .await
+            .map_err(|e| Failure::to_service(&return_to, store_failed(broker, &grant.txn, &e)))?;
     }
     let code = random_token();
     let watch = Watch::new(

@@ -151,14 +151,13 @@ impl AwaitingConsent {
                     "the person must be shown a notice before their information is shared with this service",
                 )
             };
-            let error = OAuthError::new(code, description);
-            broker.audit(Event::LoginFailed {
-                txn: &self.txn,
-                error: code.as_str(),
-                reason: &error.description,
-            });
             tally.end(LoginOutcome::Denied);
-            return Err(Failure::to_service(&self.return_to, error));
+            return Err(super::start::without_interaction(
+                broker,
+                (&self.txn, &self.return_to),
+                code,
+                description,
+            ));
         }
         let form = random_token();
         let watch = Watch::new(

@@ -180,8 +180,7 @@ pub async fn callback(
                 }
                 // The binding cookie lives as long as the session may.
                 if let Some(c) = cookie.as_deref()
-                    && let Some(v) =
-                        session::cookie::bind_browser(c, secure, broker.sessions.absolute())
+                    && let Some(v) = browser::set_cookie_for(c, secure, broker.sessions.absolute())
                 {
                     headers.append(header::SET_COOKIE, v);
                 }

@@ -39,31 +39,38 @@ impl FormTokens {
     /// The consent form's token for pending decision `txn` in the browser whose binding cookie
     /// hashes to `browser`.
     pub fn consent(&self, txn: &str, browser: &str) -> String {
-        crate::oidc::pairwise::fields_mac(&self.key, &["consent", txn, browser])
-    }
-
-    /// The sign-out confirmation's token for session `sid` in the browser whose binding cookie
-    /// hashes to `browser`.
-    pub fn sign_out(&self, sid: &str, browser: &str) -> String {
-        crate::oidc::pairwise::fields_mac(&self.key, &["sign-out", sid, browser])
-    }
-
-    /// Whether `posted` is the sign-out token of `sid` for the browser that sent `cookie`.
-    pub fn sign_out_matches(&self, sid: &str, cookie: Option<&str>, posted: &str) -> bool {
-        let Some(cookie) = cookie else {
-            return false;
-        };
-        let expected = self.sign_out(sid, &crate::http::browser::hash(cookie));
-        expected.as_bytes().ct_eq(posted.as_bytes()).into()
+        self.token("consent", txn, browser)
     }
 
     /// Whether `posted` is the consent token of `txn` for the browser that sent `cookie` (the
     /// binding cookie's value, if any). Constant-time.
     pub fn consent_matches(&self, txn: &str, cookie: Option<&str>, posted: &str) -> bool {
+        self.matches("consent", txn, cookie, posted)
+    }
+
+    /// The sign-out confirmation's token for session `sid` in the browser whose binding cookie
+    /// hashes to `browser`.
+    pub fn sign_out(&self, sid: &str, browser: &str) -> String {
+        self.token("sign-out", sid, browser)
+    }
+
+    /// Whether `posted` is the sign-out token of `sid` for the browser that sent `cookie`.
+    /// Constant-time.
+    pub fn sign_out_matches(&self, sid: &str, cookie: Option<&str>, posted: &str) -> bool {
+        self.matches("sign-out", sid, cookie, posted)
+    }
+
+    /// A form's token: the HMAC of what the form is for, the key of what it decides, and the
+    /// browser.
+    fn token(&self, form: &str, key: &str, browser: &str) -> String {
+        crate::oidc::pairwise::fields_mac(&self.key, &[form, key, browser])
+    }
+
+    fn matches(&self, form: &str, key: &str, cookie: Option<&str>, posted: &str) -> bool {
         let Some(cookie) = cookie else {
             return false;
         };
-        let expected = self.consent(txn, &crate::http::browser::hash(cookie));
+        let expected = self.token(form, key, &crate::http::browser::hash(cookie));
         expected.as_bytes().ct_eq(posted.as_bytes()).into()
     }
 }

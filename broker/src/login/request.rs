@@ -29,7 +29,7 @@ pub struct AuthorizeRequest {
 
 /// How recent the person's sign-in at the provider must be, in seconds: `max_age`, or 0 for
 /// `prompt=login` (OpenID Connect Core 3.1.2.1, where `max_age=0` means the same).
-fn fresh_within(max_age: Option<&str>, prompt: Option<&str>) -> Result<Option<u64>, &'static str> {
+fn fresh_within(max_age: Option<&str>, login: bool) -> Result<Option<u64>, &'static str> {
     let max_age = match max_age {
         None => None,
         Some(v) if !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()) => {
@@ -37,7 +37,6 @@ fn fresh_within(max_age: Option<&str>, prompt: Option<&str>) -> Result<Option<u6
         }
         Some(_) => return Err("max_age must be a whole number of seconds"),
     };
-    let login = prompt.is_some_and(|p| p.split(' ').any(|p| p == "login"));
     Ok(if login { Some(0) } else { max_age })
 }
 
@@ -171,7 +170,7 @@ impl AuthorizeRequest {
                 "prompt=none cannot be combined with another prompt value",
             ));
         }
-        let max_age = fresh_within(params.get("max_age"), params.get("prompt"))
+        let max_age = fresh_within(params.get("max_age"), prompts.contains(&"login"))
             .map_err(|e| to_rp(ErrorCode::InvalidRequest, e))?;
         let claims = match params.get("claims") {
             None => None,

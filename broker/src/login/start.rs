@@ -106,7 +106,7 @@ pub async fn start(
     if prompt.none {
         return Err(without_interaction(
             broker,
-            &login,
+            (&login.txn, &login.request.return_to),
             ErrorCode::LoginRequired,
             "the person must sign in: there is no session that meets this request",
         ));
@@ -165,15 +165,15 @@ fn reusable_for<'d>(
 /// trail says so.
 pub(super) fn without_interaction(
     broker: &Broker,
-    login: &Pending,
+    (txn, return_to): (&str, &super::ReturnTo),
     code: ErrorCode,
     description: &str,
 ) -> Failure {
     let error = OAuthError::new(code, description);
     broker.audit(Event::LoginFailed {
-        txn: &login.txn,
+        txn,
         error: code.as_str(),
         reason: &error.description,
     });
-    Failure::to_service(&login.request.return_to, error)
+    Failure::to_service(return_to, error)
 }

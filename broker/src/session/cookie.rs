@@ -3,8 +3,6 @@
 //! uses the bare name). No Max-Age: the cookie goes when the browser closes, and the session's
 //! lifetimes are kept by the store, not by the browser.
 
-use std::time::Duration;
-
 use axum::http::{HeaderMap, HeaderValue};
 
 /// The cookie's name over https.
@@ -72,18 +70,6 @@ pub fn clear(secure: bool) -> HeaderValue {
         name(secure)
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("pcb_session=; Path=/; Max-Age=0"))
-}
-
-/// The browser-binding cookie again, living as long as the session may: a session is used by
-/// the browser it started in only, which this cookie names.
-pub fn bind_browser(value: &str, secure: bool, lifetime: Duration) -> Option<HeaderValue> {
-    let attrs = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{attrs}",
-        crate::http::browser::COOKIE,
-        lifetime.as_secs()
-    ))
-    .ok()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::logout_token;
 use crate::app::Broker;
 use crate::audit::Event;
 use crate::http::browser::random_token;
+use crate::records::millis;
 use crate::store::{Kind, StoreError};
 
 /// How many times a token is tried in all.
@@ -77,10 +78,6 @@ pub async fn enqueue(
         queued += 1;
     }
     Ok(queued)
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// The delay after the `attempts`-th failed try.

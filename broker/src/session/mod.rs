@@ -160,15 +160,19 @@ impl Session {
     /// How long the session's store entries may live from `now`: the idle lifetime, within the
     /// absolute one.
     pub(crate) fn ttl(&self, policy: &SessionPolicy, now: OffsetDateTime) -> Duration {
-        let left = u64::try_from(self.expires_at - now.unix_timestamp()).unwrap_or(0);
-        policy.idle().min(Duration::from_secs(left.max(1)))
+        policy.idle().min(self.lifetime_left(now))
     }
 
     /// How long the session's indexes live: to its absolute end.
     pub(crate) fn lifetime_left(&self, now: OffsetDateTime) -> Duration {
-        let left = u64::try_from(self.expires_at - now.unix_timestamp()).unwrap_or(0);
-        Duration::from_secs(left.max(1))
+        until(self.expires_at, now)
     }
+}
+
+/// From `now` to `end` (Unix seconds), at least a second: a store entry always has a lifetime.
+pub(crate) fn until(end: i64, now: OffsetDateTime) -> Duration {
+    let left = u64::try_from(end - now.unix_timestamp()).unwrap_or(0);
+    Duration::from_secs(left.max(1))
 }
 
 /// A service a session served: who gets a logout token when it ends, and under which subject.
