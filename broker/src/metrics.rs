@@ -118,6 +118,9 @@ struct Metrics {
     sessions_ended: Family<CauseLabels, Counter>,
     logout_tokens: Family<OutcomeLabels, Counter>,
     tokens_revoked: Counter,
+    record_sign_ins: Family<OutcomeLabels, Counter>,
+    consents_withdrawn: Counter,
+    disclosure_reports: Counter,
 }
 
 impl Metrics {
@@ -142,6 +145,9 @@ impl Metrics {
             sessions_ended: Family::default(),
             logout_tokens: Family::default(),
             tokens_revoked: Counter::default(),
+            record_sign_ins: Family::default(),
+            consents_withdrawn: Counter::default(),
+            disclosure_reports: Counter::default(),
         };
         for outcome in LogoutToken::ALL {
             drop(m.logout_tokens.get_or_create(&OutcomeLabels {
@@ -264,6 +270,23 @@ impl Metrics {
             "broker_tokens_revoked",
             "Access tokens revoked because their code was presented again",
             m.tokens_revoked.clone(),
+        );
+        r.register(
+            "broker_record_sign_ins",
+            "Sign-ins of persons to their own record, by outcome (read: to read it; fresh: a \
+             fresh sign-in for a withdrawal)",
+            m.record_sign_ins.clone(),
+        );
+        r.register(
+            "broker_consents_withdrawn",
+            "Remembered consents withdrawn by persons on their record",
+            m.consents_withdrawn.clone(),
+        );
+        r.register(
+            "broker_disclosure_reports",
+            "Disclosures reported by persons as not their doing (\"This wasn't me\"), for the \
+             operator to follow up",
+            m.disclosure_reports.clone(),
         );
         r.register(
             "broker_build",
@@ -579,6 +602,26 @@ pub fn logout_token(outcome: LogoutToken) {
 /// A replayed code revoked its access token.
 pub fn token_revoked() {
     METRICS.tokens_revoked.inc();
+}
+
+/// A person signed in to their record (`fresh`: afresh, for a withdrawal).
+pub fn record_sign_in(fresh: bool) {
+    METRICS
+        .record_sign_ins
+        .get_or_create(&OutcomeLabels {
+            outcome: if fresh { "fresh" } else { "read" },
+        })
+        .inc();
+}
+
+/// A person withdrew a remembered consent.
+pub fn consent_withdrawn() {
+    METRICS.consents_withdrawn.inc();
+}
+
+/// A person reported a disclosure as not their doing.
+pub fn disclosure_reported() {
+    METRICS.disclosure_reports.inc();
 }
 
 /// Counts one open client connection for as long as it is held.

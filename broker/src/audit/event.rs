@@ -206,6 +206,48 @@ pub enum Event<'a> {
         reason: &'a str,
     },
 
+    // --- The person's record ---
+    /// A person was sent to their provider to sign in to their record (`fresh`: with
+    /// `prompt=login`, for a withdrawal).
+    RecordSignInSent {
+        sign_in: &'a str,
+        provider: &'a str,
+        level_required: &'a str,
+        fresh: bool,
+    },
+    /// A sign-in to a record did not hold.
+    RecordSignInRefused {
+        sign_in: &'a str,
+        provider: &'a str,
+        reason: &'a str,
+    },
+    /// A person signed in to their record: a record session starts.
+    RecordSignedIn {
+        sign_in: &'a str,
+        provider: &'a str,
+        level: &'a str,
+        fresh: bool,
+    },
+    /// A person withdrew a remembered consent on their record, after the fresh sign-in
+    /// `sign_in`; `notified` when the service is to be told by a security event.
+    ConsentWithdrawn {
+        sign_in: &'a str,
+        client: &'a str,
+        agreement: &'a str,
+        agreement_version: u32,
+        reason: &'a str,
+        notified: bool,
+    },
+    /// A person reported a disclosure of their record as not their doing: the operator
+    /// follows it up under `reference`.
+    DisclosureReported {
+        sign_in: &'a str,
+        txn: &'a str,
+        client: &'a str,
+        provider: &'a str,
+        reference: &'a str,
+    },
+
     // --- Registration of services (RFC 7591) ---
     RegistrationRefused {
         code: &'a str,
@@ -375,6 +417,11 @@ impl Event<'_> {
             Self::LogoutUndelivered { .. } => "logout.undelivered",
             Self::ProviderLogout { .. } => "provider.logout",
             Self::ProviderLogoutRefused { .. } => "provider.logout.refused",
+            Self::RecordSignInSent { .. } => "record.sign_in.sent",
+            Self::RecordSignInRefused { .. } => "record.sign_in.refused",
+            Self::RecordSignedIn { .. } => "record.signed_in",
+            Self::ConsentWithdrawn { .. } => "consent.withdrawn",
+            Self::DisclosureReported { .. } => "disclosure.reported",
             Self::RegistrationRefused { .. } => "registration.refused",
             Self::ServiceRegisteredDynamic { .. } => "service.registered.dynamic",
             Self::AdminRefused { .. } => "admin.refused",
@@ -416,6 +463,8 @@ impl Event<'_> {
                 | Self::TokenRevoked { .. }
                 | Self::LogoutRefused { .. }
                 | Self::LogoutUndelivered { .. }
+                | Self::RecordSignInRefused { .. }
+                | Self::DisclosureReported { .. }
                 | Self::ProviderLogoutRefused { .. }
                 | Self::AdminRefused { .. }
                 | Self::RateLimited { .. }

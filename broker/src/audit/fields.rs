@@ -345,6 +345,65 @@ impl Event<'_> {
                 f.put("client", *client);
                 f.put("attempt", *attempt);
             }
+            Self::RecordSignInSent {
+                sign_in,
+                provider,
+                level_required,
+                fresh,
+            } => {
+                f.put("sign_in", *sign_in);
+                f.put("provider", *provider);
+                f.put("level_required", *level_required);
+                f.put("fresh", *fresh);
+            }
+            Self::RecordSignInRefused {
+                sign_in,
+                provider,
+                reason,
+            } => {
+                f.put("sign_in", *sign_in);
+                f.put("provider", *provider);
+                f.put("reason", *reason);
+            }
+            Self::RecordSignedIn {
+                sign_in,
+                provider,
+                level,
+                fresh,
+            } => {
+                f.put("sign_in", *sign_in);
+                f.put("provider", *provider);
+                f.put("level", *level);
+                f.put("fresh", *fresh);
+            }
+            Self::ConsentWithdrawn {
+                sign_in,
+                client,
+                agreement,
+                agreement_version,
+                reason,
+                notified,
+            } => {
+                f.put("sign_in", *sign_in);
+                f.put("client", *client);
+                f.put("agreement", *agreement);
+                f.put("agreement_version", *agreement_version);
+                f.put("reason", *reason);
+                f.put("notified", *notified);
+            }
+            Self::DisclosureReported {
+                sign_in,
+                txn,
+                client,
+                provider,
+                reference,
+            } => {
+                f.put("sign_in", *sign_in);
+                f.put("txn", *txn);
+                f.put("client", *client);
+                f.put("provider", *provider);
+                f.put("reference", *reference);
+            }
             Self::LogoutUndelivered {
                 sid,
                 client,

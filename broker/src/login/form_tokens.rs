@@ -60,6 +60,19 @@ impl FormTokens {
         self.matches("sign-out", sid, cookie, posted)
     }
 
+    /// A form of the person's record (`crate::record`) for `key` (the record session's id, or
+    /// a fixed word before there is one) in the browser whose binding cookie hashes to
+    /// `browser`.
+    pub fn record(&self, key: &str, browser: &str) -> String {
+        self.token("record", key, browser)
+    }
+
+    /// Whether `posted` is the record form token of `key` for the browser that sent `cookie`.
+    /// Constant-time.
+    pub fn record_matches(&self, key: &str, cookie: Option<&str>, posted: &str) -> bool {
+        self.matches("record", key, cookie, posted)
+    }
+
     /// A form's token: the HMAC of what the form is for, the key of what it decides, and the
     /// browser.
     fn token(&self, form: &str, key: &str, browser: &str) -> String {

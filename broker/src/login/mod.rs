@@ -25,7 +25,7 @@ pub(crate) mod endpoints;
 pub(crate) mod form_tokens;
 mod provider;
 pub(crate) mod request;
-mod returned;
+pub(crate) mod returned;
 mod reuse;
 mod start;
 pub mod state;

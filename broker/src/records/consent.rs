@@ -155,6 +155,19 @@ impl Records {
         now: OffsetDateTime,
         reason: Option<&str>,
     ) -> Result<Option<ConsentRow>, RecordsError> {
+        self.withdraw_consent_after(key, now, reason, None).await
+    }
+
+    /// As [`Records::withdraw_consent`], naming who withdrew it: the person's fresh sign-in
+    /// (its id in the audit trail, kept in the record's `txn`), which says which provider
+    /// confirmed them, when and at which level (PCTF CORV.05: date, reason and who).
+    pub async fn withdraw_consent_after(
+        &self,
+        key: ConsentKey<'_>,
+        now: OffsetDateTime,
+        reason: Option<&str>,
+        sign_in: Option<&str>,
+    ) -> Result<Option<ConsentRow>, RecordsError> {
         let Some(in_force) = self.remembered_consent(key, now).await? else {
             return Ok(None);
         };
@@ -164,12 +177,55 @@ impl Records {
             how: How::ByThePerson.as_str().to_owned(),
             remember: false,
             expires_at: None,
-            txn: None,
+            txn: sign_in.map(str::to_owned),
             reason: reason.map(str::to_owned),
             ..in_force
         };
         self.append_consent(&withdrawn).await?;
         Ok(Some(withdrawn))
+    }
+
+    /// The remembered consents of one person (`person_key`) in force at `now`: for each
+    /// consent (service, agreement version, pairwise subject), its newest record, when that
+    /// gives a consent to remember that has not ended. Newest first. An ended one is left for
+    /// the next login to record as expired ([`Records::remembered_consent`]).
+    pub async fn consents_in_force(
+        &self,
+        person_key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ConsentRow>, RecordsError> {
+        let sql = concat!(
+            "SELECT ",
+            consent_columns!(),
+            " FROM consent_records WHERE person_key = $1 ORDER BY id DESC"
+        );
+        let rows = self
+            .bounded(async {
+                let rows = sqlx::query(sql)
+                    .bind(person_key)
+                    .fetch_all(self.pool())
+                    .await?;
+                rows.iter().map(row_to_consent).collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        let now = millis(now);
+        let mut seen = std::collections::BTreeSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|r| {
+                seen.insert((
+                    r.subject.clone(),
+                    r.client_id.clone(),
+                    r.agreement_id.clone(),
+                    r.agreement_version,
+                ))
+            })
+            .filter(|r| {
+                r.decision == ConsentDecision::Given
+                    && r.remember
+                    && r.expires_at.is_some_and(|end| end > now)
+            })
+            .collect())
     }
 
     /// Every consent record of one consent, oldest first: its whole story.

@@ -13,6 +13,14 @@ use super::audit::AuditRow;
 use super::consent::{ConsentRow, bind_consent, insert_consent};
 use super::{Backend, Records, RecordsError, names, parse_names};
 
+/// The columns of a disclosure, in the order they are bound ([`bind_disclosure`]).
+macro_rules! disclosure_columns {
+    () => {
+        "at, txn, client_id, agreement_id, agreement_version, legal_basis, consent, \
+         provider_id, level, released, withheld, subject, person_key"
+    };
+}
+
 /// On what the release rests, for the person who reads their record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentBasis {
@@ -32,6 +40,15 @@ impl ConsentBasis {
             Self::Notice => "notice",
         }
     }
+}
+
+/// Which of a person's disclosures to read: one service's, within a period (Unix
+/// milliseconds, `from` inclusive, `to` exclusive).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisclosureFilter {
+    pub client_id: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
 }
 
 /// One release to a service.
@@ -114,6 +131,55 @@ impl Records {
         .await
     }
 
+    /// The disclosures about one person (`person_key`, the keyed hash of their provider and
+    /// their subject there), newest first, with their leaves in the log: what their record
+    /// shows. `filter` narrows them by service and period; at most `limit`.
+    pub async fn disclosures_of(
+        &self,
+        person_key: &str,
+        filter: &DisclosureFilter,
+        limit: i64,
+    ) -> Result<Vec<(u64, DisclosureRow)>, RecordsError> {
+        let sql = concat!(
+            "SELECT ",
+            disclosure_columns!(),
+            ", leaf FROM disclosures WHERE person_key = $1 AND ($2 = '' OR client_id = $2) \
+             AND at >= $3 AND at < $4 ORDER BY id DESC LIMIT $5"
+        );
+        self.bounded(async {
+            let rows = sqlx::query(sql)
+                .bind(person_key)
+                .bind(filter.client_id.as_deref().unwrap_or(""))
+                .bind(filter.from.unwrap_or(i64::MIN))
+                .bind(filter.to.unwrap_or(i64::MAX))
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+            rows.iter().map(with_leaf).collect()
+        })
+        .await
+    }
+
+    /// The disclosure of the login `txn` with its leaf in the log, if one was recorded.
+    pub async fn disclosure_with_leaf(
+        &self,
+        txn: &str,
+    ) -> Result<Option<(u64, DisclosureRow)>, RecordsError> {
+        let sql = concat!(
+            "SELECT ",
+            disclosure_columns!(),
+            ", leaf FROM disclosures WHERE txn = $1"
+        );
+        self.bounded(async {
+            let row = sqlx::query(sql)
+                .bind(txn)
+                .fetch_optional(self.pool())
+                .await?;
+            row.map(|row| with_leaf(&row)).transpose()
+        })
+        .await
+    }
+
     /// The disclosure of the login `txn`, if one was recorded.
     pub async fn disclosure(&self, txn: &str) -> Result<Option<DisclosureRow>, RecordsError> {
         self.bounded(async {
@@ -131,13 +197,6 @@ impl Records {
     }
 }
 
-/// The columns of a disclosure, in the order they are bound ([`bind_disclosure`]).
-macro_rules! disclosure_columns {
-    () => {
-        "at, txn, client_id, agreement_id, agreement_version, legal_basis, consent, \
-         provider_id, level, released, withheld, subject, person_key"
-    };
-}
 
 /// The release as one statement: its leaves taken from `log_head` while the registry version
 /// there is still the one judged by, then the events, the consent record and the disclosure
@@ -294,6 +353,15 @@ fn bind_disclosure<'q>(query: Query<'q>, d: &'q DisclosureRow) -> Query<'q> {
         .bind(names(&d.withheld))
         .bind(&d.subject)
         .bind(&d.person_key)
+}
+
+/// A disclosure read with its leaf, the column after its own.
+fn with_leaf(row: &sqlx::any::AnyRow) -> Result<(u64, DisclosureRow), RecordsError> {
+    let leaf: Option<i64> = row.try_get(13)?;
+    let leaf = leaf
+        .and_then(|l| u64::try_from(l).ok())
+        .ok_or_else(|| RecordsError::Invalid("a disclosure without a leaf".into()))?;
+    Ok((leaf, row_to_disclosure(row)?))
 }
 
 fn row_to_disclosure(row: &sqlx::any::AnyRow) -> Result<DisclosureRow, RecordsError> {

@@ -17,6 +17,7 @@ mod disclosure;
 mod log;
 mod notices;
 pub(crate) mod registry;
+mod reports;
 
 use std::future::Future;
 use std::path::Path;
@@ -31,7 +32,8 @@ use crate::budget::Waiting;
 
 pub use audit::{AuditRow, FLUSH_EVERY};
 pub use consent::{ConsentDecision, ConsentKey, ConsentRow, How};
-pub use disclosure::{ConsentBasis, DisclosureRow};
+pub use disclosure::{ConsentBasis, DisclosureFilter, DisclosureRow};
+pub use reports::DisclosureReport;
 pub use log::{LogRecord, StoredCheckpoint, StoredCosignature};
 pub use registry::{RegistryChange, RegistryVersion};
 

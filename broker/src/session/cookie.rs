@@ -10,9 +10,26 @@ pub const SECURE_NAME: &str = "__Host-pcb_session";
 /// Its name on a plain-http development broker.
 pub const PLAIN_NAME: &str = "pcb_session";
 
-fn name(secure: bool) -> &'static str {
-    if secure { SECURE_NAME } else { PLAIN_NAME }
+/// A cookie of the `sid.secret` shape under its two names: with the `__Host-` prefix over
+/// https, bare on a plain-http development broker. The session's, and the record's
+/// (`crate::record::session`).
+#[derive(Debug, Clone, Copy)]
+pub struct Names {
+    pub secure: &'static str,
+    pub plain: &'static str,
 }
+
+impl Names {
+    fn get(self, secure: bool) -> &'static str {
+        if secure { self.secure } else { self.plain }
+    }
+}
+
+/// The broker session's names.
+pub const SESSION: Names = Names {
+    secure: SECURE_NAME,
+    plain: PLAIN_NAME,
+};
 
 /// The two halves of a session cookie: the public `sid`, and the secret whose hash the
 /// session keeps.
@@ -33,7 +50,12 @@ impl std::fmt::Debug for SessionCookie {
 /// The session cookie the browser sent, if one of the right shape (two 256-bit base64url
 /// halves) under the name this broker uses.
 pub fn read(headers: &HeaderMap, secure: bool) -> Option<SessionCookie> {
-    let value = crate::http::browser::cookie_named(headers, name(secure))?;
+    read_named(SESSION, headers, secure)
+}
+
+/// As [`read`], for a cookie of `names`.
+pub fn read_named(names: Names, headers: &HeaderMap, secure: bool) -> Option<SessionCookie> {
+    let value = crate::http::browser::cookie_named(headers, names.get(secure))?;
     value
         .split_once('.')
         .filter(|(sid, secret)| sid.len() == 43 && secret.len() == 43)
@@ -51,10 +73,15 @@ pub fn read(headers: &HeaderMap, secure: bool) -> Option<SessionCookie> {
 
 /// `Set-Cookie` for a new session.
 pub fn set(cookie: &SessionCookie, secure: bool) -> Option<HeaderValue> {
+    set_named(SESSION, cookie, secure)
+}
+
+/// As [`set`], for a cookie of `names`.
+pub fn set_named(names: Names, cookie: &SessionCookie, secure: bool) -> Option<HeaderValue> {
     let attrs = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{}={}.{}; Path=/; HttpOnly; SameSite=Lax{attrs}",
-        name(secure),
+        names.get(secure),
         cookie.sid,
         cookie.secret
     ))
@@ -64,10 +91,15 @@ pub fn set(cookie: &SessionCookie, secure: bool) -> Option<HeaderValue> {
 /// `Set-Cookie` that removes the session cookie: sent with every sign-out, whatever the store
 /// answered, so that the browser is signed out even when the store could not be told.
 pub fn clear(secure: bool) -> HeaderValue {
+    clear_named(SESSION, secure)
+}
+
+/// As [`clear`], for a cookie of `names`.
+pub fn clear_named(names: Names, secure: bool) -> HeaderValue {
     let attrs = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{attrs}",
-        name(secure)
+        names.get(secure)
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("pcb_session=; Path=/; Max-Age=0"))
 }

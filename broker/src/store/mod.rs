@@ -63,6 +63,11 @@ pub enum Kind {
     /// Where a sign-out returns once the provider has signed the person out too, keyed by the
     /// `state` sent to the provider (one time).
     LogoutReturn,
+    /// A sign-in to the person's record at their provider (`crate::record::sign_in`), keyed by
+    /// the upstream `state` (one time).
+    RecordSignIn,
+    /// A person's short session on their record (`crate::record::session`), keyed by its id.
+    RecordSession,
 }
 
 impl Kind {
@@ -84,6 +89,8 @@ impl Kind {
             Kind::RedeemedCode => "redeemed-code",
             Kind::LogoutDelivery => "logout-delivery",
             Kind::LogoutReturn => "logout-return",
+            Kind::RecordSignIn => "record-sign-in",
+            Kind::RecordSession => "record-session",
         }
     }
 
@@ -117,6 +124,9 @@ impl Kind {
             // Queue items have no TTL: they leave the queue when delivered or given up.
             Kind::LogoutDelivery => Duration::from_secs(24 * 3600),
             Kind::LogoutReturn => Duration::from_secs(600),
+            Kind::RecordSignIn => Duration::from_secs(600),
+            // Configured (`[record] session_minutes`); this is the default.
+            Kind::RecordSession => Duration::from_secs(15 * 60),
         }
     }
 }

@@ -1,0 +1,675 @@
+//! The record's handlers: each parses, checks the record session and the form's token, calls
+//! one step (`sign_in`, `withdraw`, `report`, `proof`, the view) and answers with a page, a
+//! redirect or a file. Every answer is `no-store`; every POST carries a form token bound to the
+//! browser (and to the record session, once there is one).
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use trust_framework::{Lang, Registry};
+
+use super::RecordSession;
+use super::sign_in::{self, SignInError, SignedIn};
+use super::view::{self, FilterQuery};
+use super::withdraw::{self, WithdrawError, Withdrawal};
+use crate::app::Broker;
+use crate::http::browser::{self, random_token};
+use crate::http::{lang, record_pages};
+use crate::login::ending::see_other;
+use crate::login::returned::ProviderAnswer;
+use crate::records::DisclosureFilter;
+
+/// The form token's key before there is a record session.
+const SIGN_IN_FORM: &str = "sign-in";
+
+fn explicit(lang: Option<&str>) -> Option<Lang> {
+    lang.and_then(|l| Lang::negotiate([l]))
+}
+
+const STORE_DOWN: (&str, &str) = (
+    "Your record cannot be reached right now. Nothing was changed. Try again in a few minutes.",
+    "Votre dossier est inaccessible pour le moment. Rien n'a été modifié. Réessayez dans quelques minutes.",
+);
+const CLOSED: (&str, &str) = (
+    "Your record was closed: it closes by itself after a few minutes. Open it again to go on.",
+    "Votre dossier a été fermé\u{a0}: il se ferme de lui-même après quelques minutes. Ouvrez-le de nouveau pour continuer.",
+);
+const FORGED: (&str, &str) = (
+    "This form could not be accepted: it was not sent from your record in this browser. Open your record again and retry.",
+    "Ce formulaire n'a pas pu être accepté\u{a0}: il n'a pas été envoyé à partir de votre dossier dans ce navigateur. Ouvrez de nouveau votre dossier et réessayez.",
+);
+
+fn unavailable(lang: Lang) -> Response {
+    record_pages::problem(lang, StatusCode::SERVICE_UNAVAILABLE, STORE_DOWN)
+}
+
+/// The record session of this browser; the page to show when there is none (or the store
+/// cannot say).
+async fn session_of(
+    broker: &Broker,
+    headers: &HeaderMap,
+    lang: Lang,
+    now: OffsetDateTime,
+) -> Result<RecordSession, Response> {
+    match RecordSession::of_browser(broker, headers, now).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(record_pages::problem(lang, StatusCode::UNAUTHORIZED, CLOSED)),
+        Err(_) => Err(unavailable(lang)),
+    }
+}
+
+/// Whether a posted token is the record form's of `session` in this browser.
+fn form_ok(broker: &Broker, session: &RecordSession, headers: &HeaderMap, posted: Option<&str>) -> bool {
+    let cookie = browser::cookie(headers);
+    broker
+        .forms
+        .record_matches(&session.id, cookie.as_deref(), posted.unwrap_or(""))
+}
+
+fn forged(lang: Lang) -> Response {
+    record_pages::problem(lang, StatusCode::FORBIDDEN, FORGED)
+}
+
+/// The origins of providers' issuers: the redirects a form's answer may follow.
+fn origins<'a>(registry: &Registry, providers: impl Iterator<Item = &'a str>) -> Vec<String> {
+    providers
+        .filter_map(|id| registry.provider(id))
+        .filter_map(|p| url::Url::parse(&p.issuer).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect()
+}
+
+/// `GET /my-record`.
+pub async fn page_en(
+    State(broker): State<Broker>,
+    Query(q): Query<FilterQuery>,
+    headers: HeaderMap,
+) -> Response {
+    page(&broker, q, &headers, Lang::En).await
+}
+
+/// `GET /mon-dossier`.
+pub async fn page_fr(
+    State(broker): State<Broker>,
+    Query(q): Query<FilterQuery>,
+    headers: HeaderMap,
+) -> Response {
+    page(&broker, q, &headers, Lang::Fr).await
+}
+
+async fn page(broker: &Broker, q: FilterQuery, headers: &HeaderMap, path_lang: Lang) -> Response {
+    let lang = explicit(q.lang.as_deref()).unwrap_or(path_lang);
+    let now = broker.now();
+    match RecordSession::of_browser(broker, headers, now).await {
+        Err(_) => unavailable(lang),
+        Ok(None) => sign_in_page(broker, headers, lang, None, now),
+        Ok(Some(session)) => record_page(broker, &session, &q, lang, headers, now).await,
+    }
+}
+
+/// The sign-in page, with a binding cookie for this browser if it had none.
+fn sign_in_page(
+    broker: &Broker,
+    headers: &HeaderMap,
+    lang: Lang,
+    notice: Option<&'static str>,
+    now: OffsetDateTime,
+) -> Response {
+    let registry = broker.registry();
+    let (cookie, fresh_cookie) = match browser::cookie(headers) {
+        Some(c) => (c, false),
+        None => (random_token(), true),
+    };
+    let offered =
+        trust_framework::policy::record_providers(&registry, broker.record.level(), now);
+    let mut groups: Vec<(&'static str, Vec<(String, String)>)> = Vec::new();
+    for p in &offered {
+        let name = registry
+            .provider(&p.provider_id)
+            .map(|x| x.name.get(lang).to_owned())
+            .unwrap_or_else(|| p.provider_id.clone());
+        let jurisdiction = p.jurisdiction.name(lang);
+        match groups.last_mut() {
+            Some(g) if g.0 == jurisdiction => g.1.push((p.provider_id.clone(), name)),
+            _ => groups.push((jurisdiction, vec![(p.provider_id.clone(), name)])),
+        }
+    }
+    let form_origins = origins(&registry, offered.iter().map(|p| p.provider_id.as_str()));
+    let csrf = broker.forms.record(SIGN_IN_FORM, &browser::hash(&cookie));
+    let mut response = record_pages::sign_in(lang, groups, csrf, notice, &form_origins);
+    if fresh_cookie && let Some(v) = browser::set_cookie(&cookie, broker.secure_cookies) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// The disclosures the filter selects, in words, and whether there were more.
+async fn disclosures(
+    broker: &Broker,
+    registry: &Registry,
+    session: &RecordSession,
+    filter: &DisclosureFilter,
+    lang: Lang,
+) -> Result<(Vec<view::DisclosureView>, Vec<(u64, crate::records::DisclosureRow)>, bool), crate::records::RecordsError> {
+    let mut rows = broker
+        .records
+        .disclosures_of(&session.person_key, filter, view::MOST + 1)
+        .await?;
+    let truncated = rows.len() > usize::try_from(view::MOST).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(view::MOST).unwrap_or(usize::MAX));
+    let views = rows
+        .iter()
+        .map(|(_, d)| view::disclosure(registry, d, lang))
+        .collect();
+    Ok((views, rows, truncated))
+}
+
+async fn record_page(
+    broker: &Broker,
+    session: &RecordSession,
+    q: &FilterQuery,
+    lang: Lang,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Response {
+    let registry = broker.registry();
+    let (filter, problem) = match q.filter() {
+        Ok(f) => (f, None),
+        Err(words) => (DisclosureFilter::default(), Some(crate::http::pages::pick(lang, words.0, words.1))),
+    };
+    let Ok((views, rows, truncated)) = disclosures(broker, &registry, session, &filter, lang).await else {
+        return unavailable(lang);
+    };
+    // The filter's list names every service of the record, not only those shown.
+    let services = if filter == DisclosureFilter::default() {
+        view::services(&registry, &rows, lang)
+    } else {
+        match broker
+            .records
+            .disclosures_of(&session.person_key, &DisclosureFilter::default(), view::MOST)
+            .await
+        {
+            Ok(all) => view::services(&registry, &all, lang),
+            Err(_) => return unavailable(lang),
+        }
+    };
+    let Ok(consents) = broker.records.consents_in_force(&session.person_key, now).await else {
+        return unavailable(lang);
+    };
+    let consents = consents
+        .iter()
+        .map(|c| view::consent(&registry, c, lang))
+        .collect();
+    let csrf = broker.forms.record(&session.id, &session.browser);
+    let provider = registry
+        .provider(&session.provider_id)
+        .map(|p| p.name.get(lang).to_owned())
+        .unwrap_or_else(|| session.provider_id.clone());
+    let selected = filter.client_id.clone().unwrap_or_default();
+    let from = q.from.clone().filter(|_| problem.is_none()).unwrap_or_default();
+    let to = q.to.clone().filter(|_| problem.is_none()).unwrap_or_default();
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("service", &selected)
+        .append_pair("from", &from)
+        .append_pair("to", &to)
+        .append_pair("lang", lang.code())
+        .finish();
+    let notice = match headers
+        .get(header::REFERER)
+        .map(|_| ())
+        .and(None::<()>)
+        .or(None)
+    {
+        _ => q.done.as_deref().and_then(|d| done_notice(d, lang)),
+    };
+    record_pages::record(
+        lang,
+        record_pages::Record {
+            provider,
+            level: view::level_words(session.level, lang),
+            minutes_left: ((session.expires_at - now.unix_timestamp()) / 60).max(1),
+            csrf: &csrf,
+            consents,
+            disclosures: &views,
+            services,
+            selected_service: &selected,
+            from: &from,
+            to: &to,
+            query,
+            truncated,
+            notice,
+            problem,
+        },
+    )
+}
+
+/// What the record page says after a step, from its `done` query value.
+fn done_notice(done: &str, lang: Lang) -> Option<String> {
+    let words = match done {
+        "withdrawn" => (
+            "Your consent was withdrawn. The service is being told, and you will be asked again the next time you sign in to it.",
+            "Votre consentement a été retiré. Le service en est avisé, et on vous le redemandera à votre prochaine connexion.",
+        ),
+        "withdrawn-quietly" => (
+            "Your consent was withdrawn. This service does not receive notices from us: you will be asked again the next time you sign in to it, and you can tell the service yourself.",
+            "Votre consentement a été retiré. Ce service ne reçoit pas d'avis de notre part\u{a0}: on vous le redemandera à votre prochaine connexion, et vous pouvez en aviser le service vous-même.",
+        ),
+        _ => return None,
+    };
+    Some(crate::http::pages::pick(lang, words.0, words.1).to_owned())
+}
+
+/// A posted form of the record.
+#[derive(Debug, Default, Deserialize)]
+pub struct RecordForm {
+    csrf: Option<String>,
+    lang: Option<String>,
+    provider: Option<String>,
+    consent: Option<String>,
+    reason: Option<String>,
+    reference: Option<String>,
+}
+
+/// `POST /my-record/sign-in`: the person chose their provider.
+pub async fn sign_in(
+    State(broker): State<Broker>,
+    headers: HeaderMap,
+    Form(f): Form<RecordForm>,
+) -> Response {
+    let lang = explicit(f.lang.as_deref()).unwrap_or_default();
+    let cookie = browser::cookie(&headers);
+    if !broker.forms.record_matches(
+        SIGN_IN_FORM,
+        cookie.as_deref(),
+        f.csrf.as_deref().unwrap_or(""),
+    ) {
+        return forged(lang);
+    }
+    let Some(cookie) = cookie else {
+        return forged(lang);
+    };
+    let now = broker.now();
+    let registry = broker.registry();
+    match sign_in::send(
+        &broker,
+        &registry,
+        f.provider.as_deref().unwrap_or(""),
+        browser::hash(&cookie),
+        lang,
+        None,
+        now,
+    )
+    .await
+    {
+        Ok(url) => see_other(url.as_str()),
+        Err(e) => sign_in_failed(lang, &e),
+    }
+}
+
+fn sign_in_failed(lang: Lang, e: &SignInError) -> Response {
+    let status = match e {
+        SignInError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        SignInError::Provider(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    record_pages::problem(lang, status, e.advice())
+}
+
+/// The provider sent the person back to `/callback` with a record sign-in's state (`id`,
+/// without its prefix).
+pub async fn returned(
+    broker: &Broker,
+    id: &str,
+    answer: ProviderAnswer,
+    headers: &HeaderMap,
+) -> Response {
+    let fallback = lang::negotiate(None, None, headers);
+    let now = broker.now();
+    let cookie = browser::cookie(headers);
+    let (lang, result) = match sign_in::returned(broker, id, answer, cookie.as_deref(), now).await {
+        Ok(r) => r,
+        Err(e) => return sign_in_failed(fallback, &e),
+    };
+    let SignedIn {
+        session,
+        cookie,
+        then,
+    } = match result {
+        Ok(s) => s,
+        Err(e) => return sign_in_failed(lang, &e),
+    };
+    // The browser's earlier record session, if any, gives way to this one.
+    if let Ok(Some(old)) = RecordSession::of_browser(broker, headers, now).await
+        && let Err(e) = old.end(broker).await
+    {
+        tracing::warn!(error = %e, "an earlier record session could not be ended");
+    }
+    let mut response = match then {
+        None => see_other(super::path(lang)),
+        Some(w) => withdrawn(broker, &session, &w, lang, now).await,
+    };
+    if let Some(v) = super::session::set_cookie(&cookie, broker.secure_cookies) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// Withdraws, and says how it went.
+async fn withdrawn(
+    broker: &Broker,
+    session: &RecordSession,
+    w: &Withdrawal,
+    lang: Lang,
+    now: OffsetDateTime,
+) -> Response {
+    match withdraw::withdraw(broker, session, w, now).await {
+        Ok(done) => {
+            let done = if done.notified {
+                "withdrawn"
+            } else {
+                "withdrawn-quietly"
+            };
+            see_other(&format!("{}?done={done}#consents", super::path(lang)))
+        }
+        Err(e) => {
+            let status = match e {
+                WithdrawError::Store(_) | WithdrawError::Records(_) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                WithdrawError::AnotherPerson => StatusCode::FORBIDDEN,
+                WithdrawError::NotInForce => StatusCode::CONFLICT,
+            };
+            record_pages::problem(lang, status, e.advice())
+        }
+    }
+}
+
+/// The question's query.
+#[derive(Debug, Default, Deserialize)]
+pub struct WithdrawQuery {
+    consent: Option<String>,
+    lang: Option<String>,
+}
+
+/// `GET /my-record/withdraw`: "Withdraw your consent?".
+pub async fn withdraw_page(
+    State(broker): State<Broker>,
+    Query(q): Query<WithdrawQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = explicit(q.lang.as_deref()).unwrap_or_default();
+    let now = broker.now();
+    let session = match session_of(&broker, &headers, lang, now).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let registry = broker.registry();
+    let Ok(consents) = broker.records.consents_in_force(&session.person_key, now).await else {
+        return unavailable(lang);
+    };
+    let wanted = q.consent.unwrap_or_default();
+    let Some(consent) = consents
+        .iter()
+        .map(|c| view::consent(&registry, c, lang))
+        .find(|c| c.key == wanted)
+    else {
+        return record_pages::problem(lang, StatusCode::NOT_FOUND, WithdrawError::NotInForce.advice());
+    };
+    let csrf = broker.forms.record(&session.id, &session.browser);
+    let fresh = session.fresh(&broker, now);
+    let provider = registry
+        .provider(&session.provider_id)
+        .map(|p| p.name.get(lang).to_owned())
+        .unwrap_or_else(|| session.provider_id.clone());
+    let form_origins = if fresh {
+        Vec::new()
+    } else {
+        origins(&registry, std::iter::once(session.provider_id.as_str()))
+    };
+    record_pages::withdraw(
+        lang,
+        &consent,
+        &csrf,
+        (!fresh).then_some(provider.as_str()),
+        &form_origins,
+    )
+}
+
+/// `POST /my-record/withdraw`: withdraw now on a fresh sign-in, or after one.
+pub async fn withdraw(
+    State(broker): State<Broker>,
+    headers: HeaderMap,
+    Form(f): Form<RecordForm>,
+) -> Response {
+    let lang = explicit(f.lang.as_deref()).unwrap_or_default();
+    let now = broker.now();
+    let session = match session_of(&broker, &headers, lang, now).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    if !form_ok(&broker, &session, &headers, f.csrf.as_deref()) {
+        return forged(lang);
+    }
+    let Some(w) = Withdrawal::from_form(
+        &session.person_key,
+        f.consent.as_deref().unwrap_or(""),
+        f.reason.as_deref().unwrap_or(""),
+    ) else {
+        return record_pages::problem(
+            lang,
+            StatusCode::BAD_REQUEST,
+            (
+                "Choose why you are withdrawing your consent, then try again. Nothing was changed.",
+                "Choisissez la raison du retrait de votre consentement, puis réessayez. Rien n'a été modifié.",
+            ),
+        );
+    };
+    if session.fresh(&broker, now) {
+        return withdrawn(&broker, &session, &w, lang, now).await;
+    }
+    let registry = broker.registry();
+    match sign_in::send(
+        &broker,
+        &registry,
+        &session.provider_id,
+        session.browser.clone(),
+        lang,
+        Some(w),
+        now,
+    )
+    .await
+    {
+        Ok(url) => see_other(url.as_str()),
+        Err(e) => sign_in_failed(lang, &e),
+    }
+}
+
+/// `POST /my-record/report`: "This wasn't me".
+pub async fn report(
+    State(broker): State<Broker>,
+    headers: HeaderMap,
+    Form(f): Form<RecordForm>,
+) -> Response {
+    let lang = explicit(f.lang.as_deref()).unwrap_or_default();
+    let now = broker.now();
+    let session = match session_of(&broker, &headers, lang, now).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    if !form_ok(&broker, &session, &headers, f.csrf.as_deref()) {
+        return forged(lang);
+    }
+    let txn = f.reference.unwrap_or_default();
+    match super::report::report(&broker, &session, &txn, now).await {
+        Ok(reference) => {
+            let registry = broker.registry();
+            let provider = registry
+                .provider(&session.provider_id)
+                .map(|p| p.name.get(lang).to_owned())
+                .unwrap_or_else(|| session.provider_id.clone());
+            record_pages::reported(lang, &reference, &provider)
+        }
+        Err(super::report::ReportError::NotInRecord) => record_pages::problem(
+            lang,
+            StatusCode::NOT_FOUND,
+            (
+                "That entry is not in your record. Nothing was reported.",
+                "Cette inscription ne figure pas dans votre dossier. Rien n'a été signalé.",
+            ),
+        ),
+        Err(super::report::ReportError::Records(_)) => unavailable(lang),
+    }
+}
+
+/// `POST /my-record/sign-out`: the person closes their record.
+pub async fn sign_out(
+    State(broker): State<Broker>,
+    headers: HeaderMap,
+    Form(f): Form<RecordForm>,
+) -> Response {
+    let lang = explicit(f.lang.as_deref()).unwrap_or_default();
+    let now = broker.now();
+    let mut response = match session_of(&broker, &headers, lang, now).await {
+        Ok(session) if form_ok(&broker, &session, &headers, f.csrf.as_deref()) => {
+            if session.end(&broker).await.is_err() {
+                unavailable(lang)
+            } else {
+                record_pages::notice(
+                    lang,
+                    ("Your record is closed", "Votre dossier est fermé"),
+                    (
+                        "To open it again, you will sign in with your identity provider.",
+                        "Pour l'ouvrir de nouveau, vous vous connecterez avec votre fournisseur d'identité.",
+                    ),
+                )
+            }
+        }
+        Ok(_) => return forged(lang),
+        Err(page) => page,
+    };
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        super::session::clear_cookie(broker.secure_cookies),
+    );
+    response
+}
+
+fn file(content_type: &'static str, filename: &str, body: String) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// `GET /my-record/export.json` and `/my-record/export.csv`: what the page shows, as a file.
+pub async fn export(
+    State(broker): State<Broker>,
+    Path(format): Path<String>,
+    Query(q): Query<FilterQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = explicit(q.lang.as_deref()).unwrap_or_default();
+    let now = broker.now();
+    let session = match session_of(&broker, &headers, lang, now).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let filter = match q.filter() {
+        Ok(f) => f,
+        Err(words) => return record_pages::problem(lang, StatusCode::BAD_REQUEST, words),
+    };
+    let registry = broker.registry();
+    let Ok((views, _, _)) = disclosures(&broker, &registry, &session, &filter, lang).await else {
+        return unavailable(lang);
+    };
+    match format.as_str() {
+        "export.json" => file(
+            "application/json",
+            "my-record.json",
+            super::export::json(&views),
+        ),
+        "export.csv" => file(
+            "text/csv; charset=utf-8",
+            "my-record.csv",
+            super::export::csv(&views, lang),
+        ),
+        _ => record_pages::problem(
+            lang,
+            StatusCode::NOT_FOUND,
+            (
+                "There is no such download. Use the links on your record.",
+                "Ce téléchargement n'existe pas. Utilisez les liens de votre dossier.",
+            ),
+        ),
+    }
+}
+
+/// `GET /my-record/proof/{reference}`: the disclosure's proof of inclusion, as a file.
+pub async fn proof(
+    State(broker): State<Broker>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang::negotiate(None, None, &headers);
+    let now = broker.now();
+    let session = match session_of(&broker, &headers, lang, now).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let leaf = match broker.records.disclosure_with_leaf(&reference).await {
+        Ok(Some((leaf, d))) if d.person_key == session.person_key => leaf,
+        Ok(_) => {
+            return record_pages::problem(
+                lang,
+                StatusCode::NOT_FOUND,
+                (
+                    "That entry is not in your record.",
+                    "Cette inscription ne figure pas dans votre dossier.",
+                ),
+            );
+        }
+        Err(_) => return unavailable(lang),
+    };
+    match super::proof::bundle(&broker, leaf).await {
+        Ok(bundle) => file(
+            "application/json",
+            &format!("proof-{leaf}.json"),
+            serde_json::to_string_pretty(&bundle).unwrap_or_default(),
+        ),
+        Err(e) => {
+            let status = match e {
+                super::proof::ProofError::NotYet => StatusCode::CONFLICT,
+                super::proof::ProofError::NoLog => StatusCode::NOT_FOUND,
+                super::proof::ProofError::Records(_) => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            record_pages::problem(lang, status, e.advice())
+        }
+    }
+}
+
+/// The explanation page's query.
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// `GET /my-record/proofs`: what a proof shows, and how to check it.
+pub async fn proofs(
+    State(broker): State<Broker>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang::negotiate(q.lang.as_deref(), None, &headers);
+    let key = broker
+        .log
+        .as_ref()
+        .and_then(|l| l.vkeys().ok())
+        .and_then(|k| k.into_iter().next());
+    record_pages::proofs(lang, key.as_deref(), &broker.issuer)
+}
