@@ -70,7 +70,7 @@ impl TryError {
 /// One kind of item a queue holds: where it is queued, how it is tried, and how its outcome
 /// is counted and audited. The queue itself (claim, lease, retry, settle) is the same for
 /// every kind.
-pub(crate) trait Item: Serialize + DeserializeOwned + Send + 'static {
+pub(crate) trait Item: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The queue of this kind.
     const KIND: Kind;
 
@@ -155,9 +155,10 @@ async fn settle<T: Item>(
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     if let Err(TryError::NotYet) = outcome {
-        // Not a try: nothing was sent. Held back as long as a first retry would be.
+        // Not a try: nothing was sent. Held back as long as a first retry would be, unless it
+        // was taken out of the queue meanwhile (its writer cancelled it).
         let due = millis(now).saturating_add(as_millis(FIRST_DELAY));
-        return broker.store.schedule(T::KIND, id, &item, due).await;
+        return broker.store.reschedule(T::KIND, id, due).await.map(|_| ());
     }
     let attempts = item.attempts();
     *attempts += 1;

@@ -279,7 +279,7 @@ async fn an_event_whose_withdrawal_was_never_recorded_is_never_sent() {
     assert!(receiver.posts().is_empty());
 
     // One cancelled by its writer is never sent either.
-    let id = secevent::queue(&bed.broker, &e, bed.broker.now())
+    let id = secevent::queue(&bed.broker, &e, bed.broker.now() + Duration::from_secs(5))
         .await
         .unwrap()
         .unwrap();
