@@ -209,7 +209,7 @@ pub enum Event<'a> {
     // --- Consent withdrawn events to services (RFC 8417, RFC 8935) ---
     /// What became of the event telling a service that a person withdrew a consent
     /// (`crate::secevent`).
-    ConsentEvent {
+    ConsentWithdrawnSet {
         about: ConsentEventAbout<'a>,
         outcome: ConsentEventOutcome<'a>,
     },
@@ -416,7 +416,7 @@ impl Event<'_> {
             Self::LogoutUndelivered { .. } => "logout.undelivered",
             Self::ProviderLogout { .. } => "provider.logout",
             Self::ProviderLogoutRefused { .. } => "provider.logout.refused",
-            Self::ConsentEvent { outcome, .. } => match outcome {
+            Self::ConsentWithdrawnSet { outcome, .. } => match outcome {
                 ConsentEventOutcome::Queued { .. } => "consent_event.queued",
                 ConsentEventOutcome::NotWanted => "consent_event.not_wanted",
                 ConsentEventOutcome::Delivered { .. } => "consent_event.delivered",
@@ -467,7 +467,7 @@ impl Event<'_> {
                 | Self::LogoutRefused { .. }
                 | Self::LogoutUndelivered { .. }
                 | Self::ProviderLogoutRefused { .. }
-                | Self::ConsentEvent {
+                | Self::ConsentWithdrawnSet {
                     outcome: ConsentEventOutcome::Refused { .. }
                         | ConsentEventOutcome::Undelivered { .. }
                         | ConsentEventOutcome::NotRecorded,

@@ -364,7 +364,7 @@ impl Event<'_> {
                 f.put("provider", *provider);
                 f.put("reason", *reason);
             }
-            Self::ConsentEvent { about, outcome } => {
+            Self::ConsentWithdrawnSet { about, outcome } => {
                 f.put("subject", about.subject);
                 f.put("client", about.client);
                 f.put("agreement", about.agreement);

@@ -152,7 +152,7 @@ pub async fn cancel(broker: &Broker, id: &str, event: &ConsentWithdrawn) -> Resu
 }
 
 fn audit(broker: &Broker, event: &ConsentWithdrawn, outcome: ConsentEventOutcome<'_>) {
-    broker.audit(Event::ConsentEvent {
+    broker.audit(Event::ConsentWithdrawnSet {
         about: event.about(),
         outcome,
     });

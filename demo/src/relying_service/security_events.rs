@@ -118,7 +118,9 @@ fn check_claims(
     client_id: &str,
     now: i64,
 ) -> Result<ReceivedSet, SetError> {
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty());
+    fn text(v: Option<&Value>) -> Option<&str> {
+        v.and_then(Value::as_str).filter(|s| !s.is_empty())
+    }
     let typ = text(header.get("typ"))
         .unwrap_or_default()
         .to_ascii_lowercase();
