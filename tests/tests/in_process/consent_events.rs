@@ -21,13 +21,17 @@ use crate::common::*;
 const EVENT: &str = "urn:pctf:event:consent-withdrawn";
 const AGREEMENT: &str = "esdc-ei-consent";
 
+/// (client, content type, accept, body) of one post.
+type Post = (String, String, String, String);
+/// A status and a body to answer with.
+type Answer = (u16, Value);
+
 /// What a test service receives at its security events URI.
 #[derive(Clone, Default)]
 struct Receiver {
-    /// (client, content type, accept, body) of every post.
-    posts: Arc<Mutex<Vec<(String, String, String, String)>>>,
-    /// The answers to give, in turn, before 202: a status and a body.
-    answers: Arc<Mutex<HashMap<String, Vec<(u16, Value)>>>>,
+    posts: Arc<Mutex<Vec<Post>>>,
+    /// The answers to give each client, in turn, before 202.
+    answers: Arc<Mutex<HashMap<String, Vec<Answer>>>>,
 }
 
 async fn receive(
@@ -75,11 +79,11 @@ impl Receiver {
         url
     }
 
-    fn posts(&self) -> Vec<(String, String, String, String)> {
+    fn posts(&self) -> Vec<Post> {
         self.posts.lock().unwrap().clone()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<(String, String, String, String)> {
+    async fn wait_for(&self, n: usize) -> Vec<Post> {
         for _ in 0..100 {
             let got = self.posts();
             if got.len() >= n {
