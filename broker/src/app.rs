@@ -367,8 +367,8 @@ pub async fn run_tls(
 }
 
 /// [`run`] and [`run_tls`]: the sweep for abandoned logins, the audit flusher, the registry
-/// listener, the checkpointer and the logout token deliveries run while the broker serves,
-/// and stop with it.
+/// listener, the checkpointer and the delivery queues (logout tokens, consent events) run
+/// while the broker serves, and stop with it.
 async fn serve(
     listener: tokio::net::TcpListener,
     broker: Broker,
@@ -380,7 +380,7 @@ async fn serve(
     let _flusher = AbortOnDrop(tokio::spawn(flush_audit_events(broker.records.clone())));
     let _listener = AbortOnDrop(tokio::spawn(broker.records.clone().listen_for_registry()));
     let _checkpointer = AbortOnDrop(tokio::spawn(crate::tlog::checkpointer::run(broker.clone())));
-    let _logouts = AbortOnDrop(tokio::spawn(crate::session::delivery::run(broker.clone())));
+    let _logouts = AbortOnDrop(tokio::spawn(crate::delivery::run(broker.clone())));
     let served =
         crate::http::server::serve(listener, router(broker.clone()), tls, max, shutdown).await;
     // The audit events of the last requests, before the process ends.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod delivery;
 /// Entry points for the fuzz targets in `fuzz/`: compiled for fuzzing (and its regression
 /// tests) only, never into the service.
 #[cfg(any(test, fuzzing))]
@@ -20,6 +21,7 @@ pub mod login;
 pub(crate) mod metrics;
 pub mod oidc;
 pub mod records;
+pub mod secevent;
 pub mod secrets;
 pub mod session;
 pub mod store;

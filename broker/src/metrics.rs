@@ -117,6 +117,7 @@ struct Metrics {
     sessions_not_reused: Family<ReasonLabels, Counter>,
     sessions_ended: Family<CauseLabels, Counter>,
     logout_tokens: Family<OutcomeLabels, Counter>,
+    consent_events: Family<OutcomeLabels, Counter>,
     tokens_revoked: Counter,
     record_sign_ins: Family<OutcomeLabels, Counter>,
     consents_withdrawn: Counter,
@@ -144,6 +145,7 @@ impl Metrics {
             sessions_not_reused: Family::default(),
             sessions_ended: Family::default(),
             logout_tokens: Family::default(),
+            consent_events: Family::default(),
             tokens_revoked: Counter::default(),
             record_sign_ins: Family::default(),
             consents_withdrawn: Counter::default(),
@@ -151,6 +153,11 @@ impl Metrics {
         };
         for outcome in LogoutToken::ALL {
             drop(m.logout_tokens.get_or_create(&OutcomeLabels {
+                outcome: outcome.as_str(),
+            }));
+        }
+        for outcome in ConsentEvent::ALL {
+            drop(m.consent_events.get_or_create(&OutcomeLabels {
                 outcome: outcome.as_str(),
             }));
         }
@@ -265,6 +272,13 @@ impl Metrics {
             "Back-channel logout tokens to services, by outcome (queued, delivered, retried, \
              undelivered: given up after the last try)",
             m.logout_tokens.clone(),
+        );
+        r.register(
+            "broker_consent_events",
+            "Consent withdrawn events (RFC 8417 SETs) to services, by outcome (queued, \
+             delivered, retried, refused, undelivered: given up after the last try, \
+             not_recorded: dropped because the withdrawal never reached the records, cancelled)",
+            m.consent_events.clone(),
         );
         r.register(
             "broker_tokens_revoked",
@@ -593,6 +607,51 @@ impl LogoutToken {
 pub fn logout_token(outcome: LogoutToken) {
     METRICS
         .logout_tokens
+        .get_or_create(&OutcomeLabels {
+            outcome: outcome.as_str(),
+        })
+        .inc();
+}
+
+/// What became of a consent withdrawn event owed to a service (`crate::secevent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentEvent {
+    Queued,
+    Delivered,
+    Retried,
+    Refused,
+    Undelivered,
+    NotRecorded,
+    Cancelled,
+}
+
+impl ConsentEvent {
+    const ALL: [Self; 7] = [
+        Self::Queued,
+        Self::Delivered,
+        Self::Retried,
+        Self::Refused,
+        Self::Undelivered,
+        Self::NotRecorded,
+        Self::Cancelled,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Delivered => "delivered",
+            Self::Retried => "retried",
+            Self::Refused => "refused",
+            Self::Undelivered => "undelivered",
+            Self::NotRecorded => "not_recorded",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+pub fn consent_event(outcome: ConsentEvent) {
+    METRICS
+        .consent_events
         .get_or_create(&OutcomeLabels {
             outcome: outcome.as_str(),
         })

@@ -99,6 +99,9 @@ pub struct RelyingParty {
     /// Where logout tokens are posted when a session the service was part of ends
     /// (Back-Channel Logout 1.0); none means the service is not told.
     pub backchannel_logout_uri: Option<Url>,
+    /// Where Security Event Tokens are pushed (RFC 8935) when a person withdraws a consent
+    /// the service relied on; none means the service is not told.
+    pub security_events_uri: Option<Url>,
     pub status: Status,
 }
 

@@ -248,6 +248,14 @@ pub enum Event<'a> {
         reference: &'a str,
     },
 
+    // --- Consent withdrawn events to services (RFC 8417, RFC 8935) ---
+    /// What became of the event telling a service that a person withdrew a consent
+    /// (`crate::secevent`).
+    ConsentWithdrawnSet {
+        about: ConsentEventAbout<'a>,
+        outcome: ConsentEventOutcome<'a>,
+    },
+
     // --- Registration of services (RFC 7591) ---
     RegistrationRefused {
         code: &'a str,
@@ -360,6 +368,39 @@ pub struct Decided<'a> {
     pub remembered: bool,
 }
 
+/// Which withdrawal a consent event tells of: the pairwise subject (as consent records name
+/// it), the service, and the agreement; never what was shared.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsentEventAbout<'a> {
+    pub subject: &'a str,
+    pub client: &'a str,
+    pub agreement: &'a str,
+    pub agreement_version: u32,
+}
+
+/// The steps of a consent event, each its own audit event.
+#[derive(Debug, Clone, Copy)]
+pub enum ConsentEventOutcome<'a> {
+    /// Queued under `id`, for a withdrawal for `reason`.
+    Queued { id: &'a str, reason: &'a str },
+    /// The service registered no `security_events_uri`: there is no one to tell.
+    NotWanted,
+    /// The service acknowledged it, at try `attempt`.
+    Delivered { attempt: u32 },
+    /// The service refused it (RFC 8935 section 2.4); it is not tried again.
+    Refused {
+        attempt: u32,
+        err: &'a str,
+        description: &'a str,
+    },
+    /// It could not be delivered after `attempts` tries, and is given up.
+    Undelivered { attempts: u32, reason: &'a str },
+    /// The withdrawal never reached the records: the event was dropped unsent.
+    NotRecorded,
+    /// The withdrawal's commit failed and its writer took the event back (queue `id`).
+    Cancelled { id: &'a str },
+}
+
 /// Which registry entries a status change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
@@ -422,6 +463,15 @@ impl Event<'_> {
             Self::RecordSignedIn { .. } => "record.signed_in",
             Self::ConsentWithdrawn { .. } => "consent.withdrawn",
             Self::DisclosureReported { .. } => "disclosure.reported",
+            Self::ConsentWithdrawnSet { outcome, .. } => match outcome {
+                ConsentEventOutcome::Queued { .. } => "consent_event.queued",
+                ConsentEventOutcome::NotWanted => "consent_event.not_wanted",
+                ConsentEventOutcome::Delivered { .. } => "consent_event.delivered",
+                ConsentEventOutcome::Refused { .. } => "consent_event.refused",
+                ConsentEventOutcome::Undelivered { .. } => "consent_event.undelivered",
+                ConsentEventOutcome::NotRecorded => "consent_event.not_recorded",
+                ConsentEventOutcome::Cancelled { .. } => "consent_event.cancelled",
+            },
             Self::RegistrationRefused { .. } => "registration.refused",
             Self::ServiceRegisteredDynamic { .. } => "service.registered.dynamic",
             Self::AdminRefused { .. } => "admin.refused",
@@ -466,6 +516,12 @@ impl Event<'_> {
                 | Self::RecordSignInRefused { .. }
                 | Self::DisclosureReported { .. }
                 | Self::ProviderLogoutRefused { .. }
+                | Self::ConsentWithdrawnSet {
+                    outcome: ConsentEventOutcome::Refused { .. }
+                        | ConsentEventOutcome::Undelivered { .. }
+                        | ConsentEventOutcome::NotRecorded,
+                    ..
+                }
                 | Self::AdminRefused { .. }
                 | Self::RateLimited { .. }
                 | Self::LogInconsistent { .. }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::event::{Event, RateScope};
+use super::event::{ConsentEventOutcome, Event, RateScope};
 
 impl Event<'_> {
     /// The event's fields, `event` first: the one description of what each event says, which
@@ -422,6 +422,34 @@ impl Event<'_> {
             Self::ProviderLogoutRefused { provider, reason } => {
                 f.put("provider", *provider);
                 f.put("reason", *reason);
+            }
+            Self::ConsentWithdrawnSet { about, outcome } => {
+                f.put("subject", about.subject);
+                f.put("client", about.client);
+                f.put("agreement", about.agreement);
+                f.put("agreement_version", about.agreement_version);
+                match *outcome {
+                    ConsentEventOutcome::Queued { id, reason } => {
+                        f.put("id", id);
+                        f.put("reason", reason);
+                    }
+                    ConsentEventOutcome::Cancelled { id } => f.put("id", id),
+                    ConsentEventOutcome::Delivered { attempt } => f.put("attempt", attempt),
+                    ConsentEventOutcome::Refused {
+                        attempt,
+                        err,
+                        description,
+                    } => {
+                        f.put("attempt", attempt);
+                        f.put("err", err);
+                        f.put("description", description);
+                    }
+                    ConsentEventOutcome::Undelivered { attempts, reason } => {
+                        f.put("attempts", attempts);
+                        f.put("reason", reason);
+                    }
+                    ConsentEventOutcome::NotWanted | ConsentEventOutcome::NotRecorded => {}
+                }
             }
             Self::RateLimited {
                 scope,

@@ -15,7 +15,9 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::SubscriberBuilder;
 use tracing_subscriber::fmt::format::DefaultFields;
 
-pub(crate) use event::{Decided, EntryKind, Event, RateScope};
+pub(crate) use event::{
+    ConsentEventAbout, ConsentEventOutcome, Decided, EntryKind, Event, RateScope,
+};
 pub use json_lines::JsonLines;
 pub use sink::{Flushing, LogSink};
 

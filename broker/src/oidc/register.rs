@@ -227,6 +227,7 @@ pub(crate) fn registration(
             })
             .unwrap_or_default(),
         backchannel_logout_uri: text(claims, "backchannel_logout_uri"),
+        security_events_uri: text(claims, "security_events_uri"),
         status: "pending".into(),
         status_reason: None,
         registered_by: Some(format!("software statement {jurisdiction}")),

@@ -284,6 +284,16 @@ impl Store for MemoryStore {
         Ok(claimed)
     }
 
+    async fn reschedule(&self, kind: Kind, id: &str, due_ms: i64) -> Result<bool, StoreError> {
+        Ok(match self.lock()?.queued.get_mut(&(kind, id.to_owned())) {
+            Some(entry) => {
+                entry.0 = due_ms;
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError> {
         self.lock()?.queued.remove(&(kind, id.to_owned()));
         Ok(())

@@ -60,6 +60,8 @@ pub enum Kind {
     RedeemedCode,
     /// Logout tokens waiting to be delivered to services (a queue, `Store::schedule`).
     LogoutDelivery,
+    /// Consent withdrawn events waiting to be pushed to services (a queue, `crate::secevent`).
+    ConsentEvent,
     /// Where a sign-out returns once the provider has signed the person out too, keyed by the
     /// `state` sent to the provider (one time).
     LogoutReturn,
@@ -88,6 +90,7 @@ impl Kind {
             Kind::LogoutJti => "logout-jti",
             Kind::RedeemedCode => "redeemed-code",
             Kind::LogoutDelivery => "logout-delivery",
+            Kind::ConsentEvent => "consent-event",
             Kind::LogoutReturn => "logout-return",
             Kind::RecordSignIn => "record-sign-in",
             Kind::RecordSession => "record-session",
@@ -122,7 +125,7 @@ impl Kind {
             Kind::LogoutJti => Duration::from_secs(900),
             Kind::RedeemedCode => Kind::AccessToken.ttl(),
             // Queue items have no TTL: they leave the queue when delivered or given up.
-            Kind::LogoutDelivery => Duration::from_secs(24 * 3600),
+            Kind::LogoutDelivery | Kind::ConsentEvent => Duration::from_secs(24 * 3600),
             Kind::LogoutReturn => Duration::from_secs(600),
             Kind::RecordSignIn => Duration::from_secs(600),
             // Configured (`[record] session_minutes`); this is the default.
@@ -214,6 +217,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Makes the item `id` due at `due_ms`, the item unchanged, if it is still in the queue:
+    /// `false` when it is not (delivered, given up, or never queued), so that an item already
+    /// settled is never brought back.
+    async fn reschedule(&self, kind: Kind, id: &str, due_ms: i64) -> Result<bool, StoreError>;
     /// Takes the item `id` out of the queue: delivered, or given up.
     async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError>;
     /// For `/readyz`.
@@ -324,6 +331,11 @@ impl TypedStore {
             }
         }
         Ok(items)
+    }
+
+    /// See [`Store::reschedule`].
+    pub async fn reschedule(&self, kind: Kind, id: &str, due_ms: i64) -> Result<bool, StoreError> {
+        counted(StoreOp::Put, self.0.reschedule(kind, id, due_ms).await)
     }
 
     /// See [`Store::finish`].

@@ -153,6 +153,14 @@ end \
 return out",
 );
 
+/// Moves a queued item's due time, if the item is still there. KEYS: due, items. ARGV: id,
+/// due (Unix ms). Returns 1 when it was, 0 otherwise.
+static RESCHEDULE: Lua = Lua::new(
+    "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end \
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) \
+return 1",
+);
+
 /// Takes an item out of its queue. KEYS: due, items. ARGV: id.
 static FINISH: Lua = Lua::new(
     "redis.call('ZREM', KEYS[1], ARGV[1]) \
@@ -502,6 +510,16 @@ impl Store for RedisStore {
             claimed.push((String::from_utf8_lossy(&id).into_owned(), item));
         }
         Ok(claimed)
+    }
+
+    async fn reschedule(&self, kind: Kind, id: &str, due_ms: i64) -> Result<bool, StoreError> {
+        let (due, items) = queue_keys(kind);
+        let moved: i64 = self
+            .eval(&RESCHEDULE, |cmd| {
+                cmd.arg(2).arg(&due).arg(&items).arg(id).arg(due_ms);
+            })
+            .await?;
+        Ok(moved == 1)
     }
 
     async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError> {

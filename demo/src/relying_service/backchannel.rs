@@ -13,7 +13,8 @@
 //! a parameter of the checks.
 //!
 //! `GET /backchannel-logout/{client_id}/received` lists the tokens received and verified, so
-//! that tests and people can see them.
+//! that tests and people can see them: logout tokens (`events`) and the security event tokens
+//! of `super::security_events` (`security_events`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::RelyingService;
 use super::callback::fetch_json;
+use super::security_events::ReceivedSet;
 use super::verify::{IdTokenError, SKEW_SECS, verify_signature};
 use crate::util::{lock, now_unix, parse_params};
 
@@ -204,9 +206,52 @@ impl ReceivedLogout {
 
 #[derive(Debug, Default)]
 struct Log {
-    /// `client_id` and `jti` -> when it may be forgotten (seconds since the Unix epoch).
+    /// `client_id` and `jti` -> when it may be forgotten (seconds since the Unix epoch), for
+    /// logout tokens and security event tokens alike.
     seen: HashMap<(String, String), i64>,
     events: VecDeque<ReceivedLogout>,
+    security_events: VecDeque<ReceivedSet>,
+}
+
+/// Why a verified token's `jti` could not be remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unremembered {
+    /// It was received before.
+    Replayed,
+    /// Too many are remembered: refused rather than one forgotten.
+    Busy,
+}
+
+impl Log {
+    /// Remembers the `jti` of a token to `client_id` until `forget_at`, once: the check and the
+    /// record are one step.
+    fn remember(
+        &mut self,
+        capacity: usize,
+        client_id: &str,
+        jti: &str,
+        now: i64,
+        forget_at: i64,
+    ) -> Result<(), Unremembered> {
+        self.seen.retain(|_, at| *at > now);
+        let key = (client_id.to_owned(), jti.to_owned());
+        if self.seen.contains_key(&key) {
+            return Err(Unremembered::Replayed);
+        }
+        if self.seen.len() >= capacity {
+            return Err(Unremembered::Busy);
+        }
+        self.seen.insert(key, forget_at);
+        Ok(())
+    }
+}
+
+/// Appends to a bounded log, the oldest leaving first.
+fn push_bounded<T>(log: &mut VecDeque<T>, capacity: usize, item: T) {
+    if log.len() >= capacity {
+        log.pop_front();
+    }
+    log.push_back(item);
 }
 
 /// The verified logout tokens received, in memory and bounded.
@@ -232,16 +277,12 @@ impl Received {
         now: i64,
     ) -> Result<ReceivedLogout, LogoutTokenError> {
         let mut log = lock(&self.log);
-        log.seen.retain(|_, forget_at| *forget_at > now);
-        let key = (client_id.to_owned(), token.jti.clone());
-        if log.seen.contains_key(&key) {
-            return Err(LogoutTokenError::Replayed);
-        }
-        if log.seen.len() >= self.capacity {
-            return Err(LogoutTokenError::Busy);
-        }
-        log.seen
-            .insert(key, token.iat + MAX_AGE_SECS + SKEW_SECS + 1);
+        let forget_at = token.iat + MAX_AGE_SECS + SKEW_SECS + 1;
+        log.remember(self.capacity, client_id, &token.jti, now, forget_at)
+            .map_err(|e| match e {
+                Unremembered::Replayed => LogoutTokenError::Replayed,
+                Unremembered::Busy => LogoutTokenError::Busy,
+            })?;
         let received = ReceivedLogout {
             client_id: client_id.to_owned(),
             sid: token.sid,
@@ -250,11 +291,32 @@ impl Received {
             iat: token.iat,
             received_at: now,
         };
-        if log.events.len() >= self.capacity {
-            log.events.pop_front();
-        }
-        log.events.push_back(received.clone());
+        push_bounded(&mut log.events, self.capacity, received.clone());
         Ok(received)
+    }
+
+    /// Records a verified security event token, once per `jti` (remembered until
+    /// `forget_at`).
+    pub(super) fn record_set(
+        &self,
+        set: ReceivedSet,
+        now: i64,
+        forget_at: i64,
+    ) -> Result<(), Unremembered> {
+        let mut log = lock(&self.log);
+        log.remember(self.capacity, &set.client_id, &set.jti, now, forget_at)?;
+        push_bounded(&mut log.security_events, self.capacity, set);
+        Ok(())
+    }
+
+    /// The security event tokens received for `client_id`, oldest first.
+    pub(super) fn sets_for_client(&self, client_id: &str) -> Vec<ReceivedSet> {
+        lock(&self.log)
+            .security_events
+            .iter()
+            .filter(|e| e.client_id == client_id)
+            .cloned()
+            .collect()
     }
 
     /// The tokens received for `client_id`, oldest first.
@@ -283,7 +345,7 @@ impl Received {
     }
 }
 
-fn answer(status: StatusCode, body: Option<Value>) -> Response {
+pub(super) fn answer(status: StatusCode, body: Option<Value>) -> Response {
     let mut response = match body {
         Some(body) => (status, Json(body)).into_response(),
         None => status.into_response(),
@@ -398,9 +460,19 @@ pub(super) async fn received(
         .into_iter()
         .map(|e| json!({ "sid": e.sid, "sub": e.sub, "jti": e.jti, "iat": e.iat, "received_at": e.received_at }))
         .collect();
+    let security_events: Vec<Value> = service
+        .received
+        .sets_for_client(&client_id)
+        .iter()
+        .map(ReceivedSet::to_json)
+        .collect();
     answer(
         StatusCode::OK,
-        Some(json!({ "client_id": client_id, "events": events })),
+        Some(json!({
+            "client_id": client_id,
+            "events": events,
+            "security_events": security_events,
+        })),
     )
 }
 

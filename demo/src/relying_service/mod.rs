@@ -10,6 +10,7 @@ mod error;
 mod login;
 mod logout;
 mod pages;
+mod security_events;
 mod verify;
 
 use std::fmt;
@@ -233,6 +234,10 @@ pub fn router_trusting(
         .route(
             "/backchannel-logout/{client_id}/received",
             get(backchannel::received),
+        )
+        .route(
+            "/security-events/{client_id}",
+            axum::routing::post(security_events::receive),
         )
         .route("/style.css", get(crate::html::stylesheet))
         .route("/static/fonts/{file}", get(crate::html::font))

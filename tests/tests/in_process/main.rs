@@ -9,6 +9,7 @@ mod admin;
 mod admin_docs;
 mod audit_log;
 mod common;
+mod consent_events;
 mod key_rotation;
 mod limits;
 mod login;

@@ -170,6 +170,7 @@ fn registry() -> impl Strategy<Value = Registry> {
                         require_pushed_authorization_requests: false,
                         post_logout_redirect_uris: Vec::new(),
                         backchannel_logout_uri: None,
+                        security_events_uri: None,
                         status,
                         status_reason,
                         registered_by: None,

@@ -117,6 +117,10 @@ pub struct RelyingPartyEntry {
     /// service was part of ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    /// RFC 8935: where the broker pushes Security Event Tokens (RFC 8417) telling this
+    /// service that a person withdrew a consent it relied on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_events_uri: Option<String>,
     #[serde(default = "default_status")]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

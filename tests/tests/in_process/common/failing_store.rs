@@ -132,6 +132,11 @@ impl Store for FailingStore {
         self.inner.claim_due(kind, now_ms, lease_ms, limit).await
     }
 
+    async fn reschedule(&self, kind: Kind, id: &str, due_ms: i64) -> Result<bool, StoreError> {
+        self.check(kind)?;
+        self.inner.reschedule(kind, id, due_ms).await
+    }
+
     async fn finish(&self, kind: Kind, id: &str) -> Result<(), StoreError> {
         self.inner.finish(kind, id).await
     }

@@ -58,21 +58,20 @@ pub(super) fn relying_party(
             c.url(&place, u, false).map(|_| u.clone())
         })
         .collect();
-    let backchannel_logout_uri = match &r.backchannel_logout_uri {
-        None => Some(None),
-        Some(u) => {
-            let place = format!("{place}.backchannel_logout_uri");
-            match c.url(&place, u, false) {
-                // Back-Channel Logout 1.0 section 2.2: no fragment.
-                Some(url) if url.fragment().is_some() => {
-                    c.problem(place, "must not have a fragment");
-                    None
-                }
-                Some(url) => Some(Some(url)),
-                None => None,
-            }
-        }
-    };
+    // Back-Channel Logout 1.0 section 2.2 and RFC 8935 section 2: endpoints the broker calls,
+    // under the same rules as any URL of the registry (no fragment among them).
+    let backchannel_logout_uri = optional_url(
+        c,
+        place,
+        "backchannel_logout_uri",
+        r.backchannel_logout_uri.as_deref(),
+    );
+    let security_events_uri = optional_url(
+        c,
+        place,
+        "security_events_uri",
+        r.security_events_uri.as_deref(),
+    );
     let auth_place = format!("{place}.token_endpoint_auth_method");
     if let Some(crate::secret::SecretRef::Sha256(hex)) = &r.client_secret
         && (hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -182,8 +181,23 @@ pub(super) fn relying_party(
             .into_iter()
             .collect::<Option<_>>()?,
         backchannel_logout_uri: backchannel_logout_uri?,
+        security_events_uri: security_events_uri?,
         status: status?,
     })
+}
+
+/// An optional URL of the entry: `Some(None)` when absent, `None` when it is there and wrong
+/// (the problem is noted).
+fn optional_url(
+    c: &mut Checker,
+    place: &str,
+    field: &str,
+    raw: Option<&str>,
+) -> Option<Option<url::Url>> {
+    match raw {
+        None => Some(None),
+        Some(u) => c.url(&format!("{place}.{field}"), u, false).map(Some),
+    }
 }
 
 /// The first key of a JWKS that carries a private member: a client's private key must never
