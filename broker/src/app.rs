@@ -53,6 +53,8 @@ pub struct Inner {
     pub sessions: crate::session::SessionPolicy,
     /// Who runs this broker, as every page says (`crate::http::operator`).
     pub operator: Arc<crate::http::operator::Operator>,
+    /// Who may read their record, and for how long (`crate::record`).
+    pub record: crate::record::RecordPolicy,
 }
 
 impl std::ops::Deref for Broker {
@@ -83,6 +85,7 @@ pub struct BrokerParts {
     pub clock: Arc<dyn Clock>,
     pub sessions: crate::session::SessionPolicy,
     pub operator: crate::http::operator::Operator,
+    pub record: crate::record::RecordPolicy,
 }
 
 impl Broker {
@@ -120,6 +123,7 @@ impl Broker {
             clock: parts.clock,
             sessions: parts.sessions,
             operator: Arc::new(parts.operator),
+            record: parts.record,
         })))
     }
 
@@ -262,6 +266,27 @@ pub fn router(broker: Broker) -> Router {
             "/backchannel-logout",
             post(crate::session::provider_logout::receive),
         )
+        .route("/my-record", get(crate::record::endpoints::page_en))
+        .route("/mon-dossier", get(crate::record::endpoints::page_fr))
+        .route(
+            "/my-record/sign-in",
+            post(crate::record::endpoints::sign_in),
+        )
+        .route(
+            "/my-record/sign-out",
+            post(crate::record::endpoints::sign_out),
+        )
+        .route(
+            "/my-record/withdraw",
+            get(crate::record::endpoints::withdraw_page).post(crate::record::endpoints::withdraw),
+        )
+        .route("/my-record/report", post(crate::record::endpoints::report))
+        .route("/my-record/proofs", get(crate::record::endpoints::proofs))
+        .route(
+            "/my-record/proof/{reference}",
+            get(crate::record::endpoints::proof),
+        )
+        .route("/my-record/{export}", get(crate::record::endpoints::export))
         .route("/par", post(crate::oidc::par::push))
         .route("/token", post(crate::oidc::token::token))
         .route("/register", post(crate::oidc::register::register))

@@ -47,6 +47,10 @@ pub struct Config {
     /// Who runs this broker, as every page says (`crate::http::operator`).
     #[serde(default)]
     pub operator: crate::http::operator::OperatorConfig,
+    /// The person's record: the level they sign in at, how long it stays open, how fresh a
+    /// sign-in a withdrawal needs.
+    #[serde(default)]
+    pub record: crate::record::RecordPolicy,
 }
 
 /// The admin API. With no principal it refuses every call.
@@ -204,6 +208,9 @@ impl Config {
             return Err(ConfigError::Limit(shown, why));
         }
         if let Err(why) = config.sessions.check() {
+            return Err(ConfigError::Sessions(shown, why));
+        }
+        if let Err(why) = config.record.check() {
             return Err(ConfigError::Sessions(shown, why));
         }
         if let Ok(v) = std::env::var("BROKER_ISSUER") {

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod login;
 pub(crate) mod metrics;
 pub mod oidc;
+pub mod record;
 pub mod records;
 pub mod secevent;
 pub mod secrets;

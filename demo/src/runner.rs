@@ -219,6 +219,7 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         ));
     }
     let broker = Broker::new(BrokerParts {
+        record: Default::default(),
         issuer: issuer.clone(),
         registry,
         records,

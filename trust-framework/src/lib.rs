@@ -25,7 +25,7 @@ pub use jurisdiction::Jurisdiction;
 pub use level::AssuranceLevel;
 pub use policy::{
     Basis, Candidate, Decision, NotReused, Refusal, Release, RequestContext, ReuseRules,
-    SessionFacts, UpstreamAssertion, decide, release, reusable, still_stands,
+    SessionFacts, UpstreamAssertion, WithdrawalReason, decide, release, reusable, still_stands,
 };
 pub use provider::{Certification, Component, IdentityProvider, Status};
 pub use registry::{Problem, Registry, RegistryError, RegistryFile};

@@ -10,6 +10,7 @@ mod keys;
 pub(crate) mod lifecycle;
 mod log;
 pub(crate) mod providers;
+mod reports;
 mod services;
 
 use axum::Router;
@@ -51,6 +52,7 @@ pub fn router(broker: Broker) -> Router<Broker> {
             post(agreements::terminate),
         )
         .route("/admin/history", get(history::list))
+        .route("/admin/reports", get(reports::list))
         .route("/admin/log", get(log::status))
         .route("/admin/log/records", get(log::records))
         .route("/admin/log/proof/inclusion", get(log::inclusion))

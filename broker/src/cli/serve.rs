@@ -89,6 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             limits: config.limits.clone(),
             clock,
             sessions: config.sessions,
+            record: config.record.clone(),
             operator: crate::http::operator::Operator::load(
                 &config.operator,
                 std::path::Path::new("."),

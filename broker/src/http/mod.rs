@@ -12,6 +12,7 @@ pub mod limits;
 pub(crate) mod logout_pages;
 pub mod operator;
 pub(crate) mod pages;
+pub(crate) mod record_pages;
 pub(crate) mod request_body;
 pub(crate) mod request_head;
 pub mod server;

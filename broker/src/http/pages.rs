@@ -349,6 +349,8 @@ struct ConsentPage {
     refuse_heading: &'static str,
     refuse_text: String,
     later_text: &'static str,
+    record_href: &'static str,
+    record_text: &'static str,
     contact: Option<(&'static str, String)>,
     remember_label: &'static str,
     share_text: &'static str,
@@ -473,16 +475,18 @@ pub fn consent(
         later_text: if asks {
             pick(
                 lang,
-                "If you remember your decision, it is used for your next sign-ins to this service. You can ask us to review or withdraw it at any time.",
-                "Si vous mémorisez votre décision, elle servira à vos prochaines connexions à ce service. Vous pouvez nous demander de la revoir ou de la retirer en tout temps.",
+                "If you remember your decision, it is used for your next sign-ins to this service. You can review or withdraw it later, and see everything shared about you, at",
+                "Si vous mémorisez votre décision, elle servira à vos prochaines connexions à ce service. Vous pourrez la revoir ou la retirer plus tard, et voir tout ce qui a été communiqué à votre sujet, à la page",
             )
         } else {
             pick(
                 lang,
-                "You can ask us what was shared about you, or report a problem.",
-                "Vous pouvez nous demander ce qui a été communiqué à votre sujet, ou signaler un problème.",
+                "You can see later what was shared about you, and report a problem, at",
+                "Vous pourrez voir plus tard ce qui a été communiqué à votre sujet, et signaler un problème, à la page",
             )
         },
+        record_href: crate::record::path(lang),
+        record_text: pick(lang, "Your record", "Votre dossier"),
         contact: operator.contact.as_ref().map(|c| {
             (
                 pick(lang, "Contact us", "Contactez-nous"),

@@ -124,11 +124,7 @@ impl Labels {
             filter: pick(lang, "Show only", "Afficher seulement"),
             service: pick(lang, "Service", "Service"),
             all_services: pick(lang, "All services", "Tous les services"),
-            from: pick(
-                lang,
-                "From (year-month-day)",
-                "Du (année-mois-jour)",
-            ),
+            from: pick(lang, "From (year-month-day)", "Du (année-mois-jour)"),
             to: pick(lang, "To (year-month-day)", "Au (année-mois-jour)"),
             show: pick(lang, "Show", "Afficher"),
             export: pick(
@@ -435,7 +431,11 @@ pub fn reported(lang: Lang, reference: &str, provider: &str) -> Response {
     };
     message(
         lang,
-        pick(lang, "Thank you for telling us", "Merci de nous avoir avisés"),
+        pick(
+            lang,
+            "Thank you for telling us",
+            "Merci de nous avoir avisés",
+        ),
         crate::record::path(lang.other()).to_owned(),
         lead,
         vec![Section {
@@ -464,7 +464,11 @@ pub fn proofs(lang: Lang, log_key: Option<&str>, issuer: &str) -> Response {
     };
     let sections = vec![
         Section {
-            heading: pick(lang, "What the proof file holds", "Ce que contient le fichier de preuve"),
+            heading: pick(
+                lang,
+                "What the proof file holds",
+                "Ce que contient le fichier de preuve",
+            ),
             paragraphs: Vec::new(),
             items: vec![
                 t(
@@ -552,7 +556,10 @@ pub fn notice(
 pub fn problem(lang: Lang, status: StatusCode, advice: (&'static str, &'static str)) -> Response {
     let mut response = notice(
         lang,
-        ("Your record cannot be shown", "Votre dossier ne peut pas être affiché"),
+        (
+            "Your record cannot be shown",
+            "Votre dossier ne peut pas être affiché",
+        ),
         advice,
     );
     *response.status_mut() = status;

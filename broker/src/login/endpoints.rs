@@ -148,6 +148,20 @@ pub async fn callback(
 ) -> Response {
     let lang = lang::negotiate(None, None, &headers);
     let cookie = browser::cookie(&headers);
+    // A sign-in to a person's record, not a service's login.
+    if let Some(id) = q
+        .state
+        .as_deref()
+        .and_then(|s| s.strip_prefix(crate::record::sign_in::STATE_PREFIX))
+    {
+        let answer = ProviderAnswer {
+            code: q.code,
+            iss: q.iss,
+            error: q.error,
+            error_description: q.error_description,
+        };
+        return crate::record::endpoints::returned(&broker, id, answer, &headers).await;
+    }
     let returned = match q.state.as_deref() {
         None => Err(Failure::expired(lang)),
         Some(txn) => match AtProvider::take(&broker, txn, cookie.as_deref(), lang).await {

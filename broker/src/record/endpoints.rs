@@ -55,13 +55,22 @@ async fn session_of(
 ) -> Result<RecordSession, Response> {
     match RecordSession::of_browser(broker, headers, now).await {
         Ok(Some(s)) => Ok(s),
-        Ok(None) => Err(record_pages::problem(lang, StatusCode::UNAUTHORIZED, CLOSED)),
+        Ok(None) => Err(record_pages::problem(
+            lang,
+            StatusCode::UNAUTHORIZED,
+            CLOSED,
+        )),
         Err(_) => Err(unavailable(lang)),
     }
 }
 
 /// Whether a posted token is the record form's of `session` in this browser.
-fn form_ok(broker: &Broker, session: &RecordSession, headers: &HeaderMap, posted: Option<&str>) -> bool {
+fn form_ok(
+    broker: &Broker,
+    session: &RecordSession,
+    headers: &HeaderMap,
+    posted: Option<&str>,
+) -> bool {
     let cookie = browser::cookie(headers);
     broker
         .forms
@@ -105,7 +114,7 @@ async fn page(broker: &Broker, q: FilterQuery, headers: &HeaderMap, path_lang: L
     match RecordSession::of_browser(broker, headers, now).await {
         Err(_) => unavailable(lang),
         Ok(None) => sign_in_page(broker, headers, lang, None, now),
-        Ok(Some(session)) => record_page(broker, &session, &q, lang, headers, now).await,
+        Ok(Some(session)) => record_page(broker, &session, &q, lang, now).await,
     }
 }
 
@@ -122,8 +131,7 @@ fn sign_in_page(
         Some(c) => (c, false),
         None => (random_token(), true),
     };
-    let offered =
-        trust_framework::policy::record_providers(&registry, broker.record.level(), now);
+    let offered = trust_framework::policy::record_providers(&registry, broker.record.level(), now);
     let mut groups: Vec<(&'static str, Vec<(String, String)>)> = Vec::new();
     for p in &offered {
         let name = registry
@@ -152,7 +160,14 @@ async fn disclosures(
     session: &RecordSession,
     filter: &DisclosureFilter,
     lang: Lang,
-) -> Result<(Vec<view::DisclosureView>, Vec<(u64, crate::records::DisclosureRow)>, bool), crate::records::RecordsError> {
+) -> Result<
+    (
+        Vec<view::DisclosureView>,
+        Vec<(u64, crate::records::DisclosureRow)>,
+        bool,
+    ),
+    crate::records::RecordsError,
+> {
     let mut rows = broker
         .records
         .disclosures_of(&session.person_key, filter, view::MOST + 1)
@@ -171,15 +186,18 @@ async fn record_page(
     session: &RecordSession,
     q: &FilterQuery,
     lang: Lang,
-    headers: &HeaderMap,
     now: OffsetDateTime,
 ) -> Response {
     let registry = broker.registry();
     let (filter, problem) = match q.filter() {
         Ok(f) => (f, None),
-        Err(words) => (DisclosureFilter::default(), Some(crate::http::pages::pick(lang, words.0, words.1))),
+        Err(words) => (
+            DisclosureFilter::default(),
+            Some(crate::http::pages::pick(lang, words.0, words.1)),
+        ),
     };
-    let Ok((views, rows, truncated)) = disclosures(broker, &registry, session, &filter, lang).await else {
+    let Ok((views, rows, truncated)) = disclosures(broker, &registry, session, &filter, lang).await
+    else {
         return unavailable(lang);
     };
     // The filter's list names every service of the record, not only those shown.
@@ -188,14 +206,22 @@ async fn record_page(
     } else {
         match broker
             .records
-            .disclosures_of(&session.person_key, &DisclosureFilter::default(), view::MOST)
+            .disclosures_of(
+                &session.person_key,
+                &DisclosureFilter::default(),
+                view::MOST,
+            )
             .await
         {
             Ok(all) => view::services(&registry, &all, lang),
             Err(_) => return unavailable(lang),
         }
     };
-    let Ok(consents) = broker.records.consents_in_force(&session.person_key, now).await else {
+    let Ok(consents) = broker
+        .records
+        .consents_in_force(&session.person_key, now)
+        .await
+    else {
         return unavailable(lang);
     };
     let consents = consents
@@ -208,22 +234,22 @@ async fn record_page(
         .map(|p| p.name.get(lang).to_owned())
         .unwrap_or_else(|| session.provider_id.clone());
     let selected = filter.client_id.clone().unwrap_or_default();
-    let from = q.from.clone().filter(|_| problem.is_none()).unwrap_or_default();
-    let to = q.to.clone().filter(|_| problem.is_none()).unwrap_or_default();
+    let from = q
+        .from
+        .clone()
+        .filter(|_| problem.is_none())
+        .unwrap_or_default();
+    let to =
+        q.to.clone()
+            .filter(|_| problem.is_none())
+            .unwrap_or_default();
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("service", &selected)
         .append_pair("from", &from)
         .append_pair("to", &to)
         .append_pair("lang", lang.code())
         .finish();
-    let notice = match headers
-        .get(header::REFERER)
-        .map(|_| ())
-        .and(None::<()>)
-        .or(None)
-    {
-        _ => q.done.as_deref().and_then(|d| done_notice(d, lang)),
-    };
+    let notice = q.done.as_deref().and_then(|d| done_notice(d, lang));
     record_pages::record(
         lang,
         record_pages::Record {
@@ -406,7 +432,11 @@ pub async fn withdraw_page(
         Err(page) => return page,
     };
     let registry = broker.registry();
-    let Ok(consents) = broker.records.consents_in_force(&session.person_key, now).await else {
+    let Ok(consents) = broker
+        .records
+        .consents_in_force(&session.person_key, now)
+        .await
+    else {
         return unavailable(lang);
     };
     let wanted = q.consent.unwrap_or_default();
@@ -415,7 +445,11 @@ pub async fn withdraw_page(
         .map(|c| view::consent(&registry, c, lang))
         .find(|c| c.key == wanted)
     else {
-        return record_pages::problem(lang, StatusCode::NOT_FOUND, WithdrawError::NotInForce.advice());
+        return record_pages::problem(
+            lang,
+            StatusCode::NOT_FOUND,
+            WithdrawError::NotInForce.advice(),
+        );
     };
     let csrf = broker.forms.record(&session.id, &session.browser);
     let fresh = session.fresh(&broker, now);

@@ -15,8 +15,8 @@ mod export;
 mod proof;
 mod report;
 pub mod session;
-mod sign_in;
-mod view;
+pub(crate) mod sign_in;
+pub(crate) mod view;
 mod withdraw;
 
 use std::time::Duration;
@@ -83,7 +83,9 @@ impl RecordPolicy {
             return Err("[record] session_minutes must be 1 to 1440".into());
         }
         if self.fresh_minutes == 0 || self.fresh_minutes > self.session_minutes {
-            return Err("[record] fresh_minutes must be at least 1 and at most session_minutes".into());
+            return Err(
+                "[record] fresh_minutes must be at least 1 and at most session_minutes".into(),
+            );
         }
         Ok(())
     }

@@ -27,6 +27,7 @@ const READABLE: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
 pub fn reference(txn: &str) -> String {
     let digest = crate::crypto::sha256(txn.as_bytes());
     let code: String = digest
+        .as_ref()
         .iter()
         .take(8)
         .map(|b| char::from(READABLE[usize::from(*b) % READABLE.len()]))

@@ -176,7 +176,10 @@ pub async fn returned(
         .await?
         .ok_or(SignInError::Expired)?;
     let lang = sign_in.lang;
-    Ok((lang, finish(broker, sign_in, answer, binding_cookie, now).await))
+    Ok((
+        lang,
+        finish(broker, sign_in, answer, binding_cookie, now).await,
+    ))
 }
 
 async fn finish(
@@ -206,7 +209,9 @@ async fn finish(
         && iss != &provider.issuer
     {
         refused("another issuer");
-        return Err(SignInError::Refused(format!("the answer came from {iss:?}")));
+        return Err(SignInError::Refused(format!(
+            "the answer came from {iss:?}"
+        )));
     }
     if let Some(error) = &answer.error {
         refused("provider error");

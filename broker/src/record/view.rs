@@ -68,12 +68,32 @@ pub fn when_text(millis: i64, lang: Lang) -> String {
     };
     let month = t.month() as usize - 1;
     const EN: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     const FR: [&str; 12] = [
-        "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-        "octobre", "novembre", "décembre",
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
     ];
     match lang {
         Lang::En => format!(
@@ -195,11 +215,18 @@ pub fn consent_key(client_id: &str, agreement_id: &str, version: u32) -> String 
 }
 
 /// The services a person's disclosures went to, by name, for the filter's list.
-pub fn services(registry: &Registry, rows: &[(u64, DisclosureRow)], lang: Lang) -> Vec<(String, String)> {
+pub fn services(
+    registry: &Registry,
+    rows: &[(u64, DisclosureRow)],
+    lang: Lang,
+) -> Vec<(String, String)> {
     let mut seen: Vec<(String, String)> = Vec::new();
     for (_, d) in rows {
         if !seen.iter().any(|(id, _)| id == &d.client_id) {
-            seen.push((d.client_id.clone(), service_name(registry, &d.client_id, lang)));
+            seen.push((
+                d.client_id.clone(),
+                service_name(registry, &d.client_id, lang),
+            ));
         }
     }
     seen.sort_by(|a, b| a.1.cmp(&b.1));
@@ -218,6 +245,9 @@ pub struct FilterQuery {
     pub to: Option<String>,
     #[serde(default)]
     pub lang: Option<String>,
+    /// What was just done, for the page's notice.
+    #[serde(default)]
+    pub done: Option<String>,
 }
 
 impl FilterQuery {
@@ -229,7 +259,11 @@ impl FilterQuery {
             };
             let date = time::Date::parse(text, format_description!("[year]-[month]-[day]"))
                 .map_err(|_| ())?;
-            let date = if end { date.next_day().ok_or(())? } else { date };
+            let date = if end {
+                date.next_day().ok_or(())?
+            } else {
+                date
+            };
             Ok(Some(crate::records::millis(date.midnight().assume_utc())))
         };
         let bad = (
@@ -289,7 +323,10 @@ mod tests {
     fn times_read_in_both_languages() {
         let t = 1_796_565_780_000; // 2026-12-06 14:03 UTC
         assert_eq!(when_text(t, Lang::En), "December 6, 2026, 14:03 UTC");
-        assert_eq!(when_text(t, Lang::Fr), "6 décembre 2026, 14\u{a0}h\u{a0}03 UTC");
+        assert_eq!(
+            when_text(t, Lang::Fr),
+            "6 décembre 2026, 14\u{a0}h\u{a0}03 UTC"
+        );
         assert_eq!(rfc3339(t), "2026-12-06T14:03:00Z");
     }
 }

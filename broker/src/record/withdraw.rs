@@ -88,7 +88,6 @@ impl WithdrawError {
 /// A withdrawal done.
 #[derive(Debug, Clone)]
 pub struct Withdrawn {
-    pub client_id: String,
     /// Whether the service is to be told (it registered where to receive events).
     pub notified: bool,
 }
@@ -165,7 +164,6 @@ pub async fn withdraw(
     });
     crate::metrics::consent_withdrawn();
     Ok(Withdrawn {
-        client_id: in_force.client_id,
         notified: queued.is_some(),
     })
 }
@@ -178,7 +176,11 @@ mod tests {
     fn the_form_names_a_consent_and_a_listed_reason() {
         let w = Withdrawal::from_form("pk", "rp agreement-1 3", "changed_mind").unwrap();
         assert_eq!(
-            (w.client_id.as_str(), w.agreement_id.as_str(), w.agreement_version),
+            (
+                w.client_id.as_str(),
+                w.agreement_id.as_str(),
+                w.agreement_version
+            ),
             ("rp", "agreement-1", 3)
         );
         assert!(Withdrawal::from_form("pk", "rp agreement-1 3", "because").is_none());

@@ -205,7 +205,9 @@ impl Records {
                     .bind(person_key)
                     .fetch_all(self.pool())
                     .await?;
-                rows.iter().map(row_to_consent).collect::<Result<Vec<_>, _>>()
+                rows.iter()
+                    .map(row_to_consent)
+                    .collect::<Result<Vec<_>, _>>()
             })
             .await?;
         let now = millis(now);

@@ -197,7 +197,6 @@ impl Records {
     }
 }
 
-
 /// The release as one statement: its leaves taken from `log_head` while the registry version
 /// there is still the one judged by, then the events, the consent record and the disclosure
 /// inserted as those leaves, in that order; or nothing when the registry is newer. The lock on

@@ -33,9 +33,9 @@ use crate::budget::Waiting;
 pub use audit::{AuditRow, FLUSH_EVERY};
 pub use consent::{ConsentDecision, ConsentKey, ConsentRow, How};
 pub use disclosure::{ConsentBasis, DisclosureFilter, DisclosureRow};
-pub use reports::DisclosureReport;
 pub use log::{LogRecord, StoredCheckpoint, StoredCosignature};
 pub use registry::{RegistryChange, RegistryVersion};
+pub use reports::DisclosureReport;
 
 /// The migrations of each database, checked in.
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

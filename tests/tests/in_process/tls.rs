@@ -60,6 +60,7 @@ fn self_signed() -> Pem {
 
 async fn broker(issuer: &str) -> Broker {
     Broker::new(BrokerParts {
+        record: Default::default(),
         issuer: issuer.to_owned(),
         registry: Registry::from_toml(EXAMPLE).unwrap(),
         keys: KeySet::generate().unwrap(),

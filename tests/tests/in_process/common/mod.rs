@@ -147,6 +147,7 @@ pub async fn start(options: Options) -> TestBed {
     let registry_text = registry_text.clone();
     let upstream_timeout = options.upstream_timeout.unwrap_or(Duration::from_secs(5));
     let parts = BrokerParts {
+        record: Default::default(),
         issuer: broker_url.clone(),
         registry,
         keys: KeySet::generate().unwrap(),
