@@ -221,7 +221,7 @@ pub fn record(lang: Lang, r: Record<'_>) -> Response {
                 r.provider, r.level, r.minutes_left
             ),
             Lang::Fr => format!(
-                "Vous vous êtes connecté avec {} ({}). Pour protéger votre vie privée, cette page se ferme dans {} minutes ou quand vous fermez la session.",
+                "Vous avez ouvert une session avec {} ({}). Pour protéger votre vie privée, cette page se ferme dans {} minutes ou quand vous fermez la session.",
                 r.provider, r.level, r.minutes_left
             ),
         },
@@ -434,7 +434,7 @@ pub fn reported(lang: Lang, reference: &str, provider: &str) -> Response {
         pick(
             lang,
             "Thank you for telling us",
-            "Merci de nous avoir avisés",
+            "Merci de votre signalement",
         ),
         crate::record::path(lang.other()).to_owned(),
         lead,

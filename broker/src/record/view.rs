@@ -191,7 +191,7 @@ pub fn disclosure(registry: &Registry, d: &DisclosureRow, lang: Lang) -> Disclos
             ConsentBasis::Notice => pick(
                 lang,
                 "A notice: you were told, not asked",
-                "Un avis\u{a0}: vous en avez été informé, sans qu'on vous le demande",
+                "Un avis\u{a0}: l'information vous a été donnée, sans qu'on vous demande votre accord",
             ),
         },
     }

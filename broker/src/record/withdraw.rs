@@ -71,7 +71,7 @@ impl WithdrawError {
         match self {
             Self::AnotherPerson => (
                 "You signed in as someone else than the person whose record was open, so nothing was withdrawn.",
-                "Vous vous êtes connecté sous l'identité d'une autre personne que celle du dossier ouvert; rien n'a donc été retiré.",
+                "La connexion a été faite au nom d'une autre personne que celle du dossier ouvert; rien n'a donc été retiré.",
             ),
             Self::NotInForce => (
                 "This consent is no longer remembered: it was already withdrawn or has ended. Nothing more to do.",

@@ -18,17 +18,17 @@ use trust_framework::{Attribute, Lang};
 use crate::common::audit::AuditLog;
 use crate::common::*;
 
-const EVENT: &str = "urn:pctf:event:consent-withdrawn";
+pub(crate) const EVENT: &str = "urn:pctf:event:consent-withdrawn";
 const AGREEMENT: &str = "esdc-ei-consent";
 
 /// (client, content type, accept, body) of one post.
-type Post = (String, String, String, String);
+pub(crate) type Post = (String, String, String, String);
 /// A status and a body to answer with.
 type Answer = (u16, Value);
 
 /// What a test service receives at its security events URI.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     posts: Arc<Mutex<Vec<Post>>>,
     /// The answers to give each client, in turn, before 202.
     answers: Arc<Mutex<HashMap<String, Vec<Answer>>>>,
@@ -69,7 +69,7 @@ async fn receive(
 }
 
 impl Receiver {
-    async fn serve(&self) -> String {
+    pub(crate) async fn serve(&self) -> String {
         let app = axum::Router::new()
             .route("/events/{client}", axum::routing::post(receive))
             .with_state(self.clone());
@@ -79,11 +79,11 @@ impl Receiver {
         url
     }
 
-    fn posts(&self) -> Vec<Post> {
+    pub(crate) fn posts(&self) -> Vec<Post> {
         self.posts.lock().unwrap().clone()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<Post> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Post> {
         for _ in 0..100 {
             let got = self.posts();
             if got.len() >= n {
@@ -95,7 +95,7 @@ impl Receiver {
     }
 }
 
-async fn bed_with_receiver(receiver: &Receiver) -> TestBed {
+pub(crate) async fn bed_with_receiver(receiver: &Receiver) -> TestBed {
     let base = receiver.serve().await;
     start(Options {
         edit_registry: Some(Box::new(move |text: String| {

@@ -15,6 +15,7 @@ mod limits;
 mod login;
 mod login_endings;
 mod metrics;
+mod my_record;
 mod pages;
 mod par_and_client_auth;
 mod records;
