@@ -1,5 +1,5 @@
 //! `conformance provider|broker|registry ... [--json FILE] [--junit FILE] [--html FILE]`
-//! `conformance log verify|witness ...`
+//! `conformance log verify|witness ...`, `conformance log verify --proof FILE ...`
 //!
 //! Prints a summary; exits 0 when no required check failed, 1 when one did, 2 on a usage
 //! error (clap's own code) or when the run could not start.
@@ -106,17 +106,26 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum LogCommand {
     /// Checks the newest checkpoint's signature and the whole tree from its tiles; with an
-    /// auditor's token, compares the records themselves with the tree.
+    /// auditor's token, compares the records themselves with the tree. With --proof instead of
+    /// --log, checks one record's inclusion proof bundle offline.
     Verify {
         /// The broker (https://broker.example.ca), or its log's prefix (.../log).
-        #[arg(long)]
-        log: String,
+        #[arg(long, required_unless_present = "proof", conflicts_with = "proof")]
+        log: Option<String>,
         /// A verifier key of the log (C2SP vkey, as GET /log/key lists them); repeatable.
         #[arg(long = "log-key", required = true)]
         log_keys: Vec<String>,
         /// The name of the environment variable holding an auditor's token for the admin API.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "proof")]
         admin_token_env: Option<String>,
+        /// An inclusion proof bundle (JSON, as a person downloads it for one record), checked
+        /// offline: nothing is fetched.
+        #[arg(long, value_name = "FILE")]
+        proof: Option<PathBuf>,
+        /// A witness's verifier key (C2SP vkey, cosignature type), with --proof: each one given
+        /// must have cosigned a bundle that says it was witnessed; repeatable.
+        #[arg(long = "witness-key", requires = "proof")]
+        witness_keys: Vec<String>,
     },
     /// One round of a witness: checks that the newest checkpoint extends the last one seen,
     /// cosigns it, hands the cosignature to the broker and remembers the checkpoint.
@@ -201,10 +210,29 @@ fn provider_target(args: ProviderArgs) -> anyhow::Result<(ProviderTarget, Option
 async fn run_log(command: LogCommand, now: OffsetDateTime) -> ExitCode {
     let (what, result) = match command {
         LogCommand::Verify {
+            proof: Some(file),
+            log_keys,
+            witness_keys,
+            ..
+        } => {
+            let args = log::ProofArgs {
+                file,
+                log_keys,
+                witness_keys,
+            };
+            ("verify", log::verify_proof(&args))
+        }
+        LogCommand::Verify {
             log,
             log_keys,
             admin_token_env,
+            ..
         } => {
+            // clap requires --log without --proof.
+            let Some(log) = log else {
+                eprintln!("conformance log verify: --log or --proof is required");
+                return ExitCode::from(2);
+            };
             let admin_token = match admin_token_env.as_deref().map(std::env::var).transpose() {
                 Ok(token) => token,
                 Err(_) => {

@@ -6,7 +6,8 @@
 //! notes ([`note`]) that witnesses co-sign ([`cosignature`]); its hashes are served as
 //! [C2SP tlog-tiles](tiles). The tree math itself is `tlog_tiles` (a port of Go's
 //! `golang.org/x/mod/sumdb/tlog`); [`tree`] adds what a store-backed log needs around it, and
-//! [`compare`] says what an auditor concludes when an export and the tree disagree.
+//! [`compare`] says what an auditor concludes when an export and the tree disagree. [`proof`]
+//! checks, offline, the inclusion proof bundle a person downloads for one of their records.
 //!
 //! Pure: no network, no database, no clock. Timestamps are arguments.
 
@@ -15,6 +16,7 @@ pub mod compare;
 pub mod cosignature;
 pub mod leaf;
 pub mod note;
+pub mod proof;
 pub mod tiles;
 pub mod tree;
 

@@ -5,6 +5,9 @@
 //!   upper tile entry to the 256 hashes below it; then, with an auditor's token, the records
 //!   themselves (the admin API's export) against the leaves, which names the first record
 //!   edited, removed, inserted or reordered.
+//! - [`proof`]: one record's inclusion proof bundle, as a person downloads it, checked offline:
+//!   the record hashes to its leaf, the path leads to the root, the checkpoint is signed by the
+//!   log and cosigned by the witnesses given.
 //! - [`witness`]: a witness's round. The new checkpoint must extend the last one this witness
 //!   saw (a consistency proof it computes itself from the public tiles); only then is it
 //!   cosigned, handed to the broker and remembered.
@@ -13,6 +16,7 @@
 //! tree math and the formats are the `transparency` crate's, the same the broker runs.
 
 mod fetch;
+pub mod proof;
 mod tiles;
 pub mod verify;
 pub mod witness;
@@ -22,6 +26,7 @@ mod tests;
 
 use transparency::note::{KeyType, Verifier};
 
+pub use proof::{ProofArgs, verify_proof};
 pub use verify::{VerifyArgs, verify};
 pub use witness::{WitnessArgs, new_key, witness};
 

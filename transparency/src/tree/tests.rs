@@ -240,3 +240,123 @@ fn served_tiles_equal_tiles_recomputed_from_the_leaves() {
     );
     assert_eq!(subtree_hash(&leaves, 17, 0), None);
 }
+
+/// RFC 6962 2.1.1's PATH(m, D[n]), written out from its definition over `root_from_leaves`: the
+/// expected audit path, leaf to root.
+fn rfc6962_path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+    if leaves.len() <= 1 {
+        return Vec::new();
+    }
+    let k = 1 << (leaves.len() - 1).ilog2();
+    let (left, right) = leaves.split_at(k);
+    let mut path;
+    if m < k {
+        path = rfc6962_path(m, left);
+        path.push(root_from_leaves(right));
+    } else {
+        path = rfc6962_path(m - k, right);
+        path.push(root_from_leaves(left));
+    }
+    path
+}
+
+#[test]
+fn every_inclusion_path_to_17_leaves_leads_to_the_root() {
+    let all = leaves(17);
+    for size in 1..=17u64 {
+        let tree = &all[..size as usize];
+        let root = root_from_leaves(tree);
+        for leaf in 0..size {
+            let path = rfc6962_path(leaf as usize, tree);
+            assert_eq!(inclusion_path_len(leaf, size), Some(path.len()));
+            let hash = tree[leaf as usize];
+            assert_eq!(inclusion_root(leaf, size, hash, &path), Ok(root));
+            verify_inclusion(leaf, size, hash, &path, root).unwrap();
+        }
+    }
+}
+
+#[test]
+fn inclusion_paths_agree_with_tlog_tiles_proofs() {
+    let leaves = leaves(600);
+    let all = store(&leaves);
+    for (size, leaf) in [
+        (1u64, 0u64),
+        (7, 6),
+        (256, 255),
+        (257, 256),
+        (600, 0),
+        (600, 599),
+    ] {
+        let proof = two_pass(|r| prove_record(size, leaf, r), &all);
+        assert_eq!(proof, rfc6962_path(leaf as usize, &leaves[..size as usize]));
+        let root = root_from_leaves(&leaves[..size as usize]);
+        verify_inclusion(leaf, size, leaves[leaf as usize], &proof, root).unwrap();
+    }
+}
+
+#[test]
+fn an_inclusion_proof_altered_in_any_way_fails() {
+    let all = leaves(17);
+    for size in 1..=17u64 {
+        let tree = &all[..size as usize];
+        let root = root_from_leaves(tree);
+        for leaf in 0..size {
+            let path = rfc6962_path(leaf as usize, tree);
+            let hash = tree[leaf as usize];
+            // Any other position, with the same path and leaf.
+            for other in (0..size).filter(|&o| o != leaf) {
+                assert!(verify_inclusion(other, size, hash, &path, root).is_err());
+            }
+            // Another leaf hash at the same position.
+            let another = crate::testing::leaves(18)[17];
+            assert!(matches!(
+                verify_inclusion(leaf, size, another, &path, root),
+                Err(InclusionError::RootMismatch { .. })
+            ));
+            // One bit of one path hash flipped.
+            for i in 0..path.len() {
+                let mut flipped = path.clone();
+                flipped[i].0[i % 32] ^= 0x80;
+                assert!(matches!(
+                    verify_inclusion(leaf, size, hash, &flipped, root),
+                    Err(InclusionError::RootMismatch { .. })
+                ));
+            }
+            // A path one hash short, or one hash long.
+            if let Some((_, short)) = path.split_last() {
+                assert_eq!(
+                    verify_inclusion(leaf, size, hash, short, root),
+                    Err(InclusionError::WrongLength {
+                        leaf,
+                        size,
+                        given: path.len() - 1,
+                        needed: path.len()
+                    })
+                );
+            }
+            let mut long = path.clone();
+            long.push(root);
+            assert!(matches!(
+                verify_inclusion(leaf, size, hash, &long, root),
+                Err(InclusionError::WrongLength { .. })
+            ));
+            // The root of another size.
+            if size > 1 {
+                let smaller = root_from_leaves(&tree[..size as usize - 1]);
+                assert!(verify_inclusion(leaf, size, hash, &path, smaller).is_err());
+            }
+        }
+        // A position at or beyond the size.
+        for leaf in [size, size + 1, u64::MAX] {
+            assert_eq!(
+                verify_inclusion(leaf, size, all[0], &[], root),
+                Err(InclusionError::LeafOutOfRange { leaf, size })
+            );
+        }
+    }
+    assert_eq!(
+        inclusion_root(0, 0, all[0], &[]),
+        Err(InclusionError::LeafOutOfRange { leaf: 0, size: 0 })
+    );
+}
