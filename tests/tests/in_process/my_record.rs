@@ -355,7 +355,7 @@ async fn withdrawing_asks_a_fresh_sign_in_tells_the_service_and_the_next_login_a
         "no longer listed: {page}"
     );
     assert!(
-        page.contains(&format!("{LIBRARY} ")),
+        page.contains(&format!("{LIBRARY}%20")),
         "the other consent stays: {page}"
     );
 
