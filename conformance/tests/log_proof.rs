@@ -2,6 +2,8 @@
 //! proof code, a generated log key and witness), checked offline through the library and the
 //! binary, then altered part by part, each alteration named.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use base64::Engine;
