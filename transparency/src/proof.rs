@@ -397,7 +397,11 @@ pub fn verify_bundle(
 
     let mut witnessed_by = Vec::new();
     let mut missing = None;
-    for key in witness_keys {
+    for (i, key) in witness_keys.iter().enumerate() {
+        // A key given twice is one witness, listed once.
+        if witness_keys[..i].contains(key) {
+            continue;
+        }
         let mut cosigned = None;
         for signature in note.signatures() {
             if signature.name() != key.name() || signature.key_id() != key.key_id() {

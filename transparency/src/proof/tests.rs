@@ -78,7 +78,8 @@ fn keys() -> (Signer, Signer, Signer) {
 fn a_witnessed_bundle_verifies_and_names_who_vouched() {
     let (log, w1, w2) = keys();
     let b = bundle(13, 6, &log, &[&w1, &w2]);
-    let ok = verify_bundle(&b, &[log.verifier()], &[w1.verifier(), w2.verifier()]).unwrap();
+    let given = [w1.verifier(), w2.verifier(), w1.verifier()];
+    let ok = verify_bundle(&b, &[log.verifier()], &given).unwrap();
     assert_eq!(ok.checkpoint.size, 13);
     assert_eq!(ok.signed_by, vec![format!("{ORIGIN}+{:08x}", log.key_id())]);
     assert_eq!(ok.witnessing, Witnessing::Witnessed);
