@@ -456,8 +456,8 @@ pub fn proofs_href(lang: Lang) -> String {
 /// verifier key, when the broker signs its log.
 pub fn proofs(lang: Lang, log_key: Option<&str>, issuer: &str) -> Response {
     let t = |en: &str, fr: &str| pick_owned(lang, en, fr);
-    let check = log_key
-        .map(|key| format!("conformance log verify --proof proof.json --log-key '{key}'"));
+    let check =
+        log_key.map(|key| format!("conformance log verify --proof proof.json --log-key '{key}'"));
     let sections = vec![
         Section {
             heading: pick(

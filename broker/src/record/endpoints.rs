@@ -90,6 +90,30 @@ fn origins<'a>(registry: &Registry, providers: impl Iterator<Item = &'a str>) ->
         .collect()
 }
 
+/// A POST of the record: its language, the time, and the record session it acts on, once
+/// the session is found and the form's token is its own; the page to show otherwise.
+async fn posted(
+    broker: &Broker,
+    headers: &HeaderMap,
+    f: &RecordForm,
+) -> Result<(Lang, OffsetDateTime, RecordSession), Response> {
+    let lang = explicit(f.lang.as_deref()).unwrap_or_default();
+    let now = broker.now();
+    let session = session_of(broker, headers, lang, now).await?;
+    if !form_ok(broker, &session, headers, f.csrf.as_deref()) {
+        return Err(forged(lang));
+    }
+    Ok((lang, now, session))
+}
+
+/// A provider's name in the person's language (its id if it is gone from the registry).
+fn provider_name(registry: &Registry, id: &str, lang: Lang) -> String {
+    registry
+        .provider(id)
+        .map(|p| p.name.get(lang).to_owned())
+        .unwrap_or_else(|| id.to_owned())
+}
+
 /// `GET /my-record`.
 pub async fn page_en(
     State(broker): State<Broker>,
@@ -229,10 +253,7 @@ async fn record_page(
         .map(|c| view::consent(&registry, c, lang))
         .collect();
     let csrf = broker.forms.record(&session.id, &session.browser);
-    let provider = registry
-        .provider(&session.provider_id)
-        .map(|p| p.name.get(lang).to_owned())
-        .unwrap_or_else(|| session.provider_id.clone());
+    let provider = provider_name(&registry, &session.provider_id, lang);
     let selected = filter.client_id.clone().unwrap_or_default();
     let from = q
         .from
@@ -453,10 +474,7 @@ pub async fn withdraw_page(
     };
     let csrf = broker.forms.record(&session.id, &session.browser);
     let fresh = session.fresh(&broker, now);
-    let provider = registry
-        .provider(&session.provider_id)
-        .map(|p| p.name.get(lang).to_owned())
-        .unwrap_or_else(|| session.provider_id.clone());
+    let provider = provider_name(&registry, &session.provider_id, lang);
     let form_origins = if fresh {
         Vec::new()
     } else {
@@ -477,15 +495,10 @@ pub async fn withdraw(
     headers: HeaderMap,
     Form(f): Form<RecordForm>,
 ) -> Response {
-    let lang = explicit(f.lang.as_deref()).unwrap_or_default();
-    let now = broker.now();
-    let session = match session_of(&broker, &headers, lang, now).await {
-        Ok(s) => s,
+    let (lang, now, session) = match posted(&broker, &headers, &f).await {
+        Ok(p) => p,
         Err(page) => return page,
     };
-    if !form_ok(&broker, &session, &headers, f.csrf.as_deref()) {
-        return forged(lang);
-    }
     let Some(w) = Withdrawal::from_form(
         &session.person_key,
         f.consent.as_deref().unwrap_or(""),
@@ -526,23 +539,15 @@ pub async fn report(
     headers: HeaderMap,
     Form(f): Form<RecordForm>,
 ) -> Response {
-    let lang = explicit(f.lang.as_deref()).unwrap_or_default();
-    let now = broker.now();
-    let session = match session_of(&broker, &headers, lang, now).await {
-        Ok(s) => s,
+    let (lang, now, session) = match posted(&broker, &headers, &f).await {
+        Ok(p) => p,
         Err(page) => return page,
     };
-    if !form_ok(&broker, &session, &headers, f.csrf.as_deref()) {
-        return forged(lang);
-    }
-    let txn = f.reference.unwrap_or_default();
+    let txn = f.reference.clone().unwrap_or_default();
     match super::report::report(&broker, &session, &txn, now).await {
         Ok(reference) => {
             let registry = broker.registry();
-            let provider = registry
-                .provider(&session.provider_id)
-                .map(|p| p.name.get(lang).to_owned())
-                .unwrap_or_else(|| session.provider_id.clone());
+            let provider = provider_name(&registry, &session.provider_id, lang);
             record_pages::reported(lang, &reference, &provider)
         }
         Err(super::report::ReportError::NotInRecord) => record_pages::problem(

@@ -7,7 +7,6 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use trust_framework::{AssuranceLevel, Lang};
 
@@ -71,15 +70,15 @@ impl RecordSession {
         else {
             return Ok(None);
         };
-        let secret_ok: bool = browser::hash(&cookie.secret)
-            .as_bytes()
-            .ct_eq(session.secret.as_bytes())
-            .into();
         let binding = browser::cookie(headers);
-        if !secret_ok
-            || !browser::matches_cookie(&session.browser, binding.as_deref())
-            || session.expires_at <= now.unix_timestamp()
-        {
+        if !cookie::answers(
+            &cookie,
+            &session.secret,
+            &session.browser,
+            binding.as_deref(),
+            session.expires_at,
+            now,
+        ) {
             return Ok(None);
         }
         Ok(Some(session))

@@ -71,6 +71,27 @@ pub fn read_named(names: Names, headers: &HeaderMap, secure: bool) -> Option<Ses
         })
 }
 
+/// Whether a kept session answers to the `cookie` that named it: its secret's hash is
+/// `stored_secret` (constant-time), it was bound to the browser whose binding cookie is
+/// `browser_cookie`, and it has not reached its end (`expires_at`, Unix seconds).
+pub fn answers(
+    cookie: &SessionCookie,
+    stored_secret: &str,
+    stored_browser: &str,
+    browser_cookie: Option<&str>,
+    expires_at: i64,
+    now: time::OffsetDateTime,
+) -> bool {
+    use subtle::ConstantTimeEq;
+    let secret_ok: bool = crate::http::browser::hash(&cookie.secret)
+        .as_bytes()
+        .ct_eq(stored_secret.as_bytes())
+        .into();
+    secret_ok
+        && crate::http::browser::matches_cookie(stored_browser, browser_cookie)
+        && expires_at > now.unix_timestamp()
+}
+
 /// `Set-Cookie` for a new session.
 pub fn set(cookie: &SessionCookie, secure: bool) -> Option<HeaderValue> {
     set_named(SESSION, cookie, secure)

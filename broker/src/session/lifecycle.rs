@@ -1,7 +1,6 @@
 //! A session's life in the store: found by its cookie, started or renewed by a sign-in, told
 //! of each service it serves, and ended (with logout tokens queued for those services).
 
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use super::cookie::SessionCookie;
@@ -67,14 +66,14 @@ impl Session {
         else {
             return Ok(None);
         };
-        let secret_ok: bool = browser::hash(&cookie.secret)
-            .as_bytes()
-            .ct_eq(session.secret.as_bytes())
-            .into();
-        if !secret_ok
-            || !browser::matches_cookie(&session.browser, browser_cookie)
-            || session.expires_at <= now.unix_timestamp()
-        {
+        if !super::cookie::answers(
+            cookie,
+            &session.secret,
+            &session.browser,
+            browser_cookie,
+            session.expires_at,
+            now,
+        ) {
             return Ok(None);
         }
         Ok(Some(session))
