@@ -6,6 +6,10 @@
 //! every control reached with Tab (3:1 or more, computed from the styles) and that nothing
 //! overflows a 320 px screen. Screenshots of each page, desktop and 390 px wide, are saved under
 //! tests/artifacts/browser/.
+//!
+//! The person's own record (`/my-record`, `/mon-dossier`) is walked in both languages and by
+//! keyboard only: two services remembered, the record, a withdrawal with its fresh sign-in and
+//! the service's signed event, "This wasn't me", and the consent page asked again.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -31,7 +35,8 @@ async fn run(scenario: &str) -> Value {
         .args(["--rp", &demo.rp, "--broker", &demo.broker])
         .args(["--scenario", scenario, "--out"])
         .arg(&out);
-    let output = tokio::time::timeout(std::time::Duration::from_secs(110), cmd.output())
+    // The record's scenarios walk twenty pages and wait for a queued event.
+    let output = tokio::time::timeout(std::time::Duration::from_secs(240), cmd.output())
         .await
         .unwrap()
         .unwrap();
@@ -245,4 +250,111 @@ async fn a_person_signs_out_in_both_languages() {
             ],
         );
     }
+}
+
+/// The pages of a record scenario, in `lang`: two services whose consent is remembered (each
+/// through the picker and the provider), the first service again without the consent page, the record's sign-in and the provider, the
+/// record, the withdrawal's question, the fresh sign-in at the provider, the record after the
+/// withdrawal, the thank-you page of "This wasn't me", and the first service again, its
+/// consent page back.
+fn record_pages(lang: &str) -> Vec<(&str, &str)> {
+    [
+        "service",
+        "picker",
+        "provider",
+        "consent",
+        "result",
+        "service",
+        "picker",
+        "provider",
+        "consent",
+        "result",
+        "service",
+        "result",
+        "record-sign-in",
+        "provider",
+        "record",
+        "withdraw",
+        "provider",
+        "record-withdrawn",
+        "reported",
+        "service",
+        "consent",
+        "result",
+    ]
+    .into_iter()
+    .map(|name| (name, lang))
+    .collect()
+}
+
+/// What the record showed and what the service received, whatever the language.
+fn check_record(result: &Value, lang: &str) {
+    let text = result["record_text"].as_str().unwrap();
+    let names: &[&str] = if lang == "fr" {
+        &[
+            "Assurance-emploi (démo)",
+            "Aide financière aux étudiants de l'Alberta (démo)",
+            "Prénom",
+            "Nom de famille",
+            "Date de naissance",
+            "Adresse courriel",
+        ]
+    } else {
+        &[
+            "Employment Insurance (demo)",
+            "Alberta Student Aid (demo)",
+            "Given name",
+            "Family name",
+            "Date of birth",
+            "Email address",
+        ]
+    };
+    for name in names {
+        assert!(
+            text.contains(name),
+            "{name} missing from the record: {text}"
+        );
+    }
+    // The record names the information, never the information itself.
+    for value in ["Amélie", "Tremblay", "1988-03-14"] {
+        assert!(!text.contains(value), "{value} shown on the record: {text}");
+    }
+    let events = result["security_events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{result:#}");
+    assert_eq!(events[0]["client"], "esdc-employment-insurance");
+    assert_eq!(events[0]["agreement_id"], "isa-esdc-ei-2025");
+    // The withdrawal's sign-in at the provider was a fresh one.
+    let fresh = result["fresh_sign_in"].as_str().unwrap();
+    assert!(fresh.contains("prompt=login"), "{fresh}");
+    assert!(
+        !result["report_reference"].as_str().unwrap().is_empty(),
+        "{result:#}"
+    );
+    check_result(result);
+}
+
+#[tokio::test]
+async fn a_person_withdraws_a_consent_from_their_record_in_english() {
+    let result = run("record-en").await;
+    check(&result, &record_pages("en"));
+    check_record(&result, "en");
+    assert_eq!(result["security_events"][0]["reason"], "changed_mind");
+}
+
+#[tokio::test]
+async fn a_person_withdraws_a_consent_from_their_record_in_french() {
+    let result = run("record-fr").await;
+    check(&result, &record_pages("fr"));
+    check_record(&result, "fr");
+    assert_eq!(result["security_events"][0]["reason"], "changed_mind");
+}
+
+/// The same with Tab, Enter and Space only: the remember box, the reason and every button and
+/// link reached in focus order.
+#[tokio::test]
+async fn a_person_withdraws_a_consent_from_their_record_with_the_keyboard_only() {
+    let result = run("record-keyboard").await;
+    check(&result, &record_pages("en"));
+    check_record(&result, "en");
+    assert_eq!(result["security_events"][0]["reason"], "no_longer_use");
 }
