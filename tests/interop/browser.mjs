@@ -376,7 +376,7 @@ async function recordScenario(page, lang) {
   await activate(page, report.locator('button'));
   await expectLang(page, lang, 'the thank-you page');
   const thanks = await page.textContent('main');
-  if (!thanks.includes(t('Thank you for telling us', 'Merci de nous avoir avisés'))) throw new Error(`no thank-you page: ${thanks}`);
+  if (!thanks.includes(t('Thank you for telling us', 'Merci de votre signalement'))) throw new Error(`no thank-you page: ${thanks}`);
   const said = thanks.match(lang === 'fr' ? /numéro de référence est (\S+)\./ : /reference is (\S+)\./);
   if (!said || !said[1]) throw new Error(`the thank-you page gives no reference: ${thanks}`);
   await inspect(page, 'reported');
