@@ -217,11 +217,11 @@ pub fn record(lang: Lang, r: Record<'_>) -> Response {
         ),
         signed_in: match lang {
             Lang::En => format!(
-                "You signed in with {} ({}). For your privacy, this page closes in {} minutes or when you sign out.",
+                "You signed in with {}, at {}. For your privacy, this page closes in {} minutes or when you close it.",
                 r.provider, r.level, r.minutes_left
             ),
             Lang::Fr => format!(
-                "Vous avez ouvert une session avec {} ({}). Pour protéger votre vie privée, cette page se ferme dans {} minutes ou quand vous fermez la session.",
+                "Vous avez ouvert une session avec {}, au {}. Pour protéger votre vie privée, cette page se ferme dans {} minutes ou quand vous la fermez.",
                 r.provider, r.level, r.minutes_left
             ),
         },

@@ -275,7 +275,7 @@ async fn record_page(
         lang,
         record_pages::Record {
             provider,
-            level: view::level_words(session.level, lang),
+            level: view::level_words(session.level, lang).to_lowercase(),
             minutes_left: ((session.expires_at - now.unix_timestamp()) / 60).max(1),
             csrf: &csrf,
             consents,
