@@ -2,6 +2,7 @@
 //! pairwise subjects, `verified_claims`, agreed attributes, consent, and sessions and logout
 //! (`session`).
 
+mod record;
 mod session;
 
 use std::collections::BTreeSet;
@@ -48,6 +49,7 @@ pub async fn check_broker(target: &BrokerTarget, now: OffsetDateTime) -> Result<
     consent_refusal(&mut report, target, ctx.as_ref()).await;
     // Last: its first login asks the broker to remember a consent.
     session::run(&mut report, target, ctx.as_ref()).await;
+    record::run(&mut report, target).await;
     Ok(report)
 }
 

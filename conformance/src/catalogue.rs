@@ -380,6 +380,20 @@ pub const BR_CODE_REPLAY_REVOKES: CheckDef = def(
     "RFC 6749 sections 4.1.2 and 10.5; RFC 9700 section 4.5; OIDF oidcc-codereuse",
     true,
 );
+pub const BR_RECORD_CLOSED: CheckDef = def(
+    "BR-RECORD-CLOSED",
+    "The person's record shows nothing without a sign-in: /my-record answers a sign-in form, not to be stored or framed",
+    "Le dossier de la personne ne montre rien sans connexion : /my-record répond par un formulaire de connexion, à ne pas conserver ni encadrer",
+    "PCTF Privacy and Notice and Consent (CORE.01: the person reviews their own consents and disclosures); RFC 9700 4.7 and 4.16; profile",
+    true,
+);
+pub const BR_RECORD_FORGED_POST: CheckDef = def(
+    "BR-RECORD-FORGED-POST",
+    "The record's forms refuse a post without their token: no sign-in starts, nothing is withdrawn or reported",
+    "Les formulaires du dossier refusent un envoi sans leur jeton : aucune connexion ne commence, rien n'est retiré ni signalé",
+    "RFC 9700 4.7 (CSRF); PCTF Notice and Consent CORV.02 (a withdrawal confirmed by a fresh verification); profile",
+    true,
+);
 pub const BR_LOGOUT_DISCOVERY: CheckDef = def(
     "BR-LOGOUT-DISCOVERY",
     "Discovery publishes end_session_endpoint, backchannel_logout_supported and backchannel_logout_session_supported",
@@ -455,7 +469,7 @@ pub const REG_REFERENCES: CheckDef = def(
 );
 
 /// Every check, in report order.
-pub const ALL: [&CheckDef; 60] = [
+pub const ALL: [&CheckDef; 62] = [
     &OP_DISC_FETCH,
     &OP_DISC_ISSUER_MATCH,
     &OP_DISC_ISSUER_HTTPS,
@@ -509,6 +523,8 @@ pub const ALL: [&CheckDef; 60] = [
     &BR_LOGOUT_FOREIGN_HINT,
     &BR_LOGOUT_SESSION_KEPT,
     &BR_CODE_REPLAY_REVOKES,
+    &BR_RECORD_CLOSED,
+    &BR_RECORD_FORGED_POST,
     &REG_PARSE,
     &REG_VALID,
     &REG_PROVIDER_CERTIFIED,

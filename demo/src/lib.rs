@@ -15,6 +15,7 @@ mod util;
 pub mod jose;
 pub mod provider;
 pub mod relying_service;
+pub mod witness;
 
 /// The port of a registry URL that a demo serves on this machine (`127.0.0.1` or
 /// `localhost`, where the demo binds), or none for any other host: `demo` and the load

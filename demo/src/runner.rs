@@ -212,10 +212,25 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
         broker::admin::bootstrap(&records, registry, &source, broker::clock::wall_time()).await?;
     // The audit log, signed by keys made for this run; its verifier key, for
     // `conformance log verify` and witnesses.
-    let log = broker::tlog::LogSigning::in_memory(&issuer, &[])?;
-    if let Some(key) = log.vkeys()?.first() {
+    // Over plain http, a witness of its own cosigns it, as an outside witness would (over the
+    // demo's https, it would have to trust the demo's own CA; it is left out there).
+    let witness = match &tls {
+        None => Some(demo::witness::DemoWitness::new()?),
+        Some(_) => None,
+    };
+    let witness_keys: Vec<String> = witness.iter().map(|w| w.vkey.clone()).collect();
+    let log = broker::tlog::LogSigning::in_memory(&issuer, &witness_keys)?;
+    let log_keys = log.vkeys()?;
+    if let Some(key) = log_keys.first() {
         out.push_str(&format!(
             "  audit log            {issuer}/log/checkpoint  (key {key})\n"
+        ));
+    }
+    if let Some(w) = &witness {
+        out.push_str(&format!(
+            "  audit log witness    {}  (key {})\n",
+            demo::witness::NAME,
+            w.vkey
         ));
     }
     let broker = Broker::new(BrokerParts {
@@ -252,6 +267,13 @@ pub async fn run(options: DemoOptions) -> anyhow::Result<()> {
     tasks.push(tokio::spawn(broker::cli::serve::serve_until_signal(
         listener, broker, tls,
     )));
+    if let Some(w) = witness {
+        tasks.push(tokio::spawn(w.run_until(
+            issuer.clone(),
+            log_keys,
+            broker::cli::serve::shutdown_signal(),
+        )));
+    }
 
     if let Some(port) = rp_port {
         let public_url = format!("http://127.0.0.1:{port}");

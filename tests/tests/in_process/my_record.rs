@@ -10,6 +10,9 @@ use std::sync::Arc;
 use broker::records::{ConsentDecision, ConsentKey};
 use serde_json::Value;
 
+use broker::admin::auth::{Principal, Role};
+use transparency::note::Signer;
+
 use crate::common::audit::AuditLog;
 use crate::common::failing_store::FailingStore;
 use crate::common::*;
@@ -18,6 +21,7 @@ use crate::consent_events::{EVENT, Receiver};
 const LIBRARY: &str = "vpl-library-card";
 const LIBRARY_REDIRECT: &str = "http://127.0.0.1:8490/callback/vpl-library-card";
 const EI_AGREEMENT: &str = "isa-esdc-ei-2025";
+const OPERATOR: &str = "olive-operator-token";
 
 /// A person in a browser of their own: the provider they sign in at and who they are there.
 struct Person {
@@ -461,7 +465,13 @@ async fn a_store_failure_withdraws_nothing_and_says_so() {
 #[tokio::test]
 async fn this_wasnt_me_is_kept_for_the_operator_and_each_disclosure_has_a_proof() {
     let audit = AuditLog::capture();
-    let bed = start(Options::default()).await;
+    let witness = Signer::generate_witness("witness.example").unwrap();
+    let bed = start(Options {
+        admins: vec![Principal::new("olive", OPERATOR, [Role::Auditor])],
+        witnesses: vec![witness.vkey()],
+        ..Options::default()
+    })
+    .await;
     let amelie = Person::first(&bed, "ab-account");
     amelie.sign_in_to(&bed, RP, RP_REDIRECT).await;
     let page = amelie.open_record(&bed, "/my-record").await;
@@ -509,6 +519,30 @@ async fn this_wasnt_me_is_kept_for_the_operator_and_each_disclosure_has_a_proof(
             .len(),
         1
     );
+    // The operator's list (admin API): the report, without the person's key.
+    let listed: Value = http()
+        .get(format!("{}/admin/reports", bed.broker_url))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["reports"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        listed["reports"][0]["reference"],
+        reports[0].reference.as_str()
+    );
+    assert_eq!(listed["reports"][0]["txn"], txn.as_str());
+    assert_eq!(listed["reports"][0]["provider_id"], "ab-account");
+    assert!(listed["reports"][0].get("person_key").is_none());
+    let r = http()
+        .get(format!("{}/admin/reports", bed.broker_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     let metrics = bed.page(format!("{}/metrics", bed.broker_url)).await;
     assert!(
         metrics.contains("broker_disclosure_reports_total"),
@@ -550,6 +584,36 @@ async fn this_wasnt_me_is_kept_for_the_operator_and_each_disclosure_has_a_proof(
         .collect();
     let bundle = transparency::proof::InclusionBundle::from_json(&text).unwrap();
     transparency::proof::verify_bundle(&bundle, &keys, &[]).unwrap();
+    // Once a witness has cosigned a checkpoint that holds it, the proof is against that one.
+    let note = bed.page(format!("{}/log/checkpoint", bed.broker_url)).await;
+    let (cp, _) = transparency::checkpoint::open(&note, &keys).unwrap();
+    let line = transparency::cosignature::cosign(&cp, &witness, 1_800_000_000).unwrap();
+    let r = http()
+        .post(format!("{}/log/cosignature", bed.broker_url))
+        .body(format!("{note}{line}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let witnessed = amelie
+        .http
+        .get(format!("{}/my-record/proof/{txn}", bed.broker_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let witnessed = transparency::proof::InclusionBundle::from_json(&witnessed).unwrap();
+    assert!(witnessed.witnessed);
+    let verified =
+        transparency::proof::verify_bundle(&witnessed, &keys, &[witness.verifier()]).unwrap();
+    assert_eq!(
+        verified.witnessing,
+        transparency::proof::Witnessing::Witnessed
+    );
+    assert_eq!(verified.witnessed_by[0].name, "witness.example");
+
     // Altered, it fails.
     let forged = text.replace(
         &format!("\"client_id\": \"{RP}\""),
@@ -574,4 +638,74 @@ async fn this_wasnt_me_is_kept_for_the_operator_and_each_disclosure_has_a_proof(
         )
         .await;
     assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn postgresql_down_withdraws_nothing_and_the_consent_stays_until_it_returns() {
+    let pg = e2e::postgres::PgServer::start().await.unwrap();
+    let records = broker::records::Records::open(&pg.url(), 4, std::time::Duration::from_secs(2))
+        .await
+        .unwrap();
+    let receiver = Receiver::default();
+    let base = receiver.serve().await;
+    let bed = start(Options {
+        records: Some(records),
+        edit_registry: Some(Box::new(move |text: String| {
+            text.replace(
+                "http://127.0.0.1:8490/security-events/",
+                &format!("{base}/events/"),
+            )
+        })),
+        ..Options::default()
+    })
+    .await;
+    let amelie = Person::first(&bed, "ab-account");
+    amelie.sign_in_to(&bed, RP, RP_REDIRECT).await;
+    amelie.open_record(&bed, "/my-record").await;
+    let key = format!("{RP} {EI_AGREEMENT} 1");
+    let page = amelie
+        .get(
+            &bed,
+            &format!("/my-record/withdraw?consent={}", key.replace(' ', "%20")),
+        )
+        .await;
+    let csrf = e2e::rp::hidden(&page, "csrf").unwrap();
+    let r = amelie
+        .post(
+            &bed,
+            "/my-record/withdraw",
+            &[("csrf", &csrf), ("consent", &key), ("reason", "other")],
+        )
+        .await;
+    let upstream = location(&r);
+
+    // The records stop while the person signs in again: nothing is withdrawn, nothing is sent,
+    // and the person is told to try again.
+    pg.stop().await.unwrap();
+    let r = amelie.through_provider(&bed, &upstream).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("Nothing was changed"));
+
+    // Back: the consent is still remembered, and no service was told anything.
+    pg.launch().await.unwrap();
+    let mut page = String::new();
+    for _ in 0..50 {
+        let r = amelie
+            .http
+            .get(format!("{}/my-record", bed.broker_url))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            page = r.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        page.contains(&key.replace(' ', "%20")),
+        "still remembered: {page}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(receiver.posts().is_empty());
 }

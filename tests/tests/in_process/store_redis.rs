@@ -418,6 +418,26 @@ async fn sets_and_queue(a: &dyn Store, b: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+
+    // Rescheduled (a consent event released once its withdrawal is written): due earlier, the
+    // item unchanged; one already finished is never brought back.
+    let q = Kind::ConsentEvent;
+    a.schedule(q, "held", b"event".to_vec(), 50_000)
+        .await
+        .unwrap();
+    assert!(b.claim_due(q, 40_000, 10_000, 10).await.unwrap().is_empty());
+    assert!(b.reschedule(q, "held", 40_000).await.unwrap());
+    let released = a.claim_due(q, 40_000, 10_000, 10).await.unwrap();
+    assert_eq!(released, [("held".to_owned(), b"event".to_vec())]);
+    a.finish(q, "held").await.unwrap();
+    assert!(!b.reschedule(q, "held", 40_000).await.unwrap());
+    assert!(!b.reschedule(q, "never-queued", 40_000).await.unwrap());
+    assert!(
+        a.claim_due(q, i64::MAX / 2, 10_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
