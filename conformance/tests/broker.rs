@@ -105,6 +105,8 @@ async fn the_broker_passes_its_own_profile() {
         "BR-LOGOUT-FOREIGN-HINT",
         "BR-LOGOUT-SESSION-KEPT",
         "BR-CODE-REPLAY-REVOKES",
+        "BR-RECORD-CLOSED",
+        "BR-RECORD-FORGED-POST",
         "OP-NEG-UNKNOWN-CLIENT",
         "OP-NEG-CODE-REPLAY",
         "OP-NEG-PKCE-REQUIRED",
