@@ -122,8 +122,9 @@ impl fmt::Display for Discrepancy {
 
 impl std::error::Error for Discrepancy {}
 
-/// `<table> <id|seq|version> <value>`, from the record's own fields.
-fn label(record: &Map<String, Value>) -> String {
+/// `<table> <id|seq|version> <value>`, from the record's own fields: how an auditor's check
+/// names a record.
+pub fn label(record: &Map<String, Value>) -> String {
     let show = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -48,22 +48,7 @@ pub fn witness_keys(vkeys: &[String]) -> Result<Vec<Verifier>, LogError> {
 
 /// `<table> id 17`, from the record's own fields, as the auditor's check names records.
 fn record_label(record: &Map<String, Value>) -> String {
-    let show = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let table = record
-        .get("table")
-        .map(show)
-        .unwrap_or_else(|| "a record without a table".to_owned());
-    ["id", "seq", "version"]
-        .iter()
-        .find_map(|key| {
-            record
-                .get(*key)
-                .map(|v| format!("{table} {key} {}", show(v)))
-        })
-        .unwrap_or(table)
+    transparency::compare::label(record)
 }
 
 fn when(timestamp: u64) -> String {

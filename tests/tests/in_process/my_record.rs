@@ -105,6 +105,31 @@ impl Person {
         self.get(bed, path).await
     }
 
+    /// Signs in to Employment Insurance (remembered), opens the record and asks to withdraw
+    /// that consent: its key on the record, and where the broker sends the person to sign in
+    /// again.
+    async fn asks_to_withdraw_employment_insurance(&self, bed: &TestBed) -> (String, String) {
+        self.sign_in_to(bed, RP, RP_REDIRECT).await;
+        self.open_record(bed, "/my-record").await;
+        let key = format!("{RP} {EI_AGREEMENT} 1");
+        let page = self
+            .get(
+                bed,
+                &format!("/my-record/withdraw?consent={}", key.replace(' ', "%20")),
+            )
+            .await;
+        let csrf = e2e::rp::hidden(&page, "csrf").unwrap();
+        let r = self
+            .post(
+                bed,
+                "/my-record/withdraw",
+                &[("csrf", &csrf), ("consent", &key), ("reason", "other")],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        (key, location(&r))
+    }
+
     async fn get(&self, bed: &TestBed, path: &str) -> String {
         let r = self
             .http
@@ -431,24 +456,7 @@ async fn a_store_failure_withdraws_nothing_and_says_so() {
     })
     .await;
     let amelie = Person::first(&bed, "ab-account");
-    amelie.sign_in_to(&bed, RP, RP_REDIRECT).await;
-    amelie.open_record(&bed, "/my-record").await;
-    let key = format!("{RP} {EI_AGREEMENT} 1");
-    let page = amelie
-        .get(
-            &bed,
-            &format!("/my-record/withdraw?consent={}", key.replace(' ', "%20")),
-        )
-        .await;
-    let csrf = e2e::rp::hidden(&page, "csrf").unwrap();
-    let r = amelie
-        .post(
-            &bed,
-            "/my-record/withdraw",
-            &[("csrf", &csrf), ("consent", &key), ("reason", "other")],
-        )
-        .await;
-    let upstream = location(&r);
+    let (key, upstream) = amelie.asks_to_withdraw_employment_insurance(&bed).await;
     // The event cannot be queued: nothing is written, and the person is told to try again.
     store.fail_writes_of(broker::store::Kind::ConsentEvent);
     let r = amelie.through_provider(&bed, &upstream).await;
@@ -660,24 +668,7 @@ async fn postgresql_down_withdraws_nothing_and_the_consent_stays_until_it_return
     })
     .await;
     let amelie = Person::first(&bed, "ab-account");
-    amelie.sign_in_to(&bed, RP, RP_REDIRECT).await;
-    amelie.open_record(&bed, "/my-record").await;
-    let key = format!("{RP} {EI_AGREEMENT} 1");
-    let page = amelie
-        .get(
-            &bed,
-            &format!("/my-record/withdraw?consent={}", key.replace(' ', "%20")),
-        )
-        .await;
-    let csrf = e2e::rp::hidden(&page, "csrf").unwrap();
-    let r = amelie
-        .post(
-            &bed,
-            "/my-record/withdraw",
-            &[("csrf", &csrf), ("consent", &key), ("reason", "other")],
-        )
-        .await;
-    let upstream = location(&r);
+    let (key, upstream) = amelie.asks_to_withdraw_employment_insurance(&bed).await;
 
     // The records stop while the person signs in again: nothing is withdrawn, nothing is sent,
     // and the person is told to try again.
