@@ -356,6 +356,13 @@ pub(super) fn answer(status: StatusCode, body: Option<Value>) -> Response {
     response
 }
 
+/// The broker's published keys (its discovery document's `jwks_uri`), to check what it pushes
+/// to the service; what went wrong when they cannot be read.
+pub(super) async fn broker_keys(service: &RelyingService) -> Result<Value, String> {
+    let discovery = service.discovery().await.map_err(|e| e.to_string())?;
+    fetch_json(service, &discovery.jwks_uri, None).await
+}
+
 fn refusal(status: StatusCode, error: &str, description: &str) -> Response {
     answer(
         status,
@@ -381,21 +388,15 @@ async fn accept(
     let token = params
         .get("logout_token")
         .ok_or_else(|| invalid(LogoutTokenError::Missing))?;
-    let unavailable = |detail: String| {
+    // A 5xx: the broker tries again later, as it should.
+    let jwks = broker_keys(service).await.map_err(|detail| {
         tracing::warn!(%detail, "demo relying service: the broker's keys cannot be read");
         refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
             "the broker's keys cannot be read now",
         )
-    };
-    let discovery = service
-        .discovery()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    let jwks = fetch_json(service, &discovery.jwks_uri, None)
-        .await
-        .map_err(unavailable)?;
+    })?;
     let now = now_unix();
     let verified = verify_logout_token(
         token,

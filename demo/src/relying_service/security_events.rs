@@ -19,8 +19,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::RelyingService;
-use super::backchannel::{MAX_AGE_SECS, Unremembered, answer};
-use super::callback::fetch_json;
+use super::backchannel::{MAX_AGE_SECS, Unremembered, answer, broker_keys};
 use super::verify::{IdTokenError, SKEW_SECS, verify_signature};
 use crate::util::now_unix;
 
@@ -232,22 +231,15 @@ async fn accept(
     {
         return Err(invalid(&SetError::ContentType));
     }
-    // A 5xx, not a 400: the broker tries again later, as it should.
-    let unavailable = |detail: String| {
+    // A 5xx: the broker tries again later, as it should.
+    let jwks = broker_keys(service).await.map_err(|detail| {
         tracing::warn!(%detail, "demo relying service: the broker's keys cannot be read");
         refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
             "the broker's keys cannot be read now",
         )
-    };
-    let discovery = service
-        .discovery()
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
-    let jwks = fetch_json(service, &discovery.jwks_uri, None)
-        .await
-        .map_err(unavailable)?;
+    })?;
     let now = now_unix();
     let set = verify_set(
         body.trim(),
