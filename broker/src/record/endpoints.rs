@@ -679,7 +679,7 @@ pub async fn proof(
         Ok(bundle) => file(
             "application/json",
             &format!("proof-{leaf}.json"),
-            serde_json::to_string_pretty(&bundle).unwrap_or_default(),
+            bundle.to_json(),
         ),
         Err(e) => {
             let status = match e {

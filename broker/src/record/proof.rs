@@ -4,15 +4,10 @@
 //! the witnesses' cosignatures. The tree is the newest one a witness has co-signed that holds
 //! the record; until one does, the newest checkpoint the log signed, said to be unwitnessed.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use transparency::proof::{FORMAT, InclusionBundle};
 
 use crate::app::Broker;
 use crate::records::RecordsError;
-
-/// The bundle's format, which the verifier checks first.
-pub const FORMAT: &str = "pan-canadian-broker/inclusion-proof/v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
@@ -43,20 +38,14 @@ impl ProofError {
     }
 }
 
-fn b64(hash: &transparency::Hash) -> String {
-    STANDARD.encode(hash.0)
-}
-
-/// The proof bundle of the record at `leaf`.
-pub async fn bundle(broker: &Broker, leaf: u64) -> Result<Value, ProofError> {
+/// The proof bundle of the record at `leaf`, in the form the auditors' verifier reads
+/// (`transparency::proof`).
+pub async fn bundle(broker: &Broker, leaf: u64) -> Result<InclusionBundle, ProofError> {
     let log = broker.log.as_ref().ok_or(ProofError::NoLog)?;
     let records = &broker.records;
     let witnessed = records
-        .cosignatures(None)
+        .newest_witnessed_size()
         .await?
-        .iter()
-        .map(|c| c.size)
-        .max()
         .filter(|size| *size > leaf);
     let (size, is_witnessed) = match witnessed {
         Some(size) => (size, true),
@@ -65,38 +54,33 @@ pub async fn bundle(broker: &Broker, leaf: u64) -> Result<Value, ProofError> {
             _ => return Err(ProofError::NotYet),
         },
     };
-    let checkpoint = records
-        .checkpoint(Some(size))
+    let (checkpoint, note) = records
+        .served_checkpoint(Some(size))
         .await?
         .ok_or(ProofError::NotYet)?;
-    let mut note = checkpoint.note;
-    for c in records.cosignatures(Some(size)).await? {
-        note.push_str(&c.line);
-        note.push('\n');
-    }
     let record = records
         .log_records(leaf, leaf + 1)
         .await?
         .into_iter()
         .find(|r| r.leaf == leaf)
         .ok_or_else(|| RecordsError::Invalid(format!("no record at leaf {leaf}")))?;
-    let path = records.inclusion_proof(leaf, size).await?;
+    let proof = records.inclusion_proof(leaf, size).await?;
     let leaf_hash = records
         .node_hashes(0, leaf, 1)
         .await?
         .first()
-        .map(b64)
+        .copied()
         .ok_or_else(|| RecordsError::Invalid(format!("no hash for leaf {leaf}")))?;
-    Ok(json!({
-        "format": FORMAT,
-        "origin": log.origin(),
-        "leaf": leaf,
-        "record": record.record,
-        "leaf_hash": leaf_hash,
-        "size": size,
-        "root": b64(&checkpoint.root),
-        "proof": path.iter().map(b64).collect::<Vec<_>>(),
-        "checkpoint": note,
-        "witnessed": is_witnessed,
-    }))
+    Ok(InclusionBundle {
+        format: FORMAT.to_owned(),
+        origin: log.origin().to_owned(),
+        leaf,
+        record: record.record,
+        leaf_hash,
+        size,
+        root: checkpoint.root,
+        proof,
+        checkpoint: note,
+        witnessed: is_witnessed,
+    })
 }

@@ -510,6 +510,28 @@ impl Records {
         .await
     }
 
+    /// The size of the newest checkpoint a witness has co-signed, if any has.
+    pub async fn newest_witnessed_size(&self) -> Result<Option<u64>, RecordsError> {
+        Ok(self.cosignatures(None).await?.iter().map(|c| c.size).max())
+    }
+
+    /// The checkpoint of `size` (the newest without one) as it is served: its signed note
+    /// followed by its cosignatures' lines. `None` when no such checkpoint was signed.
+    pub async fn served_checkpoint(
+        &self,
+        size: Option<u64>,
+    ) -> Result<Option<(StoredCheckpoint, String)>, RecordsError> {
+        let Some(checkpoint) = self.checkpoint(size).await? else {
+            return Ok(None);
+        };
+        let mut note = checkpoint.note.clone();
+        for c in self.cosignatures(Some(checkpoint.size)).await? {
+            note.push_str(&c.line);
+            note.push('\n');
+        }
+        Ok(Some((checkpoint, note)))
+    }
+
     /// The cosignatures of the checkpoint of `size`, or, without a size, each witness's
     /// newest, by witness name.
     pub async fn cosignatures(

@@ -53,8 +53,8 @@ pub async fn checkpoint(State(broker): State<Broker>) -> Response {
 /// its cosignatures. A reader who wants a witnessed tree takes this one and checks that the
 /// newest checkpoint is consistent with it.
 pub async fn witnessed(State(broker): State<Broker>) -> Response {
-    let newest = match broker.records.cosignatures(None).await {
-        Ok(c) => c.iter().map(|c| c.size).max(),
+    let newest = match broker.records.newest_witnessed_size().await {
+        Ok(size) => size,
         Err(e) => return unavailable(e),
     };
     match newest {
@@ -71,20 +71,11 @@ async fn serve_checkpoint(broker: &Broker, size: Option<u64>) -> Response {
     if broker.log.is_none() {
         return no_log();
     }
-    let newest = match broker.records.checkpoint(size).await {
-        Ok(Some(c)) => c,
+    let note = match broker.records.served_checkpoint(size).await {
+        Ok(Some((_, note))) => note,
         Ok(None) => return text(StatusCode::NOT_FOUND, "no checkpoint has been signed yet\n"),
         Err(e) => return unavailable(e),
     };
-    let cosignatures = match broker.records.cosignatures(Some(newest.size)).await {
-        Ok(c) => c,
-        Err(e) => return unavailable(e),
-    };
-    let mut note = newest.note;
-    for c in cosignatures {
-        note.push_str(&c.line);
-        note.push('\n');
-    }
     (
         StatusCode::OK,
         [
