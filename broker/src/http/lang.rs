@@ -4,6 +4,11 @@
 use axum::http::HeaderMap;
 use trust_framework::Lang;
 
+/// The language a page's `lang` parameter names, if it names one this broker speaks.
+pub fn explicit(lang: Option<&str>) -> Option<Lang> {
+    lang.and_then(|l| Lang::negotiate([l]))
+}
+
 pub fn negotiate(explicit: Option<&str>, ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
     let accept = headers
         .get(axum::http::header::ACCEPT_LANGUAGE)

@@ -299,15 +299,25 @@ pub fn picker(
     let mut response = render(StatusCode::OK, page.render());
     // Browsers apply form-action to the redirect that follows a form post, so the providers
     // the person may be sent to are named; nothing else is.
-    let origins: Vec<String> = decision
-        .candidates
-        .iter()
-        .filter_map(|c| registry.provider(&c.provider_id))
-        .filter_map(|p| url::Url::parse(&p.issuer).ok())
-        .map(|u| u.origin().ascii_serialization())
-        .collect();
+    let origins = provider_origins(
+        registry,
+        decision.candidates.iter().map(|c| c.provider_id.as_str()),
+    );
     allow_form_targets(&mut response, &origins);
     response
+}
+
+/// The origins of these providers' issuers: where a form's answer may redirect the person to
+/// sign in, which the page's `form-action` must name.
+pub(crate) fn provider_origins<'a>(
+    registry: &Registry,
+    providers: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    providers
+        .filter_map(|id| registry.provider(id))
+        .filter_map(|p| url::Url::parse(&p.issuer).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect()
 }
 
 /// The pages' Content-Security-Policy, with the origins a form's answer may be redirected to

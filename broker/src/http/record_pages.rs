@@ -23,7 +23,6 @@ fn switch(lang: Lang) -> String {
 #[template(path = "record_sign_in.html")]
 struct SignInPage {
     frame: Frame,
-    notice: Option<&'static str>,
     intro: &'static str,
     how: &'static str,
     privacy: &'static str,
@@ -40,12 +39,10 @@ pub fn sign_in(
     lang: Lang,
     groups: Vec<(&'static str, Vec<(String, String)>)>,
     csrf: String,
-    notice: Option<&'static str>,
     form_origins: &[String],
 ) -> Response {
     let page = SignInPage {
         frame: Frame::new(lang, title(lang), switch(lang)),
-        notice,
         intro: pick(
             lang,
             "See who received your identity through this service, when and why, and manage the consents you asked us to remember.",

@@ -14,6 +14,7 @@ use super::ending::{redirect_to_service, see_other};
 use super::returned::ProviderAnswer;
 use super::{AtProvider, AwaitingConsent, Choosing, Failure, Login, Returned};
 use crate::app::Broker;
+use crate::http::lang::explicit;
 use crate::http::{browser, lang, pages};
 use crate::session;
 
@@ -48,10 +49,6 @@ pub fn respond(broker: &Broker, login: Login) -> Response {
 pub struct Show {
     txn: String,
     lang: Option<String>,
-}
-
-fn explicit(lang: Option<&str>) -> Option<Lang> {
-    lang.and_then(|l| Lang::negotiate([l]))
 }
 
 /// The same page in the other language.

@@ -16,17 +16,15 @@ use super::view::{self, FilterQuery};
 use super::withdraw::{self, WithdrawError, Withdrawal};
 use crate::app::Broker;
 use crate::http::browser::{self, random_token};
-use crate::http::{lang, record_pages};
+use crate::http::lang::{self, explicit};
+use crate::http::pages::provider_origins;
+use crate::http::record_pages;
 use crate::login::ending::see_other;
 use crate::login::returned::ProviderAnswer;
 use crate::records::DisclosureFilter;
 
 /// The form token's key before there is a record session.
 const SIGN_IN_FORM: &str = "sign-in";
-
-fn explicit(lang: Option<&str>) -> Option<Lang> {
-    lang.and_then(|l| Lang::negotiate([l]))
-}
 
 const STORE_DOWN: (&str, &str) = (
     "Your record cannot be reached right now. Nothing was changed. Try again in a few minutes.",
@@ -81,15 +79,6 @@ fn forged(lang: Lang) -> Response {
     record_pages::problem(lang, StatusCode::FORBIDDEN, FORGED)
 }
 
-/// The origins of providers' issuers: the redirects a form's answer may follow.
-fn origins<'a>(registry: &Registry, providers: impl Iterator<Item = &'a str>) -> Vec<String> {
-    providers
-        .filter_map(|id| registry.provider(id))
-        .filter_map(|p| url::Url::parse(&p.issuer).ok())
-        .map(|u| u.origin().ascii_serialization())
-        .collect()
-}
-
 /// A POST of the record: its language, the time, and the record session it acts on, once
 /// the session is found and the form's token is its own; the page to show otherwise.
 async fn posted(
@@ -137,19 +126,13 @@ async fn page(broker: &Broker, q: FilterQuery, headers: &HeaderMap, path_lang: L
     let now = broker.now();
     match RecordSession::of_browser(broker, headers, now).await {
         Err(_) => unavailable(lang),
-        Ok(None) => sign_in_page(broker, headers, lang, None, now),
+        Ok(None) => sign_in_page(broker, headers, lang, now),
         Ok(Some(session)) => record_page(broker, &session, &q, lang, now).await,
     }
 }
 
 /// The sign-in page, with a binding cookie for this browser if it had none.
-fn sign_in_page(
-    broker: &Broker,
-    headers: &HeaderMap,
-    lang: Lang,
-    notice: Option<&'static str>,
-    now: OffsetDateTime,
-) -> Response {
+fn sign_in_page(broker: &Broker, headers: &HeaderMap, lang: Lang, now: OffsetDateTime) -> Response {
     let registry = broker.registry();
     let (cookie, fresh_cookie) = match browser::cookie(headers) {
         Some(c) => (c, false),
@@ -158,19 +141,16 @@ fn sign_in_page(
     let offered = trust_framework::policy::record_providers(&registry, broker.record.level(), now);
     let mut groups: Vec<(&'static str, Vec<(String, String)>)> = Vec::new();
     for p in &offered {
-        let name = registry
-            .provider(&p.provider_id)
-            .map(|x| x.name.get(lang).to_owned())
-            .unwrap_or_else(|| p.provider_id.clone());
+        let name = provider_name(&registry, &p.provider_id, lang);
         let jurisdiction = p.jurisdiction.name(lang);
         match groups.last_mut() {
             Some(g) if g.0 == jurisdiction => g.1.push((p.provider_id.clone(), name)),
             _ => groups.push((jurisdiction, vec![(p.provider_id.clone(), name)])),
         }
     }
-    let form_origins = origins(&registry, offered.iter().map(|p| p.provider_id.as_str()));
+    let form_origins = provider_origins(&registry, offered.iter().map(|p| p.provider_id.as_str()));
     let csrf = broker.forms.record(SIGN_IN_FORM, &browser::hash(&cookie));
-    let mut response = record_pages::sign_in(lang, groups, csrf, notice, &form_origins);
+    let mut response = record_pages::sign_in(lang, groups, csrf, &form_origins);
     if fresh_cookie && let Some(v) = browser::set_cookie(&cookie, broker.secure_cookies) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -478,7 +458,7 @@ pub async fn withdraw_page(
     let form_origins = if fresh {
         Vec::new()
     } else {
-        origins(&registry, std::iter::once(session.provider_id.as_str()))
+        provider_origins(&registry, std::iter::once(session.provider_id.as_str()))
     };
     record_pages::withdraw(
         lang,

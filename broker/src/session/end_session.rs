@@ -266,12 +266,10 @@ async fn ask(
         .into_iter()
         .collect();
     let csrf = broker.forms.sign_out(&session.sid, &session.browser);
-    let mut origins = Vec::new();
-    if let Some(provider) = registry.provider(&session.provider_id)
-        && let Ok(u) = url::Url::parse(&provider.issuer)
-    {
-        origins.push(u.origin().ascii_serialization());
-    }
+    let mut origins = crate::http::pages::provider_origins(
+        &registry,
+        std::iter::once(session.provider_id.as_str()),
+    );
     if let Some(r) = &checked.return_to
         && let Ok(u) = url::Url::parse(&r.uri)
     {
