@@ -164,25 +164,18 @@ async fn disclosures(
     session: &RecordSession,
     filter: &DisclosureFilter,
     lang: Lang,
-) -> Result<
-    (
-        Vec<view::DisclosureView>,
-        Vec<(u64, crate::records::DisclosureRow)>,
-        bool,
-    ),
-    crate::records::RecordsError,
-> {
-    let mut rows = broker
+) -> Result<(Vec<view::DisclosureView>, bool), crate::records::RecordsError> {
+    let most = usize::try_from(view::MOST).unwrap_or(usize::MAX);
+    let rows = broker
         .records
         .disclosures_of(&session.person_key, filter, view::MOST + 1)
         .await?;
-    let truncated = rows.len() > usize::try_from(view::MOST).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(view::MOST).unwrap_or(usize::MAX));
     let views = rows
         .iter()
+        .take(most)
         .map(|(_, d)| view::disclosure(registry, d, lang))
         .collect();
-    Ok((views, rows, truncated))
+    Ok((views, rows.len() > most))
 }
 
 async fn record_page(
@@ -200,27 +193,15 @@ async fn record_page(
             Some(crate::http::pages::pick(lang, words.0, words.1)),
         ),
     };
-    let Ok((views, rows, truncated)) = disclosures(broker, &registry, session, &filter, lang).await
+    let Ok((views, truncated)) = disclosures(broker, &registry, session, &filter, lang).await
     else {
         return unavailable(lang);
     };
     // The filter's list names every service of the record, not only those shown.
-    let services = if filter == DisclosureFilter::default() {
-        view::services(&registry, &rows, lang)
-    } else {
-        match broker
-            .records
-            .disclosures_of(
-                &session.person_key,
-                &DisclosureFilter::default(),
-                view::MOST,
-            )
-            .await
-        {
-            Ok(all) => view::services(&registry, &all, lang),
-            Err(_) => return unavailable(lang),
-        }
+    let Ok(services) = broker.records.services_of(&session.person_key).await else {
+        return unavailable(lang);
     };
+    let services = view::services(&registry, &services, lang);
     let Ok(consents) = broker
         .records
         .consents_in_force(&session.person_key, now)
@@ -604,7 +585,7 @@ pub async fn export(
         Err(words) => return record_pages::problem(lang, StatusCode::BAD_REQUEST, words),
     };
     let registry = broker.registry();
-    let Ok((views, _, _)) = disclosures(&broker, &registry, &session, &filter, lang).await else {
+    let Ok((views, _)) = disclosures(&broker, &registry, &session, &filter, lang).await else {
         return unavailable(lang);
     };
     match format.as_str() {

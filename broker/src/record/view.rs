@@ -214,23 +214,14 @@ pub fn consent_key(client_id: &str, agreement_id: &str, version: u32) -> String 
     format!("{client_id} {agreement_id} {version}")
 }
 
-/// The services a person's disclosures went to, by name, for the filter's list.
-pub fn services(
-    registry: &Registry,
-    rows: &[(u64, DisclosureRow)],
-    lang: Lang,
-) -> Vec<(String, String)> {
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for (_, d) in rows {
-        if !seen.iter().any(|(id, _)| id == &d.client_id) {
-            seen.push((
-                d.client_id.clone(),
-                service_name(registry, &d.client_id, lang),
-            ));
-        }
-    }
-    seen.sort_by(|a, b| a.1.cmp(&b.1));
-    seen
+/// The services a person's disclosures went to (`client_ids`), by name, for the filter's list.
+pub fn services(registry: &Registry, client_ids: &[String], lang: Lang) -> Vec<(String, String)> {
+    let mut named: Vec<(String, String)> = client_ids
+        .iter()
+        .map(|id| (id.clone(), service_name(registry, id, lang)))
+        .collect();
+    named.sort_by(|a, b| a.1.cmp(&b.1));
+    named
 }
 
 /// The filter of the page's query: `service`, and `from` and `to` as dates (`YYYY-MM-DD`,

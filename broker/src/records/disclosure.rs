@@ -160,6 +160,22 @@ impl Records {
         .await
     }
 
+    /// The services one person's disclosures went to (client ids, each once): the record's
+    /// filter names them all, whatever the filter shows.
+    pub async fn services_of(&self, person_key: &str) -> Result<Vec<String>, RecordsError> {
+        self.bounded(async {
+            let rows =
+                sqlx::query("SELECT DISTINCT client_id FROM disclosures WHERE person_key = $1")
+                    .bind(person_key)
+                    .fetch_all(self.pool())
+                    .await?;
+            rows.iter()
+                .map(|r| r.try_get::<String, _>(0).map_err(RecordsError::from))
+                .collect()
+        })
+        .await
+    }
+
     /// The disclosure of the login `txn` with its leaf in the log, if one was recorded.
     pub async fn disclosure_with_leaf(
         &self,

@@ -267,7 +267,7 @@ async fn ask(
         .collect();
     let csrf = broker.forms.sign_out(&session.sid, &session.browser);
     let mut origins = crate::http::pages::provider_origins(
-        &registry,
+        registry,
         std::iter::once(session.provider_id.as_str()),
     );
     if let Some(r) = &checked.return_to
