@@ -1,19 +1,28 @@
 //! The record's handlers: each parses, checks the record session and the form's token, calls
 //! one step (`sign_in`, `withdraw`, `report`, `proof`, the view) and answers with a page, a
 //! redirect or a file. Every answer is `no-store`; every POST carries a form token bound to the
-//! browser (and to the record session, once there is one).
+//! browser (and to the record session, once there is one). Opening and closing the record
+//! are here; [`actions`] withdraws a consent and reports a disclosure, [`downloads`] serves the
+//! export and the proofs.
 
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use trust_framework::{Lang, Registry};
 
+mod actions;
+mod downloads;
+
+pub use actions::{report, withdraw, withdraw_page};
+pub use downloads::{export, proof, proofs};
+
+use actions::withdrawn;
+
 use super::RecordSession;
 use super::sign_in::{self, SignInError, SignedIn};
 use super::view::{self, FilterQuery};
-use super::withdraw::{self, WithdrawError, Withdrawal};
 use crate::app::Broker;
 use crate::http::browser::{self, random_token};
 use crate::http::lang::{self, explicit};
@@ -364,165 +373,6 @@ pub async fn returned(
     response
 }
 
-/// Withdraws, and says how it went.
-async fn withdrawn(
-    broker: &Broker,
-    session: &RecordSession,
-    w: &Withdrawal,
-    lang: Lang,
-    now: OffsetDateTime,
-) -> Response {
-    match withdraw::withdraw(broker, session, w, now).await {
-        Ok(done) => {
-            let done = if done.notified {
-                "withdrawn"
-            } else {
-                "withdrawn-quietly"
-            };
-            see_other(&format!("{}?done={done}#consents", super::path(lang)))
-        }
-        Err(e) => {
-            let status = match e {
-                WithdrawError::Store(_) | WithdrawError::Records(_) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-                WithdrawError::AnotherPerson => StatusCode::FORBIDDEN,
-                WithdrawError::NotInForce => StatusCode::CONFLICT,
-            };
-            record_pages::problem(lang, status, e.advice())
-        }
-    }
-}
-
-/// The question's query.
-#[derive(Debug, Default, Deserialize)]
-pub struct WithdrawQuery {
-    consent: Option<String>,
-    lang: Option<String>,
-}
-
-/// `GET /my-record/withdraw`: "Withdraw your consent?".
-pub async fn withdraw_page(
-    State(broker): State<Broker>,
-    Query(q): Query<WithdrawQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = explicit(q.lang.as_deref()).unwrap_or_default();
-    let now = broker.now();
-    let session = match session_of(&broker, &headers, lang, now).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
-    let registry = broker.registry();
-    let Ok(consents) = broker
-        .records
-        .consents_in_force(&session.person_key, now)
-        .await
-    else {
-        return unavailable(lang);
-    };
-    let wanted = q.consent.unwrap_or_default();
-    let Some(consent) = consents
-        .iter()
-        .map(|c| view::consent(&registry, c, lang))
-        .find(|c| c.key == wanted)
-    else {
-        return record_pages::problem(
-            lang,
-            StatusCode::NOT_FOUND,
-            WithdrawError::NotInForce.advice(),
-        );
-    };
-    let csrf = broker.forms.record(&session.id, &session.browser);
-    let fresh = session.fresh(&broker, now);
-    let provider = provider_name(&registry, &session.provider_id, lang);
-    let form_origins = if fresh {
-        Vec::new()
-    } else {
-        provider_origins(&registry, std::iter::once(session.provider_id.as_str()))
-    };
-    record_pages::withdraw(
-        lang,
-        &consent,
-        &csrf,
-        (!fresh).then_some(provider.as_str()),
-        &form_origins,
-    )
-}
-
-/// `POST /my-record/withdraw`: withdraw now on a fresh sign-in, or after one.
-pub async fn withdraw(
-    State(broker): State<Broker>,
-    headers: HeaderMap,
-    Form(f): Form<RecordForm>,
-) -> Response {
-    let (lang, now, session) = match posted(&broker, &headers, &f).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
-    let Some(w) = Withdrawal::from_form(
-        &session.person_key,
-        f.consent.as_deref().unwrap_or(""),
-        f.reason.as_deref().unwrap_or(""),
-    ) else {
-        return record_pages::problem(
-            lang,
-            StatusCode::BAD_REQUEST,
-            (
-                "Choose why you are withdrawing your consent, then try again. Nothing was changed.",
-                "Choisissez la raison du retrait de votre consentement, puis réessayez. Rien n'a été modifié.",
-            ),
-        );
-    };
-    if session.fresh(&broker, now) {
-        return withdrawn(&broker, &session, &w, lang, now).await;
-    }
-    let registry = broker.registry();
-    match sign_in::send(
-        &broker,
-        &registry,
-        &session.provider_id,
-        session.browser.clone(),
-        lang,
-        Some(w),
-        now,
-    )
-    .await
-    {
-        Ok(url) => see_other(url.as_str()),
-        Err(e) => sign_in_failed(lang, &e),
-    }
-}
-
-/// `POST /my-record/report`: "This wasn't me".
-pub async fn report(
-    State(broker): State<Broker>,
-    headers: HeaderMap,
-    Form(f): Form<RecordForm>,
-) -> Response {
-    let (lang, now, session) = match posted(&broker, &headers, &f).await {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
-    let txn = f.reference.clone().unwrap_or_default();
-    match super::report::report(&broker, &session, &txn, now).await {
-        Ok(reference) => {
-            let registry = broker.registry();
-            let provider = provider_name(&registry, &session.provider_id, lang);
-            record_pages::reported(lang, &reference, &provider)
-        }
-        Err(super::report::ReportError::NotInRecord) => record_pages::problem(
-            lang,
-            StatusCode::NOT_FOUND,
-            (
-                "That entry is not in your record. Nothing was reported.",
-                "Cette inscription ne figure pas dans votre dossier. Rien n'a été signalé.",
-            ),
-        ),
-        Err(super::report::ReportError::Records(_)) => unavailable(lang),
-    }
-}
-
 /// `POST /my-record/sign-out`: the person closes their record.
 pub async fn sign_out(
     State(broker): State<Broker>,
@@ -554,122 +404,4 @@ pub async fn sign_out(
         super::session::clear_cookie(broker.secure_cookies),
     );
     response
-}
-
-fn file(content_type: &'static str, filename: &str, body: String) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
-}
-
-/// `GET /my-record/export.json` and `/my-record/export.csv`: what the page shows, as a file.
-pub async fn export(
-    State(broker): State<Broker>,
-    Path(format): Path<String>,
-    Query(q): Query<FilterQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = explicit(q.lang.as_deref()).unwrap_or_default();
-    let now = broker.now();
-    let session = match session_of(&broker, &headers, lang, now).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
-    let filter = match q.filter() {
-        Ok(f) => f,
-        Err(words) => return record_pages::problem(lang, StatusCode::BAD_REQUEST, words),
-    };
-    let registry = broker.registry();
-    let Ok((views, _)) = disclosures(&broker, &registry, &session, &filter, lang).await else {
-        return unavailable(lang);
-    };
-    match format.as_str() {
-        "export.json" => file(
-            "application/json",
-            "my-record.json",
-            super::export::json(&views),
-        ),
-        "export.csv" => file(
-            "text/csv; charset=utf-8",
-            "my-record.csv",
-            super::export::csv(&views, lang),
-        ),
-        _ => record_pages::problem(
-            lang,
-            StatusCode::NOT_FOUND,
-            (
-                "There is no such download. Use the links on your record.",
-                "Ce téléchargement n'existe pas. Utilisez les liens de votre dossier.",
-            ),
-        ),
-    }
-}
-
-/// `GET /my-record/proof/{reference}`: the disclosure's proof of inclusion, as a file.
-pub async fn proof(
-    State(broker): State<Broker>,
-    Path(reference): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = lang::negotiate(None, None, &headers);
-    let now = broker.now();
-    let session = match session_of(&broker, &headers, lang, now).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
-    let leaf = match broker.records.disclosure_with_leaf(&reference).await {
-        Ok(Some((leaf, d))) if d.person_key == session.person_key => leaf,
-        Ok(_) => {
-            return record_pages::problem(
-                lang,
-                StatusCode::NOT_FOUND,
-                (
-                    "That entry is not in your record.",
-                    "Cette inscription ne figure pas dans votre dossier.",
-                ),
-            );
-        }
-        Err(_) => return unavailable(lang),
-    };
-    match super::proof::bundle(&broker, leaf).await {
-        Ok(bundle) => file(
-            "application/json",
-            &format!("proof-{leaf}.json"),
-            bundle.to_json(),
-        ),
-        Err(e) => {
-            let status = match e {
-                super::proof::ProofError::NotYet => StatusCode::CONFLICT,
-                super::proof::ProofError::NoLog => StatusCode::NOT_FOUND,
-                super::proof::ProofError::Records(_) => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            record_pages::problem(lang, status, e.advice())
-        }
-    }
-}
-
-/// The explanation page's query.
-#[derive(Debug, Default, Deserialize)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-/// `GET /my-record/proofs`: what a proof shows, and how to check it.
-pub async fn proofs(
-    State(broker): State<Broker>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = lang::negotiate(q.lang.as_deref(), None, &headers);
-    let key = broker
-        .log
-        .as_ref()
-        .and_then(|l| l.vkeys().ok())
-        .and_then(|k| k.into_iter().next());
-    record_pages::proofs(lang, key.as_deref(), &broker.issuer)
 }
