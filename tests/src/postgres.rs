@@ -234,16 +234,32 @@ impl PgServer {
         self.signal("-CONT").await
     }
 
+    /// Sends `signal` to the postmaster and its backends. A stop reaches the postmaster first:
+    /// stopped, it forks no new backend, so every backend is among the children stopped next
+    /// (the other way round, a connection the pool opened in between got a backend that went
+    /// on answering, and a "hung" server committed). A continue wakes the backends first.
     async fn signal(&self, signal: &str) -> Result<()> {
         let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid"))?;
         let pid = pid_file.lines().next().unwrap_or("").trim().to_owned();
-        let _ = Command::new("pkill")
-            .args([signal, "-P", &pid])
-            .status()
-            .await;
-        let status = Command::new("kill").args([signal, &pid]).status().await?;
-        if !status.success() {
-            bail!("kill {signal} {pid} failed");
+        let postmaster = || async {
+            let status = Command::new("kill").args([signal, &pid]).status().await?;
+            if !status.success() {
+                bail!("kill {signal} {pid} failed");
+            }
+            Ok(())
+        };
+        let backends = || async {
+            let _ = Command::new("pkill")
+                .args([signal, "-P", &pid])
+                .status()
+                .await;
+        };
+        if signal == "-STOP" {
+            postmaster().await?;
+            backends().await;
+        } else {
+            backends().await;
+            postmaster().await?;
         }
         Ok(())
     }
